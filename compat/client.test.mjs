@@ -1,0 +1,650 @@
+// API-compatibility test: drives a real, freshly spawned Chorus server with the
+// official Mattermost JavaScript client (@mattermost/client, pinned to 11.9.0).
+//
+// Run:   cd compat && npm ci && npm test
+// Env:   CHORUS_BIN   path of the server binary (default: ../target/debug/chorus,
+//                     relative to this folder; a relative CHORUS_BIN is taken
+//                     relative to the current directory).
+//        CHORUS_COMPAT_SERVER_LOG=1  always print the server's output at the end
+//                     (it is printed anyway when a step failed).
+
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import readline from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { randomBytes } from 'node:crypto';
+
+import WS from 'ws';
+// @mattermost/client is CommonJS and exports Client4 / WebSocketClient through
+// getters that Node's CJS named-export detection cannot see, so
+// `import { Client4 } from '@mattermost/client'` yields undefined. Take them
+// from the default export (module.exports) instead.
+import mattermostClient from '@mattermost/client';
+
+const { Client4, WebSocketClient, ClientError } = mattermostClient;
+
+// ---------------------------------------------------------------------------
+// Node 20 has neither a global WebSocket nor a global CloseEvent.
+// WebSocketClient constructs sockets through config.newWebSocketFn (we pass
+// `ws`), but it still reads the global `WebSocket.OPEN` in close(), ping() and
+// sendMessage(), and builds `new CloseEvent(...)` on a seq mismatch / ping
+// timeout. Provide both.
+if (typeof globalThis.WebSocket === 'undefined') {
+    globalThis.WebSocket = WS;
+}
+if (typeof globalThis.CloseEvent === 'undefined') {
+    globalThis.CloseEvent = class CloseEvent extends Event {
+        constructor(type, init = {}) {
+            super(type);
+            this.code = init.code ?? 0;
+            this.reason = init.reason ?? '';
+            this.wasClean = Boolean(init.wasClean);
+        }
+    };
+}
+
+// ---------------------------------------------------------------------------
+// Settings
+
+const COMPAT_DIR = path.dirname(fileURLToPath(import.meta.url));
+const CHORUS_BIN = process.env.CHORUS_BIN ?
+    path.resolve(process.cwd(), process.env.CHORUS_BIN) :
+    path.resolve(COMPAT_DIR, '../target/debug/chorus');
+
+const STARTUP_TIMEOUT_MS = 30_000;
+const STEP_TIMEOUT_MS = 30_000; // per test; generous, nothing here is timed
+const CALL_TIMEOUT_MS = 15_000; // per awaited client call / event
+const ID_RE = /^[a-z0-9]{26}$/;
+
+const suffix = randomBytes(4).toString('hex'); // lowercase, keeps names unique
+const PASSWORD = 'Chorus-compat-Passw0rd!';
+
+// ---------------------------------------------------------------------------
+// Helpers
+
+/** Reject after `ms` with a message naming what was awaited. */
+function withTimeout(promise, label, ms = CALL_TIMEOUT_MS) {
+    let timer;
+    const timeout = new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${label}`)), ms);
+    });
+    return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** Await a client call with a timeout; the label shows up in failures. */
+function call(label, fn) {
+    return withTimeout(Promise.resolve().then(fn), label);
+}
+
+/** Assert that `promise` rejects with a ClientError and return the error. */
+async function expectClientError(label, promise) {
+    let err;
+    try {
+        const value = await withTimeout(promise, label);
+        assert.fail(`${label}: expected a ClientError, got success: ${JSON.stringify(value)}`);
+    } catch (e) {
+        if (e instanceof assert.AssertionError) {
+            throw e;
+        }
+        err = e;
+    }
+    assert.ok(err instanceof ClientError,
+        `${label}: expected ClientError, got ${err?.constructor?.name}: ${err?.message}`);
+    return err;
+}
+
+function newClient(url, token) {
+    const client = new Client4();
+    client.setUrl(url);
+    if (token) {
+        client.setToken(token);
+    }
+    return client;
+}
+
+let anyStepFailed = false;
+
+/** it() whose failure also marks the run as failed (to dump the server log). */
+function step(name, fn) {
+    it(name, { timeout: STEP_TIMEOUT_MS }, async (t) => {
+        try {
+            await fn(t);
+        } catch (e) {
+            anyStepFailed = true;
+            throw e;
+        }
+    });
+}
+
+// ---------------------------------------------------------------------------
+// The server process
+
+const server = {
+    proc: null,
+    tmpDir: null,
+    url: null,
+    port: null,
+    log: [], // last lines of stdout/stderr
+    stderr: '',
+};
+
+function remember(stream, line) {
+    server.log.push(`[${stream}] ${line}`);
+    if (server.log.length > 400) {
+        server.log.splice(0, server.log.length - 400);
+    }
+}
+
+function startServer() {
+    if (!fs.existsSync(CHORUS_BIN)) {
+        throw new Error(`Chorus server binary not found at ${CHORUS_BIN} ` +
+            '(build it with `cargo build`, or set CHORUS_BIN)');
+    }
+    server.tmpDir = fs.mkdtempSync(path.join(os.tmpdir(), 'chorus-compat-'));
+    const proc = spawn(CHORUS_BIN, ['server'], {
+        cwd: server.tmpDir,
+        env: {
+            ...process.env,
+            CHORUS_SERVICESETTINGS_LISTENADDRESS: '127.0.0.1:0',
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    server.proc = proc;
+
+    // Last resort: never leave a server behind if this process dies abruptly.
+    process.once('exit', () => {
+        if (proc.exitCode === null && proc.signalCode === null) {
+            proc.kill('SIGKILL');
+        }
+    });
+
+    proc.stderr.setEncoding('utf8');
+    proc.stderr.on('data', (chunk) => {
+        server.stderr = (server.stderr + chunk).slice(-64 * 1024);
+    });
+    readline.createInterface({ input: proc.stderr }).on('line', (l) => remember('stderr', l));
+
+    return new Promise((resolve, reject) => {
+        let settled = false;
+        const finish = (err, url) => {
+            if (settled) {
+                return;
+            }
+            settled = true;
+            clearTimeout(timer);
+            if (err) {
+                reject(err);
+            } else {
+                resolve(url);
+            }
+        };
+        const timer = setTimeout(() => {
+            finish(new Error(`server did not print its listening line within ${STARTUP_TIMEOUT_MS} ms.\n` +
+                `stderr:\n${server.stderr}`));
+        }, STARTUP_TIMEOUT_MS);
+
+        readline.createInterface({ input: proc.stdout }).on('line', (line) => {
+            remember('stdout', line);
+            const m = /^Chorus server listening on (http:\/\/127\.0\.0\.1:(\d+))\s*$/.exec(line);
+            if (m) {
+                server.port = Number(m[2]);
+                finish(null, m[1]);
+            }
+        });
+        proc.on('error', (err) => finish(new Error(`could not start ${CHORUS_BIN}: ${err.message}`)));
+        proc.on('exit', (code, signal) => {
+            // Give the stderr pipe a moment to drain before reporting.
+            setTimeout(() => finish(new Error(
+                `server exited (code ${code}, signal ${signal}) before it was ready.\n` +
+                `stderr:\n${server.stderr}`)), 100);
+        });
+    });
+}
+
+function waitForExit(proc, ms) {
+    if (proc.exitCode !== null || proc.signalCode !== null) {
+        return Promise.resolve(true);
+    }
+    return new Promise((resolve) => {
+        const timer = setTimeout(() => resolve(false), ms);
+        proc.once('exit', () => {
+            clearTimeout(timer);
+            resolve(true);
+        });
+    });
+}
+
+async function stopServer() {
+    const proc = server.proc;
+    if (proc) {
+        if (proc.exitCode === null && proc.signalCode === null) {
+            proc.kill('SIGTERM');
+            if (!(await waitForExit(proc, 5000))) {
+                proc.kill('SIGKILL');
+                await waitForExit(proc, 5000);
+            }
+        }
+        proc.stdout?.destroy();
+        proc.stderr?.destroy();
+    }
+    if (server.tmpDir) {
+        fs.rmSync(server.tmpDir, { recursive: true, force: true });
+        server.tmpDir = null;
+    }
+}
+
+// ---------------------------------------------------------------------------
+// WebSocketClient helpers
+
+/**
+ * Close a WebSocketClient for good. close() stops the ping interval, clears a
+ * pending reconnect timer and detaches onclose before closing, but only closes
+ * a socket that is OPEN; a socket still CONNECTING keeps its onclose (which
+ * would schedule a reconnect), so detach and terminate that one by hand.
+ */
+function closeWebSocketForGood(wsClient) {
+    if (!wsClient) {
+        return;
+    }
+    wsClient.close();
+    const conn = wsClient.conn;
+    if (conn) {
+        conn.onclose = () => {};
+        conn.onerror = () => {};
+        conn.onmessage = () => {};
+        try {
+            conn.terminate?.();
+        } catch {
+            // already gone
+        }
+        wsClient.conn = null;
+    }
+    wsClient.clearReconnectTimeout();
+    wsClient.stopPingInterval();
+}
+
+// ---------------------------------------------------------------------------
+// Shared state between the ordered steps
+
+const s = {
+    a: null, // { client, user, username }
+    b: null,
+    team: null,
+    channel: null,
+    root: null,
+    reply: null,
+    wsClient: null,
+};
+
+function need(...keys) {
+    for (const k of keys) {
+        assert.ok(s[k], `an earlier step did not produce "${k}"`);
+    }
+}
+
+// ---------------------------------------------------------------------------
+
+describe('Chorus speaks Mattermost API v4 to @mattermost/client 11.9.0', () => {
+    before(async () => {
+        server.url = await startServer();
+    }, { timeout: STARTUP_TIMEOUT_MS + 10_000 });
+
+    after(async () => {
+        closeWebSocketForGood(s.wsClient);
+        await stopServer();
+        if (anyStepFailed || process.env.CHORUS_COMPAT_SERVER_LOG) {
+            process.stderr.write(`\n----- Chorus server output (last ${server.log.length} lines) -----\n` +
+                `${server.log.join('\n')}\n----- end of server output -----\n`);
+        }
+    }, { timeout: 20_000 });
+
+    step('1. users: createUser, login sets the token, getMe', async () => {
+        const anon = newClient(server.url);
+        const mk = (who) => ({
+            email: `${who}-${suffix}@example.com`,
+            username: `${who}${suffix}`,
+            password: PASSWORD,
+        });
+        const aIn = mk('alice');
+        const bIn = mk('bob');
+
+        const userA = await call('createUser(A)', () => anon.createUser(aIn));
+        assert.equal(typeof userA, 'object', `createUser returned ${typeof userA}: ${JSON.stringify(userA)} ` +
+            '(Client4 parses JSON only when Content-Type is exactly application/json)');
+        assert.match(userA.id, ID_RE);
+        assert.equal(userA.username, aIn.username);
+        assert.equal(userA.email, aIn.email);
+        assert.ok(!userA.password, 'createUser must not return the password (hash)');
+
+        const userB = await call('createUser(B)', () => anon.createUser(bIn));
+        assert.match(userB.id, ID_RE);
+        assert.notEqual(userB.id, userA.id);
+        assert.equal(userB.username, bIn.username);
+
+        const clientA = newClient(server.url);
+        assert.equal(clientA.getToken(), '');
+        const loggedA = await call('login(A)', () => clientA.login(aIn.username, PASSWORD));
+        assert.equal(loggedA.id, userA.id);
+        assert.ok(!loggedA.password, 'login must not return the password (hash)');
+        assert.ok(clientA.getToken(), 'login did not set a token: the response lacks the "Token" header');
+        assert.equal(typeof clientA.getToken(), 'string');
+
+        const meA = await call('getMe(A)', () => clientA.getMe());
+        assert.equal(meA.id, userA.id);
+        assert.equal(meA.username, aIn.username);
+
+        const clientB = newClient(server.url);
+        const loggedB = await call('login(B)', () => clientB.login(bIn.username, PASSWORD));
+        assert.equal(loggedB.id, userB.id);
+        assert.ok(clientB.getToken(), 'login(B) did not set a token');
+        assert.notEqual(clientB.getToken(), clientA.getToken());
+        const meB = await call('getMe(B)', () => clientB.getMe());
+        assert.equal(meB.id, userB.id);
+
+        s.a = { client: clientA, user: userA, username: aIn.username };
+        s.b = { client: clientB, user: userB, username: bIn.username };
+    });
+
+    step('2. teams: createTeam, addToTeam, getTeam, getTeamByName, getMyTeams', async () => {
+        need('a', 'b');
+        const { client } = s.a;
+        const name = `team-${suffix}`;
+
+        const team = await call('createTeam', () => client.createTeam({
+            name,
+            display_name: `Team ${suffix}`,
+            type: 'O',
+        }));
+        assert.match(team.id, ID_RE);
+        assert.equal(team.name, name);
+        assert.equal(team.display_name, `Team ${suffix}`);
+        assert.equal(team.type, 'O');
+
+        const member = await call('addToTeam(B)', () => client.addToTeam(team.id, s.b.user.id));
+        assert.equal(member.team_id, team.id);
+        assert.equal(member.user_id, s.b.user.id);
+
+        const got = await call('getTeam', () => client.getTeam(team.id));
+        assert.equal(got.id, team.id);
+        assert.equal(got.name, name);
+
+        const byName = await call('getTeamByName', () => client.getTeamByName(name));
+        assert.equal(byName.id, team.id);
+
+        const mineA = await call('getMyTeams(A)', () => client.getMyTeams());
+        assert.ok(Array.isArray(mineA), `getMyTeams returned ${JSON.stringify(mineA)}`);
+        assert.ok(mineA.some((t) => t.id === team.id), 'A\'s teams lack the new team');
+
+        const mineB = await call('getMyTeams(B)', () => s.b.client.getMyTeams());
+        assert.ok(Array.isArray(mineB));
+        assert.ok(mineB.some((t) => t.id === team.id), 'B was added to the team but getMyTeams(B) lacks it');
+
+        s.team = team;
+    });
+
+    step('3. channels: createChannel, addToChannel, getChannel, getChannelByName', async () => {
+        need('a', 'b', 'team');
+        const { client } = s.a;
+        const name = `chan-${suffix}`;
+
+        const channel = await call('createChannel', () => client.createChannel({
+            team_id: s.team.id,
+            name,
+            display_name: `Channel ${suffix}`,
+            type: 'O',
+        }));
+        assert.match(channel.id, ID_RE);
+        assert.equal(channel.team_id, s.team.id);
+        assert.equal(channel.name, name);
+        assert.equal(channel.display_name, `Channel ${suffix}`);
+        assert.equal(channel.type, 'O');
+
+        const member = await call('addToChannel(B)', () => client.addToChannel(s.b.user.id, channel.id));
+        assert.equal(member.channel_id, channel.id);
+        assert.equal(member.user_id, s.b.user.id);
+
+        const got = await call('getChannel', () => client.getChannel(channel.id));
+        assert.equal(got.id, channel.id);
+        assert.equal(got.name, name);
+
+        // Client4 appends ?include_deleted=false here.
+        const byName = await call('getChannelByName', () => client.getChannelByName(s.team.id, name));
+        assert.equal(byName.id, channel.id);
+
+        // B, as a member now, can read it too.
+        const gotB = await call('getChannel(B)', () => s.b.client.getChannel(channel.id));
+        assert.equal(gotB.id, channel.id);
+
+        s.channel = channel;
+    });
+
+    step('4. posts: create, reply, getPosts, getPostThread, getPost, update, delete', async () => {
+        need('a', 'channel');
+        const { client, user } = s.a;
+        const channelId = s.channel.id;
+
+        const root = await call('createPost(root)', () => client.createPost({
+            channel_id: channelId,
+            message: 'hello world',
+        }));
+        assert.match(root.id, ID_RE);
+        assert.equal(typeof root.create_at, 'number');
+        assert.ok(root.create_at > 0, `create_at = ${root.create_at}`);
+        assert.equal(root.message, 'hello world');
+        assert.equal(root.channel_id, channelId);
+        assert.equal(root.user_id, user.id);
+        assert.ok(!root.root_id, `a root post has root_id "${root.root_id}"`);
+
+        // Let the (shared) clock pass root.create_at so that "newest first" is
+        // well defined; this waits a millisecond or two, it measures nothing.
+        while (Date.now() <= root.create_at) {
+            await new Promise((r) => setTimeout(r, 2));
+        }
+        const reply = await call('createPost(reply)', () => client.createPost({
+            channel_id: channelId,
+            message: 'a reply',
+            root_id: root.id,
+        }));
+        assert.match(reply.id, ID_RE);
+        assert.notEqual(reply.id, root.id);
+        assert.equal(reply.root_id, root.id);
+        assert.equal(reply.message, 'a reply');
+
+        // getPosts adds page, per_page, skipFetchThreads, collapsedThreads, collapsedThreadsExtended.
+        const list = await call('getPosts', () => client.getPosts(channelId));
+        assert.ok(Array.isArray(list.order), `getPosts: no order array in ${JSON.stringify(list)}`);
+        assert.equal(typeof list.posts, 'object');
+        const iRoot = list.order.indexOf(root.id);
+        const iReply = list.order.indexOf(reply.id);
+        assert.ok(iRoot >= 0, 'getPosts order lacks the root post');
+        assert.ok(iReply >= 0, 'getPosts order lacks the reply');
+        assert.ok(reply.create_at >= root.create_at, `reply.create_at ${reply.create_at} < root.create_at ${root.create_at}`);
+        if (reply.create_at > root.create_at) {
+            assert.ok(iReply < iRoot, `order must be newest first: ${JSON.stringify(list.order)}`);
+        }
+        assert.equal(list.posts[root.id]?.message, 'hello world');
+        assert.equal(list.posts[reply.id]?.root_id, root.id);
+        for (const id of list.order) {
+            assert.ok(list.posts[id], `order names ${id} but posts lacks it`);
+        }
+
+        // getPostThread adds skipFetchThreads, collapsedThreads, collapsedThreadsExtended, direction, perPage.
+        const thread = await call('getPostThread', () => client.getPostThread(root.id));
+        assert.ok(thread.posts?.[root.id], 'thread lacks the root post');
+        assert.ok(thread.posts?.[reply.id], 'thread lacks the reply');
+        assert.ok(Array.isArray(thread.order));
+        assert.ok(thread.order.includes(root.id) && thread.order.includes(reply.id),
+            `thread order ${JSON.stringify(thread.order)}`);
+
+        const got = await call('getPost', () => client.getPost(reply.id));
+        assert.equal(got.id, reply.id);
+        assert.equal(got.message, 'a reply');
+        assert.equal(got.root_id, root.id);
+
+        const updated = await call('updatePost', () => client.updatePost({ id: reply.id, message: 'an edited reply' }));
+        assert.equal(updated.id, reply.id);
+        assert.equal(updated.message, 'an edited reply');
+        assert.equal(typeof updated.edit_at, 'number');
+        assert.ok(updated.edit_at > 0, `edit_at after an edit = ${updated.edit_at}`);
+        const reread = await call('getPost(after update)', () => client.getPost(reply.id));
+        assert.equal(reread.message, 'an edited reply');
+
+        const doomed = await call('createPost(to delete)', () => client.createPost({
+            channel_id: channelId,
+            message: 'to be deleted',
+        }));
+        const del = await call('deletePost', () => client.deletePost(doomed.id));
+        assert.equal(del?.status, 'OK', `deletePost returned ${JSON.stringify(del)}`);
+        const gone = await expectClientError('getPost(deleted)', client.getPost(doomed.id));
+        assert.equal(gone.status_code, 404);
+        const listAfter = await call('getPosts(after delete)', () => client.getPosts(channelId));
+        assert.ok(!listAfter.order.includes(doomed.id), 'a deleted post is still listed by getPosts');
+        assert.ok(listAfter.order.includes(root.id));
+
+        s.root = root;
+        s.reply = reply;
+    });
+
+    step('5. websocket: hello, ping, and a posted event from another user', async () => {
+        need('a', 'b', 'channel', 'team');
+        const token = s.a.client.getToken();
+        const wsUrl = `ws://127.0.0.1:${server.port}/api/v4/websocket`;
+        assert.equal(s.a.client.getWebSocketUrl(), `${server.url}/api/v4/websocket`);
+
+        const events = [];
+        const closes = [];
+        const waiters = [];
+        const waitForEvent = (label, pred) => withTimeout(new Promise((resolve) => {
+            const hit = events.find(pred);
+            if (hit) {
+                resolve(hit);
+            } else {
+                waiters.push({ pred, resolve });
+            }
+        }), `websocket: ${label}`);
+
+        const wsClient = new WebSocketClient({
+            newWebSocketFn: (url) => new WS(url),
+        });
+        s.wsClient = wsClient;
+        wsClient.addMessageListener((msg) => {
+            events.push(msg);
+            for (const w of [...waiters]) {
+                if (w.pred(msg)) {
+                    waiters.splice(waiters.indexOf(w), 1);
+                    w.resolve(msg);
+                }
+            }
+        });
+        // With a missed-message listener the client tracks the hello's connection_id
+        // (and would call this if a reconnect came back with a different id).
+        let missed = 0;
+        wsClient.addMissedMessageListener(() => {
+            missed++;
+        });
+        wsClient.addCloseListener((failCount) => closes.push({ failCount, lastErrCode: wsClient.lastErrCode }));
+
+        // The client appends ?connection_id=&sequence_number=0 and, once open, sends
+        // authentication_challenge (seq 1) and a ping (seq 2).
+        wsClient.initialize(wsUrl, token);
+
+        const hello = await waitForEvent('hello', (m) => m.event === 'hello');
+        assert.equal(hello.seq, 0, 'hello must be the event at seq 0');
+        assert.equal(typeof hello.data?.connection_id, 'string');
+        assert.ok(hello.data.connection_id.length > 0, 'hello without connection_id');
+        assert.equal(wsClient.connectionId, hello.data.connection_id,
+            'the client did not record the connection id from hello');
+
+        // Our own ping: the reply must carry seq_reply (never 0) and status OK.
+        const pong = await withTimeout(new Promise((resolve) => wsClient.ping(resolve)), 'websocket: ping reply');
+        assert.equal(pong.status, 'OK', `ping reply ${JSON.stringify(pong)}`);
+        assert.ok(pong.seq_reply > 0);
+        assert.equal(pong.data?.text, 'pong', `ping reply ${JSON.stringify(pong)}`);
+
+        // B posts; A's socket must see it.
+        const message = `websocket hello from B ${suffix}`;
+        const posted = await call('createPost(B)', () => s.b.client.createPost({
+            channel_id: s.channel.id,
+            message,
+        }));
+        assert.equal(posted.user_id, s.b.user.id);
+
+        const ev = await waitForEvent('posted event for B\'s post', (m) => {
+            if (m.event !== 'posted' || typeof m.data?.post !== 'string') {
+                return false;
+            }
+            try {
+                return JSON.parse(m.data.post).id === posted.id;
+            } catch {
+                return false;
+            }
+        });
+        assert.equal(typeof ev.data.post, 'string', 'data.post must be the Post as a JSON string');
+        const post = JSON.parse(ev.data.post);
+        assert.equal(post.message, message);
+        assert.equal(post.channel_id, s.channel.id);
+        assert.equal(post.user_id, s.b.user.id);
+        assert.equal(ev.data.channel_name, s.channel.name);
+        assert.equal(ev.data.sender_name, `@${s.b.username}`);
+        assert.equal(ev.data.channel_type, 'O');
+        assert.equal(ev.data.channel_display_name, s.channel.display_name);
+        assert.equal(typeof ev.broadcast, 'object', 'event lacks broadcast');
+        assert.equal(typeof ev.seq, 'number');
+
+        // The client only hands out events whose seq matched; a gap would have
+        // closed the socket (code 4001) and reconnected.
+        events.forEach((m, i) => assert.equal(m.seq, i, `event #${i} (${m.event}) has seq ${m.seq}`));
+        assert.deepEqual(closes, [], 'the websocket closed during the test (seq mismatch 4001, ping timeout 4000, or a server close)');
+        assert.equal(missed, 0);
+        assert.equal(wsClient.conn?.readyState, WS.OPEN);
+
+        closeWebSocketForGood(wsClient);
+        assert.equal(wsClient.conn, null);
+        assert.equal(wsClient.reconnectTimeout, null, 'a reconnect is still scheduled');
+        assert.equal(wsClient.pingInterval, null, 'the ping interval is still running');
+        s.wsClient = null;
+    });
+
+    step('6. errors: 404 ClientError with server_error_id; 401 for a bad token', async () => {
+        need('a');
+        const missingId = 'nonexistentid' + '0'.repeat(13);
+        assert.equal(missingId.length, 26);
+
+        const err = await expectClientError('getPost(missing)', s.a.client.getPost(missingId));
+        assert.equal(err.status_code, 404, `status_code ${err.status_code}, message "${err.message}" ` +
+            '(ClientError takes status_code from the JSON body, which needs Content-Type: application/json)');
+        assert.equal(typeof err.server_error_id, 'string');
+        assert.ok(err.server_error_id.length > 0, 'server_error_id (body.id) is empty');
+        assert.equal(typeof err.message, 'string');
+        assert.ok(err.message.length > 0, 'message (body.message) is empty');
+
+        // The same request at the HTTP level: status and body agree, JSON content type.
+        const raw = await withTimeout(fetch(`${server.url}/api/v4/posts/${missingId}`, {
+            headers: {
+                'X-Requested-With': 'XMLHttpRequest',
+                Authorization: `BEARER ${s.a.client.getToken()}`,
+            },
+        }), 'raw GET missing post');
+        assert.equal(raw.status, 404);
+        assert.equal(raw.headers.get('content-type'), 'application/json');
+        const body = await raw.json();
+        assert.equal(body.status_code, 404);
+        assert.equal(body.id, err.server_error_id);
+        assert.equal(typeof body.message, 'string');
+
+        const bad = newClient(server.url, 'x'.repeat(26));
+        const unauth = await expectClientError('getMe(bad token)', bad.getMe());
+        assert.equal(unauth.status_code, 401, `status_code ${unauth.status_code}, message "${unauth.message}"`);
+        assert.ok(unauth.server_error_id, 'server_error_id is empty on 401');
+
+        const wrongPassword = newClient(server.url);
+        const loginErr = await expectClientError('login(wrong password)',
+            wrongPassword.login(s.a.username, 'not-the-password'));
+        assert.equal(loginErr.status_code, 401);
+        assert.equal(wrongPassword.getToken(), '', 'a failed login must not set a token');
+    });
+});

@@ -1,0 +1,52 @@
+//! Channels (open, private, direct) and channel membership.
+
+use serde::{Deserialize, Serialize};
+
+pub const CHANNEL_OPEN: &str = "O";
+pub const CHANNEL_PRIVATE: &str = "P";
+pub const CHANNEL_DIRECT: &str = "D";
+pub const ROLE_CHANNEL_USER: &str = "channel_user";
+pub const ROLE_CHANNEL_ADMIN: &str = "channel_admin";
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct Channel {
+    pub id: String,
+    pub create_at: i64,
+    pub update_at: i64,
+    pub delete_at: i64,
+    pub team_id: String,
+    #[serde(rename = "type")]
+    pub channel_type: String,
+    pub display_name: String,
+    pub name: String,
+    pub header: String,
+    pub purpose: String,
+    pub last_post_at: i64,
+    pub total_msg_count: i64,
+    pub creator_id: String,
+}
+
+impl Channel {
+    /// The name Mattermost gives a direct channel: both user ids, sorted, joined by `__`.
+    pub fn direct_name(user_a: &str, user_b: &str) -> String {
+        if user_a <= user_b {
+            format!("{user_a}__{user_b}")
+        } else {
+            format!("{user_b}__{user_a}")
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct ChannelMember {
+    pub channel_id: String,
+    pub user_id: String,
+    pub roles: String,
+    pub last_viewed_at: i64,
+    pub msg_count: i64,
+    pub mention_count: i64,
+    pub notify_props: serde_json::Map<String, serde_json::Value>,
+    pub last_update_at: i64,
+}

@@ -1,0 +1,41 @@
+//! Posts and the paged post list.
+
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+
+/// Post type of an ephemeral post, shown to one user only and never stored.
+pub const POST_TYPE_EPHEMERAL: &str = "system_ephemeral";
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct Post {
+    pub id: String,
+    pub create_at: i64,
+    pub update_at: i64,
+    pub edit_at: i64,
+    pub delete_at: i64,
+    pub is_pinned: bool,
+    pub user_id: String,
+    pub channel_id: String,
+    pub root_id: String,
+    pub original_id: String,
+    pub message: String,
+    #[serde(rename = "type")]
+    pub post_type: String,
+    pub props: serde_json::Map<String, serde_json::Value>,
+    pub hashtags: String,
+    pub pending_post_id: String,
+    pub reply_count: i64,
+    pub metadata: serde_json::Map<String, serde_json::Value>,
+}
+
+/// `GET /channels/{id}/posts` and `GET /posts/{id}/thread`: ids newest first in `order`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct PostList {
+    pub order: Vec<String>,
+    pub posts: HashMap<String, Post>,
+    pub next_post_id: String,
+    pub prev_post_id: String,
+    pub has_next: bool,
+}

@@ -1,0 +1,60 @@
+//! Websocket frames: server events, client actions and the replies to them.
+
+use serde::{Deserialize, Serialize};
+
+/// Who an event is for. Empty fields do not restrict.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct Broadcast {
+    pub omit_users: Option<std::collections::HashMap<String, bool>>,
+    pub user_id: String,
+    pub channel_id: String,
+    pub team_id: String,
+    pub connection_id: String,
+    pub omit_connection_id: String,
+}
+
+/// `{"event","data","broadcast","seq"}`; `seq` is set per connection when delivered.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct WebSocketEvent {
+    pub event: String,
+    pub data: serde_json::Map<String, serde_json::Value>,
+    pub broadcast: Broadcast,
+    pub seq: i64,
+}
+
+/// A client request such as `authentication_challenge`, `ping` or `user_typing`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct WebSocketRequest {
+    pub seq: i64,
+    pub action: String,
+    pub data: serde_json::Map<String, serde_json::Value>,
+}
+
+/// `{"status":"OK","seq_reply":N}` and its failing twin with an `error`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct WebSocketResponse {
+    pub status: String,
+    pub seq_reply: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data: Option<serde_json::Map<String, serde_json::Value>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<crate::ApiError>,
+}
+
+/// Event names the server emits.
+pub mod events {
+    pub const HELLO: &str = "hello";
+    pub const POSTED: &str = "posted";
+    pub const POST_EDITED: &str = "post_edited";
+    pub const POST_DELETED: &str = "post_deleted";
+    pub const EPHEMERAL_MESSAGE: &str = "ephemeral_message";
+    pub const CHANNEL_CREATED: &str = "channel_created";
+    pub const DIRECT_ADDED: &str = "direct_added";
+    pub const USER_ADDED: &str = "user_added";
+    pub const USER_REMOVED: &str = "user_removed";
+    pub const ADDED_TO_TEAM: &str = "added_to_team";
+    pub const TYPING: &str = "typing";
+}

@@ -1,0 +1,341 @@
+//! `/channels`: open and private channels, direct messages, and channel membership.
+
+use super::auth::Auth;
+use super::extract::{require_id, Body, Path};
+use super::permissions::{
+    is_team_member, load_channel, require_channel_member, require_channel_visible,
+    require_self_or_admin, require_team_member, resolve_user_id,
+};
+use super::{validate, SharedState};
+use crate::error::{is_unique_violation, AppError, AppResult};
+use crate::events::{event, to_channel, to_team, to_user};
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::{delete, get, post};
+use axum::{Json, Router};
+use chorus_model::{
+    events, new_id, now_millis, Channel, StatusOk, CHANNEL_DIRECT, CHANNEL_OPEN, CHANNEL_PRIVATE,
+};
+use serde::Deserialize;
+
+pub fn router() -> Router<SharedState> {
+    Router::new()
+        .route("/channels", post(create_channel))
+        .route("/channels/direct", post(create_direct))
+        .route("/channels/{channel_id}", get(get_channel))
+        .route(
+            "/channels/{channel_id}/members",
+            post(add_member).get(list_members),
+        )
+        .route(
+            "/channels/{channel_id}/members/{user_id}",
+            delete(remove_member),
+        )
+        .route(
+            "/teams/{team_id}/channels/name/{name}",
+            get(channel_by_name),
+        )
+        .route(
+            "/users/{user_id}/teams/{team_id}/channels",
+            get(channels_for_user),
+        )
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(default)]
+struct CreateChannel {
+    team_id: String,
+    name: String,
+    display_name: String,
+    #[serde(rename = "type")]
+    channel_type: String,
+    header: String,
+    purpose: String,
+}
+
+async fn create_channel(
+    State(state): State<SharedState>,
+    auth: Auth,
+    Body(request): Body<CreateChannel>,
+) -> AppResult<impl IntoResponse> {
+    require_id(&request.team_id, "team_id")?;
+    let team = super::permissions::load_team(&state, &request.team_id).await?;
+    require_team_member(&state, &auth, &team.id).await?;
+    let name = request.name.trim().to_string();
+    validate::url_name("channel", "model.channel.is_valid.name.app_error", &name)?;
+    validate::display_name(
+        "model.channel.is_valid.display_name.app_error",
+        &request.display_name,
+    )?;
+    validate::max_len(
+        "model.channel.is_valid.header.app_error",
+        "header",
+        &request.header,
+        validate::HEADER_MAX,
+    )?;
+    validate::max_len(
+        "model.channel.is_valid.purpose.app_error",
+        "purpose",
+        &request.purpose,
+        validate::PURPOSE_MAX,
+    )?;
+    let channel_type = match request.channel_type.as_str() {
+        CHANNEL_OPEN | CHANNEL_PRIVATE => request.channel_type.clone(),
+        _ => {
+            return Err(AppError::bad_request(
+                "model.channel.is_valid.type.app_error",
+                "type must be \"O\" (open) or \"P\" (private); use /channels/direct for direct messages.",
+            ))
+        }
+    };
+    let now = now_millis();
+    let channel = Channel {
+        id: new_id(),
+        create_at: now,
+        update_at: now,
+        team_id: team.id.clone(),
+        channel_type,
+        name,
+        display_name: request.display_name.trim().to_string(),
+        header: request.header,
+        purpose: request.purpose,
+        creator_id: auth.user.id.clone(),
+        ..Channel::default()
+    };
+    state
+        .store
+        .create_channel(&channel, &[auth.user_id()])
+        .await
+        .map_err(|err| {
+            if is_unique_violation(&err) {
+                AppError::bad_request(
+                    "store.sql_channel.save_channel.exists.app_error",
+                    "A channel with that name already exists on the same team.",
+                )
+            } else {
+                err.into()
+            }
+        })?;
+    let audience = if channel.channel_type == CHANNEL_OPEN {
+        to_team(&team.id)
+    } else {
+        to_user(auth.user_id())
+    };
+    state
+        .publish(event(
+            events::CHANNEL_CREATED,
+            serde_json::json!({"channel_id": channel.id, "team_id": team.id}),
+            audience,
+        ))
+        .await?;
+    Ok((StatusCode::CREATED, Json(channel)))
+}
+
+async fn create_direct(
+    State(state): State<SharedState>,
+    auth: Auth,
+    Body(user_ids): Body<Vec<String>>,
+) -> AppResult<impl IntoResponse> {
+    let [first, second] = user_ids.as_slice() else {
+        return Err(AppError::bad_request(
+            "api.context.invalid_body_param.app_error",
+            "The body must be a list of exactly two user ids.",
+        ));
+    };
+    require_id(first, "user_ids")?;
+    require_id(second, "user_ids")?;
+    if !auth.is_admin() && first != auth.user_id() && second != auth.user_id() {
+        return Err(AppError::forbidden(
+            "You can only open direct channels that include yourself.",
+        ));
+    }
+    for id in [first, second] {
+        super::users::require_user(&state, id).await?;
+    }
+    let name = Channel::direct_name(first, second);
+    if let Some(existing) = state.store.get_channel_by_name("", &name).await? {
+        return Ok((StatusCode::CREATED, Json(existing)));
+    }
+    let now = now_millis();
+    let channel = Channel {
+        id: new_id(),
+        create_at: now,
+        update_at: now,
+        channel_type: CHANNEL_DIRECT.into(),
+        name: name.clone(),
+        creator_id: auth.user.id.clone(),
+        ..Channel::default()
+    };
+    match state.store.create_channel(&channel, &[first, second]).await {
+        Ok(()) => {}
+        Err(err) if is_unique_violation(&err) => {
+            // Opened concurrently by the other person: theirs is ours.
+            let existing = state
+                .store
+                .get_channel_by_name("", &name)
+                .await?
+                .ok_or(AppError::Store(err))?;
+            return Ok((StatusCode::CREATED, Json(existing)));
+        }
+        Err(err) => return Err(err.into()),
+    }
+    for (member, teammate) in [(first, second), (second, first)] {
+        state.publish_to(
+            event(
+                events::DIRECT_ADDED,
+                serde_json::json!({"creator_id": auth.user.id, "teammate_id": teammate, "channel_id": channel.id}),
+                to_user(member),
+            ),
+            std::slice::from_ref(member),
+        );
+        if first == second {
+            break;
+        }
+    }
+    Ok((StatusCode::CREATED, Json(channel)))
+}
+
+async fn get_channel(
+    State(state): State<SharedState>,
+    auth: Auth,
+    Path(channel_id): Path<String>,
+) -> AppResult<Json<Channel>> {
+    let channel = load_channel(&state, &channel_id).await?;
+    require_channel_visible(&state, &auth, &channel).await?;
+    Ok(Json(channel))
+}
+
+async fn channel_by_name(
+    State(state): State<SharedState>,
+    auth: Auth,
+    Path((team_id, name)): Path<(String, String)>,
+) -> AppResult<Json<Channel>> {
+    require_id(&team_id, "team_id")?;
+    let channel = state
+        .store
+        .get_channel_by_name(&team_id, &name)
+        .await?
+        .filter(|c| c.delete_at == 0)
+        .ok_or_else(|| {
+            AppError::not_found("app.channel.get_by_name.missing.app_error", "channel")
+        })?;
+    require_channel_visible(&state, &auth, &channel).await?;
+    Ok(Json(channel))
+}
+
+async fn channels_for_user(
+    State(state): State<SharedState>,
+    auth: Auth,
+    Path((user_id, team_id)): Path<(String, String)>,
+) -> AppResult<Json<Vec<Channel>>> {
+    let user_id = resolve_user_id(&user_id, &auth);
+    require_id(&user_id, "user_id")?;
+    require_id(&team_id, "team_id")?;
+    require_self_or_admin(&auth, &user_id)?;
+    Ok(Json(
+        state.store.channels_for_user(&user_id, &team_id).await?,
+    ))
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(default)]
+struct AddChannelMember {
+    user_id: String,
+}
+
+async fn add_member(
+    State(state): State<SharedState>,
+    auth: Auth,
+    Path(channel_id): Path<String>,
+    Body(request): Body<AddChannelMember>,
+) -> AppResult<impl IntoResponse> {
+    let channel = load_channel(&state, &channel_id).await?;
+    if channel.channel_type == CHANNEL_DIRECT {
+        return Err(AppError::bad_request(
+            "api.channel.add_user_to_channel.type.app_error",
+            "Members cannot be added to a direct message channel.",
+        ));
+    }
+    let target = super::users::require_user(&state, &request.user_id).await?;
+    let joining_open = target.id == auth.user.id
+        && channel.channel_type == CHANNEL_OPEN
+        && is_team_member(&state, auth.user_id(), &channel.team_id).await?;
+    if !joining_open {
+        require_channel_member(&state, &auth, &channel).await?;
+    }
+    if !is_team_member(&state, &target.id, &channel.team_id).await? {
+        return Err(AppError::bad_request(
+            "api.channel.add_user.to.channel.failed.app_error",
+            "The user is not a member of this channel's team; add them to the team first.",
+        ));
+    }
+    let (member, is_new) = state
+        .store
+        .add_channel_member(&channel.id, &target.id)
+        .await?;
+    if is_new {
+        state
+            .publish(event(
+                events::USER_ADDED,
+                serde_json::json!({"user_id": target.id, "team_id": channel.team_id}),
+                to_channel(&channel.id),
+            ))
+            .await?;
+    }
+    Ok((StatusCode::CREATED, Json(member)))
+}
+
+async fn list_members(
+    State(state): State<SharedState>,
+    auth: Auth,
+    Path(channel_id): Path<String>,
+) -> AppResult<Json<Vec<chorus_model::ChannelMember>>> {
+    let channel = load_channel(&state, &channel_id).await?;
+    require_channel_member(&state, &auth, &channel).await?;
+    Ok(Json(state.store.channel_members(&channel.id).await?))
+}
+
+async fn remove_member(
+    State(state): State<SharedState>,
+    auth: Auth,
+    Path((channel_id, user_id)): Path<(String, String)>,
+) -> AppResult<Json<StatusOk>> {
+    let channel = load_channel(&state, &channel_id).await?;
+    let user_id = resolve_user_id(&user_id, &auth);
+    require_id(&user_id, "user_id")?;
+    if channel.channel_type == CHANNEL_DIRECT {
+        return Err(AppError::bad_request(
+            "api.channel.remove_user_from_channel.direct.app_error",
+            "Nobody can be removed from a direct message channel.",
+        ));
+    }
+    if user_id != auth.user.id {
+        require_channel_member(&state, &auth, &channel).await?;
+    }
+    if !state
+        .store
+        .remove_channel_member(&channel.id, &user_id)
+        .await?
+    {
+        return Err(AppError::not_found(
+            "app.channel.get_member.missing.app_error",
+            "channel member",
+        ));
+    }
+    state
+        .publish(event(
+            events::USER_REMOVED,
+            serde_json::json!({"user_id": user_id, "remover_id": auth.user.id}),
+            to_channel(&channel.id),
+        ))
+        .await?;
+    state
+        .publish(event(
+            events::USER_REMOVED,
+            serde_json::json!({"channel_id": channel.id, "remover_id": auth.user.id}),
+            to_user(&user_id),
+        ))
+        .await?;
+    Ok(Json(StatusOk::default()))
+}

@@ -1,0 +1,159 @@
+//! `/commands`: executing slash commands and listing them for autocomplete. A
+//! command's `in_channel` answer is posted as the caller; an `ephemeral` one is sent
+//! to the caller alone as an `ephemeral_message` event.
+
+use super::auth::Auth;
+use super::extract::{require_id, Body, Path};
+use super::permissions::{load_channel, require_channel_member, require_team_member};
+use super::posts::{create_post_as, PostDraft};
+use super::SharedState;
+use crate::commands::{parse_command_line, CommandHandler};
+use crate::error::{AppError, AppResult};
+use crate::events::{event, to_user};
+use crate::AppState;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use chorus_model::{
+    events, new_id, now_millis, Command, CommandArgs, CommandResponse, Post, POST_TYPE_EPHEMERAL,
+    RESPONSE_TYPE_EPHEMERAL, RESPONSE_TYPE_IN_CHANNEL,
+};
+
+pub fn router() -> Router<SharedState> {
+    Router::new()
+        .route("/commands/execute", post(execute))
+        .route("/commands", get(list))
+        .route("/teams/{team_id}/commands/autocomplete", get(autocomplete))
+}
+
+async fn execute(
+    State(state): State<SharedState>,
+    auth: Auth,
+    Body(args): Body<CommandArgs>,
+) -> AppResult<Json<CommandResponse>> {
+    let channel = load_channel(&state, &args.channel_id).await?;
+    require_channel_member(&state, &auth, &channel).await?;
+    let Some((trigger, rest)) = parse_command_line(&args.command) else {
+        return Err(AppError::bad_request(
+            "api.command.execute_command.format.app_error",
+            "A command must start with '/' followed by its trigger, as in \"/echo hello\".",
+        ));
+    };
+    let Some(registered) = state.commands.get(&trigger) else {
+        return Err(AppError::new(
+            StatusCode::NOT_FOUND,
+            "api.command.execute_command.not_found.app_error",
+            format!("Command with a trigger of '{trigger}' not found."),
+        ));
+    };
+    let response = match registered.handler {
+        CommandHandler::Builtin(run) => run(&rest),
+    };
+    let root_id = if args.root_id.is_empty() {
+        args.parent_id.clone()
+    } else {
+        args.root_id.clone()
+    };
+    deliver_response(&state, &auth, &channel.id, &root_id, &response).await?;
+    Ok(Json(response))
+}
+
+/// Turns a command's answer into a post or an ephemeral message.
+async fn deliver_response(
+    state: &AppState,
+    auth: &Auth,
+    channel_id: &str,
+    root_id: &str,
+    response: &CommandResponse,
+) -> AppResult<()> {
+    if response.text.is_empty() {
+        return Ok(());
+    }
+    match response.response_type.as_str() {
+        RESPONSE_TYPE_IN_CHANNEL => {
+            create_post_as(
+                state,
+                auth,
+                PostDraft {
+                    channel_id: channel_id.to_string(),
+                    message: response.text.clone(),
+                    root_id: root_id.to_string(),
+                    post_type: String::new(),
+                    props: response.props.clone(),
+                    pending_post_id: String::new(),
+                },
+            )
+            .await?;
+        }
+        RESPONSE_TYPE_EPHEMERAL | "" => {
+            send_ephemeral(state, auth.user_id(), channel_id, root_id, &response.text)?;
+        }
+        other => {
+            tracing::warn!(
+                response_type = other,
+                "command answered with an unknown response_type"
+            );
+        }
+    }
+    Ok(())
+}
+
+/// A message only `user_id` sees, never stored, as Mattermost's `SendEphemeralPost`.
+pub fn send_ephemeral(
+    state: &AppState,
+    user_id: &str,
+    channel_id: &str,
+    root_id: &str,
+    message: &str,
+) -> AppResult<Post> {
+    let now = now_millis();
+    let post = Post {
+        id: new_id(),
+        create_at: now,
+        update_at: now,
+        channel_id: channel_id.to_string(),
+        root_id: root_id.to_string(),
+        message: message.to_string(),
+        post_type: POST_TYPE_EPHEMERAL.into(),
+        ..Post::default()
+    };
+    let post_json = serde_json::to_string(&post).map_err(|e| AppError::Internal(e.to_string()))?;
+    state.publish_to(
+        event(
+            events::EPHEMERAL_MESSAGE,
+            serde_json::json!({"post": post_json}),
+            to_user(user_id),
+        ),
+        &[user_id.to_string()],
+    );
+    Ok(post)
+}
+
+#[derive(Debug, serde::Deserialize, Default)]
+#[serde(default)]
+struct ListQuery {
+    team_id: String,
+}
+
+async fn list(
+    State(state): State<SharedState>,
+    auth: Auth,
+    super::extract::Query(query): super::extract::Query<ListQuery>,
+) -> AppResult<Json<Vec<Command>>> {
+    if !query.team_id.is_empty() {
+        require_id(&query.team_id, "team_id")?;
+        require_team_member(&state, &auth, &query.team_id).await?;
+    }
+    Ok(Json(state.commands.list()))
+}
+
+async fn autocomplete(
+    State(state): State<SharedState>,
+    auth: Auth,
+    Path(team_id): Path<String>,
+) -> AppResult<Json<Vec<Command>>> {
+    require_id(&team_id, "team_id")?;
+    require_team_member(&state, &auth, &team_id).await?;
+    Ok(Json(state.commands.list()))
+}

@@ -1,0 +1,94 @@
+//! The HTTP API under `/api/v4`: one router per resource, assembled here with the
+//! layers every reply shares (request id, version headers, body limit) and the
+//! fallbacks that keep unknown routes and methods in Mattermost's error shape.
+//!
+//! Request flow: `request_context` gives the request an id (kept in a task-local so
+//! errors can report it) → the resource's handler, which takes `auth::Auth` when it
+//! needs a session and `extract::Body` for JSON → store → `events` for websocket
+//! fan-out → a JSON reply with exactly `Content-Type: application/json`.
+
+pub mod auth;
+mod channels;
+mod commands;
+pub mod extract;
+mod permissions;
+mod posts;
+mod system;
+mod teams;
+mod users;
+mod validate;
+mod websocket;
+
+use crate::error::{AppError, REQUEST_ID};
+use crate::AppState;
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::http::{HeaderValue, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::Router;
+use std::sync::Arc;
+
+pub type SharedState = Arc<AppState>;
+
+/// The whole HTTP surface of a node.
+pub fn router(state: SharedState) -> Router {
+    let api = Router::new()
+        .merge(users::router())
+        .merge(teams::router())
+        .merge(channels::router())
+        .merge(posts::router())
+        .merge(commands::router())
+        .merge(system::router())
+        .merge(websocket::router());
+    Router::new()
+        .nest("/api/v4", api)
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(
+            state.config.service_settings.maximum_payload_size_bytes,
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            request_context,
+        ))
+        .with_state(state)
+}
+
+async fn request_context(
+    axum::extract::State(state): axum::extract::State<SharedState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let request_id = chorus_model::new_id();
+    let mut response = REQUEST_ID
+        .scope(request_id.clone(), next.run(request))
+        .await;
+    let headers = response.headers_mut();
+    if let Ok(value) = HeaderValue::from_str(&request_id) {
+        headers.insert("X-Request-Id", value);
+    }
+    headers.insert(
+        "X-Version-Id",
+        HeaderValue::from_static(concat!("chorus.", env!("CARGO_PKG_VERSION"))),
+    );
+    if let Ok(value) = HeaderValue::from_str(&state.node_id) {
+        headers.insert("X-Cluster-Id", value);
+    }
+    response
+}
+
+async fn not_found() -> AppError {
+    AppError::new(
+        StatusCode::NOT_FOUND,
+        "api.context.404.app_error",
+        "Sorry, we could not find the page.",
+    )
+}
+
+async fn method_not_allowed() -> AppError {
+    AppError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "api.context.405.app_error",
+        "This method is not allowed on this route.",
+    )
+}

@@ -1,0 +1,61 @@
+//! `/system`: the health check load balancers poll.
+
+use super::extract::Query;
+use super::SharedState;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::Deserialize;
+
+pub fn router() -> Router<SharedState> {
+    Router::new()
+        .route("/system/ping", get(ping))
+        .route("/config", get(get_config))
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(default)]
+struct PingQuery {
+    get_server_status: bool,
+}
+
+/// `{"status":"OK"}` while the process serves HTTP. With `get_server_status=true` the
+/// database is checked too, and an unreachable one answers 503 so that a load balancer
+/// can take the node out of rotation.
+async fn ping(
+    State(state): State<SharedState>,
+    Query(query): Query<PingQuery>,
+) -> (StatusCode, Json<serde_json::Value>) {
+    let mut body = serde_json::json!({
+        "status": "OK",
+        "version": crate::SERVER_VERSION,
+        "node_id": state.node_id,
+    });
+    if !query.get_server_status {
+        return (StatusCode::OK, Json(body));
+    }
+    let database_ok = tokio::time::timeout(std::time::Duration::from_secs(2), state.store.ping())
+        .await
+        .is_ok_and(|r| r.is_ok());
+    body["database_status"] =
+        serde_json::Value::String(if database_ok { "OK" } else { "UNHEALTHY" }.into());
+    if database_ok {
+        (StatusCode::OK, Json(body))
+    } else {
+        body["status"] = serde_json::Value::String("UNHEALTHY".into());
+        (StatusCode::SERVICE_UNAVAILABLE, Json(body))
+    }
+}
+
+/// `GET /config`: the running configuration, for admins, with secrets redacted.
+pub async fn get_config(
+    State(state): State<SharedState>,
+    auth: super::auth::Auth,
+) -> crate::error::AppResult<Json<serde_json::Value>> {
+    super::permissions::require_admin(&auth)?;
+    let mut config = serde_json::to_value(&state.config)
+        .map_err(|e| crate::error::AppError::Internal(e.to_string()))?;
+    config["SqlSettings"]["DataSource"] = serde_json::Value::String("********".into());
+    Ok(Json(config))
+}

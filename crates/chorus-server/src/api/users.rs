@@ -1,0 +1,341 @@
+//! `/users`: sign-up, login and logout, and reading user profiles.
+
+use super::auth::{Auth, MaybeAuth, AUTH_COOKIE, CSRF_COOKIE, USER_COOKIE};
+use super::extract::{require_id, Body, Path, Query};
+use super::permissions::resolve_user_id;
+use super::{validate, SharedState};
+use crate::error::{is_unique_violation, AppError, AppResult};
+use crate::store::{Session, UserFilter};
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use chorus_model::{new_id, now_millis, CreateUserRequest, LoginRequest, StatusOk, User};
+use serde::Deserialize;
+
+/// Most ids `POST /users/ids` looks up at once.
+const MAX_IDS_PER_REQUEST: usize = 1000;
+
+pub fn router() -> Router<SharedState> {
+    Router::new()
+        .route("/users", post(create_user).get(list_users))
+        .route("/users/login", post(login))
+        .route("/users/logout", post(logout))
+        .route("/users/ids", post(users_by_ids))
+        .route("/users/username/{username}", get(user_by_username))
+        .route("/users/{user_id}", get(get_user))
+}
+
+async fn hash_password(password: String) -> AppResult<String> {
+    tokio::task::spawn_blocking(move || {
+        use argon2::password_hash::{rand_core::OsRng, PasswordHasher, SaltString};
+        let salt = SaltString::generate(&mut OsRng);
+        argon2::Argon2::default()
+            .hash_password(password.as_bytes(), &salt)
+            .map(|hash| hash.to_string())
+            .map_err(|e| AppError::Internal(format!("password hashing failed: {e}")))
+    })
+    .await
+    .map_err(|e| AppError::Internal(e.to_string()))?
+}
+
+async fn verify_password(password: String, hash: String) -> AppResult<bool> {
+    tokio::task::spawn_blocking(move || {
+        use argon2::password_hash::{PasswordHash, PasswordVerifier};
+        let Ok(parsed) = PasswordHash::new(&hash) else {
+            return false;
+        };
+        argon2::Argon2::default()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok()
+    })
+    .await
+    .map_err(|e| AppError::Internal(e.to_string()))
+}
+
+async fn create_user(
+    State(state): State<SharedState>,
+    MaybeAuth(auth): MaybeAuth,
+    Body(request): Body<CreateUserRequest>,
+) -> AppResult<impl IntoResponse> {
+    let is_admin = auth.as_ref().is_some_and(|a| a.is_admin());
+    if !is_admin && state.store.any_user_exists().await? {
+        let settings = &state.config.team_settings;
+        if !settings.enable_user_creation {
+            return Err(AppError::new(
+                StatusCode::FORBIDDEN,
+                "api.user.create_user.signup_email_disabled.app_error",
+                "User sign-up is disabled on this server (TeamSettings.EnableUserCreation).",
+            ));
+        }
+        if !settings.enable_open_server {
+            return Err(AppError::new(
+                StatusCode::FORBIDDEN,
+                "api.user.create_user.no_open_server",
+                "This server does not allow open sign-ups (TeamSettings.EnableOpenServer); ask an admin to create your account.",
+            ));
+        }
+    }
+    let username = request.username.trim().to_lowercase();
+    let email = request.email.trim().to_lowercase();
+    validate::username(&username)?;
+    validate::email(&email)?;
+    validate::password(&request.password)?;
+    for (field, value) in [
+        ("nickname", &request.nickname),
+        ("first_name", &request.first_name),
+        ("last_name", &request.last_name),
+        ("position", &request.position),
+    ] {
+        validate::max_len("model.user.is_valid.app_error", field, value, 64)?;
+    }
+    if state.store.get_user_by_username(&username).await?.is_some() {
+        return Err(username_taken());
+    }
+    if state.store.get_user_for_login(&email).await?.is_some() {
+        return Err(email_taken());
+    }
+    let now = now_millis();
+    let user = User {
+        id: new_id(),
+        create_at: now,
+        update_at: now,
+        username,
+        email,
+        nickname: request.nickname,
+        first_name: request.first_name,
+        last_name: request.last_name,
+        position: request.position,
+        locale: if request.locale.is_empty() {
+            "en".into()
+        } else {
+            request.locale
+        },
+        ..User::default()
+    };
+    let hash = hash_password(request.password).await?;
+    let created = state.store.create_user(&user, &hash).await.map_err(|err| {
+        // Lost a race with a concurrent sign-up of the same name.
+        if is_unique_violation(&err) {
+            username_taken()
+        } else {
+            err.into()
+        }
+    })?;
+    Ok((StatusCode::CREATED, Json(created)))
+}
+
+fn username_taken() -> AppError {
+    AppError::bad_request(
+        "app.user.save.username_exists.app_error",
+        "An account with that username already exists.",
+    )
+}
+
+fn email_taken() -> AppError {
+    AppError::bad_request(
+        "app.user.save.email_exists.app_error",
+        "An account with that email already exists.",
+    )
+}
+
+async fn login(
+    State(state): State<SharedState>,
+    Body(request): Body<LoginRequest>,
+) -> AppResult<impl IntoResponse> {
+    if request.login_id.trim().is_empty() {
+        return Err(AppError::invalid_param("login_id"));
+    }
+    if request.password.is_empty() {
+        return Err(AppError::invalid_param("password"));
+    }
+    let invalid = || {
+        AppError::unauthorized(
+            "api.user.login.invalid_credentials_email_username",
+            "Enter a valid email or username and/or password.",
+        )
+    };
+    let Some((user, hash)) = state
+        .store
+        .get_user_for_login(request.login_id.trim())
+        .await?
+    else {
+        return Err(invalid());
+    };
+    if user.delete_at != 0 || !verify_password(request.password, hash).await? {
+        return Err(invalid());
+    }
+    let now = now_millis();
+    let lifetime_ms = state.config.service_settings.session_length_web_in_hours * 3_600_000;
+    let session = Session {
+        id: new_id(),
+        token: new_id(),
+        user_id: user.id.clone(),
+        create_at: now,
+        expires_at: now + lifetime_ms,
+        csrf_token: new_id(),
+        device_id: request.device_id.unwrap_or_default(),
+    };
+    state.store.create_session(&session).await?;
+    let max_age = lifetime_ms / 1000;
+    let mut headers = HeaderMap::new();
+    headers.insert("Token", header_value(&session.token)?);
+    for cookie in [
+        format!(
+            "{AUTH_COOKIE}={}; Path=/; Max-Age={max_age}; HttpOnly; SameSite=Lax",
+            session.token
+        ),
+        format!(
+            "{USER_COOKIE}={}; Path=/; Max-Age={max_age}; SameSite=Lax",
+            user.id
+        ),
+        format!(
+            "{CSRF_COOKIE}={}; Path=/; Max-Age={max_age}; SameSite=Lax",
+            session.csrf_token
+        ),
+    ] {
+        headers.append(axum::http::header::SET_COOKIE, header_value(&cookie)?);
+    }
+    Ok((headers, Json(user)))
+}
+
+fn header_value(value: &str) -> AppResult<HeaderValue> {
+    HeaderValue::from_str(value).map_err(|e| AppError::Internal(e.to_string()))
+}
+
+async fn logout(State(state): State<SharedState>, auth: Auth) -> AppResult<impl IntoResponse> {
+    state.store.delete_session(&auth.session.token).await?;
+    state.hub.close_session(&auth.session.token);
+    let mut headers = HeaderMap::new();
+    for name in [AUTH_COOKIE, USER_COOKIE, CSRF_COOKIE] {
+        headers.append(
+            axum::http::header::SET_COOKIE,
+            header_value(&format!("{name}=; Path=/; Max-Age=0"))?,
+        );
+    }
+    Ok((headers, Json(StatusOk::default())))
+}
+
+async fn get_user(
+    State(state): State<SharedState>,
+    auth: Auth,
+    Path(user_id): Path<String>,
+) -> AppResult<Json<User>> {
+    let user_id = resolve_user_id(&user_id, &auth);
+    require_id(&user_id, "user_id")?;
+    let user = state
+        .store
+        .get_user(&user_id)
+        .await?
+        .ok_or_else(|| AppError::not_found("app.user.missing_account.const", "user"))?;
+    Ok(Json(sanitize(user, &auth)))
+}
+
+async fn user_by_username(
+    State(state): State<SharedState>,
+    auth: Auth,
+    Path(username): Path<String>,
+) -> AppResult<Json<User>> {
+    let user = state
+        .store
+        .get_user_by_username(&username)
+        .await?
+        .ok_or_else(|| AppError::not_found("app.user.missing_account.const", "user"))?;
+    Ok(Json(sanitize(user, &auth)))
+}
+
+async fn users_by_ids(
+    State(state): State<SharedState>,
+    auth: Auth,
+    Body(ids): Body<Vec<String>>,
+) -> AppResult<Json<Vec<User>>> {
+    if ids.len() > MAX_IDS_PER_REQUEST {
+        return Err(AppError::bad_request(
+            "api.context.invalid_body_param.app_error",
+            format!("At most {MAX_IDS_PER_REQUEST} user ids can be looked up at once."),
+        ));
+    }
+    for id in &ids {
+        require_id(id, "user_ids")?;
+    }
+    let users = state.store.get_users_by_ids(&ids).await?;
+    Ok(Json(
+        users.into_iter().map(|u| sanitize(u, &auth)).collect(),
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(default)]
+struct ListUsersQuery {
+    page: i64,
+    per_page: i64,
+    in_team: String,
+    in_channel: String,
+    not_in_channel: String,
+}
+
+impl Default for ListUsersQuery {
+    fn default() -> Self {
+        ListUsersQuery {
+            page: 0,
+            per_page: super::extract::DEFAULT_PER_PAGE,
+            in_team: String::new(),
+            in_channel: String::new(),
+            not_in_channel: String::new(),
+        }
+    }
+}
+
+async fn list_users(
+    State(state): State<SharedState>,
+    auth: Auth,
+    Query(query): Query<ListUsersQuery>,
+) -> AppResult<Json<Vec<User>>> {
+    let (page, per_page) = super::extract::Paging {
+        page: query.page,
+        per_page: query.per_page,
+    }
+    .validated()?;
+    let non_empty = |s: String| if s.is_empty() { None } else { Some(s) };
+    let filter = UserFilter {
+        in_team: non_empty(query.in_team),
+        in_channel: non_empty(query.in_channel),
+        not_in_channel: non_empty(query.not_in_channel),
+    };
+    if let Some(team_id) = &filter.in_team {
+        require_id(team_id, "in_team")?;
+        super::permissions::require_team_member(&state, &auth, team_id).await?;
+    }
+    for channel_id in [&filter.in_channel, &filter.not_in_channel]
+        .into_iter()
+        .flatten()
+    {
+        let channel = super::permissions::load_channel(&state, channel_id).await?;
+        super::permissions::require_channel_visible(&state, &auth, &channel).await?;
+    }
+    let users = state.store.list_users(&filter, page, per_page).await?;
+    Ok(Json(
+        users.into_iter().map(|u| sanitize(u, &auth)).collect(),
+    ))
+}
+
+/// Hides other people's email addresses from non-admins, as Mattermost's default
+/// privacy settings do.
+fn sanitize(mut user: User, viewer: &Auth) -> User {
+    if user.id != viewer.user.id && !viewer.is_admin() {
+        user.email.clear();
+    }
+    user
+}
+
+/// Checks that a user exists, for handlers that act on another user.
+pub async fn require_user(state: &SharedState, user_id: &str) -> AppResult<User> {
+    require_id(user_id, "user_id")?;
+    state
+        .store
+        .get_user(user_id)
+        .await?
+        .filter(|u| u.delete_at == 0)
+        .ok_or_else(|| AppError::not_found("app.user.missing_account.const", "user"))
+}

@@ -1,0 +1,143 @@
+//! Field rules for what clients create, with Mattermost's limits and error ids. Each
+//! failure names the field and the rule.
+
+use crate::error::{AppError, AppResult};
+
+pub const USERNAME_MIN: usize = 3;
+pub const USERNAME_MAX: usize = 22;
+pub const PASSWORD_MIN: usize = 8;
+pub const PASSWORD_MAX: usize = 256;
+pub const EMAIL_MAX: usize = 128;
+pub const NAME_MAX: usize = 64;
+pub const DISPLAY_NAME_MAX: usize = 64;
+pub const HEADER_MAX: usize = 1024;
+pub const PURPOSE_MAX: usize = 250;
+pub const POST_MESSAGE_MAX: usize = 16383;
+
+const RESERVED_USERNAMES: &[&str] = &["all", "channel", "here", "matterbot", "system", "chorus"];
+const RESERVED_TEAM_NAMES: &[&str] = &[
+    "admin", "api", "channel", "claim", "error", "files", "help", "landing", "login", "mfa",
+    "oauth", "plug", "plugins", "post", "signup", "static", "system",
+];
+
+pub fn username(name: &str) -> AppResult<()> {
+    let len = name.chars().count();
+    let well_formed = name.starts_with(|c: char| c.is_ascii_lowercase())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '-' | '_'));
+    if !(USERNAME_MIN..=USERNAME_MAX).contains(&len) || !well_formed {
+        return Err(AppError::bad_request(
+            "model.user.is_valid.username.app_error",
+            format!(
+                "username must be {USERNAME_MIN}-{USERNAME_MAX} characters, start with a letter, \
+                 and contain only lower-case letters, digits, '.', '-' and '_'."
+            ),
+        ));
+    }
+    if RESERVED_USERNAMES.contains(&name) {
+        return Err(AppError::bad_request(
+            "model.user.is_valid.username.app_error",
+            format!("username {name:?} is reserved."),
+        ));
+    }
+    Ok(())
+}
+
+pub fn email(email: &str) -> AppResult<()> {
+    let valid = email.len() <= EMAIL_MAX
+        && email
+            .split_once('@')
+            .is_some_and(|(local, domain)| !local.is_empty() && !domain.is_empty())
+        && !email.chars().any(char::is_whitespace);
+    if valid {
+        Ok(())
+    } else {
+        Err(AppError::bad_request(
+            "model.user.is_valid.email.app_error",
+            format!("email must be a valid address of at most {EMAIL_MAX} characters."),
+        ))
+    }
+}
+
+pub fn password(password: &str) -> AppResult<()> {
+    let len = password.chars().count();
+    if (PASSWORD_MIN..=PASSWORD_MAX).contains(&len) {
+        Ok(())
+    } else {
+        Err(AppError::bad_request(
+            "model.user.is_valid.pwd.app_error",
+            format!("password must be {PASSWORD_MIN}-{PASSWORD_MAX} characters."),
+        ))
+    }
+}
+
+/// Team and channel URL names: lower-case letters, digits, '-' and '_'.
+pub fn url_name(kind: &'static str, field_id: &'static str, name: &str) -> AppResult<()> {
+    let len = name.chars().count();
+    let well_formed = name
+        .chars()
+        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '-' | '_'))
+        && name.starts_with(|c: char| c.is_ascii_alphanumeric());
+    if !(2..=NAME_MAX).contains(&len) || !well_formed {
+        return Err(AppError::bad_request(
+            field_id,
+            format!(
+                "{kind} name must be 2-{NAME_MAX} characters of lower-case letters, digits, '-' and '_', starting with a letter or digit."
+            ),
+        ));
+    }
+    if kind == "team" && RESERVED_TEAM_NAMES.contains(&name) {
+        return Err(AppError::bad_request(
+            field_id,
+            format!("team name {name:?} is reserved."),
+        ));
+    }
+    Ok(())
+}
+
+pub fn display_name(field_id: &'static str, value: &str) -> AppResult<()> {
+    let len = value.chars().count();
+    if value.trim().is_empty() || len > DISPLAY_NAME_MAX {
+        return Err(AppError::bad_request(
+            field_id,
+            format!("display_name must be 1-{DISPLAY_NAME_MAX} characters."),
+        ));
+    }
+    Ok(())
+}
+
+pub fn max_len(field_id: &'static str, field: &str, value: &str, max: usize) -> AppResult<()> {
+    if value.chars().count() > max {
+        return Err(AppError::bad_request(
+            field_id,
+            format!("{field} must be at most {max} characters."),
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn usernames() {
+        assert!(username("alice").is_ok());
+        assert!(username("a.b-c_d9").is_ok());
+        assert!(username("al").is_err());
+        assert!(username("Alice").is_err());
+        assert!(username("9lives").is_err());
+        assert!(username("all").is_err());
+        assert!(username(&"a".repeat(23)).is_err());
+    }
+
+    #[test]
+    fn url_names() {
+        assert!(url_name("team", "x", "my-team").is_ok());
+        assert!(url_name("team", "x", "api").is_err());
+        assert!(url_name("channel", "x", "town-square").is_ok());
+        assert!(url_name("channel", "x", "Town").is_err());
+        assert!(url_name("channel", "x", &"a".repeat(65)).is_err());
+    }
+}

@@ -1,0 +1,313 @@
+//! Server configuration: the `config.json` sections and keys, named as Mattermost names
+//! them, their defaults, and the `CHORUS_<SECTION>_<KEY>` environment overrides.
+//!
+//! Loading is: defaults → the JSON file (if any; missing keys keep their defaults) →
+//! environment variables. Overrides are applied on the JSON form of the configuration,
+//! so every key is overridable without a hand-written list, and each value is parsed
+//! according to the type the key already has (bool, number, string, or JSON).
+
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+/// Prefix of environment overrides, in the style of Mattermost's `MM_`.
+pub const ENV_PREFIX: &str = "CHORUS_";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read configuration file {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("configuration file {path} is not valid: {source}")]
+    Parse {
+        path: String,
+        source: serde_json::Error,
+    },
+    #[error("environment variable {var}: {message}")]
+    Env { var: String, message: String },
+    #[error("configuration is not valid: {0}")]
+    Invalid(String),
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct Config {
+    pub service_settings: ServiceSettings,
+    pub sql_settings: SqlSettings,
+    pub team_settings: TeamSettings,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct ServiceSettings {
+    /// `host:port`; a bare `:port` listens on every interface, as in Mattermost.
+    pub listen_address: String,
+    /// The URL people reach the server at; only used in messages when set.
+    #[serde(rename = "SiteURL")]
+    pub site_url: String,
+    /// How long a login session lasts.
+    pub session_length_web_in_hours: i64,
+    /// Largest request body accepted, in bytes.
+    pub maximum_payload_size_bytes: usize,
+    /// How long a dropped websocket connection can be resumed with its `connection_id`.
+    pub websocket_resume_seconds: u64,
+}
+
+impl Default for ServiceSettings {
+    fn default() -> Self {
+        ServiceSettings {
+            listen_address: ":8065".into(),
+            site_url: String::new(),
+            session_length_web_in_hours: 720,
+            maximum_payload_size_bytes: 300_000,
+            websocket_resume_seconds: 300,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct SqlSettings {
+    /// `sqlite` (the embedded default) or `postgres`.
+    pub driver_name: String,
+    /// A file path or `sqlite://` URL for SQLite; a `postgres://` URL for PostgreSQL.
+    pub data_source: String,
+    pub max_open_conns: u32,
+}
+
+impl Default for SqlSettings {
+    fn default() -> Self {
+        SqlSettings {
+            driver_name: "sqlite".into(),
+            data_source: "./data/chorus.db".into(),
+            max_open_conns: 20,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct TeamSettings {
+    /// Master switch for sign-ups; system admins can always create users.
+    pub enable_user_creation: bool,
+    /// Anyone may sign up without being signed in (after the first user, who is admin).
+    pub enable_open_server: bool,
+    pub enable_team_creation: bool,
+}
+
+impl Default for TeamSettings {
+    fn default() -> Self {
+        TeamSettings {
+            enable_user_creation: true,
+            enable_open_server: true,
+            enable_team_creation: true,
+        }
+    }
+}
+
+impl Config {
+    /// Reads `path` (when given) over the defaults, then applies environment overrides
+    /// from `env` (normally `std::env::vars()`).
+    pub fn load(
+        path: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Config, ConfigError> {
+        let mut value = serde_json::to_value(Config::default()).expect("defaults serialise");
+        if let Some(path) = path {
+            let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                path: path.display().to_string(),
+                source,
+            })?;
+            let file: serde_json::Value =
+                serde_json::from_str(&text).map_err(|source| ConfigError::Parse {
+                    path: path.display().to_string(),
+                    source,
+                })?;
+            merge(&mut value, file);
+        }
+        apply_env_overrides(&mut value, env)?;
+        let config: Config =
+            serde_json::from_value(value).map_err(|e| ConfigError::Invalid(e.to_string()))?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        match self.sql_settings.driver_name.as_str() {
+            "sqlite" | "postgres" => {}
+            other => {
+                return Err(ConfigError::Invalid(format!(
+                    "SqlSettings.DriverName must be \"sqlite\" or \"postgres\", not {other:?}"
+                )))
+            }
+        }
+        if self.service_settings.session_length_web_in_hours <= 0 {
+            return Err(ConfigError::Invalid(
+                "ServiceSettings.SessionLengthWebInHours must be positive".into(),
+            ));
+        }
+        self.listen_address()?;
+        Ok(())
+    }
+
+    /// `ServiceSettings.ListenAddress` as a socket address (`:8065` → `0.0.0.0:8065`).
+    pub fn listen_address(&self) -> Result<std::net::SocketAddr, ConfigError> {
+        let raw = &self.service_settings.listen_address;
+        let full = if raw.starts_with(':') {
+            format!("0.0.0.0{raw}")
+        } else {
+            raw.clone()
+        };
+        full.parse().map_err(|_| {
+            ConfigError::Invalid(format!(
+                "ServiceSettings.ListenAddress {raw:?} is not host:port (for example \":8065\" or \"127.0.0.1:8065\")"
+            ))
+        })
+    }
+}
+
+/// Deep-merges `overlay` into `base`: objects key by key, anything else replaced.
+fn merge(base: &mut serde_json::Value, overlay: serde_json::Value) {
+    match (base, overlay) {
+        (serde_json::Value::Object(base), serde_json::Value::Object(overlay)) => {
+            for (key, value) in overlay {
+                match base.get_mut(&key) {
+                    Some(slot) => merge(slot, value),
+                    None => {
+                        base.insert(key, value);
+                    }
+                }
+            }
+        }
+        (slot, value) => *slot = value,
+    }
+}
+
+fn apply_env_overrides(
+    config: &mut serde_json::Value,
+    env: impl IntoIterator<Item = (String, String)>,
+) -> Result<(), ConfigError> {
+    let sections = config.as_object_mut().expect("config is an object");
+    for (var, raw) in env {
+        let Some(rest) = var.strip_prefix(ENV_PREFIX) else {
+            continue;
+        };
+        let target = sections.iter_mut().find_map(|(section, keys)| {
+            let key_part = rest
+                .strip_prefix(&section.to_uppercase())?
+                .strip_prefix('_')?;
+            let (key, slot) = keys
+                .as_object_mut()?
+                .iter_mut()
+                .find(|(key, _)| key.to_uppercase() == key_part)?;
+            Some((format!("{section}.{key}"), slot))
+        });
+        let Some((name, slot)) = target else {
+            // Variables such as CHORUS_BIN belong to tools, not to the configuration.
+            continue;
+        };
+        *slot = parse_like(slot, &raw).map_err(|message| ConfigError::Env {
+            var: var.clone(),
+            message: format!("{name} {message}"),
+        })?;
+    }
+    Ok(())
+}
+
+fn parse_like(current: &serde_json::Value, raw: &str) -> Result<serde_json::Value, String> {
+    use serde_json::Value;
+    match current {
+        Value::Bool(_) => match raw.trim().to_ascii_lowercase().as_str() {
+            "true" | "1" | "yes" => Ok(Value::Bool(true)),
+            "false" | "0" | "no" => Ok(Value::Bool(false)),
+            _ => Err(format!("expects true or false, got {raw:?}")),
+        },
+        Value::Number(_) => raw
+            .trim()
+            .parse::<serde_json::Number>()
+            .map(Value::Number)
+            .map_err(|_| format!("expects a number, got {raw:?}")),
+        Value::String(_) => Ok(Value::String(raw.to_string())),
+        _ => serde_json::from_str(raw).map_err(|e| format!("expects JSON: {e}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars(list: &[(&str, &str)]) -> Vec<(String, String)> {
+        list.iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn defaults_are_embedded_sqlite_on_8065() {
+        let config = Config::load(None, vars(&[])).unwrap();
+        assert_eq!(config.sql_settings.driver_name, "sqlite");
+        assert_eq!(config.sql_settings.data_source, "./data/chorus.db");
+        assert_eq!(config.listen_address().unwrap().port(), 8065);
+    }
+
+    #[test]
+    fn env_overrides_parse_by_type() {
+        let config = Config::load(
+            None,
+            vars(&[
+                ("CHORUS_SERVICESETTINGS_LISTENADDRESS", "127.0.0.1:8066"),
+                ("CHORUS_TEAMSETTINGS_ENABLEOPENSERVER", "false"),
+                ("CHORUS_SQLSETTINGS_MAXOPENCONNS", "7"),
+                ("CHORUS_BIN", "/ignored"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(
+            config.listen_address().unwrap().to_string(),
+            "127.0.0.1:8066"
+        );
+        assert!(!config.team_settings.enable_open_server);
+        assert_eq!(config.sql_settings.max_open_conns, 7);
+    }
+
+    #[test]
+    fn bad_env_value_names_the_key() {
+        let err = Config::load(
+            None,
+            vars(&[("CHORUS_TEAMSETTINGS_ENABLEOPENSERVER", "maybe")]),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("TeamSettings.EnableOpenServer"), "{err}");
+    }
+
+    #[test]
+    fn file_overrides_defaults_and_env_overrides_file() {
+        let dir = std::env::temp_dir().join(format!("chorus-config-{}", chorus_model::new_id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("config.json");
+        std::fs::write(
+            &path,
+            r#"{"SqlSettings":{"DriverName":"postgres","DataSource":"postgres://x"},"ServiceSettings":{"ListenAddress":":9000"}}"#,
+        )
+        .unwrap();
+        let config = Config::load(
+            Some(&path),
+            vars(&[("CHORUS_SERVICESETTINGS_LISTENADDRESS", "127.0.0.1:9001")]),
+        )
+        .unwrap();
+        assert_eq!(config.sql_settings.driver_name, "postgres");
+        assert_eq!(config.service_settings.listen_address, "127.0.0.1:9001");
+        assert_eq!(config.service_settings.session_length_web_in_hours, 720);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn unknown_driver_is_refused() {
+        let err = Config::load(None, vars(&[("CHORUS_SQLSETTINGS_DRIVERNAME", "mysql")]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("DriverName"), "{err}");
+    }
+}

@@ -1,0 +1,153 @@
+//! The store: every read and write of chat data, on PostgreSQL or embedded SQLite
+//! through one `sqlx` Any pool, so both backends run the same SQL (numbered `$n`
+//! placeholders, `ON CONFLICT` upserts, millisecond `BIGINT` timestamps).
+//!
+//! Migrations live per backend under `migrations/{postgres,sqlite}` and run at start;
+//! on PostgreSQL sqlx takes an advisory lock, so several nodes starting together
+//! migrate once. Each submodule adds the queries of one resource to [`Store`].
+//!
+//! SQLite gets a single pooled connection: it has one writer anyway, and a single
+//! connection rules out the `SQLITE_BUSY` upgrade failures of concurrent deferred
+//! transactions. Code holding a transaction therefore never acquires a second
+//! connection.
+
+mod channels;
+mod posts;
+mod sessions;
+mod teams;
+mod users;
+
+pub use channels::MemberName;
+pub use posts::PostWindow;
+pub use sessions::Session;
+pub use users::UserFilter;
+
+use crate::config::SqlSettings;
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::{AnyPool, Row};
+use std::time::Duration;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Postgres,
+    Sqlite,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot create the data folder {path}: {source}")]
+    DataDir {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("cannot open the database: {0}")]
+    Connect(sqlx::Error),
+    #[error("database migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+#[derive(Clone)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+/// WAL lets readers proceed during a write; NORMAL sync is durable across process
+/// crashes (not power loss), as most embedded deployments want.
+const SQLITE_PRAGMAS: [&str; 4] = [
+    "PRAGMA journal_mode = WAL",
+    "PRAGMA synchronous = NORMAL",
+    "PRAGMA foreign_keys = ON",
+    "PRAGMA busy_timeout = 5000",
+];
+
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/postgres");
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/sqlite");
+
+impl Store {
+    /// Opens the database named by `SqlSettings` and brings its schema up to date.
+    pub async fn open(settings: &SqlSettings) -> Result<Store, StoreError> {
+        sqlx::any::install_default_drivers();
+        let (backend, url) = match settings.driver_name.as_str() {
+            "postgres" => (Backend::Postgres, settings.data_source.clone()),
+            _ => (Backend::Sqlite, sqlite_url(&settings.data_source)?),
+        };
+        let options = AnyPoolOptions::new().acquire_timeout(Duration::from_secs(10));
+        let options = match backend {
+            Backend::Postgres => options.max_connections(settings.max_open_conns.max(2)),
+            Backend::Sqlite => options.max_connections(1).after_connect(|conn, _| {
+                Box::pin(async move {
+                    for pragma in SQLITE_PRAGMAS {
+                        sqlx::query(pragma).execute(&mut *conn).await?;
+                    }
+                    Ok(())
+                })
+            }),
+        };
+        let pool = options.connect(&url).await.map_err(StoreError::Connect)?;
+        match backend {
+            Backend::Postgres => POSTGRES_MIGRATIONS.run(&pool).await?,
+            Backend::Sqlite => SQLITE_MIGRATIONS.run(&pool).await?,
+        }
+        Ok(Store { pool, backend })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// A cheap round trip, for health checks.
+    pub async fn ping(&self) -> Result<(), sqlx::Error> {
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map(|_| ())
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// Accepts a plain path (`./data/chorus.db`) or an `sqlite:` URL, creates the parent
+/// folder of a path, and returns a URL that creates the file when missing.
+fn sqlite_url(data_source: &str) -> Result<String, StoreError> {
+    if data_source.starts_with("sqlite:") {
+        return Ok(data_source.to_string());
+    }
+    let path = std::path::Path::new(data_source);
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).map_err(|source| StoreError::DataDir {
+            path: parent.display().to_string(),
+            source,
+        })?;
+    }
+    Ok(format!("sqlite://{data_source}?mode=rwc"))
+}
+
+/// `$start, $start+1, …` for `count` values, to build `IN (…)` lists that both
+/// backends accept.
+fn placeholders(start: usize, count: usize) -> String {
+    (start..start + count)
+        .map(|n| format!("${n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn get_str(row: &AnyRow, column: &str) -> Result<String, sqlx::Error> {
+    row.try_get::<String, _>(column)
+}
+
+fn get_i64(row: &AnyRow, column: &str) -> Result<i64, sqlx::Error> {
+    row.try_get::<i64, _>(column)
+}
+
+fn get_bool(row: &AnyRow, column: &str) -> Result<bool, sqlx::Error> {
+    // SQLite may hand back a BOOLEAN as an integer when it loses the declared type.
+    row.try_get::<bool, _>(column)
+        .or_else(|_| row.try_get::<i64, _>(column).map(|v| v != 0))
+}

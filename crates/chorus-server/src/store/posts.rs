@@ -1,0 +1,262 @@
+//! Posts: create (bumping the channel's counters in the same transaction), edit,
+//! soft-delete (a root takes its replies with it), and the paged and threaded reads.
+
+use super::{get_bool, get_i64, get_str, Store};
+use chorus_model::{now_millis, Post, PostList};
+use sqlx::any::AnyRow;
+
+/// `reply_count` is the thread's size, as Mattermost reports it on roots and replies.
+const POST_COLUMNS: &str = "p.id, p.create_at, p.update_at, p.edit_at, p.delete_at, p.is_pinned, \
+     p.user_id, p.channel_id, p.root_id, p.original_id, p.message, p.type, p.props, p.hashtags, \
+     p.pending_post_id, \
+     (SELECT COUNT(*) FROM posts r WHERE r.root_id = (CASE WHEN p.root_id = '' THEN p.id ELSE p.root_id END) \
+        AND r.delete_at = 0) AS reply_count";
+
+fn post_from_row(row: &AnyRow) -> Result<Post, sqlx::Error> {
+    let props_text = get_str(row, "props")?;
+    Ok(Post {
+        id: get_str(row, "id")?,
+        create_at: get_i64(row, "create_at")?,
+        update_at: get_i64(row, "update_at")?,
+        edit_at: get_i64(row, "edit_at")?,
+        delete_at: get_i64(row, "delete_at")?,
+        is_pinned: get_bool(row, "is_pinned")?,
+        user_id: get_str(row, "user_id")?,
+        channel_id: get_str(row, "channel_id")?,
+        root_id: get_str(row, "root_id")?,
+        original_id: get_str(row, "original_id")?,
+        message: get_str(row, "message")?,
+        post_type: get_str(row, "type")?,
+        props: serde_json::from_str(&props_text).unwrap_or_default(),
+        hashtags: get_str(row, "hashtags")?,
+        pending_post_id: get_str(row, "pending_post_id")?,
+        reply_count: get_i64(row, "reply_count")?,
+        metadata: Default::default(),
+    })
+}
+
+/// Which slice of a channel's history `GET /channels/{id}/posts` asks for.
+#[derive(Debug, Clone)]
+pub enum PostWindow {
+    /// Newest first, `page` pages of `per_page` back.
+    Page,
+    /// Everything created, edited or deleted after this time (ms), deletions included.
+    Since(i64),
+    /// Older than this post.
+    Before(Post),
+    /// Newer than this post.
+    After(Post),
+}
+
+impl Store {
+    /// Stores a post and updates the channel's `last_post_at` and message count
+    /// atomically.
+    pub async fn insert_post(&self, post: &Post) -> Result<(), sqlx::Error> {
+        let props = serde_json::Value::Object(post.props.clone()).to_string();
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO posts (id, create_at, update_at, edit_at, delete_at, is_pinned, user_id, \
+               channel_id, root_id, original_id, message, type, props, hashtags, pending_post_id) \
+             VALUES ($1, $2, $3, 0, 0, $4, $5, $6, $7, '', $8, $9, $10, $11, $12)",
+        )
+        .bind(&post.id)
+        .bind(post.create_at)
+        .bind(post.update_at)
+        .bind(post.is_pinned)
+        .bind(&post.user_id)
+        .bind(&post.channel_id)
+        .bind(&post.root_id)
+        .bind(&post.message)
+        .bind(&post.post_type)
+        .bind(props)
+        .bind(&post.hashtags)
+        .bind(&post.pending_post_id)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "UPDATE channels SET last_post_at = $1, total_msg_count = total_msg_count + 1 \
+             WHERE id = $2 AND last_post_at <= $1",
+        )
+        .bind(post.create_at)
+        .bind(&post.channel_id)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await
+    }
+
+    /// A post, deleted or not (the caller decides what a deleted post means).
+    pub async fn get_post(&self, id: &str) -> Result<Option<Post>, sqlx::Error> {
+        let sql = format!("SELECT {POST_COLUMNS} FROM posts p WHERE p.id = $1");
+        let row = sqlx::query(&sql)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(post_from_row).transpose()
+    }
+
+    /// Replaces a live post's message and props, marking it edited.
+    pub async fn update_post(&self, post: &Post) -> Result<Option<Post>, sqlx::Error> {
+        let now = now_millis();
+        let props = serde_json::Value::Object(post.props.clone()).to_string();
+        let done = sqlx::query(
+            "UPDATE posts SET message = $1, props = $2, is_pinned = $3, edit_at = $4, update_at = $4 \
+             WHERE id = $5 AND delete_at = 0",
+        )
+        .bind(&post.message)
+        .bind(props)
+        .bind(post.is_pinned)
+        .bind(now)
+        .bind(&post.id)
+        .execute(&self.pool)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Ok(None);
+        }
+        self.get_post(&post.id).await
+    }
+
+    /// Soft-deletes a post and, when it is a thread's root, its replies.
+    pub async fn delete_post(&self, id: &str) -> Result<bool, sqlx::Error> {
+        let now = now_millis();
+        let done = sqlx::query(
+            "UPDATE posts SET delete_at = $1, update_at = $1 \
+             WHERE (id = $2 OR root_id = $2) AND delete_at = 0",
+        )
+        .bind(now)
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// One window of a channel's posts, newest first, with the ids of the posts just
+    /// outside it so that clients can page in both directions.
+    pub async fn channel_posts(
+        &self,
+        channel_id: &str,
+        window: &PostWindow,
+        page: i64,
+        per_page: i64,
+    ) -> Result<PostList, sqlx::Error> {
+        let offset = page * per_page;
+        let rows = match window {
+            PostWindow::Page => {
+                let sql = format!(
+                    "SELECT {POST_COLUMNS} FROM posts p WHERE p.channel_id = $1 AND p.delete_at = 0 \
+                     ORDER BY p.create_at DESC, p.id DESC LIMIT $2 OFFSET $3"
+                );
+                sqlx::query(&sql)
+                    .bind(channel_id)
+                    .bind(per_page)
+                    .bind(offset)
+                    .fetch_all(&self.pool)
+                    .await?
+            }
+            PostWindow::Since(since) => {
+                let sql = format!(
+                    "SELECT {POST_COLUMNS} FROM posts p WHERE p.channel_id = $1 AND p.update_at > $2 \
+                     ORDER BY p.create_at DESC, p.id DESC LIMIT $3"
+                );
+                sqlx::query(&sql)
+                    .bind(channel_id)
+                    .bind(*since)
+                    .bind(per_page.max(1000))
+                    .fetch_all(&self.pool)
+                    .await?
+            }
+            PostWindow::Before(pivot) => {
+                let sql = format!(
+                    "SELECT {POST_COLUMNS} FROM posts p WHERE p.channel_id = $1 AND p.delete_at = 0 \
+                       AND (p.create_at < $2 OR (p.create_at = $2 AND p.id < $3)) \
+                     ORDER BY p.create_at DESC, p.id DESC LIMIT $4 OFFSET $5"
+                );
+                sqlx::query(&sql)
+                    .bind(channel_id)
+                    .bind(pivot.create_at)
+                    .bind(&pivot.id)
+                    .bind(per_page)
+                    .bind(offset)
+                    .fetch_all(&self.pool)
+                    .await?
+            }
+            PostWindow::After(pivot) => {
+                let sql = format!(
+                    "SELECT {POST_COLUMNS} FROM posts p WHERE p.channel_id = $1 AND p.delete_at = 0 \
+                       AND (p.create_at > $2 OR (p.create_at = $2 AND p.id > $3)) \
+                     ORDER BY p.create_at ASC, p.id ASC LIMIT $4 OFFSET $5"
+                );
+                let mut rows = sqlx::query(&sql)
+                    .bind(channel_id)
+                    .bind(pivot.create_at)
+                    .bind(&pivot.id)
+                    .bind(per_page)
+                    .bind(offset)
+                    .fetch_all(&self.pool)
+                    .await?;
+                rows.reverse();
+                rows
+            }
+        };
+        let posts = rows
+            .iter()
+            .map(post_from_row)
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut list = PostList::default();
+        if let (Some(newest), Some(oldest)) = (posts.first(), posts.last()) {
+            if !matches!(window, PostWindow::Since(_)) {
+                list.next_post_id = self.neighbour_post(channel_id, newest, true).await?;
+                list.prev_post_id = self.neighbour_post(channel_id, oldest, false).await?;
+                list.has_next = !list.next_post_id.is_empty();
+            }
+        }
+        for post in posts {
+            list.order.push(post.id.clone());
+            list.posts.insert(post.id.clone(), post);
+        }
+        Ok(list)
+    }
+
+    /// The id of the live post just newer (or older) than `pivot` in its channel, or "".
+    async fn neighbour_post(
+        &self,
+        channel_id: &str,
+        pivot: &Post,
+        newer: bool,
+    ) -> Result<String, sqlx::Error> {
+        let sql = if newer {
+            "SELECT id FROM posts WHERE channel_id = $1 AND delete_at = 0 \
+               AND (create_at > $2 OR (create_at = $2 AND id > $3)) \
+             ORDER BY create_at ASC, id ASC LIMIT 1"
+        } else {
+            "SELECT id FROM posts WHERE channel_id = $1 AND delete_at = 0 \
+               AND (create_at < $2 OR (create_at = $2 AND id < $3)) \
+             ORDER BY create_at DESC, id DESC LIMIT 1"
+        };
+        let id: Option<String> = sqlx::query_scalar(sql)
+            .bind(channel_id)
+            .bind(pivot.create_at)
+            .bind(&pivot.id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(id.unwrap_or_default())
+    }
+
+    /// A thread: its root and every live reply, newest first.
+    pub async fn thread(&self, root_id: &str) -> Result<PostList, sqlx::Error> {
+        let sql = format!(
+            "SELECT {POST_COLUMNS} FROM posts p WHERE (p.id = $1 OR p.root_id = $1) AND p.delete_at = 0 \
+             ORDER BY p.create_at DESC, p.id DESC"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(root_id)
+            .fetch_all(&self.pool)
+            .await?;
+        let mut list = PostList::default();
+        for row in &rows {
+            let post = post_from_row(row)?;
+            list.order.push(post.id.clone());
+            list.posts.insert(post.id.clone(), post);
+        }
+        Ok(list)
+    }
+}

@@ -1,0 +1,202 @@
+//! Teams and team membership.
+
+use super::channels::{insert_channel, insert_channel_member};
+use super::{get_bool, get_i64, get_str, Store};
+use chorus_model::{Channel, Team, TeamMember};
+use sqlx::any::AnyRow;
+
+const TEAM_COLUMNS: &str = "t.id, t.create_at, t.update_at, t.delete_at, t.name, t.display_name, \
+     t.description, t.email, t.type, t.allow_open_invite, t.invite_id";
+
+fn team_from_row(row: &AnyRow) -> Result<Team, sqlx::Error> {
+    Ok(Team {
+        id: get_str(row, "id")?,
+        create_at: get_i64(row, "create_at")?,
+        update_at: get_i64(row, "update_at")?,
+        delete_at: get_i64(row, "delete_at")?,
+        name: get_str(row, "name")?,
+        display_name: get_str(row, "display_name")?,
+        description: get_str(row, "description")?,
+        email: get_str(row, "email")?,
+        team_type: get_str(row, "type")?,
+        allow_open_invite: get_bool(row, "allow_open_invite")?,
+        invite_id: get_str(row, "invite_id")?,
+        ..Team::default()
+    })
+}
+
+fn member_from_row(row: &AnyRow) -> Result<TeamMember, sqlx::Error> {
+    let roles = get_str(row, "roles")?;
+    Ok(TeamMember {
+        team_id: get_str(row, "team_id")?,
+        user_id: get_str(row, "user_id")?,
+        scheme_user: true,
+        scheme_admin: roles
+            .split_whitespace()
+            .any(|r| r == chorus_model::ROLE_TEAM_ADMIN),
+        roles,
+        delete_at: get_i64(row, "delete_at")?,
+    })
+}
+
+impl Store {
+    /// Creates a team with its creator as team admin, and its default channels with the
+    /// creator in them, in one transaction.
+    pub async fn create_team(
+        &self,
+        team: &Team,
+        creator_id: &str,
+        default_channels: &[Channel],
+    ) -> Result<(), sqlx::Error> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO teams (id, create_at, update_at, delete_at, name, display_name, description, \
+               email, type, allow_open_invite, invite_id) \
+             VALUES ($1, $2, $2, 0, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(&team.id)
+        .bind(team.create_at)
+        .bind(&team.name)
+        .bind(&team.display_name)
+        .bind(&team.description)
+        .bind(&team.email)
+        .bind(&team.team_type)
+        .bind(team.allow_open_invite)
+        .bind(&team.invite_id)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO team_members (team_id, user_id, roles, delete_at) VALUES ($1, $2, $3, 0)",
+        )
+        .bind(&team.id)
+        .bind(creator_id)
+        .bind(format!(
+            "{} {}",
+            chorus_model::ROLE_TEAM_USER,
+            chorus_model::ROLE_TEAM_ADMIN
+        ))
+        .execute(&mut *tx)
+        .await?;
+        for channel in default_channels {
+            insert_channel(&mut tx, channel).await?;
+            insert_channel_member(&mut tx, &channel.id, creator_id, channel.create_at).await?;
+        }
+        tx.commit().await
+    }
+
+    pub async fn get_team(&self, id: &str) -> Result<Option<Team>, sqlx::Error> {
+        let sql = format!("SELECT {TEAM_COLUMNS} FROM teams t WHERE t.id = $1 AND t.delete_at = 0");
+        let row = sqlx::query(&sql)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(team_from_row).transpose()
+    }
+
+    pub async fn get_team_by_name(&self, name: &str) -> Result<Option<Team>, sqlx::Error> {
+        let sql =
+            format!("SELECT {TEAM_COLUMNS} FROM teams t WHERE t.name = $1 AND t.delete_at = 0");
+        let row = sqlx::query(&sql)
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(team_from_row).transpose()
+    }
+
+    pub async fn teams_for_user(&self, user_id: &str) -> Result<Vec<Team>, sqlx::Error> {
+        let sql = format!(
+            "SELECT {TEAM_COLUMNS} FROM teams t JOIN team_members m ON m.team_id = t.id \
+             WHERE m.user_id = $1 AND m.delete_at = 0 AND t.delete_at = 0 ORDER BY t.display_name"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(user_id)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(team_from_row).collect()
+    }
+
+    /// Adds (or re-adds) a member and puts them in the team's channels named in
+    /// `default_channel_names`, in one transaction. Returns the membership and whether
+    /// it is new; an existing member is left as is.
+    pub async fn add_team_member(
+        &self,
+        team_id: &str,
+        user_id: &str,
+        default_channel_names: &[&str],
+    ) -> Result<(TeamMember, bool), sqlx::Error> {
+        if let Some(existing) = self.get_team_member(team_id, user_id).await? {
+            return Ok((existing, false));
+        }
+        let now = chorus_model::now_millis();
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO team_members (team_id, user_id, roles, delete_at) VALUES ($1, $2, $3, 0) \
+             ON CONFLICT (team_id, user_id) DO UPDATE SET delete_at = 0",
+        )
+        .bind(team_id)
+        .bind(user_id)
+        .bind(chorus_model::ROLE_TEAM_USER)
+        .execute(&mut *tx)
+        .await?;
+        for name in default_channel_names {
+            let channel_id: Option<String> = sqlx::query_scalar(
+                "SELECT id FROM channels WHERE team_id = $1 AND name = $2 AND delete_at = 0",
+            )
+            .bind(team_id)
+            .bind(*name)
+            .fetch_optional(&mut *tx)
+            .await?;
+            if let Some(channel_id) = channel_id {
+                insert_channel_member(&mut tx, &channel_id, user_id, now).await?;
+            }
+        }
+        tx.commit().await?;
+        let member = self
+            .get_team_member(team_id, user_id)
+            .await?
+            .ok_or(sqlx::Error::RowNotFound)?;
+        Ok((member, true))
+    }
+
+    /// An active membership, if any.
+    pub async fn get_team_member(
+        &self,
+        team_id: &str,
+        user_id: &str,
+    ) -> Result<Option<TeamMember>, sqlx::Error> {
+        let row = sqlx::query(
+            "SELECT team_id, user_id, roles, delete_at FROM team_members \
+             WHERE team_id = $1 AND user_id = $2 AND delete_at = 0",
+        )
+        .bind(team_id)
+        .bind(user_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(member_from_row).transpose()
+    }
+
+    pub async fn team_members(
+        &self,
+        team_id: &str,
+        page: i64,
+        per_page: i64,
+    ) -> Result<Vec<TeamMember>, sqlx::Error> {
+        let rows = sqlx::query(
+            "SELECT team_id, user_id, roles, delete_at FROM team_members \
+             WHERE team_id = $1 AND delete_at = 0 ORDER BY user_id LIMIT $2 OFFSET $3",
+        )
+        .bind(team_id)
+        .bind(per_page)
+        .bind(page * per_page)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(member_from_row).collect()
+    }
+
+    pub async fn team_member_ids(&self, team_id: &str) -> Result<Vec<String>, sqlx::Error> {
+        sqlx::query_scalar("SELECT user_id FROM team_members WHERE team_id = $1 AND delete_at = 0")
+            .bind(team_id)
+            .fetch_all(&self.pool)
+            .await
+    }
+}

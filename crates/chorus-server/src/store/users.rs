@@ -1,0 +1,184 @@
+//! Users: sign-up, lookup by id, username or login id, and listing.
+
+use super::{get_bool, get_i64, get_str, placeholders, Store};
+use chorus_model::{User, ROLE_SYSTEM_ADMIN, ROLE_SYSTEM_USER};
+use sqlx::any::AnyRow;
+
+const USER_COLUMNS: &str = "id, create_at, update_at, delete_at, username, email, nickname, \
+     first_name, last_name, position, roles, locale, is_bot";
+
+fn user_from_row(row: &AnyRow) -> Result<User, sqlx::Error> {
+    Ok(User {
+        id: get_str(row, "id")?,
+        create_at: get_i64(row, "create_at")?,
+        update_at: get_i64(row, "update_at")?,
+        delete_at: get_i64(row, "delete_at")?,
+        username: get_str(row, "username")?,
+        email: get_str(row, "email")?,
+        nickname: get_str(row, "nickname")?,
+        first_name: get_str(row, "first_name")?,
+        last_name: get_str(row, "last_name")?,
+        position: get_str(row, "position")?,
+        roles: get_str(row, "roles")?,
+        locale: get_str(row, "locale")?,
+        is_bot: get_bool(row, "is_bot")?,
+        ..User::default()
+    })
+}
+
+/// Filters of `GET /users`.
+#[derive(Debug, Default, Clone)]
+pub struct UserFilter {
+    pub in_team: Option<String>,
+    pub in_channel: Option<String>,
+    pub not_in_channel: Option<String>,
+}
+
+impl Store {
+    /// Inserts a user; the very first user of the database becomes system admin, decided
+    /// inside the insert so that no separate read can race it on one node.
+    pub async fn create_user(&self, user: &User, password_hash: &str) -> Result<User, sqlx::Error> {
+        let admin_roles = format!("{ROLE_SYSTEM_USER} {ROLE_SYSTEM_ADMIN}");
+        sqlx::query(
+            "INSERT INTO users (id, create_at, update_at, delete_at, username, email, password_hash, \
+               nickname, first_name, last_name, position, roles, locale, is_bot) \
+             SELECT $1, $2, $2, 0, $3, $4, $5, $6, $7, $8, $9, \
+               CASE WHEN EXISTS (SELECT 1 FROM users) THEN $10 ELSE $11 END, $12, $13",
+        )
+        .bind(&user.id)
+        .bind(user.create_at)
+        .bind(&user.username)
+        .bind(&user.email)
+        .bind(password_hash)
+        .bind(&user.nickname)
+        .bind(&user.first_name)
+        .bind(&user.last_name)
+        .bind(&user.position)
+        .bind(if user.roles.is_empty() { ROLE_SYSTEM_USER } else { user.roles.as_str() })
+        .bind(&admin_roles)
+        .bind(&user.locale)
+        .bind(user.is_bot)
+        .execute(&self.pool)
+        .await?;
+        self.get_user(&user.id)
+            .await?
+            .ok_or(sqlx::Error::RowNotFound)
+    }
+
+    pub async fn get_user(&self, id: &str) -> Result<Option<User>, sqlx::Error> {
+        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1");
+        let row = sqlx::query(&sql)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(user_from_row).transpose()
+    }
+
+    pub async fn get_user_by_username(&self, username: &str) -> Result<Option<User>, sqlx::Error> {
+        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE username = $1");
+        let row = sqlx::query(&sql)
+            .bind(username.to_lowercase())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(user_from_row).transpose()
+    }
+
+    /// The user whose username or email is `login_id`, with their password hash.
+    pub async fn get_user_for_login(
+        &self,
+        login_id: &str,
+    ) -> Result<Option<(User, String)>, sqlx::Error> {
+        let sql = format!(
+            "SELECT {USER_COLUMNS}, password_hash FROM users WHERE username = $1 OR email = $1"
+        );
+        let row = sqlx::query(&sql)
+            .bind(login_id.to_lowercase())
+            .fetch_optional(&self.pool)
+            .await?;
+        match row {
+            Some(row) => Ok(Some((
+                user_from_row(&row)?,
+                get_str(&row, "password_hash")?,
+            ))),
+            None => Ok(None),
+        }
+    }
+
+    pub async fn get_users_by_ids(&self, ids: &[String]) -> Result<Vec<User>, sqlx::Error> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sql = format!(
+            "SELECT {USER_COLUMNS} FROM users WHERE id IN ({}) ORDER BY username",
+            placeholders(1, ids.len())
+        );
+        let mut query = sqlx::query(&sql);
+        for id in ids {
+            query = query.bind(id);
+        }
+        let rows = query.fetch_all(&self.pool).await?;
+        rows.iter().map(user_from_row).collect()
+    }
+
+    pub async fn list_users(
+        &self,
+        filter: &UserFilter,
+        page: i64,
+        per_page: i64,
+    ) -> Result<Vec<User>, sqlx::Error> {
+        let mut conditions = vec!["u.delete_at = 0".to_string()];
+        let mut binds: Vec<&str> = Vec::new();
+        if let Some(team) = &filter.in_team {
+            binds.push(team);
+            conditions.push(format!(
+                "EXISTS (SELECT 1 FROM team_members tm WHERE tm.user_id = u.id AND tm.team_id = ${} AND tm.delete_at = 0)",
+                binds.len()
+            ));
+        }
+        if let Some(channel) = &filter.in_channel {
+            binds.push(channel);
+            conditions.push(format!(
+                "EXISTS (SELECT 1 FROM channel_members cm WHERE cm.user_id = u.id AND cm.channel_id = ${})",
+                binds.len()
+            ));
+        }
+        if let Some(channel) = &filter.not_in_channel {
+            binds.push(channel);
+            conditions.push(format!(
+                "NOT EXISTS (SELECT 1 FROM channel_members cm WHERE cm.user_id = u.id AND cm.channel_id = ${})",
+                binds.len()
+            ));
+        }
+        let sql = format!(
+            "SELECT {} FROM users u WHERE {} ORDER BY u.username LIMIT ${} OFFSET ${}",
+            USER_COLUMNS
+                .split(", ")
+                .map(|c| format!("u.{c}"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            conditions.join(" AND "),
+            binds.len() + 1,
+            binds.len() + 2
+        );
+        let mut query = sqlx::query(&sql);
+        for bind in binds {
+            query = query.bind(bind);
+        }
+        let rows = query
+            .bind(per_page)
+            .bind(page * per_page)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(user_from_row).collect()
+    }
+}
+
+impl Store {
+    /// Whether anyone has signed up yet (the first sign-up is always allowed).
+    pub async fn any_user_exists(&self) -> Result<bool, sqlx::Error> {
+        let found: Option<String> = sqlx::query_scalar("SELECT id FROM users LIMIT 1")
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(found.is_some())
+    }
+}
