@@ -15,6 +15,8 @@ use std::sync::RwLock;
 pub enum CommandHandler {
     /// Built into the server: gets the text after the trigger.
     Builtin(fn(&str) -> CommandResponse),
+    /// Registered by the plugin with this id: runs its `ExecuteCommand` hook.
+    Plugin(String),
 }
 
 #[derive(Clone)]
@@ -60,6 +62,14 @@ impl CommandRegistry {
             .expect("command registry lock")
             .remove(&trigger.trim_start_matches('/').to_lowercase())
             .is_some()
+    }
+
+    /// Removes every command a plugin registered (when it stops or crashes).
+    pub fn unregister_plugin(&self, plugin_id: &str) {
+        self.commands
+            .write()
+            .expect("command registry lock")
+            .retain(|_, c| c.command.plugin_id != plugin_id);
     }
 
     pub fn get(&self, trigger: &str) -> Option<RegisteredCommand> {

@@ -36,6 +36,7 @@ pub struct Config {
     pub service_settings: ServiceSettings,
     pub sql_settings: SqlSettings,
     pub team_settings: TeamSettings,
+    pub plugin_settings: PluginSettings,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -102,6 +103,61 @@ impl Default for TeamSettings {
             enable_user_creation: true,
             enable_open_server: true,
             enable_team_creation: true,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct PluginSettings {
+    /// Master switch: with `false` no plugin runs and the plugin API answers 501.
+    pub enable: bool,
+    /// Whether bundles may be uploaded through the API.
+    pub enable_uploads: bool,
+    /// Where server plugins live, one folder each.
+    pub directory: String,
+    /// Mattermost's folder for web bundles; Chorus serves web bundles straight from
+    /// each plugin's folder and keeps the key for compatibility.
+    pub client_directory: String,
+    /// Settings per plugin id (a JSON object each), merged over the schema defaults.
+    pub plugins: serde_json::Map<String, serde_json::Value>,
+    /// `{"<plugin id>": {"Enable": true}}`: the initial state of each plugin; enabling
+    /// or disabling through the API is stored in the database and wins.
+    pub plugin_states: serde_json::Map<String, serde_json::Value>,
+    /// Deadline of synchronous hooks (MessageWillBePosted, ExecuteCommand...).
+    pub hook_timeout_milliseconds: u64,
+    /// Deadline for a plugin's ServeHTTP to start answering.
+    pub http_timeout_seconds: u64,
+    /// How long a plugin may take to print its handshake line and activate.
+    pub start_timeout_seconds: u64,
+    /// Seconds between health checks of each running plugin.
+    pub health_check_interval_seconds: u64,
+    /// Crashes within `CrashWindowSeconds` after which a plugin is left stopped as
+    /// "failed to stay running".
+    pub max_restarts: u32,
+    pub crash_window_seconds: u64,
+    /// Largest upload, and largest unpacked size, of a bundle.
+    pub max_bundle_size_bytes: u64,
+    pub max_unpacked_size_bytes: u64,
+}
+
+impl Default for PluginSettings {
+    fn default() -> Self {
+        PluginSettings {
+            enable: true,
+            enable_uploads: false,
+            directory: "./plugins".into(),
+            client_directory: "./client/plugins".into(),
+            plugins: Default::default(),
+            plugin_states: Default::default(),
+            hook_timeout_milliseconds: 2000,
+            http_timeout_seconds: 30,
+            start_timeout_seconds: 10,
+            health_check_interval_seconds: 2,
+            max_restarts: 3,
+            crash_window_seconds: 300,
+            max_bundle_size_bytes: 50 * 1024 * 1024,
+            max_unpacked_size_bytes: 256 * 1024 * 1024,
         }
     }
 }

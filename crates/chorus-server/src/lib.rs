@@ -6,13 +6,14 @@
 //!
 //! Modules: `config` (settings and overrides), `store` (all SQL), `api` (one router per
 //! resource), `ws` (the websocket hub), `events` (who sees which event), `commands`
-//! (slash commands), `error` (Mattermost-shaped errors).
+//! (slash commands), `plugins` (the plugin host), `error` (Mattermost-shaped errors).
 
 pub mod api;
 pub mod commands;
 pub mod config;
 pub mod error;
 pub mod events;
+pub mod plugins;
 pub mod store;
 pub mod ws;
 
@@ -32,6 +33,7 @@ pub struct AppState {
     pub store: Store,
     pub hub: Arc<ws::Hub>,
     pub commands: commands::CommandRegistry,
+    pub plugins: plugins::PluginManager,
     /// This process's id in a cluster, and its hostname in `hello`.
     pub node_id: String,
 }
@@ -42,6 +44,8 @@ pub enum ServerError {
     Store(#[from] store::StoreError),
     #[error("the server stopped with an error: {0}")]
     Serve(std::io::Error),
+    #[error("cannot prepare the plugin host: {0}")]
+    Plugins(std::io::Error),
 }
 
 /// Builds the application state: opens the database and runs migrations.
@@ -52,11 +56,14 @@ pub async fn build_state(config: Config) -> Result<Arc<AppState>, ServerError> {
         node_id.clone(),
         Duration::from_secs(config.service_settings.websocket_resume_seconds),
     ));
+    let plugins = plugins::PluginManager::new(config.plugin_settings.clone(), &node_id)
+        .map_err(ServerError::Plugins)?;
     Ok(Arc::new(AppState {
         config,
         store,
         hub,
         commands: commands::CommandRegistry::with_builtins(),
+        plugins,
         node_id,
     }))
 }
@@ -78,6 +85,7 @@ pub async fn serve(
     state: Arc<AppState>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServerError> {
+    state.plugins.start(&state).await;
     let sweeper = ws::spawn_sweeper(state.hub.clone());
     let session_sweeper = spawn_session_sweeper(state.clone());
     let app = api::router(state.clone());
@@ -92,18 +100,36 @@ pub async fn serve(
         .map_err(ServerError::Serve);
     sweeper.abort();
     session_sweeper.abort();
+    state.plugins.stop_all().await;
     state.store.close().await;
     result
 }
 
+/// Reclaims expired sessions and plugin KV keys (both are already refused or invisible
+/// when expired; this only frees space).
 fn spawn_session_sweeper(state: Arc<AppState>) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
-        let mut tick = tokio::time::interval(Duration::from_secs(3600));
+        let mut tick = tokio::time::interval(Duration::from_secs(600));
         loop {
             tick.tick().await;
             if let Err(err) = state.store.delete_expired_sessions().await {
                 tracing::warn!(error = %err, "could not sweep expired sessions");
             }
+            if let Err(err) = state.store.kv_sweep_expired().await {
+                tracing::warn!(error = %err, "could not sweep expired plugin keys");
+            }
         }
     })
+}
+
+impl AppState {
+    /// Sends a plugin's cluster event to its copies on the other nodes. A single node has
+    /// none; the cluster layer replaces this delivery when clustering is on.
+    pub fn publish_plugin_cluster_event(
+        &self,
+        plugin_id: &str,
+        event: chorus_plugin_protocol::v1::PublishPluginClusterEventRequest,
+    ) {
+        tracing::debug!(plugin_id, event_id = %event.id, "plugin cluster event with no other node to reach");
+    }
 }

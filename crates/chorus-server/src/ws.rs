@@ -340,10 +340,10 @@ pub async fn serve_socket(
     identity: Option<SocketIdentity>,
     params: ConnectParams,
 ) {
-    let identity = match identity {
-        Some(identity) => identity,
+    let (identity, challenge_seq) = match identity {
+        Some(identity) => (identity, None),
         None => match authenticate(&mut socket, &state).await {
-            Some(identity) => identity,
+            Some((identity, seq)) => (identity, Some(seq)),
             None => return,
         },
     };
@@ -357,6 +357,19 @@ pub async fn serve_socket(
         &params.connection_id,
         params.sequence_number,
     );
+    // The challenge is answered only once the connection is attached (as Mattermost
+    // registers before replying): a client that acts as soon as it reads the OK must
+    // not miss the events its own action causes.
+    if let Some(seq) = challenge_seq {
+        if socket
+            .send(Message::Text(success(seq, None).into()))
+            .await
+            .is_err()
+        {
+            state.hub.detach(&conn, generation);
+            return;
+        }
+    }
     loop {
         tokio::select! {
             frame = outbox.recv() => match frame {
@@ -388,8 +401,13 @@ pub async fn serve_socket(
     state.hub.detach(&conn, generation);
 }
 
-/// Waits for an `authentication_challenge` on a socket that came without credentials.
-async fn authenticate(socket: &mut WebSocket, state: &Arc<AppState>) -> Option<SocketIdentity> {
+/// Waits for an `authentication_challenge` on a socket that came without credentials;
+/// returns who it is and the `seq` of the challenge, which the caller answers once the
+/// socket is attached to the hub.
+async fn authenticate(
+    socket: &mut WebSocket,
+    state: &Arc<AppState>,
+) -> Option<(SocketIdentity, i64)> {
     let deadline = tokio::time::sleep(AUTH_TIMEOUT);
     tokio::pin!(deadline);
     loop {
@@ -422,12 +440,13 @@ async fn authenticate(socket: &mut WebSocket, state: &Arc<AppState>) -> Option<S
             .unwrap_or_default();
         match crate::api::auth::session_for_token(state, token).await {
             Ok(auth) => {
-                let reply = success(request.seq, None);
-                socket.send(Message::Text(reply.into())).await.ok()?;
-                return Some(SocketIdentity {
-                    user_id: auth.user.id,
-                    session_token: auth.session.token,
-                });
+                return Some((
+                    SocketIdentity {
+                        user_id: auth.user.id,
+                        session_token: auth.session.token,
+                    },
+                    request.seq,
+                ));
             }
             Err(err) => {
                 let reply = failure(request.seq, err.to_api_error());

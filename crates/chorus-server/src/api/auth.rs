@@ -110,7 +110,7 @@ pub async fn session_for_token(state: &AppState, token: &str) -> Result<Auth, Ap
     Ok(Auth { session, user })
 }
 
-fn csrf_ok(parts: &Parts, session: &Session) -> bool {
+pub fn csrf_ok(parts: &Parts, session: &Session) -> bool {
     let header = |name: &str| {
         parts
             .headers

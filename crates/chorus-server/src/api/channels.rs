@@ -9,13 +9,16 @@ use super::permissions::{
 use super::{validate, SharedState};
 use crate::error::{is_unique_violation, AppError, AppResult};
 use crate::events::{event, to_channel, to_team, to_user};
+use crate::plugins::HookContext;
+use crate::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use chorus_model::{
-    events, new_id, now_millis, Channel, StatusOk, CHANNEL_DIRECT, CHANNEL_OPEN, CHANNEL_PRIVATE,
+    events, new_id, now_millis, Channel, ChannelMember, StatusOk, CHANNEL_DIRECT, CHANNEL_OPEN,
+    CHANNEL_PRIVATE,
 };
 use serde::Deserialize;
 
@@ -129,6 +132,10 @@ async fn create_channel(
             audience,
         ))
         .await?;
+    state.plugins.channel_has_been_created(
+        &HookContext::for_user(&auth.user.id, &auth.session.id),
+        &channel,
+    );
     Ok((StatusCode::CREATED, Json(channel)))
 }
 
@@ -150,12 +157,23 @@ async fn create_direct(
             "You can only open direct channels that include yourself.",
         ));
     }
+    let channel = direct_channel(&state, first, second, auth.user_id()).await?;
+    Ok((StatusCode::CREATED, Json(channel)))
+}
+
+/// The direct channel of two users, created (with both as members) on first use.
+pub async fn direct_channel(
+    state: &AppState,
+    first: &str,
+    second: &str,
+    creator_id: &str,
+) -> AppResult<Channel> {
     for id in [first, second] {
-        super::users::require_user(&state, id).await?;
+        super::users::require_user(state, id).await?;
     }
     let name = Channel::direct_name(first, second);
     if let Some(existing) = state.store.get_channel_by_name("", &name).await? {
-        return Ok((StatusCode::CREATED, Json(existing)));
+        return Ok(existing);
     }
     let now = now_millis();
     let channel = Channel {
@@ -164,19 +182,18 @@ async fn create_direct(
         update_at: now,
         channel_type: CHANNEL_DIRECT.into(),
         name: name.clone(),
-        creator_id: auth.user.id.clone(),
+        creator_id: creator_id.to_string(),
         ..Channel::default()
     };
     match state.store.create_channel(&channel, &[first, second]).await {
         Ok(()) => {}
         Err(err) if is_unique_violation(&err) => {
             // Opened concurrently by the other person: theirs is ours.
-            let existing = state
+            return state
                 .store
                 .get_channel_by_name("", &name)
                 .await?
-                .ok_or(AppError::Store(err))?;
-            return Ok((StatusCode::CREATED, Json(existing)));
+                .ok_or(AppError::Store(err));
         }
         Err(err) => return Err(err.into()),
     }
@@ -184,16 +201,19 @@ async fn create_direct(
         state.publish_to(
             event(
                 events::DIRECT_ADDED,
-                serde_json::json!({"creator_id": auth.user.id, "teammate_id": teammate, "channel_id": channel.id}),
+                serde_json::json!({"creator_id": creator_id, "teammate_id": teammate, "channel_id": channel.id}),
                 to_user(member),
             ),
-            std::slice::from_ref(member),
+            &[member.to_string()],
         );
         if first == second {
             break;
         }
     }
-    Ok((StatusCode::CREATED, Json(channel)))
+    state
+        .plugins
+        .channel_has_been_created(&HookContext::for_user(creator_id, ""), &channel);
+    Ok(channel)
 }
 
 async fn get_channel(
@@ -270,20 +290,58 @@ async fn add_member(
             "The user is not a member of this channel's team; add them to the team first.",
         ));
     }
-    let (member, is_new) = state
-        .store
-        .add_channel_member(&channel.id, &target.id)
-        .await?;
+    let context = HookContext::for_user(&auth.user.id, &auth.session.id);
+    let member = join_channel(&state, &channel, &target.id, &auth.user.id, &context).await?;
+    Ok((StatusCode::CREATED, Json(member)))
+}
+
+/// Adds a member (a no-op for an existing one); a new member is announced to the
+/// channel and to plugins.
+async fn join_channel(
+    state: &AppState,
+    channel: &Channel,
+    user_id: &str,
+    actor_id: &str,
+    context: &HookContext,
+) -> AppResult<ChannelMember> {
+    let (member, is_new) = state.store.add_channel_member(&channel.id, user_id).await?;
     if is_new {
         state
             .publish(event(
                 events::USER_ADDED,
-                serde_json::json!({"user_id": target.id, "team_id": channel.team_id}),
+                serde_json::json!({"user_id": user_id, "team_id": channel.team_id}),
                 to_channel(&channel.id),
             ))
             .await?;
+        let actor = if actor_id == user_id { "" } else { actor_id };
+        state
+            .plugins
+            .user_has_joined_channel(context, &member, actor);
     }
-    Ok((StatusCode::CREATED, Json(member)))
+    Ok(member)
+}
+
+/// `AddChannelMember` from the plugin API: the user must belong to the channel's team.
+pub async fn add_member_for_plugin(
+    state: &AppState,
+    channel_id: &str,
+    user_id: &str,
+) -> AppResult<ChannelMember> {
+    let channel = load_channel(state, channel_id).await?;
+    if channel.channel_type == CHANNEL_DIRECT {
+        return Err(AppError::bad_request(
+            "api.channel.add_user_to_channel.type.app_error",
+            "Members cannot be added to a direct message channel.",
+        ));
+    }
+    let user = super::users::require_user(state, user_id).await?;
+    if !is_team_member(state, &user.id, &channel.team_id).await? {
+        return Err(AppError::bad_request(
+            "api.channel.add_user.to.channel.failed.app_error",
+            "The user is not a member of this channel's team; add them to the team first.",
+        ));
+    }
+    join_channel(state, &channel, &user.id, "", &HookContext::default()).await
 }
 
 async fn list_members(
@@ -313,6 +371,10 @@ async fn remove_member(
     if user_id != auth.user.id {
         require_channel_member(&state, &auth, &channel).await?;
     }
+    let member = state
+        .store
+        .get_channel_member(&channel.id, &user_id)
+        .await?;
     if !state
         .store
         .remove_channel_member(&channel.id, &user_id)
@@ -337,5 +399,17 @@ async fn remove_member(
             to_user(&user_id),
         ))
         .await?;
+    if let Some(member) = member {
+        let actor = if auth.user.id == user_id {
+            ""
+        } else {
+            auth.user.id.as_str()
+        };
+        state.plugins.user_has_left_channel(
+            &HookContext::for_user(&auth.user.id, &auth.session.id),
+            &member,
+            actor,
+        );
+    }
     Ok(Json(StatusOk::default()))
 }

@@ -10,6 +10,7 @@ use super::SharedState;
 use crate::commands::{parse_command_line, CommandHandler};
 use crate::error::{AppError, AppResult};
 use crate::events::{event, to_user};
+use crate::plugins::HookContext;
 use crate::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -49,6 +50,32 @@ async fn execute(
     };
     let response = match registered.handler {
         CommandHandler::Builtin(run) => run(&rest),
+        CommandHandler::Plugin(plugin_id) => {
+            let context = HookContext::for_user(&auth.user.id, &auth.session.id);
+            let args = chorus_plugin_protocol::v1::CommandArgs {
+                user_id: auth.user.id.clone(),
+                channel_id: channel.id.clone(),
+                team_id: if args.team_id.is_empty() {
+                    channel.team_id.clone()
+                } else {
+                    args.team_id.clone()
+                },
+                root_id: args.root_id.clone(),
+                command: args.command.clone(),
+                trigger: trigger.clone(),
+            };
+            state
+                .plugins
+                .execute_command(&plugin_id, &context, args)
+                .await
+                .ok_or_else(|| {
+                    AppError::new(
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        "api.command.execute_command.failed.app_error",
+                        format!("The plugin behind /{trigger} failed to answer."),
+                    )
+                })?
+        }
     };
     let root_id = if args.root_id.is_empty() {
         args.parent_id.clone()
@@ -87,7 +114,14 @@ async fn deliver_response(
             .await?;
         }
         RESPONSE_TYPE_EPHEMERAL | "" => {
-            send_ephemeral(state, auth.user_id(), channel_id, root_id, &response.text)?;
+            let post = Post {
+                channel_id: channel_id.to_string(),
+                root_id: root_id.to_string(),
+                message: response.text.clone(),
+                props: response.props.clone(),
+                ..Post::default()
+            };
+            send_ephemeral_post(state, auth.user_id(), post)?;
         }
         other => {
             tracing::warn!(
@@ -100,23 +134,16 @@ async fn deliver_response(
 }
 
 /// A message only `user_id` sees, never stored, as Mattermost's `SendEphemeralPost`.
-pub fn send_ephemeral(
-    state: &AppState,
-    user_id: &str,
-    channel_id: &str,
-    root_id: &str,
-    message: &str,
-) -> AppResult<Post> {
+pub fn send_ephemeral_post(state: &AppState, user_id: &str, draft: Post) -> AppResult<Post> {
+    require_id(user_id, "user_id")?;
+    require_id(&draft.channel_id, "channel_id")?;
     let now = now_millis();
     let post = Post {
         id: new_id(),
         create_at: now,
         update_at: now,
-        channel_id: channel_id.to_string(),
-        root_id: root_id.to_string(),
-        message: message.to_string(),
         post_type: POST_TYPE_EPHEMERAL.into(),
-        ..Post::default()
+        ..draft
     };
     let post_json = serde_json::to_string(&post).map_err(|e| AppError::Internal(e.to_string()))?;
     state.publish_to(

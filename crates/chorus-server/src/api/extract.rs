@@ -1,6 +1,10 @@
 //! Extractors that turn every malformed request into Mattermost-shaped errors: JSON
 //! bodies (any content type, since clients differ), query strings, path parameters,
 //! and paging.
+//!
+//! Text with a NUL character (U+0000) is refused here, once for every handler:
+//! PostgreSQL cannot store it in a TEXT column, so it would otherwise be a 500 on
+//! PostgreSQL and silently stored on SQLite.
 
 use crate::error::AppError;
 use axum::extract::{FromRequest, FromRequestParts, Request};
@@ -39,6 +43,12 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
                 "The request body is empty; a JSON body is required.",
             ));
         }
+        if json_encodes_nul(&bytes) {
+            return Err(AppError::bad_request(
+                "api.context.invalid_body_param.app_error",
+                "The request body contains a NUL character (\\u0000), which cannot be stored.",
+            ));
+        }
         serde_json::from_slice(&bytes).map(Body).map_err(|err| {
             AppError::bad_request(
                 "api.context.invalid_body_param.app_error",
@@ -48,6 +58,28 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
     }
 }
 
+/// True when a JSON text carries U+0000, which JSON can only spell `\u0000`. Escapes
+/// are walked whole, so the text `\\u0000` (an escaped backslash) is not one.
+fn json_encodes_nul(json: &[u8]) -> bool {
+    let mut at = 0;
+    while at < json.len() {
+        if json[at] == b'\\' {
+            if json[at + 1..].starts_with(b"u0000") {
+                return true;
+            }
+            at += 2;
+        } else {
+            at += 1;
+        }
+    }
+    false
+}
+
+/// True when a URL part percent-encodes a NUL character.
+fn url_encodes_nul(part: &str) -> bool {
+    part.contains("%00")
+}
+
 /// Query parameters; unknown ones are ignored, malformed known ones refused.
 pub struct Query<T>(pub T);
 
@@ -55,6 +87,12 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Query<T> {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
+        if parts.uri.query().is_some_and(url_encodes_nul) {
+            return Err(AppError::bad_request(
+                "api.context.invalid_url_param.app_error",
+                "Invalid query parameter: it contains a NUL character.",
+            ));
+        }
         axum::extract::Query::<T>::from_request_parts(parts, state)
             .await
             .map(|q| Query(q.0))
@@ -74,6 +112,12 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for Path<T>
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
+        if url_encodes_nul(parts.uri.path()) {
+            return Err(AppError::bad_request(
+                "api.context.invalid_url_param.app_error",
+                "Invalid URL parameter: it contains a NUL character.",
+            ));
+        }
         axum::extract::Path::<T>::from_request_parts(parts, state)
             .await
             .map(|p| Path(p.0))
@@ -114,7 +158,12 @@ impl Paging {
         if self.per_page < 0 {
             return Err(AppError::invalid_url_param("per_page"));
         }
-        Ok((self.page, self.per_page.clamp(1, MAX_PER_PAGE)))
+        let per_page = self.per_page.clamp(1, MAX_PER_PAGE);
+        // `page * per_page` becomes an SQL OFFSET: it must not overflow.
+        if self.page.checked_mul(per_page).is_none() {
+            return Err(AppError::invalid_url_param("page"));
+        }
+        Ok((self.page, per_page))
     }
 }
 
@@ -124,5 +173,28 @@ pub fn require_id(value: &str, name: &str) -> Result<(), AppError> {
         Ok(())
     } else {
         Err(AppError::invalid_url_param(name))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nul_escapes_are_found_and_escaped_backslashes_are_not() {
+        assert!(json_encodes_nul(br#"{"message":"a\u0000b"}"#));
+        assert!(json_encodes_nul(br#"["\\\u0000"]"#));
+        assert!(!json_encodes_nul(br#"{"message":"code: \\u0000"}"#));
+        assert!(!json_encodes_nul(br#"{"message":"\u0001 and \n"}"#));
+        assert!(!json_encodes_nul(br#"{"trailing":"\"#));
+    }
+
+    #[test]
+    fn paging_offsets_never_overflow() {
+        let paging = |page, per_page| Paging { page, per_page }.validated();
+        assert_eq!(paging(2, 500).unwrap(), (2, MAX_PER_PAGE));
+        assert_eq!(paging(0, 0).unwrap(), (0, 1));
+        assert!(paging(i64::MAX, 2).is_err());
+        assert!(paging(-1, 2).is_err());
     }
 }

@@ -8,14 +8,15 @@
 //! fan-out → a JSON reply with exactly `Content-Type: application/json`.
 
 pub mod auth;
-mod channels;
-mod commands;
+pub(crate) mod channels;
+pub(crate) mod commands;
 pub mod extract;
 mod permissions;
-mod posts;
+mod plugins;
+pub(crate) mod posts;
 mod system;
 mod teams;
-mod users;
+pub(crate) mod users;
 mod validate;
 mod websocket;
 
@@ -25,6 +26,7 @@ use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::{HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::Response;
+use axum::routing::{any, get};
 use axum::Router;
 use std::sync::Arc;
 
@@ -39,9 +41,24 @@ pub fn router(state: SharedState) -> Router {
         .merge(posts::router())
         .merge(commands::router())
         .merge(system::router())
-        .merge(websocket::router());
+        .merge(websocket::router())
+        .merge(plugins::router(
+            state.config.plugin_settings.max_bundle_size_bytes as usize,
+        ));
     Router::new()
         .nest("/api/v4", api)
+        .route(
+            "/plugins/{plugin_id}",
+            any(crate::plugins::http::serve_plugin_http),
+        )
+        .route(
+            "/plugins/{plugin_id}/{*rest}",
+            any(crate::plugins::http::serve_plugin_http),
+        )
+        .route(
+            "/static/plugins/{plugin_id}/{*file}",
+            get(crate::plugins::http::serve_webapp_file),
+        )
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(

@@ -7,6 +7,7 @@ use super::permissions::{load_channel, require_channel_member};
 use super::{validate, SharedState};
 use crate::error::{AppError, AppResult};
 use crate::events::{event, to_channel};
+use crate::plugins::{HookContext, Rejection};
 use crate::store::PostWindow;
 use crate::AppState;
 use axum::extract::State;
@@ -119,7 +120,7 @@ pub async fn create_post_as(state: &AppState, auth: &Auth, draft: PostDraft) -> 
         }
     }
     let now = now_millis();
-    let mut post = Post {
+    let post = Post {
         id: new_id(),
         create_at: now,
         update_at: now,
@@ -132,6 +133,37 @@ pub async fn create_post_as(state: &AppState, auth: &Auth, draft: PostDraft) -> 
         pending_post_id: draft.pending_post_id,
         ..Post::default()
     };
+    let context = HookContext::for_user(&auth.user.id, &auth.session.id);
+    submit_post(state, post, &channel, &auth.user.username, &context).await
+}
+
+fn rejected(rejection: Rejection) -> AppError {
+    AppError::bad_request(
+        "app.post.rejected_by_plugin.app_error",
+        format!("Post rejected by plugin: {}", rejection.0),
+    )
+}
+
+/// Runs `MessageWillBePosted`, stores the post, tells the channel, then notifies
+/// plugins. Every way of creating a post goes through here.
+pub async fn submit_post(
+    state: &AppState,
+    post: Post,
+    channel: &Channel,
+    sender_username: &str,
+    context: &HookContext,
+) -> AppResult<Post> {
+    let mut post = state
+        .plugins
+        .message_will_be_posted(context, post)
+        .await
+        .map_err(rejected)?;
+    validate::max_len(
+        "model.post.is_valid.msg.app_error",
+        "message",
+        &post.message,
+        validate::POST_MESSAGE_MAX,
+    )?;
     state.store.insert_post(&post).await?;
     if !post.root_id.is_empty() {
         post.reply_count = state
@@ -140,8 +172,83 @@ pub async fn create_post_as(state: &AppState, auth: &Auth, draft: PostDraft) -> 
             .await?
             .map_or(0, |stored| stored.reply_count);
     }
-    publish_posted(state, &channel, &post, &auth.user.username).await?;
+    publish_posted(state, channel, &post, sender_username).await?;
+    state.plugins.message_has_been_posted(context, &post);
     Ok(post)
+}
+
+/// `CreatePost` from the plugin API: the author must exist and the channel too, but
+/// plugins act for the server, so membership is not checked.
+pub async fn create_post_for_plugin(state: &AppState, draft: Post) -> AppResult<Post> {
+    require_id(&draft.user_id, "user_id")?;
+    let author = state
+        .store
+        .get_user(&draft.user_id)
+        .await?
+        .ok_or_else(|| AppError::not_found("app.user.missing_account.const", "user"))?;
+    let channel = load_channel(state, &draft.channel_id).await?;
+    if draft.message.trim().is_empty() {
+        return Err(AppError::bad_request(
+            "model.post.is_valid.msg.app_error",
+            "message must not be empty.",
+        ));
+    }
+    if !draft.root_id.is_empty() {
+        let root = state.store.get_post(&draft.root_id).await?;
+        if !root
+            .is_some_and(|r| r.channel_id == channel.id && r.delete_at == 0 && r.root_id.is_empty())
+        {
+            return Err(AppError::bad_request(
+                "api.post.create_post.root_id.app_error",
+                "root_id must be a live top-level post in the same channel.",
+            ));
+        }
+    }
+    let now = now_millis();
+    let post = Post {
+        id: new_id(),
+        create_at: now,
+        update_at: now,
+        edit_at: 0,
+        delete_at: 0,
+        reply_count: 0,
+        channel_id: channel.id.clone(),
+        ..draft
+    };
+    let context = HookContext::for_user(&author.id, "");
+    submit_post(state, post, &channel, &author.username, &context).await
+}
+
+/// `UpdatePost` from the plugin API: message, props and pinning of a live post.
+pub async fn update_post_for_plugin(state: &AppState, changes: Post) -> AppResult<Post> {
+    require_id(&changes.id, "post_id")?;
+    let old = state
+        .store
+        .get_post(&changes.id)
+        .await?
+        .filter(|p| p.delete_at == 0)
+        .ok_or_else(|| AppError::not_found("app.post.get.app_error", "post"))?;
+    let channel = load_channel(state, &old.channel_id).await?;
+    let new = Post {
+        message: changes.message,
+        props: changes.props,
+        is_pinned: changes.is_pinned,
+        ..old.clone()
+    };
+    apply_edit(state, old, new, &channel, &HookContext::default()).await
+}
+
+/// `DeletePost` from the plugin API.
+pub async fn delete_post_for_plugin(state: &AppState, post_id: &str) -> AppResult<()> {
+    require_id(post_id, "post_id")?;
+    let post = state
+        .store
+        .get_post(post_id)
+        .await?
+        .filter(|p| p.delete_at == 0)
+        .ok_or_else(|| AppError::not_found("app.post.get.app_error", "post"))?;
+    let channel = load_channel(state, &post.channel_id).await?;
+    remove_post(state, post, &channel, "", &HookContext::default()).await
 }
 
 /// The `posted` event, with the channel's details and the members mentioned.
@@ -267,10 +374,11 @@ async fn edit_post(
     post_id: &str,
     changes: PostChanges,
 ) -> AppResult<Post> {
-    let (mut post, channel) = readable_post(state, auth, post_id).await?;
-    if post.user_id != auth.user.id && !auth.is_admin() {
+    let (old, channel) = readable_post(state, auth, post_id).await?;
+    if old.user_id != auth.user.id && !auth.is_admin() {
         return Err(AppError::forbidden("You can only edit your own posts."));
     }
+    let mut post = old.clone();
     if let Some(message) = changes.message {
         if message.trim().is_empty() {
             return Err(AppError::bad_request(
@@ -292,9 +400,38 @@ async fn edit_post(
     if let Some(pinned) = changes.is_pinned {
         post.is_pinned = pinned;
     }
+    let context = HookContext::for_user(&auth.user.id, &auth.session.id);
+    apply_edit(state, old, post, &channel, &context).await
+}
+
+/// Runs `MessageWillBeUpdated`, stores the edit, tells the channel, notifies plugins.
+pub async fn apply_edit(
+    state: &AppState,
+    old: Post,
+    new: Post,
+    channel: &Channel,
+    context: &HookContext,
+) -> AppResult<Post> {
+    let new = state
+        .plugins
+        .message_will_be_updated(context, new, &old)
+        .await
+        .map_err(rejected)?;
+    if new.message.trim().is_empty() {
+        return Err(AppError::bad_request(
+            "model.post.is_valid.msg.app_error",
+            "message must not be empty.",
+        ));
+    }
+    validate::max_len(
+        "model.post.is_valid.msg.app_error",
+        "message",
+        &new.message,
+        validate::POST_MESSAGE_MAX,
+    )?;
     let updated = state
         .store
-        .update_post(&post)
+        .update_post(&new)
         .await?
         .ok_or_else(|| AppError::not_found("app.post.get.app_error", "post"))?;
     let post_json =
@@ -306,6 +443,9 @@ async fn edit_post(
             to_channel(&channel.id),
         ))
         .await?;
+    state
+        .plugins
+        .message_has_been_updated(context, &updated, &old);
     Ok(updated)
 }
 
@@ -314,10 +454,23 @@ async fn delete_post(
     auth: Auth,
     Path(post_id): Path<String>,
 ) -> AppResult<Json<StatusOk>> {
-    let (mut post, channel) = readable_post(&state, &auth, &post_id).await?;
+    let (post, channel) = readable_post(&state, &auth, &post_id).await?;
     if post.user_id != auth.user.id && !auth.is_admin() {
         return Err(AppError::forbidden("You can only delete your own posts."));
     }
+    let context = HookContext::for_user(&auth.user.id, &auth.session.id);
+    remove_post(&state, post, &channel, &auth.user.id, &context).await?;
+    Ok(Json(StatusOk::default()))
+}
+
+/// Soft-deletes a post (and a root's replies), tells the channel, notifies plugins.
+pub async fn remove_post(
+    state: &AppState,
+    mut post: Post,
+    channel: &Channel,
+    actor_id: &str,
+    context: &HookContext,
+) -> AppResult<()> {
     if !state.store.delete_post(&post.id).await? {
         return Err(AppError::not_found("app.post.get.app_error", "post"));
     }
@@ -326,11 +479,12 @@ async fn delete_post(
     state
         .publish(event(
             events::POST_DELETED,
-            serde_json::json!({"post": post_json, "delete_by": auth.user.id}),
+            serde_json::json!({"post": post_json, "delete_by": actor_id}),
             to_channel(&channel.id),
         ))
         .await?;
-    Ok(Json(StatusOk::default()))
+    state.plugins.message_has_been_deleted(context, &post);
+    Ok(())
 }
 
 #[derive(Debug, Deserialize)]

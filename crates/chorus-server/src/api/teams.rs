@@ -10,6 +10,7 @@ use super::permissions::{
 use super::{validate, SharedState};
 use crate::error::{is_unique_violation, AppError, AppResult};
 use crate::events::{event, to_channel, to_user};
+use crate::plugins::HookContext;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
@@ -195,6 +196,12 @@ async fn add_member(
         .add_team_member(&team.id, &target.id, &default_names)
         .await?;
     if is_new {
+        state.plugins.user_has_joined_team(
+            &HookContext::for_user(&auth.user.id, &auth.session.id),
+            &team.id,
+            &target.id,
+            &auth.user.id,
+        );
         state
             .publish(event(
                 events::ADDED_TO_TEAM,

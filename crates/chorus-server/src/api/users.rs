@@ -5,7 +5,9 @@ use super::extract::{require_id, Body, Path, Query};
 use super::permissions::resolve_user_id;
 use super::{validate, SharedState};
 use crate::error::{is_unique_violation, AppError, AppResult};
+use crate::plugins::HookContext;
 use crate::store::{Session, UserFilter};
+use crate::AppState;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::IntoResponse;
@@ -115,14 +117,31 @@ async fn create_user(
         ..User::default()
     };
     let hash = hash_password(request.password).await?;
-    let created = state.store.create_user(&user, &hash).await.map_err(|err| {
-        // Lost a race with a concurrent sign-up of the same name.
-        if is_unique_violation(&err) {
-            username_taken()
-        } else {
-            err.into()
+    let created = match state.store.create_user(&user, &hash).await {
+        Ok(created) => created,
+        // Lost a race with a concurrent sign-up: say which of the two was taken.
+        Err(err) if is_unique_violation(&err) => {
+            return Err(
+                if state
+                    .store
+                    .get_user_by_username(&user.username)
+                    .await?
+                    .is_some()
+                {
+                    username_taken()
+                } else {
+                    email_taken()
+                },
+            );
         }
-    })?;
+        Err(err) => return Err(err.into()),
+    };
+    let actor = auth
+        .as_ref()
+        .map_or(created.id.as_str(), |a| a.user.id.as_str());
+    state
+        .plugins
+        .user_has_been_created(&HookContext::for_user(actor, ""), &created);
     Ok((StatusCode::CREATED, Json(created)))
 }
 
@@ -178,6 +197,9 @@ async fn login(
         device_id: request.device_id.unwrap_or_default(),
     };
     state.store.create_session(&session).await?;
+    state
+        .plugins
+        .user_has_logged_in(&HookContext::for_user(&user.id, &session.id), &user);
     let max_age = lifetime_ms / 1000;
     let mut headers = HeaderMap::new();
     headers.insert("Token", header_value(&session.token)?);
@@ -330,7 +352,7 @@ fn sanitize(mut user: User, viewer: &Auth) -> User {
 }
 
 /// Checks that a user exists, for handlers that act on another user.
-pub async fn require_user(state: &SharedState, user_id: &str) -> AppResult<User> {
+pub async fn require_user(state: &AppState, user_id: &str) -> AppResult<User> {
     require_id(user_id, "user_id")?;
     state
         .store
@@ -338,4 +360,53 @@ pub async fn require_user(state: &SharedState, user_id: &str) -> AppResult<User>
         .await?
         .filter(|u| u.delete_at == 0)
         .ok_or_else(|| AppError::not_found("app.user.missing_account.const", "user"))
+}
+
+/// The bot user `username`, created on first use (plugins' `EnsureBotUser`). Bots
+/// cannot log in: their password hash matches no password.
+pub async fn ensure_bot_user(
+    state: &AppState,
+    username: &str,
+    display_name: &str,
+    description: &str,
+) -> AppResult<User> {
+    let username = username.trim().to_lowercase();
+    validate::username(&username)?;
+    if let Some(existing) = state.store.get_user_by_username(&username).await? {
+        if existing.is_bot {
+            return Ok(existing);
+        }
+        return Err(AppError::conflict(
+            "app.bot.create_bot.username_taken.app_error",
+            format!("@{username} is a person's account, not a bot."),
+        ));
+    }
+    let now = now_millis();
+    let bot = User {
+        id: new_id(),
+        create_at: now,
+        update_at: now,
+        email: format!("{username}@bots.chorus.invalid"),
+        username,
+        nickname: display_name.chars().take(64).collect(),
+        position: description.chars().take(64).collect(),
+        locale: "en".into(),
+        is_bot: true,
+        ..User::default()
+    };
+    match state
+        .store
+        .create_user(&bot, "!bot-accounts-cannot-log-in")
+        .await
+    {
+        Ok(created) => Ok(created),
+        // Another node or plugin copy created it first.
+        Err(err) if is_unique_violation(&err) => state
+            .store
+            .get_user_by_username(&bot.username)
+            .await?
+            .filter(|u| u.is_bot)
+            .ok_or_else(|| AppError::Store(err)),
+        Err(err) => Err(err.into()),
+    }
 }

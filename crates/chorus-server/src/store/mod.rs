@@ -12,12 +12,14 @@
 //! connection.
 
 mod channels;
+mod plugins;
 mod posts;
 mod sessions;
 mod teams;
 mod users;
 
 pub use channels::MemberName;
+pub use plugins::{KvWrite, KV_MAX_KEY_LEN, KV_MAX_VALUE_LEN};
 pub use posts::PostWindow;
 pub use sessions::Session;
 pub use users::UserFilter;

@@ -73,9 +73,12 @@ impl Store {
         .bind(&post.pending_post_id)
         .execute(&mut *tx)
         .await?;
+        // Every post counts, even one that commits after a newer one (concurrent
+        // posts): only `last_post_at` must never move backwards.
         sqlx::query(
-            "UPDATE channels SET last_post_at = $1, total_msg_count = total_msg_count + 1 \
-             WHERE id = $2 AND last_post_at <= $1",
+            "UPDATE channels SET total_msg_count = total_msg_count + 1, \
+               last_post_at = CASE WHEN last_post_at < $1 THEN $1 ELSE last_post_at END \
+             WHERE id = $2",
         )
         .bind(post.create_at)
         .bind(&post.channel_id)

@@ -35,15 +35,16 @@ pub struct UserFilter {
 }
 
 impl Store {
-    /// Inserts a user; the very first user of the database becomes system admin, decided
-    /// inside the insert so that no separate read can race it on one node.
+    /// Inserts a user; the very first human user of the database becomes system admin,
+    /// decided inside the insert so that no separate read can race it on one node. Bots
+    /// are never admins.
     pub async fn create_user(&self, user: &User, password_hash: &str) -> Result<User, sqlx::Error> {
         let admin_roles = format!("{ROLE_SYSTEM_USER} {ROLE_SYSTEM_ADMIN}");
         sqlx::query(
             "INSERT INTO users (id, create_at, update_at, delete_at, username, email, password_hash, \
                nickname, first_name, last_name, position, roles, locale, is_bot) \
              SELECT $1, $2, $2, 0, $3, $4, $5, $6, $7, $8, $9, \
-               CASE WHEN EXISTS (SELECT 1 FROM users) THEN $10 ELSE $11 END, $12, $13",
+               CASE WHEN $13 OR EXISTS (SELECT 1 FROM users WHERE is_bot = $14) THEN $10 ELSE $11 END, $12, $13",
         )
         .bind(&user.id)
         .bind(user.create_at)
@@ -58,6 +59,7 @@ impl Store {
         .bind(&admin_roles)
         .bind(&user.locale)
         .bind(user.is_bot)
+        .bind(false)
         .execute(&self.pool)
         .await?;
         self.get_user(&user.id)
@@ -174,11 +176,13 @@ impl Store {
 }
 
 impl Store {
-    /// Whether anyone has signed up yet (the first sign-up is always allowed).
+    /// Whether any person has signed up yet (the first sign-up is always allowed).
     pub async fn any_user_exists(&self) -> Result<bool, sqlx::Error> {
-        let found: Option<String> = sqlx::query_scalar("SELECT id FROM users LIMIT 1")
-            .fetch_optional(&self.pool)
-            .await?;
+        let found: Option<String> =
+            sqlx::query_scalar("SELECT id FROM users WHERE is_bot = $1 LIMIT 1")
+                .bind(false)
+                .fetch_optional(&self.pool)
+                .await?;
         Ok(found.is_some())
     }
 }

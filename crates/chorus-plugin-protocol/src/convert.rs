@@ -1,0 +1,292 @@
+//! Conversions between the wire types of `chorus-model` (the REST API's JSON shapes)
+//! and the protocol's messages, so the host and the SDK translate the same way.
+//! JSON objects (`props`) travel as text; an empty or malformed text reads as `{}`.
+
+use crate::v1;
+use chorus_model as model;
+
+fn props_to_json(props: &serde_json::Map<String, serde_json::Value>) -> String {
+    if props.is_empty() {
+        String::new()
+    } else {
+        serde_json::Value::Object(props.clone()).to_string()
+    }
+}
+
+/// Parses a `*_json` field as an object; empty or invalid text gives an empty map.
+pub fn json_object(text: &str) -> serde_json::Map<String, serde_json::Value> {
+    if text.trim().is_empty() {
+        return Default::default();
+    }
+    match serde_json::from_str(text) {
+        Ok(serde_json::Value::Object(map)) => map,
+        _ => Default::default(),
+    }
+}
+
+impl From<&model::Post> for v1::Post {
+    fn from(p: &model::Post) -> Self {
+        v1::Post {
+            id: p.id.clone(),
+            create_at: p.create_at,
+            update_at: p.update_at,
+            edit_at: p.edit_at,
+            delete_at: p.delete_at,
+            is_pinned: p.is_pinned,
+            user_id: p.user_id.clone(),
+            channel_id: p.channel_id.clone(),
+            root_id: p.root_id.clone(),
+            original_id: p.original_id.clone(),
+            message: p.message.clone(),
+            r#type: p.post_type.clone(),
+            props_json: props_to_json(&p.props),
+            hashtags: p.hashtags.clone(),
+            pending_post_id: p.pending_post_id.clone(),
+            reply_count: p.reply_count,
+        }
+    }
+}
+
+impl From<v1::Post> for model::Post {
+    fn from(p: v1::Post) -> Self {
+        model::Post {
+            props: json_object(&p.props_json),
+            id: p.id,
+            create_at: p.create_at,
+            update_at: p.update_at,
+            edit_at: p.edit_at,
+            delete_at: p.delete_at,
+            is_pinned: p.is_pinned,
+            user_id: p.user_id,
+            channel_id: p.channel_id,
+            root_id: p.root_id,
+            original_id: p.original_id,
+            message: p.message,
+            post_type: p.r#type,
+            hashtags: p.hashtags,
+            pending_post_id: p.pending_post_id,
+            reply_count: p.reply_count,
+            metadata: Default::default(),
+        }
+    }
+}
+
+impl From<&model::User> for v1::User {
+    fn from(u: &model::User) -> Self {
+        v1::User {
+            id: u.id.clone(),
+            create_at: u.create_at,
+            update_at: u.update_at,
+            delete_at: u.delete_at,
+            username: u.username.clone(),
+            email: u.email.clone(),
+            nickname: u.nickname.clone(),
+            first_name: u.first_name.clone(),
+            last_name: u.last_name.clone(),
+            position: u.position.clone(),
+            roles: u.roles.clone(),
+            locale: u.locale.clone(),
+            is_bot: u.is_bot,
+        }
+    }
+}
+
+impl From<v1::User> for model::User {
+    fn from(u: v1::User) -> Self {
+        model::User {
+            id: u.id,
+            create_at: u.create_at,
+            update_at: u.update_at,
+            delete_at: u.delete_at,
+            username: u.username,
+            email: u.email,
+            nickname: u.nickname,
+            first_name: u.first_name,
+            last_name: u.last_name,
+            position: u.position,
+            roles: u.roles,
+            locale: u.locale,
+            is_bot: u.is_bot,
+            ..Default::default()
+        }
+    }
+}
+
+impl From<&model::Channel> for v1::Channel {
+    fn from(c: &model::Channel) -> Self {
+        v1::Channel {
+            id: c.id.clone(),
+            create_at: c.create_at,
+            update_at: c.update_at,
+            delete_at: c.delete_at,
+            team_id: c.team_id.clone(),
+            r#type: c.channel_type.clone(),
+            display_name: c.display_name.clone(),
+            name: c.name.clone(),
+            header: c.header.clone(),
+            purpose: c.purpose.clone(),
+            last_post_at: c.last_post_at,
+            total_msg_count: c.total_msg_count,
+            creator_id: c.creator_id.clone(),
+        }
+    }
+}
+
+impl From<v1::Channel> for model::Channel {
+    fn from(c: v1::Channel) -> Self {
+        model::Channel {
+            id: c.id,
+            create_at: c.create_at,
+            update_at: c.update_at,
+            delete_at: c.delete_at,
+            team_id: c.team_id,
+            channel_type: c.r#type,
+            display_name: c.display_name,
+            name: c.name,
+            header: c.header,
+            purpose: c.purpose,
+            last_post_at: c.last_post_at,
+            total_msg_count: c.total_msg_count,
+            creator_id: c.creator_id,
+        }
+    }
+}
+
+impl From<&model::ChannelMember> for v1::ChannelMember {
+    fn from(m: &model::ChannelMember) -> Self {
+        v1::ChannelMember {
+            channel_id: m.channel_id.clone(),
+            user_id: m.user_id.clone(),
+            roles: m.roles.clone(),
+            last_viewed_at: m.last_viewed_at,
+            msg_count: m.msg_count,
+            mention_count: m.mention_count,
+            last_update_at: m.last_update_at,
+        }
+    }
+}
+
+impl From<v1::ChannelMember> for model::ChannelMember {
+    fn from(m: v1::ChannelMember) -> Self {
+        model::ChannelMember {
+            channel_id: m.channel_id,
+            user_id: m.user_id,
+            roles: m.roles,
+            last_viewed_at: m.last_viewed_at,
+            msg_count: m.msg_count,
+            mention_count: m.mention_count,
+            last_update_at: m.last_update_at,
+            notify_props: Default::default(),
+        }
+    }
+}
+
+impl From<&model::Team> for v1::Team {
+    fn from(t: &model::Team) -> Self {
+        v1::Team {
+            id: t.id.clone(),
+            create_at: t.create_at,
+            update_at: t.update_at,
+            delete_at: t.delete_at,
+            display_name: t.display_name.clone(),
+            name: t.name.clone(),
+            description: t.description.clone(),
+            email: t.email.clone(),
+            r#type: t.team_type.clone(),
+            allow_open_invite: t.allow_open_invite,
+        }
+    }
+}
+
+impl From<v1::Team> for model::Team {
+    fn from(t: v1::Team) -> Self {
+        model::Team {
+            id: t.id,
+            create_at: t.create_at,
+            update_at: t.update_at,
+            delete_at: t.delete_at,
+            display_name: t.display_name,
+            name: t.name,
+            description: t.description,
+            email: t.email,
+            team_type: t.r#type,
+            allow_open_invite: t.allow_open_invite,
+            ..Default::default()
+        }
+    }
+}
+
+impl From<&model::CommandResponse> for v1::CommandResponse {
+    fn from(r: &model::CommandResponse) -> Self {
+        v1::CommandResponse {
+            response_type: r.response_type.clone(),
+            text: r.text.clone(),
+            username: r.username.clone(),
+            icon_url: r.icon_url.clone(),
+            goto_location: r.goto_location.clone(),
+            props_json: props_to_json(&r.props),
+        }
+    }
+}
+
+impl From<v1::CommandResponse> for model::CommandResponse {
+    fn from(r: v1::CommandResponse) -> Self {
+        model::CommandResponse {
+            props: json_object(&r.props_json),
+            response_type: r.response_type,
+            text: r.text,
+            username: r.username,
+            icon_url: r.icon_url,
+            goto_location: r.goto_location,
+        }
+    }
+}
+
+impl From<v1::Command> for model::Command {
+    fn from(c: v1::Command) -> Self {
+        model::Command {
+            trigger: c.trigger,
+            auto_complete: c.auto_complete,
+            auto_complete_desc: c.auto_complete_desc,
+            auto_complete_hint: c.auto_complete_hint,
+            display_name: c.display_name,
+            description: c.description,
+            plugin_id: String::new(),
+        }
+    }
+}
+
+impl From<&model::Command> for v1::Command {
+    fn from(c: &model::Command) -> Self {
+        v1::Command {
+            trigger: c.trigger.clone(),
+            auto_complete: c.auto_complete,
+            auto_complete_desc: c.auto_complete_desc.clone(),
+            auto_complete_hint: c.auto_complete_hint.clone(),
+            display_name: c.display_name.clone(),
+            description: c.description.clone(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn post_round_trips_with_props() {
+        let mut post = model::Post {
+            id: model::new_id(),
+            message: "hello".into(),
+            post_type: "custom_x".into(),
+            reply_count: 3,
+            ..Default::default()
+        };
+        post.props.insert("k".into(), serde_json::json!([1, 2]));
+        let wire = v1::Post::from(&post);
+        assert_eq!(wire.props_json, r#"{"k":[1,2]}"#);
+        assert_eq!(model::Post::from(wire), post);
+        assert!(json_object("not json").is_empty());
+        assert!(json_object("[1]").is_empty());
+    }
+}

@@ -1,0 +1,61 @@
+//! The SDK for Chorus server plugins written in Rust.
+//!
+//! A Chorus plugin is an executable the server starts, one copy per app server; it
+//! speaks gRPC over Unix sockets (the protocol of `chorus-plugin-protocol`, whose
+//! proto files are the spec). This crate hides the protocol:
+//!
+//! - [`Plugin`]: one async method per hook, each with a default that does nothing;
+//!   list the ones you implement in [`Plugin::implemented`].
+//! - [`Api`]: a typed client of the server's API (KV store, posts, users, channels,
+//!   commands, bots, websocket and cluster events, configuration, logging).
+//! - [`serve`]: the whole process life (handshake, socket, health, shutdown) for `main`.
+//! - [`testing`]: an in-memory server and a harness to unit-test a plugin.
+//!
+//! ```no_run
+//! use chorus_plugin::{Api, Context, Hook, HookError, Plugin, Post, PostDecision};
+//!
+//! struct Polite;
+//!
+//! impl Plugin for Polite {
+//!     fn implemented(&self) -> Vec<Hook> {
+//!         vec![Hook::OnActivate, Hook::MessageWillBePosted]
+//!     }
+//!
+//!     async fn on_activate(&self, api: &Api) -> Result<(), HookError> {
+//!         api.log_info("polite plugin started").await;
+//!         Ok(())
+//!     }
+//!
+//!     async fn message_will_be_posted(&self, _api: &Api, _ctx: &Context, post: Post) -> Result<PostDecision, HookError> {
+//!         if post.message.contains("rude") {
+//!             return Ok(PostDecision::Reject("please be polite".into()));
+//!         }
+//!         Ok(PostDecision::Accept)
+//!     }
+//! }
+//!
+//! fn main() {
+//!     chorus_plugin::serve(Polite)
+//! }
+//! ```
+
+mod api;
+mod http;
+mod plugin;
+mod server;
+pub mod testing;
+mod types;
+
+pub use api::{Api, ApiError, ApiResult, KvSetOptions, LogLevel};
+pub use http::{HttpRequest, HttpResponse, HTTP_CHUNK_SIZE};
+pub use plugin::{Hook, HookError, Plugin, PostDecision};
+pub use server::{serve, NOT_STARTED_BY_SERVER};
+pub use types::{
+    Broadcast, Channel, ChannelMember, ClusterEvent, Command, CommandArgs, CommandResponse,
+    Context, Post, Team, TeamMember, User,
+};
+
+/// The protocol crate, for what the SDK does not wrap (generated clients, constants).
+pub use chorus_plugin_protocol as protocol;
+/// Re-exported so plugins can name JSON values without depending on `serde_json`.
+pub use serde_json;

@@ -1,0 +1,375 @@
+//! Calling plugin hooks. Synchronous hooks (`MessageWillBePosted`,
+//! `MessageWillBeUpdated`, `ExecuteCommand`) run plugin by plugin, in plugin id order,
+//! each under the configured deadline; a plugin that misses it, fails or crashes is
+//! skipped (the post goes through as it stands), logged and counted. Notification
+//! hooks (`...Has...`) are sent from background tasks after the commit and never delay
+//! the caller. Only plugins that listed a hook in `Implemented` are ever called for it.
+
+use super::supervisor::RunningPlugin;
+use super::PluginManager;
+use chorus_model::{Channel, ChannelMember, CommandResponse, Post, User};
+use chorus_plugin_protocol::v1;
+use std::future::Future;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Who and what caused a hook.
+#[derive(Debug, Clone, Default)]
+pub struct HookContext {
+    pub user_id: String,
+    pub session_id: String,
+    pub request_id: String,
+}
+
+impl HookContext {
+    pub fn for_user(user_id: &str, session_id: &str) -> HookContext {
+        HookContext {
+            user_id: user_id.to_string(),
+            session_id: session_id.to_string(),
+            request_id: crate::error::current_request_id(),
+        }
+    }
+
+    fn to_wire(&self, node_id: &str) -> v1::Context {
+        v1::Context {
+            request_id: self.request_id.clone(),
+            user_id: self.user_id.clone(),
+            session_id: self.session_id.clone(),
+            node_id: node_id.to_string(),
+        }
+    }
+}
+
+/// A post a plugin refused, with its reason.
+#[derive(Debug, Clone)]
+pub struct Rejection(pub String);
+
+impl PluginManager {
+    fn deadline(&self) -> Duration {
+        Duration::from_millis(self.context.settings.hook_timeout_milliseconds.max(1))
+    }
+
+    /// Running plugins implementing `hook`, in plugin id order.
+    pub(crate) fn implementing(&self, hook: &str) -> Vec<Arc<RunningPlugin>> {
+        self.slots()
+            .into_iter()
+            .filter_map(|slot| slot.running())
+            .filter(|running| running.implements(hook))
+            .collect()
+    }
+
+    fn count_failure(&self, plugin_id: &str, hook: &str, reason: &str) {
+        if let Some(slot) = self.slot(plugin_id) {
+            slot.hook_failures.fetch_add(1, Ordering::Relaxed);
+        }
+        tracing::warn!(plugin_id, hook, reason, "plugin hook failed; skipped");
+    }
+
+    /// Runs a synchronous hook call under the deadline, turning every failure into
+    /// `None` (logged and counted).
+    async fn call_sync<T>(
+        &self,
+        plugin: &RunningPlugin,
+        hook: &str,
+        call: impl Future<Output = Result<tonic::Response<T>, tonic::Status>>,
+    ) -> Option<T> {
+        match tokio::time::timeout(self.deadline(), call).await {
+            Ok(Ok(reply)) => Some(reply.into_inner()),
+            Ok(Err(status)) => {
+                self.count_failure(&plugin.plugin_id, hook, status.message());
+                None
+            }
+            Err(_) => {
+                self.count_failure(&plugin.plugin_id, hook, "missed the deadline");
+                None
+            }
+        }
+    }
+
+    /// `MessageWillBePosted`: each plugin may replace the post or reject it. The
+    /// post's identity (id, channel, author, creation time) cannot be changed.
+    pub async fn message_will_be_posted(
+        &self,
+        context: &HookContext,
+        post: Post,
+    ) -> Result<Post, Rejection> {
+        let mut post = post;
+        for plugin in self.implementing("MessageWillBePosted") {
+            let request = v1::MessageWillBePostedRequest {
+                context: Some(context.to_wire(&self.context.node_id)),
+                post: Some(v1::Post::from(&post)),
+            };
+            let mut hooks = plugin.hooks.clone();
+            let Some(reply) = self
+                .call_sync(
+                    &plugin,
+                    "MessageWillBePosted",
+                    hooks.message_will_be_posted(request),
+                )
+                .await
+            else {
+                continue;
+            };
+            if !reply.rejection_reason.is_empty() {
+                return Err(Rejection(reply.rejection_reason));
+            }
+            if let Some(replacement) = reply.post {
+                post = keep_identity(&post, replacement.into());
+            }
+        }
+        Ok(post)
+    }
+
+    /// `MessageWillBeUpdated`: as `MessageWillBePosted`, seeing the old post too.
+    pub async fn message_will_be_updated(
+        &self,
+        context: &HookContext,
+        new_post: Post,
+        old_post: &Post,
+    ) -> Result<Post, Rejection> {
+        let mut post = new_post;
+        for plugin in self.implementing("MessageWillBeUpdated") {
+            let request = v1::MessageWillBeUpdatedRequest {
+                context: Some(context.to_wire(&self.context.node_id)),
+                new_post: Some(v1::Post::from(&post)),
+                old_post: Some(v1::Post::from(old_post)),
+            };
+            let mut hooks = plugin.hooks.clone();
+            let Some(reply) = self
+                .call_sync(
+                    &plugin,
+                    "MessageWillBeUpdated",
+                    hooks.message_will_be_updated(request),
+                )
+                .await
+            else {
+                continue;
+            };
+            if !reply.rejection_reason.is_empty() {
+                return Err(Rejection(reply.rejection_reason));
+            }
+            if let Some(replacement) = reply.post {
+                post = keep_identity(&post, replacement.into());
+            }
+        }
+        Ok(post)
+    }
+
+    /// `ExecuteCommand` of one plugin; `None` when it failed or missed the deadline.
+    pub async fn execute_command(
+        &self,
+        plugin_id: &str,
+        context: &HookContext,
+        args: v1::CommandArgs,
+    ) -> Option<CommandResponse> {
+        let plugin = self.slot(plugin_id)?.running()?;
+        if !plugin.implements("ExecuteCommand") {
+            return None;
+        }
+        let request = v1::ExecuteCommandRequest {
+            context: Some(context.to_wire(&self.context.node_id)),
+            args: Some(args),
+        };
+        let mut hooks = plugin.hooks.clone();
+        self.call_sync(&plugin, "ExecuteCommand", hooks.execute_command(request))
+            .await
+            .map(CommandResponse::from)
+    }
+
+    /// Sends a notification hook to every plugin implementing it, in the background.
+    fn notify<F, Fut>(&self, hook: &'static str, call: F)
+    where
+        F: Fn(Arc<RunningPlugin>) -> Fut + Send + 'static,
+        Fut: Future<Output = Result<tonic::Response<v1::Empty>, tonic::Status>> + Send + 'static,
+    {
+        let plugins = self.implementing(hook);
+        if plugins.is_empty() {
+            return;
+        }
+        let deadline = self.deadline() * 5;
+        let context = self.context.clone();
+        for plugin in plugins {
+            let call = call(plugin.clone());
+            let context = context.clone();
+            tokio::spawn(async move {
+                let failure = match tokio::time::timeout(deadline, call).await {
+                    Ok(Ok(_)) => None,
+                    Ok(Err(status)) => Some(status.message().to_string()),
+                    Err(_) => Some("missed the deadline".to_string()),
+                };
+                if let Some(reason) = failure {
+                    context.count_hook_failure(&plugin.plugin_id);
+                    tracing::warn!(plugin_id = %plugin.plugin_id, hook, %reason, "notification hook failed");
+                }
+            });
+        }
+    }
+
+    pub fn message_has_been_posted(&self, context: &HookContext, post: &Post) {
+        let event = v1::PostEvent {
+            context: Some(context.to_wire(&self.context.node_id)),
+            post: Some(post.into()),
+        };
+        self.notify("MessageHasBeenPosted", move |plugin| {
+            let event = event.clone();
+            async move { plugin.hooks.clone().message_has_been_posted(event).await }
+        });
+    }
+
+    pub fn message_has_been_updated(
+        &self,
+        context: &HookContext,
+        new_post: &Post,
+        old_post: &Post,
+    ) {
+        let event = v1::PostUpdatedEvent {
+            context: Some(context.to_wire(&self.context.node_id)),
+            new_post: Some(new_post.into()),
+            old_post: Some(old_post.into()),
+        };
+        self.notify("MessageHasBeenUpdated", move |plugin| {
+            let event = event.clone();
+            async move { plugin.hooks.clone().message_has_been_updated(event).await }
+        });
+    }
+
+    pub fn message_has_been_deleted(&self, context: &HookContext, post: &Post) {
+        let event = v1::PostEvent {
+            context: Some(context.to_wire(&self.context.node_id)),
+            post: Some(post.into()),
+        };
+        self.notify("MessageHasBeenDeleted", move |plugin| {
+            let event = event.clone();
+            async move { plugin.hooks.clone().message_has_been_deleted(event).await }
+        });
+    }
+
+    pub fn channel_has_been_created(&self, context: &HookContext, channel: &Channel) {
+        let event = v1::ChannelEvent {
+            context: Some(context.to_wire(&self.context.node_id)),
+            channel: Some(channel.into()),
+        };
+        self.notify("ChannelHasBeenCreated", move |plugin| {
+            let event = event.clone();
+            async move { plugin.hooks.clone().channel_has_been_created(event).await }
+        });
+    }
+
+    pub fn user_has_been_created(&self, context: &HookContext, user: &User) {
+        let event = v1::UserEvent {
+            context: Some(context.to_wire(&self.context.node_id)),
+            user: Some(user.into()),
+        };
+        self.notify("UserHasBeenCreated", move |plugin| {
+            let event = event.clone();
+            async move { plugin.hooks.clone().user_has_been_created(event).await }
+        });
+    }
+
+    pub fn user_has_logged_in(&self, context: &HookContext, user: &User) {
+        let event = v1::UserEvent {
+            context: Some(context.to_wire(&self.context.node_id)),
+            user: Some(user.into()),
+        };
+        self.notify("UserHasLoggedIn", move |plugin| {
+            let event = event.clone();
+            async move { plugin.hooks.clone().user_has_logged_in(event).await }
+        });
+    }
+
+    pub fn user_has_joined_channel(
+        &self,
+        context: &HookContext,
+        member: &ChannelMember,
+        actor_id: &str,
+    ) {
+        let event = v1::ChannelMemberEvent {
+            context: Some(context.to_wire(&self.context.node_id)),
+            member: Some(member.into()),
+            actor_id: actor_id.to_string(),
+        };
+        self.notify("UserHasJoinedChannel", move |plugin| {
+            let event = event.clone();
+            async move { plugin.hooks.clone().user_has_joined_channel(event).await }
+        });
+    }
+
+    pub fn user_has_left_channel(
+        &self,
+        context: &HookContext,
+        member: &ChannelMember,
+        actor_id: &str,
+    ) {
+        let event = v1::ChannelMemberEvent {
+            context: Some(context.to_wire(&self.context.node_id)),
+            member: Some(member.into()),
+            actor_id: actor_id.to_string(),
+        };
+        self.notify("UserHasLeftChannel", move |plugin| {
+            let event = event.clone();
+            async move { plugin.hooks.clone().user_has_left_channel(event).await }
+        });
+    }
+
+    pub fn user_has_joined_team(
+        &self,
+        context: &HookContext,
+        team_id: &str,
+        user_id: &str,
+        actor_id: &str,
+    ) {
+        let event = v1::TeamMemberEvent {
+            context: Some(context.to_wire(&self.context.node_id)),
+            team_id: team_id.to_string(),
+            user_id: user_id.to_string(),
+            actor_id: actor_id.to_string(),
+        };
+        self.notify("UserHasJoinedTeam", move |plugin| {
+            let event = event.clone();
+            async move { plugin.hooks.clone().user_has_joined_team(event).await }
+        });
+    }
+
+    pub fn on_configuration_change(&self, plugin_id: &str) {
+        let Some(plugin) = self.slot(plugin_id).and_then(|s| s.running()) else {
+            return;
+        };
+        if !plugin.implements("OnConfigurationChange") {
+            return;
+        }
+        tokio::spawn(async move {
+            let mut hooks = plugin.hooks.clone();
+            if let Err(status) = hooks.on_configuration_change(v1::Empty {}).await {
+                tracing::warn!(plugin_id = %plugin.plugin_id, reason = %status.message(), "OnConfigurationChange failed");
+            }
+        });
+    }
+
+    /// Delivers a plugin cluster event to this node's copy of `plugin_id`.
+    pub fn deliver_plugin_cluster_event(&self, plugin_id: &str, event: v1::PluginClusterEvent) {
+        let Some(plugin) = self.slot(plugin_id).and_then(|s| s.running()) else {
+            return;
+        };
+        if !plugin.implements("OnPluginClusterEvent") {
+            return;
+        }
+        tokio::spawn(async move {
+            let mut hooks = plugin.hooks.clone();
+            if let Err(status) = hooks.on_plugin_cluster_event(event).await {
+                tracing::warn!(plugin_id = %plugin.plugin_id, reason = %status.message(), "OnPluginClusterEvent failed");
+            }
+        });
+    }
+}
+
+/// A plugin's replacement post, with the fields a plugin may not change restored.
+fn keep_identity(original: &Post, mut replacement: Post) -> Post {
+    replacement.id = original.id.clone();
+    replacement.channel_id = original.channel_id.clone();
+    replacement.user_id = original.user_id.clone();
+    replacement.create_at = original.create_at;
+    replacement.root_id = original.root_id.clone();
+    replacement.delete_at = original.delete_at;
+    replacement
+}

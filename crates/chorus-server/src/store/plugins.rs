@@ -1,0 +1,229 @@
+//! Plugin data: the key-value store (one namespace per plugin id, with expiry and
+//! atomic compare-and-set, always on the primary), plugin enabled states and plugin
+//! settings.
+//!
+//! Compare-and-set is a single conditional statement, so concurrent writers from any
+//! node race inside the database, never between a read and a write.
+
+use super::{get_bool, Store};
+use chorus_model::now_millis;
+use sqlx::Row;
+
+/// Longest key a plugin may use.
+pub const KV_MAX_KEY_LEN: usize = 150;
+/// Largest value a plugin may store.
+pub const KV_MAX_VALUE_LEN: usize = 1024 * 1024;
+
+/// What a KV write should do.
+#[derive(Debug, Clone, Default)]
+pub struct KvWrite {
+    /// `None` deletes.
+    pub value: Option<Vec<u8>>,
+    /// Only write when the current value is `old_value` (`None`: only when absent).
+    pub atomic: bool,
+    pub old_value: Option<Vec<u8>>,
+    pub expire_in_seconds: i64,
+}
+
+fn expiry(now: i64, seconds: i64) -> i64 {
+    if seconds > 0 {
+        now.saturating_add(seconds.saturating_mul(1000))
+    } else {
+        0
+    }
+}
+
+impl Store {
+    /// Applies a KV write; returns whether it happened (false only for a failed
+    /// compare-and-set).
+    pub async fn kv_write(
+        &self,
+        plugin_id: &str,
+        key: &str,
+        write: &KvWrite,
+    ) -> Result<bool, sqlx::Error> {
+        let now = now_millis();
+        let expire_at = expiry(now, write.expire_in_seconds);
+        let live = "(plugin_kv.expire_at = 0 OR plugin_kv.expire_at > $3)";
+        let done = match (&write.value, write.atomic, &write.old_value) {
+            (None, false, _) => {
+                sqlx::query("DELETE FROM plugin_kv WHERE plugin_id = $1 AND pkey = $2")
+                    .bind(plugin_id)
+                    .bind(key)
+                    .execute(&self.pool)
+                    .await?;
+                return Ok(true);
+            }
+            (Some(value), false, _) => {
+                sqlx::query(
+                    "INSERT INTO plugin_kv (plugin_id, pkey, pvalue, expire_at) VALUES ($1, $2, $3, $4) \
+                     ON CONFLICT (plugin_id, pkey) DO UPDATE SET pvalue = excluded.pvalue, expire_at = excluded.expire_at",
+                )
+                .bind(plugin_id)
+                .bind(key)
+                .bind(value.clone())
+                .bind(expire_at)
+                .execute(&self.pool)
+                .await?;
+                return Ok(true);
+            }
+            // Insert only if absent or expired.
+            (Some(value), true, None) => sqlx::query(&format!(
+                "INSERT INTO plugin_kv (plugin_id, pkey, pvalue, expire_at) VALUES ($1, $2, $4, $5) \
+                 ON CONFLICT (plugin_id, pkey) DO UPDATE SET pvalue = excluded.pvalue, expire_at = excluded.expire_at \
+                 WHERE NOT {live}"
+            ))
+            .bind(plugin_id)
+            .bind(key)
+            .bind(now)
+            .bind(value.clone())
+            .bind(expire_at)
+            .execute(&self.pool)
+            .await?,
+            // Replace only if the live value is `old`.
+            (Some(value), true, Some(old)) => sqlx::query(&format!(
+                "UPDATE plugin_kv SET pvalue = $4, expire_at = $5 \
+                 WHERE plugin_id = $1 AND pkey = $2 AND pvalue = $6 AND {live}"
+            ))
+            .bind(plugin_id)
+            .bind(key)
+            .bind(now)
+            .bind(value.clone())
+            .bind(expire_at)
+            .bind(old.clone())
+            .execute(&self.pool)
+            .await?,
+            // Delete only if the live value is `old`.
+            (None, true, Some(old)) => sqlx::query(&format!(
+                "DELETE FROM plugin_kv WHERE plugin_id = $1 AND pkey = $2 AND pvalue = $4 AND {live}"
+            ))
+            .bind(plugin_id)
+            .bind(key)
+            .bind(now)
+            .bind(old.clone())
+            .execute(&self.pool)
+            .await?,
+            // Delete only if absent: nothing to do, and it "happened" only if absent.
+            (None, true, None) => return Ok(self.kv_get(plugin_id, key).await?.is_none()),
+        };
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// A live (unexpired) value.
+    pub async fn kv_get(&self, plugin_id: &str, key: &str) -> Result<Option<Vec<u8>>, sqlx::Error> {
+        let row = sqlx::query(
+            "SELECT pvalue FROM plugin_kv WHERE plugin_id = $1 AND pkey = $2 \
+             AND (expire_at = 0 OR expire_at > $3)",
+        )
+        .bind(plugin_id)
+        .bind(key)
+        .bind(now_millis())
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| r.try_get::<Vec<u8>, _>("pvalue")).transpose()
+    }
+
+    pub async fn kv_delete_all(&self, plugin_id: &str) -> Result<(), sqlx::Error> {
+        sqlx::query("DELETE FROM plugin_kv WHERE plugin_id = $1")
+            .bind(plugin_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Live keys starting with `prefix`, sorted, one page.
+    pub async fn kv_list(
+        &self,
+        plugin_id: &str,
+        prefix: &str,
+        page: i64,
+        per_page: i64,
+    ) -> Result<Vec<String>, sqlx::Error> {
+        sqlx::query_scalar(
+            "SELECT pkey FROM plugin_kv WHERE plugin_id = $1 AND substr(pkey, 1, CAST($2 AS INTEGER)) = $3 \
+             AND (expire_at = 0 OR expire_at > $4) ORDER BY pkey LIMIT $5 OFFSET $6",
+        )
+        .bind(plugin_id)
+        .bind(prefix.chars().count() as i64)
+        .bind(prefix)
+        .bind(now_millis())
+        .bind(per_page)
+        .bind(page * per_page)
+        .fetch_all(&self.pool)
+        .await
+    }
+
+    /// Removes expired keys; they are already invisible, this only reclaims space.
+    pub async fn kv_sweep_expired(&self) -> Result<u64, sqlx::Error> {
+        let done = sqlx::query("DELETE FROM plugin_kv WHERE expire_at > 0 AND expire_at <= $1")
+            .bind(now_millis())
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected())
+    }
+
+    /// Enabled flags set through the API, by plugin id.
+    pub async fn plugin_states(&self) -> Result<Vec<(String, bool)>, sqlx::Error> {
+        let rows = sqlx::query("SELECT plugin_id, enabled FROM plugin_states")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|row| {
+                Ok((
+                    row.try_get::<String, _>("plugin_id")?,
+                    get_bool(row, "enabled")?,
+                ))
+            })
+            .collect()
+    }
+
+    pub async fn set_plugin_state(
+        &self,
+        plugin_id: &str,
+        enabled: bool,
+    ) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "INSERT INTO plugin_states (plugin_id, enabled, update_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (plugin_id) DO UPDATE SET enabled = excluded.enabled, update_at = excluded.update_at",
+        )
+        .bind(plugin_id)
+        .bind(enabled)
+        .bind(now_millis())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn delete_plugin_state(&self, plugin_id: &str) -> Result<(), sqlx::Error> {
+        sqlx::query("DELETE FROM plugin_states WHERE plugin_id = $1")
+            .bind(plugin_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// A plugin's saved settings (a JSON object), if any were saved.
+    pub async fn plugin_config(&self, plugin_id: &str) -> Result<Option<String>, sqlx::Error> {
+        sqlx::query_scalar("SELECT config_json FROM plugin_configs WHERE plugin_id = $1")
+            .bind(plugin_id)
+            .fetch_optional(&self.pool)
+            .await
+    }
+
+    pub async fn save_plugin_config(
+        &self,
+        plugin_id: &str,
+        config_json: &str,
+    ) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "INSERT INTO plugin_configs (plugin_id, config_json, update_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (plugin_id) DO UPDATE SET config_json = excluded.config_json, update_at = excluded.update_at",
+        )
+        .bind(plugin_id)
+        .bind(config_json)
+        .bind(now_millis())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,12 @@
+//! Integration tests of the HTTP API and websocket against real servers, each run on
+//! SQLite and on PostgreSQL. One test binary for the crate keeps link time down.
+
+mod channels;
+mod commands;
+mod common;
+mod errors;
+mod plugins;
+mod posts;
+mod teams;
+mod users;
+mod websocket;

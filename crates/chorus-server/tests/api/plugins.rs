@@ -1,0 +1,771 @@
+//! The plugin host with real plugin processes: install, enable, disable, remove,
+//! upgrade, bad bundles, crashes, crash loops, hanging hooks, HTTP routing, the KV
+//! store, web bundles, and the reference plugin trigger-alert.
+
+use crate::both_backends;
+use crate::common::{assert_error, plugin_bundle, process_alive, Backend, TestServer, Ws};
+use chorus_server::store::KvWrite;
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+use std::time::Duration;
+
+const FAULTY: &str = "com.chorus.test.faulty";
+const TRIGGER_ALERT: &str = "com.chorus.trigger-alert";
+
+async fn plugin_server(backend: Backend) -> Option<TestServer> {
+    TestServer::start_with(backend, |c| {
+        c.plugin_settings.enable_uploads = true;
+        c.plugin_settings.hook_timeout_milliseconds = 500;
+        c.plugin_settings.health_check_interval_seconds = 1;
+    })
+    .await
+}
+
+async fn pid_of(api: &crate::common::Api, plugin_id: &str) -> Option<u32> {
+    let response = api
+        .plugin_request(Method::GET, plugin_id, "/pid")
+        .send()
+        .await
+        .ok()?;
+    if response.status() != StatusCode::OK {
+        return None;
+    }
+    let body: Value = response.json().await.ok()?;
+    body["pid"].as_u64().map(|p| p as u32)
+}
+
+both_backends!(lifecycle_upload_enable_disable_remove);
+
+async fn lifecycle_upload_enable_disable_remove(backend: Backend) {
+    let Some(server) = TestServer::start(backend).await else {
+        return;
+    };
+    let (admin, _) = server.user("admin").await;
+    let bundle = plugin_bundle("faulty", "faulty");
+    let refused = admin.upload_plugin(bundle.clone(), false).await;
+    assert_error(
+        &refused,
+        StatusCode::NOT_IMPLEMENTED,
+        "app.plugin.upload_disabled.app_error",
+    );
+    server.stop().await;
+
+    let Some(server) = plugin_server(backend).await else {
+        return;
+    };
+    let (admin, _) = server.user("admin").await;
+    let (plain, _) = server.user("plain").await;
+    let forbidden = plain.upload_plugin(bundle.clone(), false).await;
+    assert_eq!(forbidden.0, StatusCode::FORBIDDEN);
+    assert!(!server.plugin_dir().join(FAULTY).exists());
+
+    let (status, manifest) = admin.upload_plugin(bundle, false).await;
+    assert_eq!(status, StatusCode::CREATED, "{manifest}");
+    assert_eq!(manifest["id"], FAULTY);
+    let status = admin
+        .plugin_status(FAULTY)
+        .await
+        .expect("listed after upload");
+    assert_eq!(
+        status["state"], 0,
+        "uploaded plugins start disabled: {status}"
+    );
+    assert_eq!(status["version"], "0.1.0");
+    assert_eq!(status["cluster_id"], json!(server.state.node_id));
+    let (_, lists) = admin.get("/plugins").await;
+    assert!(
+        lists["inactive"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["id"] == FAULTY),
+        "{lists}"
+    );
+
+    let (status, body) = plain
+        .post(&format!("/plugins/{FAULTY}/enable"), json!({}))
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    let (status, body) = admin
+        .send(admin.request(Method::POST, &format!("/plugins/{FAULTY}/enable")))
+        .await;
+    assert_eq!((status, body), (StatusCode::OK, json!({"status": "OK"})));
+    admin.wait_for_plugin_state(FAULTY, 2).await;
+    let (_, lists) = admin.get("/plugins").await;
+    assert!(
+        lists["active"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["id"] == FAULTY),
+        "{lists}"
+    );
+    let pid = pid_of(&admin, FAULTY).await.expect("the plugin answers");
+    assert!(process_alive(pid));
+
+    let (status, _) = admin
+        .send(admin.request(Method::POST, &format!("/plugins/{FAULTY}/disable")))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(admin.plugin_status(FAULTY).await.unwrap()["state"], 0);
+    assert!(
+        !process_alive(pid),
+        "a disabled plugin's process must be gone"
+    );
+    let stopped = admin
+        .plugin_request(Method::GET, FAULTY, "/pid")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stopped.status(), StatusCode::SERVICE_UNAVAILABLE);
+
+    let (status, _) = admin
+        .send(admin.request(Method::POST, &format!("/plugins/{FAULTY}/enable")))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    admin.wait_for_plugin_state(FAULTY, 2).await;
+    let pid = pid_of(&admin, FAULTY).await.unwrap();
+    let (status, body) = admin.delete(&format!("/plugins/{FAULTY}")).await;
+    assert_eq!((status, body), (StatusCode::OK, json!({"status": "OK"})));
+    assert!(admin.plugin_status(FAULTY).await.is_none());
+    assert!(!server.plugin_dir().join(FAULTY).exists());
+    assert!(!process_alive(pid));
+    let gone = admin
+        .send(admin.request(Method::POST, &format!("/plugins/{FAULTY}/enable")))
+        .await;
+    assert_error(
+        &gone,
+        StatusCode::NOT_FOUND,
+        "app.plugin.not_installed.app_error",
+    );
+    let missing = admin
+        .plugin_request(Method::GET, FAULTY, "/pid")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+    server.stop().await;
+}
+
+fn raw_tar_entry(name: &str, kind: u8, link: &str, body: &[u8]) -> Vec<u8> {
+    let mut header = [0u8; 512];
+    header[..name.len()].copy_from_slice(name.as_bytes());
+    header[100..107].copy_from_slice(b"0000644");
+    header[108..115].copy_from_slice(b"0000000");
+    header[116..123].copy_from_slice(b"0000000");
+    header[124..135].copy_from_slice(format!("{:011o}", body.len()).as_bytes());
+    header[136..147].copy_from_slice(b"00000000000");
+    header[156] = kind;
+    header[157..157 + link.len()].copy_from_slice(link.as_bytes());
+    header[148..156].copy_from_slice(b"        ");
+    let sum: u32 = header.iter().map(|b| u32::from(*b)).sum();
+    header[148..155].copy_from_slice(format!("{sum:06o}\0").as_bytes());
+    let mut out = header.to_vec();
+    out.extend_from_slice(body);
+    out.resize(out.len().div_ceil(512) * 512, 0);
+    out
+}
+
+fn gzip_tar(entries: &[Vec<u8>]) -> Vec<u8> {
+    use std::io::Write;
+    let mut tar = entries.concat();
+    tar.extend_from_slice(&[0u8; 1024]);
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    encoder.write_all(&tar).unwrap();
+    encoder.finish().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn upgrade_needs_force_and_bad_bundles_leave_the_running_version() {
+    let Some(server) = plugin_server(Backend::Sqlite).await else {
+        return;
+    };
+    let (admin, _) = server.user("admin").await;
+    admin
+        .install_plugin(plugin_bundle("faulty", "faulty"))
+        .await;
+    let pid = pid_of(&admin, FAULTY).await.unwrap();
+
+    let again = admin
+        .upload_plugin(plugin_bundle("faulty", "faulty"), false)
+        .await;
+    assert_error(
+        &again,
+        StatusCode::BAD_REQUEST,
+        "app.plugin.install_id.app_error",
+    );
+    assert_eq!(pid_of(&admin, FAULTY).await, Some(pid));
+
+    let manifest = br#"{"id":"com.chorus.test.faulty","name":"Evil","version":"9.9.9","server":{"executable":"server/dist/plugin"}}"#;
+    let exe = b"#!/bin/sh\nexit 0\n";
+    let bad: Vec<(&str, Vec<u8>, &str)> = vec![
+        ("traversal", gzip_tar(&[raw_tar_entry("plugin.json", b'0', "", manifest), raw_tar_entry("../../escaped.txt", b'0', "", b"x"), raw_tar_entry("server/dist/plugin", b'0', "", exe)]), "unsafe path"),
+        ("absolute", gzip_tar(&[raw_tar_entry("plugin.json", b'0', "", manifest), raw_tar_entry("/tmp/chorus-absolute.txt", b'0', "", b"x")]), "unsafe path"),
+        ("symlink", gzip_tar(&[raw_tar_entry("plugin.json", b'0', "", manifest), raw_tar_entry("server/dist/plugin", b'2', "/bin/sh", b"")]), "symbolic link"),
+        ("hard link", gzip_tar(&[raw_tar_entry("plugin.json", b'0', "", manifest), raw_tar_entry("server/dist/plugin", b'1', "plugin.json", b"")]), "hard link"),
+        ("device", gzip_tar(&[raw_tar_entry("plugin.json", b'0', "", manifest), raw_tar_entry("dev", b'3', "", b"")]), "device file"),
+        ("bad json", gzip_tar(&[raw_tar_entry("plugin.json", b'0', "", b"{\"id\": ")]), "not valid JSON"),
+        ("bad yaml", gzip_tar(&[raw_tar_entry("plugin.yaml", b'0', "", b"id: [oops")]), "not valid YAML"),
+        ("invalid id", gzip_tar(&[raw_tar_entry("plugin.json", b'0', "", br#"{"id":"x","name":"X"}"#)]), "manifest field id"),
+        ("missing executable", gzip_tar(&[raw_tar_entry("plugin.json", b'0', "", manifest)]), "not in the bundle"),
+        ("wrong platform", gzip_tar(&[raw_tar_entry("plugin.json", b'0', "", br#"{"id":"com.chorus.test.faulty","name":"X","server":{"executables":{"darwin-arm64":"p"}}}"#), raw_tar_entry("p", b'0', "", exe)]), "no server executable for this platform"),
+        ("not gzip", b"this is not a bundle".to_vec(), "not a readable .tar.gz"),
+    ];
+    for (name, bundle, expected) in bad {
+        let (status, body) = admin.upload_plugin(bundle, true).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{name}: {body}");
+        assert_eq!(body["id"], "app.plugin.extract.app_error", "{name}: {body}");
+        assert!(
+            body["message"].as_str().unwrap().contains(expected),
+            "{name}: {body}"
+        );
+        assert_eq!(
+            pid_of(&admin, FAULTY).await,
+            Some(pid),
+            "{name}: the running version must be untouched"
+        );
+    }
+    let root = server.plugin_dir();
+    assert!(!root.join("../escaped.txt").exists() && !root.join("../../escaped.txt").exists());
+    assert!(!std::path::Path::new("/tmp/chorus-absolute.txt").exists());
+    let leftovers: Vec<String> = std::fs::read_dir(&root)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(
+        leftovers,
+        vec![FAULTY.to_string()],
+        "no staging folders left behind"
+    );
+    assert_eq!(
+        admin.plugin_status(FAULTY).await.unwrap()["version"],
+        "0.1.0"
+    );
+
+    let (status, manifest) = admin
+        .upload_plugin(plugin_bundle("faulty", "faulty"), true)
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{manifest}");
+    admin.wait_for_plugin_state(FAULTY, 2).await;
+    let new_pid = pid_of(&admin, FAULTY).await.unwrap();
+    assert_ne!(new_pid, pid, "a forced upgrade restarts the plugin");
+    assert!(!process_alive(pid));
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn crashed_plugins_restart_and_crash_loops_stop() {
+    let Some(server) = plugin_server(Backend::Sqlite).await else {
+        return;
+    };
+    let (admin, _) = server.user("admin").await;
+    admin
+        .install_plugin(plugin_bundle("faulty", "faulty"))
+        .await;
+    let first = pid_of(&admin, FAULTY).await.unwrap();
+    let crash = admin
+        .plugin_request(Method::POST, FAULTY, "/crash")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(crash.status(), StatusCode::BAD_GATEWAY);
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let second = loop {
+        if let Some(pid) = pid_of(&admin, FAULTY).await {
+            if pid != first {
+                break pid;
+            }
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the plugin was not restarted"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(!process_alive(first));
+    assert!(process_alive(second));
+    assert_eq!(admin.plugin_status(FAULTY).await.unwrap()["state"], 2);
+
+    let _ = admin
+        .plugin_request(Method::POST, FAULTY, "/crash-loop")
+        .send()
+        .await;
+    let status = admin.wait_for_plugin_state(FAULTY, 4).await;
+    assert!(
+        status["error"].as_str().unwrap().contains("crashed"),
+        "{status}"
+    );
+    assert!(!process_alive(second));
+    let down = admin
+        .plugin_request(Method::GET, FAULTY, "/pid")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(down.status(), StatusCode::SERVICE_UNAVAILABLE);
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hanging_or_crashing_hooks_let_posts_through() {
+    let Some(server) = plugin_server(Backend::Sqlite).await else {
+        return;
+    };
+    let (admin, _) = server.user("admin").await;
+    admin
+        .install_plugin(plugin_bundle("faulty", "faulty"))
+        .await;
+    let team = admin.team("t1").await;
+    let channel = admin.channel(team["id"].as_str().unwrap(), "c1", "O").await;
+    let channel_id = channel["id"].as_str().unwrap();
+
+    let post = admin
+        .create_post(channel_id, "this will hang-hook the plugin")
+        .await;
+    assert_eq!(post["message"], "this will hang-hook the plugin");
+    assert!(
+        server.state.plugins.hook_failures(FAULTY) >= 1,
+        "the missed deadline is counted"
+    );
+    let (status, stored) = admin
+        .get(&format!("/posts/{}", post["id"].as_str().unwrap()))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{stored}");
+
+    let pid = pid_of(&admin, FAULTY).await.unwrap();
+    let crashing = admin.create_post(channel_id, "crash-now please").await;
+    assert_eq!(crashing["message"], "crash-now please");
+    admin.wait_for_plugin_state(FAULTY, 2).await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while pid_of(&admin, FAULTY).await.is_none_or(|p| p == pid) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the plugin was not restarted after crashing in a hook"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    server.stop().await;
+}
+
+both_backends!(kv_compare_and_set_under_concurrency);
+
+async fn kv_compare_and_set_under_concurrency(backend: Backend) {
+    let Some(server) = plugin_server(backend).await else {
+        return;
+    };
+    let (admin, _) = server.user("admin").await;
+    admin
+        .install_plugin(plugin_bundle("faulty", "faulty"))
+        .await;
+    const N: u64 = 40;
+    let mut calls = Vec::new();
+    for _ in 0..N {
+        let request = admin.plugin_request(Method::POST, FAULTY, "/kv/incr/counter");
+        calls.push(tokio::spawn(async move {
+            let response = request.send().await.unwrap();
+            assert_eq!(response.status(), StatusCode::OK);
+            response.json::<Value>().await.unwrap()["value"]
+                .as_u64()
+                .unwrap()
+        }));
+    }
+    let mut values = Vec::new();
+    for call in calls {
+        values.push(call.await.unwrap());
+    }
+    values.sort();
+    assert_eq!(
+        values,
+        (1..=N).collect::<Vec<_>>(),
+        "every increment saw a distinct value"
+    );
+    let final_value = admin
+        .plugin_request(Method::GET, FAULTY, "/kv/counter")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(final_value.text().await.unwrap(), N.to_string());
+    server.stop().await;
+}
+
+both_backends!(kv_store_semantics);
+
+async fn kv_store_semantics(backend: Backend) {
+    let Some(server) = TestServer::start(backend).await else {
+        return;
+    };
+    let store = &server.state.store;
+    let set = |value: &str| KvWrite {
+        value: Some(value.as_bytes().to_vec()),
+        ..Default::default()
+    };
+    assert!(store.kv_write("p1", "k", &set("v1")).await.unwrap());
+    assert_eq!(store.kv_get("p1", "k").await.unwrap(), Some(b"v1".to_vec()));
+    assert_eq!(
+        store.kv_get("p2", "k").await.unwrap(),
+        None,
+        "plugins do not see each other's keys"
+    );
+
+    let insert_if_absent = KvWrite {
+        value: Some(b"v2".to_vec()),
+        atomic: true,
+        ..Default::default()
+    };
+    assert!(!store.kv_write("p1", "k", &insert_if_absent).await.unwrap());
+    assert!(store
+        .kv_write("p1", "fresh", &insert_if_absent)
+        .await
+        .unwrap());
+    let cas = |old: &str, new: &str| KvWrite {
+        value: Some(new.as_bytes().to_vec()),
+        atomic: true,
+        old_value: Some(old.as_bytes().to_vec()),
+        expire_in_seconds: 0,
+    };
+    assert!(!store
+        .kv_write("p1", "k", &cas("wrong", "v3"))
+        .await
+        .unwrap());
+    assert!(store.kv_write("p1", "k", &cas("v1", "v3")).await.unwrap());
+    assert_eq!(store.kv_get("p1", "k").await.unwrap(), Some(b"v3".to_vec()));
+    let cas_delete = |old: &str| KvWrite {
+        value: None,
+        atomic: true,
+        old_value: Some(old.as_bytes().to_vec()),
+        expire_in_seconds: 0,
+    };
+    assert!(!store.kv_write("p1", "k", &cas_delete("v1")).await.unwrap());
+    assert!(store.kv_write("p1", "k", &cas_delete("v3")).await.unwrap());
+    assert_eq!(store.kv_get("p1", "k").await.unwrap(), None);
+
+    let expiring = KvWrite {
+        value: Some(b"soon gone".to_vec()),
+        expire_in_seconds: 1,
+        ..Default::default()
+    };
+    assert!(store.kv_write("p1", "temp", &expiring).await.unwrap());
+    assert_eq!(
+        store.kv_get("p1", "temp").await.unwrap(),
+        Some(b"soon gone".to_vec())
+    );
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    assert_eq!(
+        store.kv_get("p1", "temp").await.unwrap(),
+        None,
+        "expired keys read as absent"
+    );
+    assert!(
+        store
+            .kv_write("p1", "temp", &insert_if_absent)
+            .await
+            .unwrap(),
+        "expired keys count as absent for insert-if-absent"
+    );
+
+    for i in 0..5 {
+        store
+            .kv_write("p1", &format!("list:{i}"), &set("x"))
+            .await
+            .unwrap();
+    }
+    store.kv_write("p2", "list:9", &set("x")).await.unwrap();
+    assert_eq!(
+        store.kv_list("p1", "list:", 0, 3).await.unwrap(),
+        vec!["list:0", "list:1", "list:2"]
+    );
+    assert_eq!(
+        store.kv_list("p1", "list:", 1, 3).await.unwrap(),
+        vec!["list:3", "list:4"]
+    );
+    assert_eq!(store.kv_list("p1", "", 0, 100).await.unwrap().len(), 7);
+    store.kv_delete_all("p1").await.unwrap();
+    assert!(store.kv_list("p1", "", 0, 100).await.unwrap().is_empty());
+    assert_eq!(
+        store.kv_list("p2", "", 0, 100).await.unwrap(),
+        vec!["list:9"]
+    );
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn web_bundles_are_listed_and_served_while_enabled() {
+    let Some(server) = plugin_server(Backend::Sqlite).await else {
+        return;
+    };
+    let (admin, _) = server.user("admin").await;
+    let manifest = br#"{"id":"com.example.webonly","name":"Web only","version":"1.0.0","webapp":{"bundle_path":"webapp/dist/main.js"}}"#;
+    let bundle = chorus_server::plugins::bundle::build_bundle(&[
+        ("webonly/plugin.json", manifest, 0o644),
+        (
+            "webonly/webapp/dist/main.js",
+            b"window.registerPlugin('com.example.webonly', {});",
+            0o644,
+        ),
+    ])
+    .unwrap();
+    admin.install_plugin(bundle).await;
+    let anonymous = server.client();
+    let (status, list) = anonymous.get("/plugins/webapp").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        list,
+        json!([{"id": "com.example.webonly", "version": "1.0.0", "webapp": {"bundle_path": "/static/plugins/com.example.webonly/main.js"}}])
+    );
+    let script = reqwest::get(format!(
+        "{}/static/plugins/com.example.webonly/main.js",
+        server.url
+    ))
+    .await
+    .unwrap();
+    assert_eq!(script.status(), StatusCode::OK);
+    assert_eq!(script.headers()["content-type"], "application/javascript");
+    assert!(script.text().await.unwrap().contains("registerPlugin"));
+    let escape = reqwest::get(format!(
+        "{}/static/plugins/com.example.webonly/..%2Fplugin.json",
+        server.url
+    ))
+    .await
+    .unwrap();
+    assert_eq!(escape.status(), StatusCode::NOT_FOUND);
+    admin
+        .send(admin.request(Method::POST, "/plugins/com.example.webonly/disable"))
+        .await;
+    let (_, list) = anonymous.get("/plugins/webapp").await;
+    assert_eq!(list, json!([]));
+    let hidden = reqwest::get(format!(
+        "{}/static/plugins/com.example.webonly/main.js",
+        server.url
+    ))
+    .await
+    .unwrap();
+    assert_eq!(hidden.status(), StatusCode::NOT_FOUND);
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plugins_disabled_answer_501() {
+    let Some(server) =
+        TestServer::start_with(Backend::Sqlite, |c| c.plugin_settings.enable = false).await
+    else {
+        return;
+    };
+    let (admin, _) = server.user("admin").await;
+    assert_error(
+        &admin.get("/plugins/statuses").await,
+        StatusCode::NOT_IMPLEMENTED,
+        "app.plugin.disabled.app_error",
+    );
+    assert_error(
+        &admin.upload_plugin(b"x".to_vec(), false).await,
+        StatusCode::NOT_IMPLEMENTED,
+        "app.plugin.disabled.app_error",
+    );
+    server.stop().await;
+}
+
+both_backends!(trigger_alert_alerts_members_who_hold_the_word);
+
+async fn trigger_alert_alerts_members_who_hold_the_word(backend: Backend) {
+    let Some(server) = plugin_server(backend).await else {
+        return;
+    };
+    let (admin, _) = server.user("admin").await;
+    admin
+        .install_plugin(plugin_bundle("trigger-alert", "trigger-alert"))
+        .await;
+    let (alice, alice_user) = server.user("alice").await;
+    let (bob, bob_user) = server.user("bob").await;
+    let (carol, carol_user) = server.user("carol").await;
+    let team = admin.team("t1").await;
+    let team_id = team["id"].as_str().unwrap();
+    for user in [&alice_user, &bob_user, &carol_user] {
+        admin
+            .add_to_team(team_id, user["id"].as_str().unwrap())
+            .await;
+    }
+    let channel = admin.channel(team_id, "general", "O").await;
+    let channel_id = channel["id"].as_str().unwrap();
+    admin
+        .add_to_channel(channel_id, alice_user["id"].as_str().unwrap())
+        .await;
+    admin
+        .add_to_channel(channel_id, bob_user["id"].as_str().unwrap())
+        .await;
+
+    let anonymous = server
+        .client()
+        .plugin_request(Method::GET, TRIGGER_ALERT, "/api/v1/triggers")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+    for (api, word) in [(&alice, "Hello"), (&carol, "hello")] {
+        let response = api
+            .plugin_request(Method::POST, TRIGGER_ALERT, "/api/v1/triggers")
+            .json(&json!({"word": word}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(
+            response.json::<Value>().await.unwrap(),
+            json!({"words": ["hello"]})
+        );
+    }
+    let invalid = alice
+        .plugin_request(Method::POST, TRIGGER_ALERT, "/api/v1/triggers")
+        .json(&json!({"word": "two words"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(invalid.status(), StatusCode::BAD_REQUEST);
+
+    let mut alice_ws = Ws::connect(&server, alice.token(), "").await;
+    alice_ws.expect_event("hello").await;
+    let mut carol_ws = Ws::connect(&server, carol.token(), "").await;
+    carol_ws.expect_event("hello").await;
+    bob.create_post(channel_id, "well, HELLO there").await;
+    let alert = alice_ws.expect_event("ephemeral_message").await;
+    let post: Value = serde_json::from_str(alert["data"]["post"].as_str().unwrap()).unwrap();
+    assert_eq!(post["channel_id"], channel_id);
+    assert_eq!(post["props"]["trigger_word"], "hello");
+    assert!(post["message"]
+        .as_str()
+        .unwrap()
+        .contains("well, HELLO there"));
+    // Carol holds the word but cannot read the channel: she gets nothing.
+    let carol_saw = carol_ws.frame_within(Duration::from_millis(500)).await;
+    assert!(
+        carol_saw.is_none(),
+        "a non-member was alerted: {carol_saw:?}"
+    );
+
+    let (status, response) = alice
+        .post(
+            "/commands/execute",
+            json!({"command": "/trigger list", "channel_id": channel_id}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{response}");
+    assert_eq!(response["response_type"], "ephemeral");
+    assert!(
+        response["text"].as_str().unwrap().contains("hello"),
+        "{response}"
+    );
+    let (_, response) = alice
+        .post(
+            "/commands/execute",
+            json!({"command": "/trigger remove hello", "channel_id": channel_id}),
+        )
+        .await;
+    assert!(
+        response["text"]
+            .as_str()
+            .unwrap()
+            .contains("no trigger words"),
+        "{response}"
+    );
+    bob.create_post(channel_id, "hello again").await;
+    // The command replies above are ephemeral messages too; no alert may follow them.
+    while let Some(frame) = alice_ws.frame_within(Duration::from_millis(500)).await {
+        if frame["event"] == "ephemeral_message" {
+            let post: Value = serde_json::from_str(frame["data"]["post"].as_str().unwrap()).unwrap();
+            assert!(post["props"].get("trigger_word").is_none(), "alerted after removing the word: {post}");
+        }
+    }
+    // Disabling the plugin stops the alerts and unregisters its command.
+    admin
+        .send(admin.request(Method::POST, &format!("/plugins/{TRIGGER_ALERT}/disable")))
+        .await;
+    let gone = alice
+        .post(
+            "/commands/execute",
+            json!({"command": "/trigger list", "channel_id": channel_id}),
+        )
+        .await;
+    assert_error(
+        &gone,
+        StatusCode::NOT_FOUND,
+        "api.command.execute_command.not_found.app_error",
+    );
+    alice_ws.close().await;
+    carol_ws.close().await;
+    server.stop().await;
+}
+
+/// Whether `python3` with grpcio and grpcio-tools is available; under CI it must be.
+fn python_with_grpc() -> bool {
+    let found = std::process::Command::new("python3")
+        .args(["-c", "import grpc, grpc_tools"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !found {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI needs python3 with plugins/python-echo/requirements.txt installed"
+        );
+        eprintln!("SKIPPED: python3 with grpcio and grpcio-tools not found (pip install -r plugins/python-echo/requirements.txt)");
+    }
+    found
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_python_plugin_runs_under_the_same_supervisor() {
+    if !python_with_grpc() {
+        return;
+    }
+    let Some(server) = TestServer::start_with(Backend::Sqlite, |c| {
+        c.plugin_settings.enable_uploads = true;
+        // First start generates the gRPC stubs, which takes a few seconds.
+        c.plugin_settings.start_timeout_seconds = 60;
+    })
+    .await
+    else {
+        return;
+    };
+    let (admin, _) = server.user("admin").await;
+    let root = crate::common::workspace_root();
+    let folder = root.join("plugins/python-echo");
+    let protos = root.join("crates/chorus-plugin-protocol/proto/chorus/plugin/v1");
+    let mut files: Vec<(String, Vec<u8>, u32)> = vec![
+        (
+            "python-echo/plugin.json".into(),
+            std::fs::read(folder.join("plugin.json")).unwrap(),
+            0o644,
+        ),
+        (
+            "python-echo/plugin.py".into(),
+            std::fs::read(folder.join("plugin.py")).unwrap(),
+            0o755,
+        ),
+    ];
+    for name in ["types.proto", "hooks.proto", "api.proto"] {
+        files.push((
+            format!("python-echo/proto/chorus/plugin/v1/{name}"),
+            std::fs::read(protos.join(name)).unwrap(),
+            0o644,
+        ));
+    }
+    let borrowed: Vec<(&str, &[u8], u32)> = files
+        .iter()
+        .map(|(p, b, m)| (p.as_str(), b.as_slice(), *m))
+        .collect();
+    let bundle = chorus_server::plugins::bundle::build_bundle(&borrowed).unwrap();
+    admin.install_plugin(bundle).await;
+
+    let team = admin.team("t1").await;
+    let channel = admin.channel(team["id"].as_str().unwrap(), "c1", "O").await;
+    let channel_id = channel["id"].as_str().unwrap();
+    let changed = admin.create_post(channel_id, "py: hello from rust").await;
+    assert_eq!(changed["message"], "py: hello from rust (via python)");
+    let unchanged = admin.create_post(channel_id, "plain message").await;
+    assert_eq!(unchanged["message"], "plain message");
+    let pong = admin
+        .plugin_request(Method::GET, "com.chorus.python-echo", "/ping")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(pong.status(), StatusCode::OK);
+    assert_eq!(pong.text().await.unwrap(), "pong");
+    server.stop().await;
+}

@@ -1,0 +1,97 @@
+//! A plugin that misbehaves on request, for the server's fault tests:
+//!
+//! - a post containing `hang-hook` makes `MessageWillBePosted` sleep for a minute;
+//! - a post containing `crash-now` makes the process exit inside `MessageWillBePosted`;
+//! - `POST /crash` exits the process; `POST /crash-loop` stores a flag that makes every
+//!   later start fail in `OnActivate` by exiting, so the plugin crash-loops;
+//! - `GET /pid` answers the process id, to tell a restarted process from the old one;
+//! - `POST /kv/incr/<key>` increments a counter with compare-and-set retries and
+//!   answers the new value; `GET /kv/<key>` reads it.
+
+use chorus_plugin::{
+    Api, Context, Hook, HookError, HttpRequest, HttpResponse, Plugin, Post, PostDecision,
+};
+use std::time::Duration;
+
+const CRASH_LOOP_FLAG: &str = "crash-loop";
+
+struct Faulty;
+
+async fn increment(api: &Api, key: &str) -> Result<u64, chorus_plugin::ApiError> {
+    loop {
+        let old = api.kv_get(key).await?;
+        let current: u64 = old
+            .as_deref()
+            .and_then(|bytes| std::str::from_utf8(bytes).ok())
+            .and_then(|text| text.parse().ok())
+            .unwrap_or(0);
+        let next = current + 1;
+        if api
+            .kv_compare_and_set(key, old.as_deref(), next.to_string())
+            .await?
+        {
+            return Ok(next);
+        }
+    }
+}
+
+impl Plugin for Faulty {
+    fn implemented(&self) -> Vec<Hook> {
+        vec![Hook::OnActivate, Hook::MessageWillBePosted, Hook::ServeHttp]
+    }
+
+    async fn on_activate(&self, api: &Api) -> Result<(), HookError> {
+        if api.kv_get(CRASH_LOOP_FLAG).await?.is_some() {
+            std::process::exit(4);
+        }
+        Ok(())
+    }
+
+    async fn message_will_be_posted(
+        &self,
+        _api: &Api,
+        _ctx: &Context,
+        post: Post,
+    ) -> Result<PostDecision, HookError> {
+        if post.message.contains("hang-hook") {
+            tokio::time::sleep(Duration::from_secs(60)).await;
+        }
+        if post.message.contains("crash-now") {
+            std::process::exit(3);
+        }
+        Ok(PostDecision::Accept)
+    }
+
+    async fn serve_http(&self, api: &Api, request: HttpRequest) -> HttpResponse {
+        let path = request.path.clone();
+        match (request.method.as_str(), path.as_str()) {
+            ("GET", "/pid") => {
+                HttpResponse::json(200, &serde_json::json!({"pid": std::process::id()}))
+            }
+            ("POST", "/crash") => std::process::exit(5),
+            ("POST", "/crash-loop") => match api.kv_set(CRASH_LOOP_FLAG, "on").await {
+                Ok(()) => std::process::exit(6),
+                Err(err) => HttpResponse::text(500, err.to_string()),
+            },
+            ("POST", _) if path.starts_with("/kv/incr/") => {
+                match increment(api, &path["/kv/incr/".len()..]).await {
+                    Ok(value) => HttpResponse::json(200, &serde_json::json!({"value": value})),
+                    Err(err) => HttpResponse::text(500, err.to_string()),
+                }
+            }
+            ("GET", _) if path.starts_with("/kv/") => match api.kv_get(&path["/kv/".len()..]).await
+            {
+                Ok(Some(bytes)) => {
+                    HttpResponse::text(200, String::from_utf8_lossy(&bytes).into_owned())
+                }
+                Ok(None) => HttpResponse::not_found(),
+                Err(err) => HttpResponse::text(500, err.to_string()),
+            },
+            _ => HttpResponse::not_found(),
+        }
+    }
+}
+
+fn main() {
+    chorus_plugin::serve(Faulty)
+}
