@@ -7,103 +7,16 @@
 
 #[path = "../tests/api/common.rs"]
 mod common;
+mod support;
 
 use common::{Backend, TestServer};
-use std::time::{Duration, Instant};
-
-const CHANNELS: usize = 4;
-
-fn env_number(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-struct Figures {
-    posts: usize,
-    errors: usize,
-    seconds: f64,
-    p50: Duration,
-    p99: Duration,
-}
+use support::{env_number, measure_posts, posting_setup, Figures, CHANNELS};
 
 async fn measure(backend: Backend, clients: usize, seconds: u64) -> Option<Figures> {
     let server = TestServer::start_with(backend, |c| c.sql_settings.max_open_conns = 20).await?;
     let (admin, _) = server.user("admin").await;
-    let team = admin.team("bench").await;
-    let team_id = team["id"].as_str().unwrap().to_string();
-    let mut channel_ids = Vec::new();
-    for i in 0..CHANNELS {
-        let channel = admin.channel(&team_id, &format!("bench-{i}"), "O").await;
-        channel_ids.push(channel["id"].as_str().unwrap().to_string());
-    }
-    let mut posters = Vec::new();
-    for i in 0..clients {
-        let (api, user) = server.user(&format!("poster{i}")).await;
-        let user_id = user["id"].as_str().unwrap();
-        admin.add_to_team(&team_id, user_id).await;
-        for channel_id in &channel_ids {
-            admin.add_to_channel(channel_id, user_id).await;
-        }
-        posters.push(api);
-    }
-
-    let warmup = Duration::from_secs(1);
-    let started = Instant::now();
-    let measure_from = started + warmup;
-    let deadline = measure_from + Duration::from_secs(seconds);
-    let mut tasks = Vec::new();
-    for (i, api) in posters.into_iter().enumerate() {
-        let channel_id = channel_ids[i % CHANNELS].clone();
-        tasks.push(tokio::spawn(async move {
-            let mut latencies = Vec::new();
-            let mut errors = 0;
-            let mut n = 0u64;
-            loop {
-                let now = Instant::now();
-                if now >= deadline {
-                    break;
-                }
-                let request =
-                    api.request(reqwest::Method::POST, "/posts")
-                        .json(&serde_json::json!({
-                            "channel_id": channel_id,
-                            "message": format!("benchmark post {n} from client {i}"),
-                        }));
-                let ok = request
-                    .send()
-                    .await
-                    .is_ok_and(|r| r.status() == reqwest::StatusCode::CREATED);
-                let took = now.elapsed();
-                n += 1;
-                if now >= measure_from {
-                    if ok {
-                        latencies.push(took);
-                    } else {
-                        errors += 1;
-                    }
-                }
-            }
-            (latencies, errors)
-        }));
-    }
-    let mut latencies = Vec::new();
-    let mut errors = 0;
-    for task in tasks {
-        let (l, e) = task.await.expect("client task");
-        latencies.extend(l);
-        errors += e;
-    }
-    latencies.sort();
-    let pick = |q: f64| latencies[((latencies.len() as f64 - 1.0) * q).round() as usize];
-    let figures = Figures {
-        posts: latencies.len(),
-        errors,
-        seconds: seconds as f64,
-        p50: pick(0.50),
-        p99: pick(0.99),
-    };
+    let (posters, channel_ids) = posting_setup(&server, &admin, clients).await;
+    let figures = measure_posts(posters, &channel_ids, seconds).await;
     server.stop().await;
     Some(figures)
 }
@@ -122,7 +35,7 @@ async fn main() {
     for (name, backend) in [("sqlite", Backend::Sqlite), ("postgres", Backend::Postgres)] {
         match measure(backend, clients, seconds).await {
             Some(f) => {
-                let rate = f.posts as f64 / f.seconds;
+                let rate = f.rate();
                 rates.push((name, rate));
                 println!(
                     "{:<12} {:>10.0} {:>8} {:>10.2} {:>10.2}",

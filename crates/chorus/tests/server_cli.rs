@@ -301,3 +301,54 @@ fn operator_unpacked_plugins_start_and_die_with_a_killed_server() {
     }
     panic!("plugin process {plugin} outlived its killed server");
 }
+
+#[test]
+fn plugin_bundle_packs_manifest_and_executable_and_refuses_non_plugins() {
+    let dir = tempfile::tempdir().unwrap();
+    unpack_faulty_plugin(&dir.path().join("built"));
+    let executable = dir
+        .path()
+        .join("built/com.chorus.test.faulty/server/dist/plugin");
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let output = dir.path().join("faulty.tar.gz");
+    let run = chorus()
+        .args(["plugin", "bundle"])
+        .arg(root.join("plugins/faulty"))
+        .arg("--executable")
+        .arg(&executable)
+        .arg("-o")
+        .arg(&output)
+        .output()
+        .expect("run chorus plugin bundle");
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let listing = Command::new("tar")
+        .arg("-tzf")
+        .arg(&output)
+        .output()
+        .unwrap();
+    let listing = String::from_utf8_lossy(&listing.stdout);
+    assert!(
+        listing.contains("com.chorus.test.faulty/plugin.json"),
+        "{listing}"
+    );
+    assert!(
+        listing.contains("com.chorus.test.faulty/server/dist/plugin"),
+        "{listing}"
+    );
+
+    let not_a_plugin = chorus()
+        .args(["plugin", "bundle"])
+        .arg(dir.path())
+        .output()
+        .expect("run chorus plugin bundle");
+    assert!(!not_a_plugin.status.success());
+    let stderr = String::from_utf8_lossy(&not_a_plugin.stderr);
+    assert!(
+        stderr.contains("not a plugin folder") && stderr.contains("no manifest"),
+        "{stderr}"
+    );
+}

@@ -694,25 +694,32 @@ pub fn workspace_root() -> std::path::PathBuf {
         .expect("workspace root")
 }
 
-/// Builds a plugin package of the workspace (once per test run) and returns its
-/// executable. Plugins are real programs: the tests run them as the server would.
+/// Builds a plugin package of the workspace (once per run) and returns its
+/// executable. Plugins are real programs: tests and benchmarks run them as the server
+/// would. Optimised builds of this harness (benchmarks) build optimised plugins.
 pub fn built_plugin(package: &str) -> std::path::PathBuf {
     static BUILT: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+    let release = !cfg!(debug_assertions);
     let root = workspace_root();
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(std::path::PathBuf::from)
         .unwrap_or_else(|| root.join("target"));
-    let executable = target.join("debug").join(package);
+    let executable = target
+        .join(if release { "release" } else { "debug" })
+        .join(package);
     let mut built = BUILT
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
     if !built.iter().any(|p| p == package) {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let status = std::process::Command::new(cargo)
+        let mut command = std::process::Command::new(cargo);
+        command
             .args(["build", "--quiet", "-p", package])
-            .current_dir(&root)
-            .status()
-            .expect("run cargo build");
+            .current_dir(&root);
+        if release {
+            command.arg("--release");
+        }
+        let status = command.status().expect("run cargo build");
         assert!(status.success(), "cargo build -p {package} failed");
         built.push(package.to_string());
     }

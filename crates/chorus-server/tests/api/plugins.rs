@@ -669,8 +669,12 @@ async fn trigger_alert_alerts_members_who_hold_the_word(backend: Backend) {
     // The command replies above are ephemeral messages too; no alert may follow them.
     while let Some(frame) = alice_ws.frame_within(Duration::from_millis(500)).await {
         if frame["event"] == "ephemeral_message" {
-            let post: Value = serde_json::from_str(frame["data"]["post"].as_str().unwrap()).unwrap();
-            assert!(post["props"].get("trigger_word").is_none(), "alerted after removing the word: {post}");
+            let post: Value =
+                serde_json::from_str(frame["data"]["post"].as_str().unwrap()).unwrap();
+            assert!(
+                post["props"].get("trigger_word").is_none(),
+                "alerted after removing the word: {post}"
+            );
         }
     }
     // Disabling the plugin stops the alerts and unregisters its command.
@@ -767,5 +771,231 @@ async fn a_python_plugin_runs_under_the_same_supervisor() {
         .unwrap();
     assert_eq!(pong.status(), StatusCode::OK);
     assert_eq!(pong.text().await.unwrap(), "pong");
+    server.stop().await;
+}
+
+const DEMO: &str = "com.chorus.demo";
+
+/// Reads a hook record the demo plugin stores in its KV store, waiting for it (the
+/// `...Has...` hooks run after the reply).
+async fn demo_record(api: &crate::common::Api, key: &str) -> Value {
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let response = api
+            .plugin_request(Method::GET, DEMO, &format!("/kv/{key}"))
+            .send()
+            .await
+            .unwrap();
+        if response.status() == StatusCode::OK {
+            return response.json().await.unwrap();
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the demo plugin never recorded {key}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_hook_fires_with_its_data_and_http_identity_is_the_servers() {
+    let Some(server) = plugin_server(Backend::Sqlite).await else {
+        return;
+    };
+    let (admin, admin_user) = server.user("admin").await;
+    let admin_id = admin_user["id"].as_str().unwrap().to_string();
+    admin.install_plugin(plugin_bundle("demo", "demo")).await;
+    let record = demo_record(&admin, "hook:OnActivate:last").await;
+    assert_eq!(record["hook"], "OnActivate");
+
+    // Will-be hooks: rejection and rewriting, before anything is stored.
+    let team = admin.team("t1").await;
+    let team_id = team["id"].as_str().unwrap().to_string();
+    let channel = admin.channel(&team_id, "c1", "O").await;
+    let channel_id = channel["id"].as_str().unwrap().to_string();
+    let rejected = admin
+        .post(
+            "/posts",
+            json!({"channel_id": channel_id, "message": "a forbidden word"}),
+        )
+        .await;
+    assert_error(
+        &rejected,
+        StatusCode::BAD_REQUEST,
+        "app.post.rejected_by_plugin.app_error",
+    );
+    let (_, posts) = admin.get(&format!("/channels/{channel_id}/posts")).await;
+    assert!(
+        posts["order"].as_array().unwrap().is_empty(),
+        "a rejected post must not be stored"
+    );
+    let upper = admin
+        .create_post(&channel_id, "make me {{upper}} loud")
+        .await;
+    assert_eq!(upper["message"], "MAKE ME  LOUD");
+
+    // Has-been hooks, each with the object it is about.
+    let post = admin.create_post(&channel_id, "plain words").await;
+    let post_id = post["id"].as_str().unwrap();
+    let seen = demo_record(&admin, &format!("hook:MessageHasBeenPosted:{post_id}")).await;
+    assert!(seen.to_string().contains("plain words"), "{seen}");
+    let (status, _) = admin
+        .put(
+            &format!("/posts/{post_id}/patch"),
+            json!({"message": "edited words"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let seen = demo_record(&admin, &format!("hook:MessageHasBeenUpdated:{post_id}")).await;
+    assert!(seen.to_string().contains("edited words"), "{seen}");
+    admin.delete(&format!("/posts/{post_id}")).await;
+    demo_record(&admin, &format!("hook:MessageHasBeenDeleted:{post_id}")).await;
+    let seen = demo_record(&admin, &format!("hook:ChannelHasBeenCreated:{channel_id}")).await;
+    assert!(seen.to_string().contains("c1"), "{seen}");
+    let (bob, bob_user) = server.user("bob").await;
+    let bob_id = bob_user["id"].as_str().unwrap().to_string();
+    demo_record(&admin, &format!("hook:UserHasBeenCreated:{bob_id}")).await;
+    demo_record(&admin, &format!("hook:UserHasLoggedIn:{bob_id}")).await;
+    admin.add_to_team(&team_id, &bob_id).await;
+    let joined = demo_record(
+        &admin,
+        &format!("hook:UserHasJoinedTeam:{team_id}:{bob_id}"),
+    )
+    .await;
+    assert!(
+        joined.to_string().contains(&admin_id),
+        "the actor is recorded: {joined}"
+    );
+    admin.add_to_channel(&channel_id, &bob_id).await;
+    demo_record(
+        &admin,
+        &format!("hook:UserHasJoinedChannel:{channel_id}:{bob_id}"),
+    )
+    .await;
+    let (status, _) = bob
+        .delete(&format!("/channels/{channel_id}/members/{bob_id}"))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    demo_record(
+        &admin,
+        &format!("hook:UserHasLeftChannel:{channel_id}:{bob_id}"),
+    )
+    .await;
+
+    // ExecuteCommand, and API calls a command makes: a websocket event from the plugin
+    // arrives as custom_<plugin id>_<event>.
+    let mut ws = Ws::connect(&server, admin.token(), "").await;
+    ws.expect_event("hello").await;
+    let (status, reply) = admin
+        .post(
+            "/commands/execute",
+            json!({"command": "/demo greet", "channel_id": channel_id}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{reply}");
+    assert!(
+        reply["text"].as_str().unwrap().contains("Hello, @admin"),
+        "{reply}"
+    );
+    demo_record(&admin, &format!("hook:ExecuteCommand:{admin_id}")).await;
+    admin
+        .post(
+            "/commands/execute",
+            json!({"command": "/demo ws ping", "channel_id": channel_id}),
+        )
+        .await;
+    let custom = ws.expect_event("custom_com.chorus.demo_ping").await;
+    assert_eq!(custom["data"]["from"], "demo");
+    ws.close().await;
+
+    // HTTP: the user id is the server's; spoofed identity headers and credentials are gone.
+    let hello: Value = admin
+        .plugin_request(Method::GET, DEMO, "/hello")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(hello, json!({"user_id": admin_id, "greeting": "Hello"}));
+    let anonymous: Value = server
+        .client()
+        .plugin_request(Method::GET, DEMO, "/hello")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(anonymous["user_id"], Value::Null);
+    let headers: Value = admin
+        .plugin_request(Method::GET, DEMO, "/headers")
+        .header("Mattermost-User-Id", "attacker")
+        .header("Mattermost-Plugin-ID", "com.evil")
+        .header("X-Custom", "kept")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(headers["mattermost-user-id"], json!(admin_id), "{headers}");
+    assert!(headers.get("mattermost-plugin-id").is_none(), "{headers}");
+    assert!(headers.get("authorization").is_none(), "{headers}");
+    assert_eq!(headers["x-custom"], "kept");
+    let spoofed: Value = server
+        .client()
+        .plugin_request(Method::GET, DEMO, "/headers")
+        .header("Mattermost-User-Id", &admin_id)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        spoofed.get("mattermost-user-id").is_none(),
+        "an anonymous caller cannot claim a user: {spoofed}"
+    );
+
+    // Cookie sessions: the auth cookie never reaches the plugin; a write without the
+    // CSRF token carries no user.
+    let root = server.url.clone();
+    let cookie = format!("MMAUTHTOKEN={}; theme=dark", admin.token());
+    let http = reqwest::Client::new();
+    let via_cookie: Value = http
+        .get(format!("{root}/plugins/{DEMO}/headers"))
+        .header("Cookie", &cookie)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(via_cookie["mattermost-user-id"], json!(admin_id));
+    assert_eq!(via_cookie["cookie"], "theme=dark", "{via_cookie}");
+    let write = http
+        .put(format!("{root}/plugins/{DEMO}/kv/x"))
+        .header("Cookie", &cookie)
+        .body("v")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        write.status(),
+        StatusCode::UNAUTHORIZED,
+        "a cookie write without CSRF token is anonymous"
+    );
+
+    // Bodies stream both ways, larger than one chunk.
+    let body: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
+    let echoed = admin
+        .plugin_request(Method::POST, DEMO, "/echo")
+        .body(body.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(echoed.status(), StatusCode::OK);
+    assert_eq!(echoed.bytes().await.unwrap().to_vec(), body);
     server.stop().await;
 }
