@@ -254,6 +254,24 @@ impl Api {
             .value)
     }
 
+    /// The live values of several keys in one call (at most 1000); absent or expired
+    /// keys are missing from the map. Use it where a hook would otherwise read key after
+    /// key on the path of every post.
+    pub async fn kv_get_many(
+        &self,
+        keys: impl IntoIterator<Item = impl Into<String>>,
+    ) -> ApiResult<std::collections::HashMap<String, Vec<u8>>> {
+        let request = v1::KvGetManyRequest {
+            keys: keys.into_iter().map(Into::into).collect(),
+        };
+        Ok(self
+            .client()
+            .kv_get_many(request)
+            .await?
+            .into_inner()
+            .values)
+    }
+
     pub async fn kv_delete(&self, key: impl Into<String>) -> ApiResult<()> {
         self.client()
             .kv_delete(v1::KvDeleteRequest { key: key.into() })

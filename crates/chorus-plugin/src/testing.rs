@@ -530,6 +530,22 @@ impl v1::plugin_api_server::PluginApi for FakeApi {
         })
     }
 
+    async fn kv_get_many(
+        &self,
+        request: Request<v1::KvGetManyRequest>,
+    ) -> Result<Response<v1::KvGetManyResponse>, Status> {
+        let keys = request.into_inner().keys;
+        for key in &keys {
+            check_key(key)?;
+        }
+        let state = self.state();
+        let values = keys
+            .into_iter()
+            .filter_map(|key| state.live_value(&key).cloned().map(|value| (key, value)))
+            .collect();
+        ok(v1::KvGetManyResponse { values })
+    }
+
     async fn kv_delete(
         &self,
         request: Request<v1::KvDeleteRequest>,

@@ -176,6 +176,14 @@ fn main() {
     let raw = raw_round_trips(calls);
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let hook = runtime.block_on(hook_round_trips(calls));
+    // The same calls with the whole server on one thread: the difference is what
+    // cross-thread wake-ups in the multi-threaded server cost.
+    let single = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let hook_single = single.block_on(hook_round_trips(calls));
+    drop(single);
     println!("plugin hook round trip, {calls} calls, {PAYLOAD}-byte raw payload");
     println!("{:<40} {:>10} {:>10}", "", "p50 µs", "p99 µs");
     let (raw50, raw99) = (micros(quantile(&raw, 0.5)), micros(quantile(&raw, 0.99)));
@@ -187,6 +195,12 @@ fn main() {
     println!(
         "{:<40} {:>10.1} {:>10.1}",
         "MessageWillBePosted to a no-op plugin", hook50, hook99
+    );
+    println!(
+        "{:<40} {:>10.1} {:>10.1}",
+        "  same, server on a single thread",
+        micros(quantile(&hook_single, 0.5)),
+        micros(quantile(&hook_single, 0.99))
     );
     println!(
         "{:<40} {:>10.2} {:>10.2}   (target p50 <= 3.00)",

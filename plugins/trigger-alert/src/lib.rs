@@ -195,16 +195,19 @@ pub async fn remove_word(api: &Api, user_id: &str, word: &str) -> Result<Vec<Str
 }
 
 /// Sends every user holding a word of `post` (and able to read its channel) an alert.
+/// One KV call looks up every word of the post at once.
 pub async fn alert_for_post(api: &Api, post: &Post) -> ApiResult<usize> {
+    let words: Vec<String> = words_of(&post.message).into_iter().take(1000).collect();
+    let holders = api
+        .kv_get_many(words.iter().map(|w| word_users_key(w)))
+        .await?;
     let mut alerted: BTreeSet<String> = BTreeSet::new();
     let mut sent = 0;
-    for word in words_of(&post.message) {
-        let Some(users) = api
-            .kv_get_json::<Vec<String>>(word_users_key(&word))
-            .await?
-        else {
+    for word in &words {
+        let Some(bytes) = holders.get(&word_users_key(word)) else {
             continue;
         };
+        let users: Vec<String> = serde_json::from_slice(bytes)?;
         for user_id in users {
             if user_id == post.user_id || alerted.contains(&user_id) {
                 continue;

@@ -157,6 +157,28 @@ impl PluginApi for HostApi {
         Ok(Response::new(v1::KvGetResponse { value }))
     }
 
+    async fn kv_get_many(
+        &self,
+        request: Request<v1::KvGetManyRequest>,
+    ) -> Reply<v1::KvGetManyResponse> {
+        let keys = request.into_inner().keys;
+        if keys.len() > 1000 {
+            return Err(Status::invalid_argument("at most 1000 keys per KVGetMany"));
+        }
+        for key in &keys {
+            check_key(key)?;
+        }
+        let values = self
+            .app()?
+            .store
+            .kv_get_many(&self.plugin_id, &keys)
+            .await
+            .map_err(store_status)?
+            .into_iter()
+            .collect();
+        Ok(Response::new(v1::KvGetManyResponse { values }))
+    }
+
     async fn kv_delete(&self, request: Request<v1::KvDeleteRequest>) -> Reply<v1::Empty> {
         let key = request.into_inner().key;
         check_key(&key)?;

@@ -11,6 +11,7 @@ use super::host_api::{spawn_api_server, ApiServer};
 use super::{PluginSlot, SharedContext};
 use chorus_model::plugin_state;
 use chorus_plugin_protocol::v1::hooks_client::HooksClient;
+use chorus_plugin_protocol::UnixConnection;
 use chorus_plugin_protocol::{v1, Handshake};
 use std::collections::{HashSet, VecDeque};
 use std::path::PathBuf;
@@ -20,7 +21,7 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::process::{Child, ChildStdin, Command};
 use tokio::sync::watch;
-use tonic::transport::Channel;
+use tonic::codegen::http::Uri;
 use tonic_health::pb::health_client::HealthClient;
 use tonic_health::pb::HealthCheckRequest;
 
@@ -38,7 +39,7 @@ const MAX_LOG_LINE: usize = 4096;
 /// A plugin process that completed its handshake and activation.
 pub struct RunningPlugin {
     pub plugin_id: String,
-    pub hooks: HooksClient<Channel>,
+    pub hooks: HooksClient<UnixConnection>,
     pub implemented: HashSet<String>,
     pub pid: u32,
 }
@@ -54,7 +55,7 @@ struct Launch {
     running: Arc<RunningPlugin>,
     child: Child,
     stdin: Option<ChildStdin>,
-    health: HealthClient<Channel>,
+    health: HealthClient<UnixConnection>,
     api: ApiServer,
     socket_dir: PathBuf,
 }
@@ -188,7 +189,7 @@ async fn watch_process(
     }
 }
 
-async fn healthy(health: &mut HealthClient<Channel>) -> bool {
+async fn healthy(health: &mut HealthClient<UnixConnection>) -> bool {
     let request = HealthCheckRequest {
         service: chorus_plugin_protocol::HEALTH_SERVICE.into(),
     };
@@ -273,14 +274,15 @@ async fn launch(slot: &PluginSlot, context: &SharedContext) -> Result<Launch, St
             .map_err(|_| format!("no handshake line within {} s", start_timeout.as_secs()))?
             .map_err(|_| "the plugin exited before its handshake".to_string())?;
         let handshake = Handshake::parse(&line).map_err(|e| e.to_string())?;
-        let channel = tokio::time::timeout(
+        let connection = tokio::time::timeout(
             start_timeout,
-            chorus_plugin_protocol::connect_unix(&handshake.address),
+            chorus_plugin_protocol::connect_unix_direct(&handshake.address),
         )
         .await
         .map_err(|_| "timed out connecting to the plugin".to_string())?
         .map_err(|e| format!("cannot connect to the plugin at {}: {e}", handshake.address))?;
-        let mut hooks = HooksClient::new(channel.clone());
+        let origin = Uri::from_static(chorus_plugin_protocol::UNIX_ORIGIN);
+        let mut hooks = HooksClient::with_origin(connection.clone(), origin.clone());
         let implemented = tokio::time::timeout(start_timeout, hooks.implemented(v1::Empty {}))
             .await
             .map_err(|_| "the plugin did not answer Implemented in time".to_string())?
@@ -299,7 +301,11 @@ async fn launch(slot: &PluginSlot, context: &SharedContext) -> Result<Launch, St
                 return Err(format!("OnActivate refused to start: {}", result.error));
             }
         }
-        Ok((hooks, implemented, HealthClient::new(channel)))
+        Ok((
+            hooks,
+            implemented,
+            HealthClient::with_origin(connection, origin),
+        ))
     }
     .await;
     match result {

@@ -134,7 +134,7 @@ impl Store {
         let sql = format!("SELECT {CHANNEL_COLUMNS} FROM channels c WHERE c.id = $1");
         let row = sqlx::query(&sql)
             .bind(id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.reader)
             .await?;
         row.as_ref().map(channel_from_row).transpose()
     }
@@ -150,7 +150,7 @@ impl Store {
         let row = sqlx::query(&sql)
             .bind(team_id)
             .bind(name)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.reader)
             .await?;
         row.as_ref().map(channel_from_row).transpose()
     }
@@ -170,7 +170,7 @@ impl Store {
         let rows = sqlx::query(&sql)
             .bind(user_id)
             .bind(team_id)
-            .fetch_all(&self.pool)
+            .fetch_all(&self.reader)
             .await?;
         rows.iter().map(channel_from_row).collect()
     }
@@ -216,7 +216,7 @@ impl Store {
         let row = sqlx::query(&sql)
             .bind(channel_id)
             .bind(user_id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.reader)
             .await?;
         row.as_ref().map(member_from_row).transpose()
     }
@@ -230,7 +230,7 @@ impl Store {
         );
         let rows = sqlx::query(&sql)
             .bind(channel_id)
-            .fetch_all(&self.pool)
+            .fetch_all(&self.reader)
             .await?;
         rows.iter().map(member_from_row).collect()
     }
@@ -245,7 +245,7 @@ impl Store {
              WHERE m.channel_id = $1",
         )
         .bind(channel_id)
-        .fetch_all(&self.pool)
+        .fetch_all(&self.reader)
         .await?;
         rows.iter()
             .map(|row| {

@@ -6,10 +6,13 @@
 //! on PostgreSQL sqlx takes an advisory lock, so several nodes starting together
 //! migrate once. Each submodule adds the queries of one resource to [`Store`].
 //!
-//! SQLite gets a single pooled connection: it has one writer anyway, and a single
-//! connection rules out the `SQLITE_BUSY` upgrade failures of concurrent deferred
-//! transactions. Code holding a transaction therefore never acquires a second
-//! connection.
+//! SQLite gets a single pooled connection for writes: it has one writer anyway, and a
+//! single connection rules out the `SQLITE_BUSY` upgrade failures of concurrent deferred
+//! transactions. Code holding a transaction therefore never acquires a second writer
+//! connection. Plain reads (every `fetch_*` of a SELECT) go to a small pool of reader
+//! connections, which WAL mode lets run beside the writer; each read is its own
+//! statement after the writes it depends on committed, so it sees them. On PostgreSQL
+//! both are the same pool.
 
 mod channels;
 mod plugins;
@@ -50,9 +53,15 @@ pub enum StoreError {
 
 #[derive(Clone)]
 pub struct Store {
+    /// Writes, transactions and migrations.
     pool: AnyPool,
+    /// Plain reads.
+    reader: AnyPool,
     backend: Backend,
 }
+
+/// Reader connections of an SQLite store.
+const SQLITE_READERS: u32 = 4;
 
 /// WAL lets readers proceed during a write; NORMAL sync is durable across process
 /// crashes (not power loss), as most embedded deployments want.
@@ -74,24 +83,26 @@ impl Store {
             "postgres" => (Backend::Postgres, settings.data_source.clone()),
             _ => (Backend::Sqlite, sqlite_url(&settings.data_source)?),
         };
-        let options = AnyPoolOptions::new().acquire_timeout(Duration::from_secs(10));
-        let options = match backend {
-            Backend::Postgres => options.max_connections(settings.max_open_conns.max(2)),
-            Backend::Sqlite => options.max_connections(1).after_connect(|conn, _| {
-                Box::pin(async move {
-                    for pragma in SQLITE_PRAGMAS {
-                        sqlx::query(pragma).execute(&mut *conn).await?;
-                    }
-                    Ok(())
-                })
-            }),
-        };
-        let pool = options.connect(&url).await.map_err(StoreError::Connect)?;
+        let pool = pool_options(backend, settings.max_open_conns, 1)
+            .connect(&url)
+            .await
+            .map_err(StoreError::Connect)?;
         match backend {
             Backend::Postgres => POSTGRES_MIGRATIONS.run(&pool).await?,
             Backend::Sqlite => SQLITE_MIGRATIONS.run(&pool).await?,
         }
-        Ok(Store { pool, backend })
+        let reader = match backend {
+            Backend::Postgres => pool.clone(),
+            Backend::Sqlite => pool_options(backend, 0, SQLITE_READERS)
+                .connect(&url)
+                .await
+                .map_err(StoreError::Connect)?,
+        };
+        Ok(Store {
+            pool,
+            reader,
+            backend,
+        })
     }
 
     pub fn backend(&self) -> Backend {
@@ -111,7 +122,27 @@ impl Store {
     }
 
     pub async fn close(&self) {
+        self.reader.close().await;
         self.pool.close().await;
+    }
+}
+
+/// Pool settings: PostgreSQL gets `max_open_conns`; SQLite gets `sqlite_connections`
+/// connections, each set up with the pragmas.
+fn pool_options(backend: Backend, max_open_conns: u32, sqlite_connections: u32) -> AnyPoolOptions {
+    let options = AnyPoolOptions::new().acquire_timeout(Duration::from_secs(10));
+    match backend {
+        Backend::Postgres => options.max_connections(max_open_conns.max(2)),
+        Backend::Sqlite => options
+            .max_connections(sqlite_connections)
+            .after_connect(|conn, _| {
+                Box::pin(async move {
+                    for pragma in SQLITE_PRAGMAS {
+                        sqlx::query(pragma).execute(&mut *conn).await?;
+                    }
+                    Ok(())
+                })
+            }),
     }
 }
 

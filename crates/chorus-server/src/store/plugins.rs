@@ -118,9 +118,38 @@ impl Store {
         .bind(plugin_id)
         .bind(key)
         .bind(now_millis())
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.reader)
         .await?;
         row.map(|r| r.try_get::<Vec<u8>, _>("pvalue")).transpose()
+    }
+
+    /// Live values of several keys; absent keys are left out.
+    pub async fn kv_get_many(
+        &self,
+        plugin_id: &str,
+        keys: &[String],
+    ) -> Result<Vec<(String, Vec<u8>)>, sqlx::Error> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sql = format!(
+            "SELECT pkey, pvalue FROM plugin_kv WHERE plugin_id = $1 AND (expire_at = 0 OR expire_at > $2) \
+             AND pkey IN ({})",
+            super::placeholders(3, keys.len())
+        );
+        let mut query = sqlx::query(&sql).bind(plugin_id).bind(now_millis());
+        for key in keys {
+            query = query.bind(key);
+        }
+        let rows = query.fetch_all(&self.reader).await?;
+        rows.iter()
+            .map(|row| {
+                Ok((
+                    row.try_get::<String, _>("pkey")?,
+                    row.try_get::<Vec<u8>, _>("pvalue")?,
+                ))
+            })
+            .collect()
     }
 
     pub async fn kv_delete_all(&self, plugin_id: &str) -> Result<(), sqlx::Error> {
@@ -149,7 +178,7 @@ impl Store {
         .bind(now_millis())
         .bind(per_page)
         .bind(page * per_page)
-        .fetch_all(&self.pool)
+        .fetch_all(&self.reader)
         .await
     }
 
@@ -165,7 +194,7 @@ impl Store {
     /// Enabled flags set through the API, by plugin id.
     pub async fn plugin_states(&self) -> Result<Vec<(String, bool)>, sqlx::Error> {
         let rows = sqlx::query("SELECT plugin_id, enabled FROM plugin_states")
-            .fetch_all(&self.pool)
+            .fetch_all(&self.reader)
             .await?;
         rows.iter()
             .map(|row| {
@@ -206,7 +235,7 @@ impl Store {
     pub async fn plugin_config(&self, plugin_id: &str) -> Result<Option<String>, sqlx::Error> {
         sqlx::query_scalar("SELECT config_json FROM plugin_configs WHERE plugin_id = $1")
             .bind(plugin_id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.reader)
             .await
     }
 

@@ -92,7 +92,7 @@ impl Store {
         let sql = format!("SELECT {POST_COLUMNS} FROM posts p WHERE p.id = $1");
         let row = sqlx::query(&sql)
             .bind(id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.reader)
             .await?;
         row.as_ref().map(post_from_row).transpose()
     }
@@ -152,7 +152,7 @@ impl Store {
                     .bind(channel_id)
                     .bind(per_page)
                     .bind(offset)
-                    .fetch_all(&self.pool)
+                    .fetch_all(&self.reader)
                     .await?
             }
             PostWindow::Since(since) => {
@@ -164,7 +164,7 @@ impl Store {
                     .bind(channel_id)
                     .bind(*since)
                     .bind(per_page.max(1000))
-                    .fetch_all(&self.pool)
+                    .fetch_all(&self.reader)
                     .await?
             }
             PostWindow::Before(pivot) => {
@@ -179,7 +179,7 @@ impl Store {
                     .bind(&pivot.id)
                     .bind(per_page)
                     .bind(offset)
-                    .fetch_all(&self.pool)
+                    .fetch_all(&self.reader)
                     .await?
             }
             PostWindow::After(pivot) => {
@@ -194,7 +194,7 @@ impl Store {
                     .bind(&pivot.id)
                     .bind(per_page)
                     .bind(offset)
-                    .fetch_all(&self.pool)
+                    .fetch_all(&self.reader)
                     .await?;
                 rows.reverse();
                 rows
@@ -239,7 +239,7 @@ impl Store {
             .bind(channel_id)
             .bind(pivot.create_at)
             .bind(&pivot.id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.reader)
             .await?;
         Ok(id.unwrap_or_default())
     }
@@ -252,7 +252,7 @@ impl Store {
         );
         let rows = sqlx::query(&sql)
             .bind(root_id)
-            .fetch_all(&self.pool)
+            .fetch_all(&self.reader)
             .await?;
         let mut list = PostList::default();
         for row in &rows {

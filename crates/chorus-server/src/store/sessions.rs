@@ -48,7 +48,7 @@ impl Store {
              FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token = $1",
         )
         .bind(token)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.reader)
         .await?;
         let Some(row) = row else { return Ok(None) };
         if get_i64(&row, "delete_at")? != 0 {

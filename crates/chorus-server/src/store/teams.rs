@@ -88,7 +88,7 @@ impl Store {
         let sql = format!("SELECT {TEAM_COLUMNS} FROM teams t WHERE t.id = $1 AND t.delete_at = 0");
         let row = sqlx::query(&sql)
             .bind(id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.reader)
             .await?;
         row.as_ref().map(team_from_row).transpose()
     }
@@ -98,7 +98,7 @@ impl Store {
             format!("SELECT {TEAM_COLUMNS} FROM teams t WHERE t.name = $1 AND t.delete_at = 0");
         let row = sqlx::query(&sql)
             .bind(name)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.reader)
             .await?;
         row.as_ref().map(team_from_row).transpose()
     }
@@ -110,7 +110,7 @@ impl Store {
         );
         let rows = sqlx::query(&sql)
             .bind(user_id)
-            .fetch_all(&self.pool)
+            .fetch_all(&self.reader)
             .await?;
         rows.iter().map(team_from_row).collect()
     }
@@ -170,7 +170,7 @@ impl Store {
         )
         .bind(team_id)
         .bind(user_id)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.reader)
         .await?;
         row.as_ref().map(member_from_row).transpose()
     }
@@ -188,7 +188,7 @@ impl Store {
         .bind(team_id)
         .bind(per_page)
         .bind(page * per_page)
-        .fetch_all(&self.pool)
+        .fetch_all(&self.reader)
         .await?;
         rows.iter().map(member_from_row).collect()
     }
@@ -196,7 +196,7 @@ impl Store {
     pub async fn team_member_ids(&self, team_id: &str) -> Result<Vec<String>, sqlx::Error> {
         sqlx::query_scalar("SELECT user_id FROM team_members WHERE team_id = $1 AND delete_at = 0")
             .bind(team_id)
-            .fetch_all(&self.pool)
+            .fetch_all(&self.reader)
             .await
     }
 }

@@ -71,7 +71,7 @@ impl Store {
         let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1");
         let row = sqlx::query(&sql)
             .bind(id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.reader)
             .await?;
         row.as_ref().map(user_from_row).transpose()
     }
@@ -80,7 +80,7 @@ impl Store {
         let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE username = $1");
         let row = sqlx::query(&sql)
             .bind(username.to_lowercase())
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.reader)
             .await?;
         row.as_ref().map(user_from_row).transpose()
     }
@@ -95,7 +95,7 @@ impl Store {
         );
         let row = sqlx::query(&sql)
             .bind(login_id.to_lowercase())
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.reader)
             .await?;
         match row {
             Some(row) => Ok(Some((
@@ -118,7 +118,7 @@ impl Store {
         for id in ids {
             query = query.bind(id);
         }
-        let rows = query.fetch_all(&self.pool).await?;
+        let rows = query.fetch_all(&self.reader).await?;
         rows.iter().map(user_from_row).collect()
     }
 
@@ -169,7 +169,7 @@ impl Store {
         let rows = query
             .bind(per_page)
             .bind(page * per_page)
-            .fetch_all(&self.pool)
+            .fetch_all(&self.reader)
             .await?;
         rows.iter().map(user_from_row).collect()
     }
@@ -181,7 +181,7 @@ impl Store {
         let found: Option<String> =
             sqlx::query_scalar("SELECT id FROM users WHERE is_bot = $1 LIMIT 1")
                 .bind(false)
-                .fetch_optional(&self.pool)
+                .fetch_optional(&self.reader)
                 .await?;
         Ok(found.is_some())
     }

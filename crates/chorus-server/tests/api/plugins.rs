@@ -478,6 +478,26 @@ async fn kv_store_semantics(backend: Backend) {
         vec!["list:3", "list:4"]
     );
     assert_eq!(store.kv_list("p1", "", 0, 100).await.unwrap().len(), 7);
+    let many = store
+        .kv_get_many(
+            "p1",
+            &[
+                "list:1".into(),
+                "list:3".into(),
+                "absent".into(),
+                "temp".into(),
+            ],
+        )
+        .await
+        .unwrap();
+    let mut keys: Vec<&str> = many.iter().map(|(k, _)| k.as_str()).collect();
+    keys.sort();
+    assert_eq!(keys, vec!["list:1", "list:3", "temp"]);
+    assert!(store
+        .kv_get_many("p2", &["list:1".into()])
+        .await
+        .unwrap()
+        .is_empty());
     store.kv_delete_all("p1").await.unwrap();
     assert!(store.kv_list("p1", "", 0, 100).await.unwrap().is_empty());
     assert_eq!(
