@@ -1019,3 +1019,166 @@ async fn every_hook_fires_with_its_data_and_http_identity_is_the_servers() {
     assert_eq!(echoed.bytes().await.unwrap().to_vec(), body);
     server.stop().await;
 }
+
+/// Runs `/demo <words>` in `channel_id` and returns the reply text.
+async fn demo_command(api: &crate::common::Api, channel_id: &str, words: &str) -> String {
+    let (status, reply) = api
+        .post(
+            "/commands/execute",
+            json!({"command": format!("/demo {words}"), "channel_id": channel_id}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "/demo {words}: {reply}");
+    reply["text"].as_str().unwrap_or_default().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_plugin_api_works_against_the_real_server() {
+    let Some(server) = plugin_server(Backend::Sqlite).await else {
+        return;
+    };
+    let (admin, _) = server.user("admin").await;
+    admin.install_plugin(plugin_bundle("demo", "demo")).await;
+    let (bob, bob_user) = server.user("bob").await;
+    let bob_id = bob_user["id"].as_str().unwrap().to_string();
+    let team = admin.team("t1").await;
+    let team_id = team["id"].as_str().unwrap().to_string();
+    admin.add_to_team(&team_id, &bob_id).await;
+    let channel = admin.channel(&team_id, "c1", "O").await;
+    let channel_id = channel["id"].as_str().unwrap().to_string();
+
+    // EnsureBotUser ran at activation; CreatePost as the bot, then UpdatePost, DeletePost.
+    let (status, bot) = admin.get("/users/username/demo-bot").await;
+    assert_eq!(status, StatusCode::OK, "{bot}");
+    assert_eq!(bot["is_bot"], true);
+    let reply = demo_command(&admin, &channel_id, "post from the bot").await;
+    let post_id = reply.rsplit(' ').next().unwrap().to_string();
+    let (_, post) = admin.get(&format!("/posts/{post_id}")).await;
+    assert_eq!(post["user_id"], bot["id"]);
+    assert_eq!(post["message"], "from the bot");
+    demo_command(
+        &admin,
+        &channel_id,
+        &format!("edit {post_id} changed by the bot"),
+    )
+    .await;
+    let (_, post) = admin.get(&format!("/posts/{post_id}")).await;
+    assert_eq!(post["message"], "changed by the bot");
+    assert!(post["edit_at"].as_i64().unwrap() > 0);
+    demo_command(&admin, &channel_id, &format!("delete {post_id}")).await;
+    let (status, _) = admin.get(&format!("/posts/{post_id}")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    // in_channel command answers become posts by the caller.
+    demo_command(&admin, &channel_id, "echo said through a command").await;
+    let (_, posts) = admin.get(&format!("/channels/{channel_id}/posts")).await;
+    let newest = &posts["posts"][posts["order"][0].as_str().unwrap()];
+    assert_eq!(newest["message"], "said through a command");
+
+    // SendEphemeralPost, GetDirectChannel + CreatePost, AddChannelMember, GetChannel.
+    let mut bob_ws = Ws::connect(&server, bob.token(), "").await;
+    bob_ws.expect_event("hello").await;
+    assert_eq!(
+        demo_command(&admin, &channel_id, "whisper secret").await,
+        "whispered"
+    );
+    demo_command(&admin, &channel_id, "dm bob").await;
+    let dm = bob_ws.expect_event("posted").await;
+    assert_eq!(dm["data"]["channel_type"], "D");
+    bob_ws.close().await;
+    let (_, members) = admin.get(&format!("/channels/{channel_id}/members")).await;
+    assert!(!members
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|m| m["user_id"] == json!(bob_id)));
+    let (_, town_square) = bob
+        .get(&format!("/teams/{team_id}/channels/name/town-square"))
+        .await;
+    demo_command(&bob, town_square["id"].as_str().unwrap(), "join c1").await;
+    let (status, _) = admin.get(&format!("/channels/{channel_id}/members")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(server
+        .state
+        .store
+        .get_channel_member(&channel_id, &bob_id)
+        .await
+        .unwrap()
+        .is_some());
+    assert!(demo_command(&admin, &channel_id, "channel")
+        .await
+        .contains("c1"));
+
+    // KV through the API, settings, version, unregistering.
+    assert!(demo_command(&admin, &channel_id, "kv set color blue")
+        .await
+        .contains("color"));
+    assert_eq!(
+        demo_command(&admin, &channel_id, "kv get color").await,
+        "color = blue"
+    );
+    assert_eq!(
+        demo_command(&admin, &channel_id, "kv incr n").await,
+        "n = 1"
+    );
+    assert_eq!(
+        demo_command(&admin, &channel_id, "kv incr n").await,
+        "n = 2"
+    );
+    assert!(demo_command(&admin, &channel_id, "kv cas-del color red")
+        .await
+        .contains("left alone"));
+    assert_eq!(
+        demo_command(&admin, &channel_id, "kv cas-del color blue").await,
+        "deleted color"
+    );
+    assert_eq!(
+        demo_command(&admin, &channel_id, "kv get color").await,
+        "color is not set"
+    );
+    demo_command(&admin, &channel_id, "config greeting Howdy").await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let hello: Value = admin
+            .plugin_request(Method::GET, DEMO, "/hello")
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if hello["greeting"] == "Howdy" {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "SavePluginConfig did not reach OnConfigurationChange: {hello}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(server
+        .state
+        .store
+        .plugin_config(DEMO)
+        .await
+        .unwrap()
+        .unwrap()
+        .contains("Howdy"));
+    assert_eq!(
+        demo_command(&admin, &channel_id, "version").await,
+        format!("Chorus {}", chorus_server::SERVER_VERSION)
+    );
+    demo_command(&admin, &channel_id, "unregister").await;
+    let gone = admin
+        .post(
+            "/commands/execute",
+            json!({"command": "/demo version", "channel_id": channel_id}),
+        )
+        .await;
+    assert_error(
+        &gone,
+        StatusCode::NOT_FOUND,
+        "api.command.execute_command.not_found.app_error",
+    );
+    server.stop().await;
+}
