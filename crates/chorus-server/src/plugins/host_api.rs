@@ -20,17 +20,30 @@ use std::path::Path;
 use std::sync::{Arc, Weak};
 use tonic::{Request, Response, Status};
 
-/// A running API server; `stop` ends it and removes its socket.
+/// A running API server; `stop` ends it and removes its socket. Dropped without
+/// `stop` (a launch cancelled half-way), it aborts the server task.
 pub struct ApiServer {
-    shutdown: tokio::sync::oneshot::Sender<()>,
-    task: tokio::task::JoinHandle<()>,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
     path: std::path::PathBuf,
 }
 
 impl ApiServer {
-    pub async fn stop(self) {
-        let _ = self.shutdown.send(());
-        let _ = tokio::time::timeout(std::time::Duration::from_secs(5), self.task).await;
+    pub async fn stop(mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(5), task).await;
+        }
+    }
+}
+
+impl Drop for ApiServer {
+    fn drop(&mut self) {
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
         let _ = std::fs::remove_file(&self.path);
     }
 }
@@ -59,8 +72,8 @@ pub fn spawn_api_server(
         }
     });
     Ok(ApiServer {
-        shutdown,
-        task,
+        shutdown: Some(shutdown),
+        task: Some(task),
         path: path.to_path_buf(),
     })
 }

@@ -1,7 +1,7 @@
 //! Posts: create (bumping the channel's counters in the same transaction), edit,
 //! soft-delete (a root takes its replies with it), and the paged and threaded reads.
 
-use super::{get_bool, get_i64, get_str, Store};
+use super::{get_bool, get_i64, get_str, Backend, Store};
 use chorus_model::{now_millis, Post, PostList};
 use sqlx::any::AnyRow;
 
@@ -35,6 +35,16 @@ fn post_from_row(row: &AnyRow) -> Result<Post, sqlx::Error> {
     })
 }
 
+/// Counts a new post in its channel. Every post counts, even one that commits after a
+/// newer one (concurrent posts): only `last_post_at` must never move backwards.
+fn channel_bump(created_at: &str, channel_id: &str) -> String {
+    format!(
+        "UPDATE channels SET total_msg_count = total_msg_count + 1, \
+           last_post_at = CASE WHEN last_post_at < {created_at} THEN {created_at} ELSE last_post_at END \
+         WHERE id = {channel_id}"
+    )
+}
+
 /// Which slice of a channel's history `GET /channels/{id}/posts` asks for.
 #[derive(Debug, Clone)]
 pub enum PostWindow {
@@ -53,38 +63,47 @@ impl Store {
     /// atomically.
     pub async fn insert_post(&self, post: &Post) -> Result<(), sqlx::Error> {
         let props = serde_json::Value::Object(post.props.clone()).to_string();
-        let mut tx = self.pool.begin().await?;
-        sqlx::query(
+        const INSERT: &str =
             "INSERT INTO posts (id, create_at, update_at, edit_at, delete_at, is_pinned, user_id, \
                channel_id, root_id, original_id, message, type, props, hashtags, pending_post_id) \
-             VALUES ($1, $2, $3, 0, 0, $4, $5, $6, $7, '', $8, $9, $10, $11, $12)",
-        )
-        .bind(&post.id)
-        .bind(post.create_at)
-        .bind(post.update_at)
-        .bind(post.is_pinned)
-        .bind(&post.user_id)
-        .bind(&post.channel_id)
-        .bind(&post.root_id)
-        .bind(&post.message)
-        .bind(&post.post_type)
-        .bind(props)
-        .bind(&post.hashtags)
-        .bind(&post.pending_post_id)
-        .execute(&mut *tx)
-        .await?;
-        // Every post counts, even one that commits after a newer one (concurrent
-        // posts): only `last_post_at` must never move backwards.
-        sqlx::query(
-            "UPDATE channels SET total_msg_count = total_msg_count + 1, \
-               last_post_at = CASE WHEN last_post_at < $1 THEN $1 ELSE last_post_at END \
-             WHERE id = $2",
-        )
-        .bind(post.create_at)
-        .bind(&post.channel_id)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await
+             VALUES ($1, $2, $3, 0, 0, $4, $5, $6, $7, '', $8, $9, $10, $11, $12)";
+        let bind_post = |sql| {
+            sqlx::query(sql)
+                .bind(&post.id)
+                .bind(post.create_at)
+                .bind(post.update_at)
+                .bind(post.is_pinned)
+                .bind(&post.user_id)
+                .bind(&post.channel_id)
+                .bind(&post.root_id)
+                .bind(&post.message)
+                .bind(&post.post_type)
+                .bind(props.clone())
+                .bind(&post.hashtags)
+                .bind(&post.pending_post_id)
+        };
+        match self.backend {
+            // One statement, one round trip: PostgreSQL runs data-modifying CTEs
+            // atomically.
+            Backend::Postgres => {
+                let sql = format!(
+                    "WITH inserted AS ({INSERT} RETURNING channel_id) {}",
+                    channel_bump("$2", "(SELECT channel_id FROM inserted)")
+                );
+                bind_post(&sql).execute(&self.pool).await?;
+                Ok(())
+            }
+            Backend::Sqlite => {
+                let mut tx = self.pool.begin().await?;
+                bind_post(INSERT).execute(&mut *tx).await?;
+                sqlx::query(&channel_bump("$1", "$2"))
+                    .bind(post.create_at)
+                    .bind(&post.channel_id)
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await
+            }
+        }
     }
 
     /// A post, deleted or not (the caller decides what a deleted post means).
