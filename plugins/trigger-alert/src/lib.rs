@@ -301,31 +301,17 @@ pub async fn handle_http(api: &Api, request: &HttpRequest) -> HttpResponse {
             Err(err) => error_reply(400, format!("expected {{\"words\": [\"…\"]}}: {err}")),
         },
         ("DELETE", _) if path.starts_with("/api/v1/triggers/") => {
-            let word = percent_decode(&path["/api/v1/triggers/".len()..]);
+            let decoded = request.decoded_path();
+            let word = decoded
+                .trim_end_matches('/')
+                .strip_prefix("/api/v1/triggers/")
+                .unwrap_or_default()
+                .to_string();
             words_reply(remove_word(api, &user_id, &word).await)
         }
         (_, "/api/v1/triggers") => error_reply(405, "use GET, POST or PUT"),
         _ => error_reply(404, "unknown path; see /api/v1/triggers"),
     }
-}
-
-fn percent_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("");
-            if let Ok(byte) = u8::from_str_radix(hex, 16) {
-                out.push(byte);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// `/trigger add <word>`, `/trigger remove <word>`, `/trigger list`.
@@ -431,7 +417,44 @@ mod tests {
             words.into_iter().collect::<Vec<_>>(),
             vec!["hello", "there", "well-known", "yes"]
         );
-        assert_eq!(percent_decode("caf%C3%A9"), "café");
-        assert_eq!(percent_decode("100%"), "100%");
+    }
+
+    fn request(method: &str, path: &str, body: &str) -> HttpRequest {
+        HttpRequest {
+            method: method.into(),
+            path: path.into(),
+            user_id: Some("u1".into()),
+            body: body.as_bytes().to_vec(),
+            ..HttpRequest::default()
+        }
+    }
+
+    #[tokio::test]
+    async fn http_endpoint_adds_lists_and_removes_words_with_encoded_paths() {
+        let harness = chorus_plugin::testing::Harness::start(TriggerAlert).await;
+        let post = |path: &str, body: &str| harness.serve_http(request("POST", path, body));
+        let added = post("/api/v1/triggers", r#"{"word": "Café"}"#)
+            .await
+            .unwrap();
+        assert_eq!(added.status, 200);
+        assert_eq!(
+            String::from_utf8_lossy(&added.body),
+            r#"{"words":["café"]}"#
+        );
+        let removed = harness
+            .serve_http(request("DELETE", "/api/v1/triggers/caf%C3%A9", ""))
+            .await
+            .unwrap();
+        assert_eq!(String::from_utf8_lossy(&removed.body), r#"{"words":[]}"#);
+        let empty = harness
+            .serve_http(request("DELETE", "/api/v1/triggers/", ""))
+            .await
+            .unwrap();
+        assert_eq!(empty.status, 405, "DELETE of the whole list is not allowed");
+        let anonymous = HttpRequest {
+            user_id: None,
+            ..request("GET", "/api/v1/triggers", "")
+        };
+        assert_eq!(harness.serve_http(anonymous).await.unwrap().status, 401);
     }
 }
