@@ -109,3 +109,17 @@ pub struct WebappPlugin {
     pub version: String,
     pub webapp: ManifestWebapp,
 }
+
+/// One live node of a deployment, as `GET /cluster/status` lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct ClusterNode {
+    pub id: String,
+    pub cluster_name: String,
+    pub hostname: String,
+    pub version: String,
+    /// The address the node's HTTP server listens on.
+    pub ipaddress: String,
+    pub started_at: i64,
+    pub last_heartbeat_at: i64,
+}

@@ -37,6 +37,30 @@ pub struct Config {
     pub sql_settings: SqlSettings,
     pub team_settings: TeamSettings,
     pub plugin_settings: PluginSettings,
+    pub cluster_settings: ClusterSettings,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct ClusterSettings {
+    /// Run as a member of a cluster of nodes sharing one PostgreSQL database.
+    pub enable: bool,
+    pub cluster_name: String,
+    /// How often each node records that it is alive.
+    pub heartbeat_seconds: u64,
+    /// A node whose last heartbeat is older than this is considered gone.
+    pub node_timeout_seconds: u64,
+}
+
+impl Default for ClusterSettings {
+    fn default() -> Self {
+        ClusterSettings {
+            enable: false,
+            cluster_name: "chorus".into(),
+            heartbeat_seconds: 5,
+            node_timeout_seconds: 20,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -198,6 +222,20 @@ impl Config {
                 )))
             }
         }
+        if self.cluster_settings.enable && self.sql_settings.driver_name != "postgres" {
+            return Err(ConfigError::Invalid(
+                "ClusterSettings.Enable needs PostgreSQL (SqlSettings.DriverName = \"postgres\"): \
+                 the nodes of a cluster share one database, and SQLite serves a single node"
+                    .into(),
+            ));
+        }
+        if self.cluster_settings.heartbeat_seconds == 0
+            || self.cluster_settings.node_timeout_seconds <= self.cluster_settings.heartbeat_seconds
+        {
+            return Err(ConfigError::Invalid(
+                "ClusterSettings.NodeTimeoutSeconds must be longer than a positive HeartbeatSeconds".into(),
+            ));
+        }
         if self.service_settings.session_length_web_in_hours <= 0 {
             return Err(ConfigError::Invalid(
                 "ServiceSettings.SessionLengthWebInHours must be positive".into(),
@@ -357,6 +395,25 @@ mod tests {
         assert_eq!(config.service_settings.listen_address, "127.0.0.1:9001");
         assert_eq!(config.service_settings.session_length_web_in_hours, 720);
         std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn clusters_are_refused_on_sqlite() {
+        let err = Config::load(None, vars(&[("CHORUS_CLUSTERSETTINGS_ENABLE", "true")]))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("ClusterSettings.Enable needs PostgreSQL"),
+            "{err}"
+        );
+        let ok = Config::load(
+            None,
+            vars(&[
+                ("CHORUS_CLUSTERSETTINGS_ENABLE", "true"),
+                ("CHORUS_SQLSETTINGS_DRIVERNAME", "postgres"),
+            ]),
+        );
+        assert!(ok.is_ok());
     }
 
     #[test]

@@ -4,11 +4,13 @@
 //! the store (running migrations), builds the shared [`AppState`], and serves the HTTP
 //! API and the websocket on the given listener until `shutdown` resolves.
 //!
-//! Modules: `config` (settings and overrides), `store` (all SQL), `api` (one router per
+//! Modules: `config` (settings and overrides), `store` (all SQL), `cluster` (node
+//! membership), `api` (one router per
 //! resource), `ws` (the websocket hub), `events` (who sees which event), `commands`
 //! (slash commands), `plugins` (the plugin host), `error` (Mattermost-shaped errors).
 
 pub mod api;
+pub mod cluster;
 pub mod commands;
 pub mod config;
 pub mod error;
@@ -86,6 +88,11 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServerError> {
     state.plugins.start(&state).await;
+    let address = listener
+        .local_addr()
+        .map(|a| a.to_string())
+        .unwrap_or_default();
+    let membership = cluster::start_membership(state.clone(), address).await;
     let sweeper = ws::spawn_sweeper(state.hub.clone());
     let session_sweeper = spawn_session_sweeper(state.clone());
     let app = api::router(state.clone());
@@ -100,6 +107,10 @@ pub async fn serve(
         .map_err(ServerError::Serve);
     sweeper.abort();
     session_sweeper.abort();
+    membership.abort();
+    if let Err(err) = state.store.remove_node(&state.node_id).await {
+        tracing::warn!(error = %err, "cannot remove this node from cluster_nodes");
+    }
     state.plugins.stop_all().await;
     state.store.close().await;
     result

@@ -283,7 +283,15 @@ fn operator_unpacked_plugins_start_and_die_with_a_killed_server() {
         1,
         "the enabled plugin should run as a child of the server"
     );
-    let reply = http_get(&url, "/plugins/com.chorus.test.faulty/pid");
+    // The process exists before its handshake completes; wait until it serves.
+    let mut reply = String::new();
+    for _ in 0..200 {
+        reply = http_get(&url, "/plugins/com.chorus.test.faulty/pid");
+        if reply.starts_with("HTTP/1.1 200") {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
     assert!(reply.starts_with("HTTP/1.1 200"), "{reply}");
     assert!(
         reply.contains(&format!("\"pid\":{}", plugin_pids[0])),

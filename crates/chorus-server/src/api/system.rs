@@ -12,6 +12,7 @@ pub fn router() -> Router<SharedState> {
     Router::new()
         .route("/system/ping", get(ping))
         .route("/config", get(get_config))
+        .route("/cluster/status", get(cluster_status))
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -58,4 +59,13 @@ pub async fn get_config(
         .map_err(|e| crate::error::AppError::Internal(e.to_string()))?;
     config["SqlSettings"]["DataSource"] = serde_json::Value::String("********".into());
     Ok(Json(config))
+}
+
+/// `GET /cluster/status`: the live nodes of this deployment, for admins.
+pub async fn cluster_status(
+    State(state): State<SharedState>,
+    auth: super::auth::Auth,
+) -> crate::error::AppResult<Json<Vec<chorus_model::ClusterNode>>> {
+    super::permissions::require_admin(&auth)?;
+    Ok(Json(crate::cluster::live_nodes(&state).await?))
 }

@@ -15,6 +15,7 @@
 //! both are the same pool.
 
 mod channels;
+mod cluster;
 mod plugins;
 mod posts;
 mod sessions;

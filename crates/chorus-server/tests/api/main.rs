@@ -2,6 +2,7 @@
 //! SQLite and on PostgreSQL. One test binary for the crate keeps link time down.
 
 mod channels;
+mod cluster;
 mod commands;
 mod common;
 mod errors;
