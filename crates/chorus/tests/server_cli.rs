@@ -17,6 +17,29 @@ fn chorus() -> Command {
     command
 }
 
+/// A started server that is killed when the test ends, also when an assertion fails.
+struct Running(Child);
+
+impl std::ops::Deref for Running {
+    type Target = Child;
+    fn deref(&self) -> &Child {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Running {
+    fn deref_mut(&mut self) -> &mut Child {
+        &mut self.0
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// Waits for the "listening" line and returns the URL it names.
 fn listening_url(child: &mut Child) -> String {
     let stdout = child.stdout.take().expect("stdout piped");
@@ -64,15 +87,17 @@ fn terminate(child: &mut Child) -> std::process::ExitStatus {
 #[test]
 fn starts_on_embedded_sqlite_serves_and_stops_cleanly() {
     let dir = tempfile::tempdir().unwrap();
-    let mut child = chorus()
-        .arg("server")
-        .current_dir(dir.path())
-        // Port 0 instead of 8065 so that the test never collides with a running server.
-        .env("CHORUS_SERVICESETTINGS_LISTENADDRESS", "127.0.0.1:0")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start chorus");
+    let mut child = Running(
+        chorus()
+            .arg("server")
+            .current_dir(dir.path())
+            // Port 0 instead of 8065 so that the test never collides with a running server.
+            .env("CHORUS_SERVICESETTINGS_LISTENADDRESS", "127.0.0.1:0")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start chorus"),
+    );
     let url = listening_url(&mut child);
     assert!(url.starts_with("http://127.0.0.1:"), "{url}");
     let reply = http_get(&url, "/api/v4/system/ping");
@@ -95,15 +120,17 @@ fn config_file_is_read_and_env_overrides_it() {
         r#"{"ServiceSettings":{"ListenAddress":"127.0.0.1:1"},"SqlSettings":{"DataSource":"custom/chat.db"}}"#,
     )
     .unwrap();
-    let mut child = chorus()
-        .args(["server", "--config"])
-        .arg(&config)
-        .current_dir(dir.path())
-        .env("CHORUS_SERVICESETTINGS_LISTENADDRESS", "127.0.0.1:0")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start chorus");
+    let mut child = Running(
+        chorus()
+            .args(["server", "--config"])
+            .arg(&config)
+            .current_dir(dir.path())
+            .env("CHORUS_SERVICESETTINGS_LISTENADDRESS", "127.0.0.1:0")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start chorus"),
+    );
     let url = listening_url(&mut child);
     assert!(
         !url.ends_with(":1"),
@@ -164,16 +191,18 @@ fn runs_on_postgres_when_configured() {
         Some(at) => format!("{}/{database}", &url[..at]),
         None => unreachable!(),
     };
-    let mut child = chorus()
-        .arg("server")
-        .current_dir(dir.path())
-        .env("CHORUS_SERVICESETTINGS_LISTENADDRESS", "127.0.0.1:0")
-        .env("CHORUS_SQLSETTINGS_DRIVERNAME", "postgres")
-        .env("CHORUS_SQLSETTINGS_DATASOURCE", &database_url)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start chorus");
+    let mut child = Running(
+        chorus()
+            .arg("server")
+            .current_dir(dir.path())
+            .env("CHORUS_SERVICESETTINGS_LISTENADDRESS", "127.0.0.1:0")
+            .env("CHORUS_SQLSETTINGS_DRIVERNAME", "postgres")
+            .env("CHORUS_SQLSETTINGS_DATASOURCE", &database_url)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start chorus"),
+    );
     let server = listening_url(&mut child);
     let reply = http_get(&server, "/api/v4/system/ping?get_server_status=true");
     assert!(reply.contains("\"database_status\":\"OK\""), "{reply}");
@@ -255,19 +284,21 @@ fn operator_unpacked_plugins_start_and_die_with_a_killed_server() {
     let dir = tempfile::tempdir().unwrap();
     let plugins = dir.path().join("plugins");
     unpack_faulty_plugin(&plugins);
-    let mut child = chorus()
-        .arg("server")
-        .current_dir(dir.path())
-        .env("CHORUS_SERVICESETTINGS_LISTENADDRESS", "127.0.0.1:0")
-        .env("CHORUS_PLUGINSETTINGS_DIRECTORY", &plugins)
-        .env(
-            "CHORUS_PLUGINSETTINGS_PLUGINSTATES",
-            r#"{"com.chorus.test.faulty": {"Enable": true}}"#,
-        )
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start chorus");
+    let mut child = Running(
+        chorus()
+            .arg("server")
+            .current_dir(dir.path())
+            .env("CHORUS_SERVICESETTINGS_LISTENADDRESS", "127.0.0.1:0")
+            .env("CHORUS_PLUGINSETTINGS_DIRECTORY", &plugins)
+            .env(
+                "CHORUS_PLUGINSETTINGS_PLUGINSTATES",
+                r#"{"com.chorus.test.faulty": {"Enable": true}}"#,
+            )
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start chorus"),
+    );
     let url = listening_url(&mut child);
     let server_pid = child.id();
     let mut plugin_pids = Vec::new();
