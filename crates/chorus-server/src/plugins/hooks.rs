@@ -188,10 +188,9 @@ impl PluginManager {
             return;
         }
         let deadline = self.deadline() * 5;
-        let context = self.context.clone();
         for plugin in plugins {
             let call = call(plugin.clone());
-            let context = context.clone();
+            let slot = self.slot(&plugin.plugin_id);
             tokio::spawn(async move {
                 let failure = match tokio::time::timeout(deadline, call).await {
                     Ok(Ok(_)) => None,
@@ -199,7 +198,9 @@ impl PluginManager {
                     Err(_) => Some("missed the deadline".to_string()),
                 };
                 if let Some(reason) = failure {
-                    context.count_hook_failure(&plugin.plugin_id);
+                    if let Some(slot) = slot {
+                        slot.hook_failures.fetch_add(1, Ordering::Relaxed);
+                    }
                     tracing::warn!(plugin_id = %plugin.plugin_id, hook, %reason, "notification hook failed");
                 }
             });

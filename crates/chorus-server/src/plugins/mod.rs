@@ -40,7 +40,6 @@ pub struct SharedContext {
     pub socket_root: PathBuf,
     launches: AtomicU64,
     app: OnceLock<Weak<AppState>>,
-    failures: Mutex<BTreeMap<String, u64>>,
 }
 
 impl SharedContext {
@@ -53,21 +52,10 @@ impl SharedContext {
         self.app.get().and_then(Weak::upgrade)
     }
 
-    fn plugin_started(&self, _slot: &PluginSlot) {}
-
     fn plugin_stopped(&self, slot: &PluginSlot) {
         if let Some(app) = self.app() {
             app.commands.unregister_plugin(&slot.manifest.id);
         }
-    }
-
-    fn count_hook_failure(&self, plugin_id: &str) {
-        *self
-            .failures
-            .lock()
-            .expect("failures lock")
-            .entry(plugin_id.to_string())
-            .or_default() += 1;
     }
 }
 
@@ -180,7 +168,6 @@ impl PluginManager {
                 socket_root,
                 launches: AtomicU64::new(0),
                 app: OnceLock::new(),
-                failures: Mutex::new(BTreeMap::new()),
             }),
             slots: RwLock::new(BTreeMap::new()),
             operations: tokio::sync::Mutex::new(()),
@@ -458,20 +445,11 @@ impl PluginManager {
             .collect()
     }
 
-    /// Hook failures counted per plugin (deadline missed, error, crash mid-call).
+    /// Hook failures counted per plugin (deadline missed, error, crash mid-call), for
+    /// synchronous and notification hooks alike.
     pub fn hook_failures(&self, plugin_id: &str) -> u64 {
-        let sync = self
-            .slot(plugin_id)
-            .map_or(0, |s| s.hook_failures.load(Ordering::Relaxed));
-        let notifications = self
-            .context
-            .failures
-            .lock()
-            .expect("failures lock")
-            .get(plugin_id)
-            .copied()
-            .unwrap_or(0);
-        sync + notifications
+        self.slot(plugin_id)
+            .map_or(0, |s| s.hook_failures.load(Ordering::Relaxed))
     }
 
     /// A plugin's settings: `settings_schema` defaults, overlaid by

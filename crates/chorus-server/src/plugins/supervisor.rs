@@ -108,7 +108,6 @@ pub async fn supervise(
                 ever_started = true;
                 slot.set_running(Some(launch.running.clone()));
                 slot.set_status(plugin_state::RUNNING, "");
-                context.plugin_started(&slot);
                 tracing::info!(plugin_id = %slot.manifest.id, pid = launch.running.pid, "plugin running");
                 let outcome = watch_process(&mut launch, &mut stop, &context).await;
                 slot.set_running(None);
