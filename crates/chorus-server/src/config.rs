@@ -138,6 +138,10 @@ pub struct PluginSettings {
     pub enable: bool,
     /// Whether bundles may be uploaded through the API.
     pub enable_uploads: bool,
+    /// Whether uploads are accepted when `ClusterSettings.Enable` is on. Operators who
+    /// deploy plugins into `Directory` on every node themselves turn this off, and
+    /// uploads then answer 501.
+    pub allow_uploads_in_cluster: bool,
     /// Where server plugins live, one folder each.
     pub directory: String,
     /// Mattermost's folder for web bundles; Chorus serves web bundles straight from
@@ -170,6 +174,7 @@ impl Default for PluginSettings {
         PluginSettings {
             enable: true,
             enable_uploads: false,
+            allow_uploads_in_cluster: true,
             directory: "./plugins".into(),
             client_directory: "./client/plugins".into(),
             plugins: Default::default(),

@@ -1,9 +1,12 @@
 //! Event publishing: decides which users may see a websocket event and hands it to the
-//! hub for delivery. This is the one place that knows the audience rules:
+//! hub for delivery, here and, through the cluster bus, on every other node (the
+//! audience is resolved once, by the node that publishes). This is the one place that
+//! knows the audience rules:
 //! `broadcast.user_id` means that user only, `channel_id` the channel's members,
 //! `team_id` the team's members, nothing at all every connected user. Handlers that
 //! already know the audience (they just loaded the channel's members) pass it in.
 
+use crate::cluster::bus::ClusterMessage;
 use crate::error::{AppError, AppResult};
 use crate::AppState;
 use chorus_model::{events, Broadcast, WebSocketEvent};
@@ -59,7 +62,13 @@ impl AppState {
         } else if !broadcast.team_id.is_empty() {
             self.store.team_member_ids(&broadcast.team_id).await?
         } else {
-            self.hub.connected_users()
+            // Everyone connected: each node knows only its own connections.
+            self.hub.deliver(&event, &self.hub.connected_users());
+            self.tell_cluster(ClusterMessage::WebsocketEvent {
+                event,
+                audience: None,
+            });
+            return Ok(());
         };
         self.publish_to(event, &audience);
         Ok(())
@@ -68,6 +77,12 @@ impl AppState {
     /// Delivers `event` to `audience`, already known to be allowed to see it.
     pub fn publish_to(&self, event: WebSocketEvent, audience: &[String]) {
         self.hub.deliver(&event, audience);
+        if self.bus.is_some() {
+            self.tell_cluster(ClusterMessage::WebsocketEvent {
+                event,
+                audience: Some(audience.to_vec()),
+            });
+        }
     }
 }
 

@@ -5,7 +5,7 @@
 //! API and the websocket on the given listener until `shutdown` resolves.
 //!
 //! Modules: `config` (settings and overrides), `store` (all SQL), `cluster` (node
-//! membership), `api` (one router per
+//! membership and the LISTEN/NOTIFY bus between nodes), `api` (one router per
 //! resource), `ws` (the websocket hub), `events` (who sees which event), `commands`
 //! (slash commands), `plugins` (the plugin host), `error` (Mattermost-shaped errors).
 
@@ -38,6 +38,8 @@ pub struct AppState {
     pub plugins: plugins::PluginManager,
     /// This process's id in a cluster, and its hostname in `hello`.
     pub node_id: String,
+    /// The cluster bus, when `ClusterSettings.Enable` is on.
+    pub bus: Option<Arc<cluster::bus::Bus>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -48,6 +50,8 @@ pub enum ServerError {
     Serve(std::io::Error),
     #[error("cannot prepare the plugin host: {0}")]
     Plugins(std::io::Error),
+    #[error("cannot prepare the cluster bus (SqlSettings.DataSource): {0}")]
+    Bus(sqlx::Error),
 }
 
 /// Builds the application state: opens the database and runs migrations.
@@ -60,6 +64,13 @@ pub async fn build_state(config: Config) -> Result<Arc<AppState>, ServerError> {
     ));
     let plugins = plugins::PluginManager::new(config.plugin_settings.clone(), &node_id)
         .map_err(ServerError::Plugins)?;
+    let bus = if config.cluster_settings.enable {
+        let bus = cluster::bus::Bus::new(&node_id, &config.sql_settings.data_source)
+            .map_err(ServerError::Bus)?;
+        Some(Arc::new(bus))
+    } else {
+        None
+    };
     Ok(Arc::new(AppState {
         config,
         store,
@@ -67,6 +78,7 @@ pub async fn build_state(config: Config) -> Result<Arc<AppState>, ServerError> {
         commands: commands::CommandRegistry::with_builtins(),
         plugins,
         node_id,
+        bus,
     }))
 }
 
@@ -87,6 +99,17 @@ pub async fn serve(
     state: Arc<AppState>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServerError> {
+    let bus_tasks = match &state.bus {
+        Some(bus) => {
+            let tasks = bus.start(&state);
+            // Listen before reading the plugin state, so that no change falls between.
+            if !bus.wait_connected(Duration::from_secs(10)).await {
+                tracing::warn!("cluster bus: not listening yet; starting anyway and re-reading state once connected");
+            }
+            tasks
+        }
+        None => Vec::new(),
+    };
     state.plugins.start(&state).await;
     let address = listener
         .local_addr()
@@ -108,10 +131,18 @@ pub async fn serve(
     sweeper.abort();
     session_sweeper.abort();
     membership.abort();
+    // No status report may land after this node's rows are removed.
+    state.plugins.stop_background();
     if let Err(err) = state.store.remove_node(&state.node_id).await {
         tracing::warn!(error = %err, "cannot remove this node from cluster_nodes");
     }
     state.plugins.stop_all().await;
+    for task in bus_tasks {
+        task.abort();
+    }
+    if let Some(bus) = &state.bus {
+        bus.close().await;
+    }
     state.store.close().await;
     result
 }
@@ -129,18 +160,34 @@ fn spawn_session_sweeper(state: Arc<AppState>) -> tokio::task::JoinHandle<()> {
             if let Err(err) = state.store.kv_sweep_expired().await {
                 tracing::warn!(error = %err, "could not sweep expired plugin keys");
             }
+            cluster::bus::sweep_large_messages(&state.store).await;
         }
     })
 }
 
 impl AppState {
-    /// Sends a plugin's cluster event to its copies on the other nodes. A single node has
-    /// none; the cluster layer replaces this delivery when clustering is on.
+    /// Tells the other nodes, if this node is clustered.
+    pub fn tell_cluster(&self, message: cluster::bus::ClusterMessage) {
+        if let Some(bus) = &self.bus {
+            bus.send(message);
+        }
+    }
+
+    /// Sends a plugin's cluster event to its copies on the other nodes (all of them, or
+    /// the one it names). A single node has no other copy to reach.
     pub fn publish_plugin_cluster_event(
         &self,
         plugin_id: &str,
         event: chorus_plugin_protocol::v1::PublishPluginClusterEventRequest,
     ) {
-        tracing::debug!(plugin_id, event_id = %event.id, "plugin cluster event with no other node to reach");
+        if event.target_node_id == self.node_id {
+            return;
+        }
+        self.tell_cluster(cluster::bus::ClusterMessage::PluginClusterEvent {
+            plugin_id: plugin_id.to_string(),
+            target_node_id: event.target_node_id,
+            id: event.id,
+            data: event.data,
+        });
     }
 }

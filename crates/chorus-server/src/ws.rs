@@ -46,7 +46,7 @@ struct HubInner {
 struct Conn {
     id: String,
     user_id: String,
-    session_token: String,
+    session_id: String,
     state: Mutex<ConnState>,
 }
 
@@ -159,19 +159,27 @@ impl Hub {
             .count()
     }
 
-    /// Closes and forgets every connection opened with `session_token` (logout).
-    pub fn close_session(&self, session_token: &str) {
+    /// Closes and forgets every connection opened with the session `session_id`
+    /// (logout, here or on another node).
+    pub fn close_session_id(&self, session_id: &str) {
         let mut inner = self.inner.lock().expect("hub lock");
         let doomed: Vec<Arc<Conn>> = inner
             .conns
             .values()
-            .filter(|c| c.session_token == session_token)
+            .filter(|c| c.session_id == session_id)
             .cloned()
             .collect();
         for conn in doomed {
             conn.state.lock().expect("conn lock").outbox = None;
             inner.remove(&conn);
         }
+    }
+
+    /// Sessions behind this node's connections, to re-check after a bus outage.
+    pub fn session_ids(&self) -> Vec<String> {
+        let inner = self.inner.lock().expect("hub lock");
+        let ids: HashSet<String> = inner.conns.values().map(|c| c.session_id.clone()).collect();
+        ids.into_iter().collect()
     }
 
     /// Closes every socket, at shutdown.
@@ -207,7 +215,7 @@ impl Hub {
     fn attach(
         &self,
         user_id: &str,
-        session_token: &str,
+        session_id: &str,
         resume_id: &str,
         sequence_number: i64,
     ) -> Attached {
@@ -254,7 +262,7 @@ impl Hub {
         let conn = Arc::new(Conn {
             id: new_id(),
             user_id: user_id.to_string(),
-            session_token: session_token.to_string(),
+            session_id: session_id.to_string(),
             state: Mutex::new(ConnState {
                 next_seq: 0,
                 backlog: VecDeque::new(),
@@ -322,7 +330,7 @@ impl HubInner {
 /// Who a socket belongs to once authenticated.
 pub struct SocketIdentity {
     pub user_id: String,
-    pub session_token: String,
+    pub session_id: String,
 }
 
 /// Query parameters of `/api/v4/websocket`.
@@ -353,7 +361,7 @@ pub async fn serve_socket(
         mut outbox,
     } = state.hub.attach(
         &identity.user_id,
-        &identity.session_token,
+        &identity.session_id,
         &params.connection_id,
         params.sequence_number,
     );
@@ -443,7 +451,7 @@ async fn authenticate(
                 return Some((
                     SocketIdentity {
                         user_id: auth.user.id,
-                        session_token: auth.session.token,
+                        session_id: auth.session.id,
                     },
                     request.seq,
                 ));

@@ -1,5 +1,6 @@
 //! `/plugins`: installing, enabling, disabling and removing plugins (system admins),
-//! their statuses, and the list of web bundles (anyone). Routing of `/plugins/{id}/…`
+//! for the whole cluster whichever node is asked; their statuses, one per plugin per
+//! node; and the list of web bundles (anyone). Routing of `/plugins/{id}/…`
 //! to plugins themselves lives in `plugins::http`.
 
 use super::auth::Auth;
@@ -42,6 +43,9 @@ impl From<PluginError> for AppError {
             }
             PluginError::UploadsDisabled => {
                 AppError::not_implemented("app.plugin.upload_disabled.app_error", message)
+            }
+            PluginError::UploadsRefusedInCluster => {
+                AppError::not_implemented("app.plugin.cluster.upload_disabled.app_error", message)
             }
             PluginError::NotFound(_) => AppError::new(
                 StatusCode::NOT_FOUND,
@@ -86,10 +90,13 @@ async fn upload(
     let refusal = require_admin(&auth)
         .and_then(|_| require_plugins(&state))
         .and_then(|_| {
-            if state.plugins.settings().enable_uploads {
-                Ok(())
-            } else {
+            let settings = state.plugins.settings();
+            if !settings.enable_uploads {
                 Err(PluginError::UploadsDisabled.into())
+            } else if state.bus.is_some() && !settings.allow_uploads_in_cluster {
+                Err(PluginError::UploadsRefusedInCluster.into())
+            } else {
+                Ok(())
             }
         });
     if let Err(refusal) = refusal {
@@ -156,7 +163,18 @@ async fn statuses(
 ) -> AppResult<Json<Vec<PluginStatus>>> {
     require_admin(&auth)?;
     require_plugins(&state)?;
-    Ok(Json(state.plugins.statuses()))
+    let mut statuses = state.plugins.statuses();
+    if state.bus.is_some() {
+        let settings = &state.config.cluster_settings;
+        let since = chorus_model::now_millis() - (settings.node_timeout_seconds as i64) * 1000;
+        statuses.extend(
+            state
+                .store
+                .other_nodes_plugin_statuses(&settings.cluster_name, since, &state.node_id)
+                .await?,
+        );
+    }
+    Ok(Json(statuses))
 }
 
 /// Web bundles of running plugins; public, since the web app loads them before login.

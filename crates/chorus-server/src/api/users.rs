@@ -228,7 +228,10 @@ fn header_value(value: &str) -> AppResult<HeaderValue> {
 
 async fn logout(State(state): State<SharedState>, auth: Auth) -> AppResult<impl IntoResponse> {
     state.store.delete_session(&auth.session.token).await?;
-    state.hub.close_session(&auth.session.token);
+    state.hub.close_session_id(&auth.session.id);
+    state.tell_cluster(crate::cluster::bus::ClusterMessage::SessionRevoked {
+        session_id: auth.session.id.clone(),
+    });
     let mut headers = HeaderMap::new();
     for name in [AUTH_COOKIE, USER_COOKIE, CSRF_COOKIE] {
         headers.append(

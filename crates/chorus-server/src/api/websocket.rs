@@ -33,7 +33,7 @@ async fn upgrade(
                 .ok()
                 .map(|auth| SocketIdentity {
                     user_id: auth.user.id,
-                    session_token: auth.session.token,
+                    session_id: auth.session.id,
                 })
         }
         None => None,

@@ -538,7 +538,11 @@ impl PluginApi for HostApi {
             .save_plugin_config(&self.plugin_id, &text)
             .await
             .map_err(store_status)?;
-        app.plugins.on_configuration_change(&self.plugin_id);
+        // Every copy, this one included, hears of it once through the same check.
+        app.plugins.request_configuration_check();
+        app.tell_cluster(crate::cluster::bus::ClusterMessage::PluginConfigChanged {
+            plugin_id: self.plugin_id.clone(),
+        });
         Ok(Response::new(v1::Empty {}))
     }
 

@@ -19,8 +19,9 @@ pub mod http;
 pub mod manifest;
 pub mod supervisor;
 
+use crate::cluster::bus::ClusterMessage;
 use crate::config::PluginSettings;
-use crate::store::Store;
+use crate::store::{Store, StoredBundle};
 use crate::AppState;
 use chorus_model::{plugin_state, Manifest, PluginStatus};
 use std::collections::BTreeMap;
@@ -68,6 +69,7 @@ pub struct PluginSlot {
     supervisor: tokio::sync::Mutex<Option<Supervisor>>,
     pub hook_failures: AtomicU64,
     pub crashes: AtomicU64,
+    status_changed: Arc<tokio::sync::Notify>,
 }
 
 struct Supervisor {
@@ -76,8 +78,13 @@ struct Supervisor {
 }
 
 impl PluginSlot {
-    fn new(manifest: Manifest, path: PathBuf) -> PluginSlot {
+    fn new(
+        manifest: Manifest,
+        path: PathBuf,
+        status_changed: Arc<tokio::sync::Notify>,
+    ) -> PluginSlot {
         PluginSlot {
+            status_changed,
             manifest,
             path,
             status: Mutex::new((plugin_state::NOT_RUNNING, String::new())),
@@ -90,6 +97,17 @@ impl PluginSlot {
 
     fn set_status(&self, state: i32, error: &str) {
         *self.status.lock().expect("status lock") = (state, error.to_string());
+        self.status_changed.notify_one();
+    }
+
+    /// Whether a supervisor is looking after this plugin (running, starting or
+    /// restarting it).
+    async fn is_supervised(&self) -> bool {
+        self.supervisor
+            .lock()
+            .await
+            .as_ref()
+            .is_some_and(|s| !s.task.is_finished())
     }
 
     pub fn status(&self) -> (i32, String) {
@@ -139,6 +157,8 @@ pub enum PluginError {
     Disabled,
     #[error("plugin uploads are disabled on this server (PluginSettings.EnableUploads)")]
     UploadsDisabled,
+    #[error("plugin uploads are refused in this cluster (PluginSettings.AllowUploadsInCluster is false); deploy the bundle into PluginSettings.Directory on every node instead")]
+    UploadsRefusedInCluster,
     #[error("no plugin with id {0:?} is installed")]
     NotFound(String),
     #[error(transparent)]
@@ -149,17 +169,43 @@ pub enum PluginError {
     Internal(String),
 }
 
+/// Names, inside an installed plugin's folder, the stored upload it was unpacked from.
+/// A folder without it was deployed by an operator into `PluginSettings.Directory`.
+const UPLOAD_MARKER: &str = ".chorus-upload";
+
+/// Work for the sync task, which applies the cluster's plugin state to this node one
+/// request at a time.
+enum SyncRequest {
+    /// Re-read one plugin (`Some`) or all of them from the database.
+    Plugins {
+        plugin_id: Option<String>,
+        retry_failed: bool,
+    },
+    /// Stop and delete the local copy of a plugin removed through another node.
+    Remove(String),
+    /// Compare saved plugin settings with those last seen and tell changed plugins.
+    Configurations,
+}
+
 pub struct PluginManager {
     pub context: Arc<SharedContext>,
     directory: PathBuf,
     slots: RwLock<BTreeMap<String, Arc<PluginSlot>>>,
     operations: tokio::sync::Mutex<()>,
+    sync_requests: tokio::sync::mpsc::UnboundedSender<SyncRequest>,
+    sync_queue: Mutex<Option<tokio::sync::mpsc::UnboundedReceiver<SyncRequest>>>,
+    /// Saved settings last seen per plugin, to fire `OnConfigurationChange` once per change.
+    seen_configs: tokio::sync::Mutex<Option<BTreeMap<String, String>>>,
+    /// Woken whenever a plugin's status changes, so the status writer reports it.
+    status_changed: Arc<tokio::sync::Notify>,
+    background: Mutex<Vec<tokio::task::JoinHandle<()>>>,
 }
 
 impl PluginManager {
     pub fn new(settings: PluginSettings, node_id: &str) -> std::io::Result<PluginManager> {
         let socket_root = std::env::temp_dir().join(format!("chorus-{}", &node_id[..8]));
         std::fs::create_dir_all(&socket_root)?;
+        let (sync_requests, sync_queue) = tokio::sync::mpsc::unbounded_channel();
         Ok(PluginManager {
             directory: PathBuf::from(&settings.directory),
             context: Arc::new(SharedContext {
@@ -171,6 +217,11 @@ impl PluginManager {
             }),
             slots: RwLock::new(BTreeMap::new()),
             operations: tokio::sync::Mutex::new(()),
+            sync_requests,
+            sync_queue: Mutex::new(Some(sync_queue)),
+            seen_configs: tokio::sync::Mutex::new(None),
+            status_changed: Arc::new(tokio::sync::Notify::new()),
+            background: Mutex::new(Vec::new()),
         })
     }
 
@@ -203,25 +254,70 @@ impl PluginManager {
             .cloned()
     }
 
-    /// Connects the manager to the server and starts every enabled plugin.
+    fn new_slot(&self, manifest: Manifest, path: PathBuf) -> Arc<PluginSlot> {
+        Arc::new(PluginSlot::new(manifest, path, self.status_changed.clone()))
+    }
+
+    fn tell_cluster(&self, message: ClusterMessage) {
+        if let Some(app) = self.context.app() {
+            app.tell_cluster(message);
+        }
+    }
+
+    /// Connects the manager to the server, brings this node in line with the
+    /// database (installing stored bundles it lacks) and starts every enabled plugin.
     pub async fn start(&self, app: &Arc<AppState>) {
         let _ = self.context.app.set(Arc::downgrade(app));
         if !self.enabled() {
             return;
         }
-        let _guard = self.operations.lock().await;
-        self.scan();
-        let enabled = match self.enabled_ids(&app.store).await {
-            Ok(ids) => ids,
-            Err(err) => {
-                tracing::error!(error = %err, "cannot read plugin states; no plugin started");
-                return;
+        self.check_configurations(&app.store).await;
+        {
+            let _guard = self.operations.lock().await;
+            if let Err(err) = self.sync_locked(&app.store, None, false).await {
+                tracing::error!(error = %err, "cannot read the plugin state; starting the plugins found on disk");
+                self.scan();
+                for slot in self.slots() {
+                    if self.configured_enabled(&slot.manifest.id) {
+                        slot.start(&self.context).await;
+                    }
+                }
             }
-        };
-        for slot in self.slots() {
-            if enabled.contains(&slot.manifest.id) {
-                slot.start(&self.context).await;
-            }
+        }
+        let mut background = self.background.lock().expect("background lock");
+        if let Some(queue) = self.sync_queue.lock().expect("sync lock").take() {
+            background.push(tokio::spawn(sync_loop(Arc::downgrade(app), queue)));
+        }
+        if app.bus.is_some() {
+            background.push(tokio::spawn(status_writer(
+                Arc::downgrade(app),
+                self.status_changed.clone(),
+            )));
+        }
+    }
+
+    /// Asks the sync task to re-read one plugin (or all) from the database.
+    pub fn request_sync(&self, plugin_id: Option<String>, retry_failed: bool) {
+        let _ = self.sync_requests.send(SyncRequest::Plugins {
+            plugin_id,
+            retry_failed,
+        });
+    }
+
+    /// Asks the sync task to delete the local copy of a plugin removed elsewhere.
+    pub fn request_removal(&self, plugin_id: String) {
+        let _ = self.sync_requests.send(SyncRequest::Remove(plugin_id));
+    }
+
+    /// Asks the sync task to look for plugin settings saved elsewhere.
+    pub fn request_configuration_check(&self) {
+        let _ = self.sync_requests.send(SyncRequest::Configurations);
+    }
+
+    /// Stops the background tasks (sync and status reports), before the node leaves.
+    pub fn stop_background(&self) {
+        for task in self.background.lock().expect("background lock").drain(..) {
+            task.abort();
         }
     }
 
@@ -244,10 +340,7 @@ impl PluginManager {
             }
             match manifest::read_manifest(&path) {
                 Ok(manifest) => {
-                    found.insert(
-                        manifest.id.clone(),
-                        Arc::new(PluginSlot::new(manifest, path)),
-                    );
+                    found.insert(manifest.id.clone(), (manifest, path));
                 }
                 Err(err) => {
                     tracing::warn!(folder = %path.display(), error = %err, "skipping plugin folder")
@@ -255,9 +348,173 @@ impl PluginManager {
             }
         }
         let mut slots = self.slots.write().expect("slots lock");
-        for (id, slot) in found {
-            slots.entry(id).or_insert(slot);
+        for (id, (manifest, path)) in found {
+            slots.entry(id).or_insert_with(|| {
+                Arc::new(PluginSlot::new(manifest, path, self.status_changed.clone()))
+            });
         }
+    }
+
+    /// Brings one plugin (or every plugin) on this node in line with the database:
+    /// installs the stored bundle when this node has another upload (or none), deletes
+    /// a copy whose stored bundle was removed, and starts or stops it as its enabled
+    /// state says. Failed copies are restarted only with `retry_failed`.
+    async fn sync_locked(
+        &self,
+        store: &Store,
+        plugin_id: Option<&str>,
+        retry_failed: bool,
+    ) -> Result<(), PluginError> {
+        if plugin_id.is_none() {
+            self.scan();
+        }
+        let stored: BTreeMap<String, String> = store
+            .plugin_bundle_ids()
+            .await?
+            .into_iter()
+            .filter(|(id, _)| plugin_id.is_none_or(|wanted| wanted == id))
+            .collect();
+        for (id, upload_id) in &stored {
+            let local = self.slot(id).and_then(|slot| installed_upload(&slot.path));
+            if local.as_deref() != Some(upload_id.as_str()) {
+                if let Err(err) = self.install_stored(store, id).await {
+                    tracing::error!(plugin_id = %id, error = %err, "cannot install the stored bundle on this node");
+                }
+            }
+        }
+        let uploaded_but_gone: Vec<Arc<PluginSlot>> = self
+            .slots()
+            .into_iter()
+            .filter(|slot| plugin_id.is_none_or(|wanted| wanted == slot.manifest.id))
+            .filter(|slot| {
+                !stored.contains_key(&slot.manifest.id) && installed_upload(&slot.path).is_some()
+            })
+            .collect();
+        for slot in uploaded_but_gone {
+            self.remove_local(&slot.manifest.id).await?;
+        }
+        let enabled = self.enabled_ids(store).await?;
+        for slot in self.slots() {
+            if plugin_id.is_some_and(|wanted| wanted != slot.manifest.id) {
+                continue;
+            }
+            if enabled.contains(&slot.manifest.id) {
+                let failed = matches!(
+                    slot.status().0,
+                    plugin_state::FAILED_TO_START | plugin_state::FAILED_TO_STAY_RUNNING
+                );
+                if failed && !retry_failed {
+                    continue;
+                }
+                if failed {
+                    slot.stop().await;
+                }
+                slot.start(&self.context).await;
+            } else if slot.is_supervised().await {
+                slot.stop().await;
+                slot.set_status(plugin_state::NOT_RUNNING, "");
+            }
+        }
+        Ok(())
+    }
+
+    /// Unpacks the stored bundle of `plugin_id` and swaps it in.
+    async fn install_stored(&self, store: &Store, plugin_id: &str) -> Result<(), PluginError> {
+        let Some(stored) = store.plugin_bundle(plugin_id).await? else {
+            return Ok(());
+        };
+        let staged = self.stage(stored.bundle).await?;
+        if staged.manifest.id != plugin_id {
+            staged.discard();
+            return Err(PluginError::Internal(format!(
+                "the stored bundle of {plugin_id:?} holds plugin {:?}",
+                staged.manifest.id
+            )));
+        }
+        self.swap_in(store, staged, &stored.upload_id, true).await?;
+        Ok(())
+    }
+
+    /// Unpacks and validates a bundle in a staging folder.
+    async fn stage(&self, bundle: Vec<u8>) -> Result<bundle::StagedPlugin, PluginError> {
+        let directory = self.directory.clone();
+        let limits = bundle::BundleLimits {
+            max_unpacked_bytes: self.context.settings.max_unpacked_size_bytes,
+            ..Default::default()
+        };
+        Ok(tokio::task::spawn_blocking(move || {
+            bundle::stage_bundle(&bundle[..], &directory, limits)
+        })
+        .await
+        .map_err(|e| PluginError::Internal(e.to_string()))??)
+    }
+
+    /// Swaps a staged plugin in place of the installed one (stopped just before), marks
+    /// it with its upload id, and starts it if enabled. On failure the old version is
+    /// back in place and running as before.
+    async fn swap_in(
+        &self,
+        store: &Store,
+        staged: bundle::StagedPlugin,
+        upload_id: &str,
+        force: bool,
+    ) -> Result<Manifest, PluginError> {
+        let id = staged.manifest.id.clone();
+        if let Err(err) = std::fs::write(staged.root.join(UPLOAD_MARKER), upload_id) {
+            staged.discard();
+            return Err(bundle::BundleError::Io(err).into());
+        }
+        let previous = self.slot(&id);
+        if let Some(previous) = &previous {
+            previous.stop().await;
+        }
+        let directory = self.directory.clone();
+        let installed = tokio::task::spawn_blocking(move || {
+            let result = bundle::install_staged(&staged, &directory, force);
+            result.map(|path| (path, staged.manifest))
+        })
+        .await
+        .map_err(|e| PluginError::Internal(e.to_string()))?;
+        let (path, manifest) = match installed {
+            Ok(done) => done,
+            Err(err) => {
+                if let Some(previous) = previous {
+                    if self.is_enabled(store, &id).await.unwrap_or(false) {
+                        previous.start(&self.context).await;
+                    }
+                }
+                return Err(err.into());
+            }
+        };
+        let slot = self.new_slot(manifest.clone(), path);
+        self.slots
+            .write()
+            .expect("slots lock")
+            .insert(id.clone(), slot.clone());
+        if self.is_enabled(store, &id).await? {
+            slot.start(&self.context).await;
+        }
+        tracing::info!(plugin_id = %id, version = %manifest.version, "plugin installed");
+        Ok(manifest)
+    }
+
+    /// Stops and deletes this node's copy of a plugin, if it has one.
+    async fn remove_local(&self, plugin_id: &str) -> Result<(), PluginError> {
+        let Some(slot) = self.slot(plugin_id) else {
+            return Ok(());
+        };
+        slot.stop().await;
+        let path = slot.path.clone();
+        tokio::task::spawn_blocking(move || match std::fs::remove_dir_all(&path) {
+            Err(err) if err.kind() != std::io::ErrorKind::NotFound => Err(err),
+            _ => Ok(()),
+        })
+        .await
+        .map_err(|e| PluginError::Internal(e.to_string()))?
+        .map_err(|e| PluginError::Internal(format!("cannot delete the plugin folder: {e}")))?;
+        self.slots.write().expect("slots lock").remove(plugin_id);
+        tracing::info!(plugin_id, "plugin removed from this node");
+        Ok(())
     }
 
     /// Ids that should run: the database's states, else `PluginSettings.PluginStates`.
@@ -299,43 +556,51 @@ impl PluginManager {
             .unwrap_or_else(|| self.configured_enabled(plugin_id)))
     }
 
+    /// Whether `plugin_id` is installed on this node or stored for the cluster.
+    async fn is_known(&self, store: &Store, plugin_id: &str) -> Result<bool, sqlx::Error> {
+        Ok(self.slot(plugin_id).is_some()
+            || store
+                .plugin_bundle_ids()
+                .await?
+                .iter()
+                .any(|(id, _)| id == plugin_id))
+    }
+
+    /// Enables a plugin for the whole cluster; a copy that had failed is retried.
     pub async fn enable(&self, store: &Store, plugin_id: &str) -> Result<(), PluginError> {
-        if !self.enabled() {
-            return Err(PluginError::Disabled);
-        }
-        let _guard = self.operations.lock().await;
-        let slot = self
-            .slot(plugin_id)
-            .ok_or_else(|| PluginError::NotFound(plugin_id.into()))?;
-        store.set_plugin_state(plugin_id, true).await?;
-        // A plugin that failed is retried from scratch.
-        if matches!(
-            slot.status().0,
-            plugin_state::FAILED_TO_START | plugin_state::FAILED_TO_STAY_RUNNING
-        ) {
-            slot.stop().await;
-        }
-        slot.start(&self.context).await;
-        Ok(())
+        self.set_enabled(store, plugin_id, true).await
     }
 
+    /// Disables a plugin for the whole cluster.
     pub async fn disable(&self, store: &Store, plugin_id: &str) -> Result<(), PluginError> {
+        self.set_enabled(store, plugin_id, false).await
+    }
+
+    async fn set_enabled(
+        &self,
+        store: &Store,
+        plugin_id: &str,
+        enabled: bool,
+    ) -> Result<(), PluginError> {
         if !self.enabled() {
             return Err(PluginError::Disabled);
         }
         let _guard = self.operations.lock().await;
-        let slot = self
-            .slot(plugin_id)
-            .ok_or_else(|| PluginError::NotFound(plugin_id.into()))?;
-        store.set_plugin_state(plugin_id, false).await?;
-        slot.stop().await;
-        slot.set_status(plugin_state::NOT_RUNNING, "");
+        if !self.is_known(store, plugin_id).await? {
+            return Err(PluginError::NotFound(plugin_id.into()));
+        }
+        store.set_plugin_state(plugin_id, enabled).await?;
+        self.sync_locked(store, Some(plugin_id), enabled).await?;
+        self.tell_cluster(ClusterMessage::PluginChanged {
+            plugin_id: plugin_id.to_string(),
+            retry_failed: enabled,
+        });
         Ok(())
     }
 
-    /// Installs a bundle: unpacked and validated aside, then swapped in; the old version
-    /// (if any, and only with `force`) is stopped just before the swap and the new one
-    /// started if the plugin is enabled.
+    /// Installs an uploaded bundle for the whole cluster: validated aside, stored in the
+    /// database (the truth every node installs from, now or when it joins), then
+    /// swapped in here; the old version (only with `force`) is stopped just before.
     pub async fn install(
         &self,
         store: &Store,
@@ -346,79 +611,81 @@ impl PluginManager {
             return Err(PluginError::Disabled);
         }
         let _guard = self.operations.lock().await;
-        let directory = self.directory.clone();
-        let limits = bundle::BundleLimits {
-            max_unpacked_bytes: self.context.settings.max_unpacked_size_bytes,
-            ..Default::default()
-        };
-        let staged = tokio::task::spawn_blocking(move || {
-            bundle::stage_bundle(&bundle[..], &directory, limits)
-        })
-        .await
-        .map_err(|e| PluginError::Internal(e.to_string()))??;
+        let staged = self.stage(bundle.clone()).await?;
         let id = staged.manifest.id.clone();
-        let previous = self.slot(&id);
-        if previous.is_some() && !force {
-            staged.discard();
-            return Err(bundle::BundleError::AlreadyInstalled(id).into());
-        }
-        if let Some(previous) = &previous {
-            previous.stop().await;
-        }
-        let directory = self.directory.clone();
-        let installed = tokio::task::spawn_blocking(move || {
-            let result = bundle::install_staged(&staged, &directory, force);
-            result.map(|path| (path, staged.manifest))
-        })
-        .await
-        .map_err(|e| PluginError::Internal(e.to_string()))?;
-        let (path, manifest) = match installed {
-            Ok(done) => done,
+        let exists = match self.is_known(store, &id).await {
+            Ok(exists) => exists,
             Err(err) => {
-                // The old folder is back in place; bring the old version back up.
-                if let Some(previous) = previous {
-                    if self.is_enabled(store, &id).await.unwrap_or(false) {
-                        previous.start(&self.context).await;
-                    }
-                }
+                staged.discard();
                 return Err(err.into());
             }
         };
-        let slot = Arc::new(PluginSlot::new(manifest.clone(), path));
-        self.slots
-            .write()
-            .expect("slots lock")
-            .insert(id.clone(), slot.clone());
-        if self.is_enabled(store, &id).await? {
-            slot.start(&self.context).await;
+        if exists && !force {
+            staged.discard();
+            return Err(bundle::BundleError::AlreadyInstalled(id).into());
         }
-        tracing::info!(plugin_id = %id, version = %manifest.version, "plugin installed");
+        let upload_id = chorus_model::new_id();
+        let stored = StoredBundle {
+            plugin_id: id.clone(),
+            upload_id: upload_id.clone(),
+            version: staged.manifest.version.clone(),
+            bundle,
+        };
+        if let Err(err) = store.save_plugin_bundle(&stored).await {
+            staged.discard();
+            return Err(err.into());
+        }
+        let manifest = self.swap_in(store, staged, &upload_id, true).await?;
+        self.tell_cluster(ClusterMessage::PluginChanged {
+            plugin_id: id,
+            retry_failed: false,
+        });
         Ok(manifest)
     }
 
-    /// Stops and deletes a plugin, its folder and its enabled state.
+    /// Removes a plugin from the whole cluster: its stored bundle and enabled state,
+    /// and every node's copy, however it was deployed.
     pub async fn remove(&self, store: &Store, plugin_id: &str) -> Result<(), PluginError> {
         if !self.enabled() {
             return Err(PluginError::Disabled);
         }
         let _guard = self.operations.lock().await;
-        let slot = self
-            .slot(plugin_id)
-            .ok_or_else(|| PluginError::NotFound(plugin_id.into()))?;
-        slot.stop().await;
-        let path = slot.path.clone();
-        tokio::task::spawn_blocking(move || std::fs::remove_dir_all(path))
-            .await
-            .map_err(|e| PluginError::Internal(e.to_string()))?
-            .map_err(|e| PluginError::Internal(format!("cannot delete the plugin folder: {e}")))?;
-        self.slots.write().expect("slots lock").remove(plugin_id);
-        store.delete_plugin_state(plugin_id).await?;
+        if !self.is_known(store, plugin_id).await? {
+            return Err(PluginError::NotFound(plugin_id.into()));
+        }
+        store.delete_plugin(plugin_id).await?;
+        self.remove_local(plugin_id).await?;
+        self.tell_cluster(ClusterMessage::PluginRemoved {
+            plugin_id: plugin_id.to_string(),
+        });
         tracing::info!(plugin_id, "plugin removed");
         Ok(())
     }
 
+    /// Compares saved plugin settings with those last seen; changed plugins get
+    /// `OnConfigurationChange`. The first call only records what it sees.
+    pub async fn check_configurations(&self, store: &Store) {
+        let configs: BTreeMap<String, String> = match store.all_plugin_configs().await {
+            Ok(configs) => configs.into_iter().collect(),
+            Err(err) => {
+                tracing::warn!(error = %err, "cannot read plugin settings");
+                return;
+            }
+        };
+        let mut seen = self.seen_configs.lock().await;
+        if let Some(previous) = seen.as_ref() {
+            for (id, config) in &configs {
+                if previous.get(id) != Some(config) {
+                    self.on_configuration_change(id);
+                }
+            }
+        }
+        *seen = Some(configs);
+    }
+
     /// Stops every plugin, at shutdown.
     pub async fn stop_all(&self) {
+        self.stop_background();
         let _guard = self.operations.lock().await;
         let slots = self.slots();
         futures_util::future::join_all(slots.iter().map(|slot| slot.stop())).await;
@@ -488,5 +755,88 @@ impl PluginManager {
             }
         }
         Ok(config)
+    }
+}
+
+/// The upload a plugin folder was unpacked from, if it came from an upload.
+fn installed_upload(plugin_path: &std::path::Path) -> Option<String> {
+    std::fs::read_to_string(plugin_path.join(UPLOAD_MARKER))
+        .ok()
+        .map(|id| id.trim().to_string())
+        .filter(|id| !id.is_empty())
+}
+
+/// Applies sync requests one at a time, under the admin-operation lock, so a change
+/// from another node never interleaves with one made here.
+async fn sync_loop(
+    app: Weak<AppState>,
+    mut queue: tokio::sync::mpsc::UnboundedReceiver<SyncRequest>,
+) {
+    while let Some(request) = queue.recv().await {
+        let Some(app) = app.upgrade() else { return };
+        let manager = &app.plugins;
+        match request {
+            SyncRequest::Plugins {
+                plugin_id,
+                retry_failed,
+            } => {
+                let _guard = manager.operations.lock().await;
+                if let Err(err) = manager
+                    .sync_locked(&app.store, plugin_id.as_deref(), retry_failed)
+                    .await
+                {
+                    tracing::warn!(plugin_id = ?plugin_id, error = %err, "cannot apply the cluster's plugin state; it will be re-read");
+                    // Retry later rather than leave this node out of step.
+                    let requests = manager.sync_requests.clone();
+                    tokio::spawn(async move {
+                        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                        let _ = requests.send(SyncRequest::Plugins {
+                            plugin_id,
+                            retry_failed,
+                        });
+                    });
+                }
+            }
+            SyncRequest::Remove(plugin_id) => {
+                let _guard = manager.operations.lock().await;
+                if let Err(err) = manager.remove_local(&plugin_id).await {
+                    tracing::error!(%plugin_id, error = %err, "cannot remove this node's copy of a removed plugin");
+                }
+            }
+            SyncRequest::Configurations => manager.check_configurations(&app.store).await,
+        }
+    }
+}
+
+/// Writes this node's plugin statuses to the database when they change, and at every
+/// heartbeat, so `GET /plugins/statuses` on any node shows every node.
+async fn status_writer(app: Weak<AppState>, changed: Arc<tokio::sync::Notify>) {
+    let mut last_written: Option<Vec<PluginStatus>> = None;
+    let mut last_write = std::time::Instant::now();
+    loop {
+        let refresh = {
+            let Some(app) = app.upgrade() else { return };
+            std::time::Duration::from_secs(app.config.cluster_settings.heartbeat_seconds.max(1))
+        };
+        let _ = tokio::time::timeout(refresh, changed.notified()).await;
+        let Some(app) = app.upgrade() else { return };
+        let statuses = app.plugins.statuses();
+        if last_written.as_ref() == Some(&statuses) && last_write.elapsed() < refresh {
+            continue;
+        }
+        match app
+            .store
+            .save_node_plugin_statuses(&app.node_id, &statuses)
+            .await
+        {
+            Ok(()) => {
+                last_written = Some(statuses);
+                last_write = std::time::Instant::now();
+            }
+            Err(err) => {
+                tracing::warn!(error = %err, "cannot report plugin statuses");
+                tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+            }
+        }
     }
 }

@@ -1,8 +1,10 @@
-//! Cluster membership rows: each node records itself at start, heartbeats, and removes
-//! itself at a clean stop; nodes with a stale heartbeat are not listed.
+//! Cluster rows: membership (each node records itself at start, heartbeats, and removes
+//! itself at a clean stop; nodes with a stale heartbeat are not listed), each node's
+//! plugin statuses, and the cluster messages too large for a NOTIFY payload.
 
 use super::{get_i64, get_str, Store};
-use chorus_model::{now_millis, ClusterNode};
+use chorus_model::{now_millis, ClusterNode, PluginStatus};
+use sqlx::Row;
 
 impl Store {
     /// Records (or refreshes) this node.
@@ -33,7 +35,12 @@ impl Store {
         Ok(())
     }
 
+    /// Forgets a node and its plugin statuses, at its clean stop.
     pub async fn remove_node(&self, node_id: &str) -> Result<(), sqlx::Error> {
+        sqlx::query("DELETE FROM plugin_statuses WHERE node_id = $1")
+            .bind(node_id)
+            .execute(&self.pool)
+            .await?;
         sqlx::query("DELETE FROM cluster_nodes WHERE node_id = $1")
             .bind(node_id)
             .execute(&self.pool)
@@ -68,5 +75,121 @@ impl Store {
                 })
             })
             .collect()
+    }
+}
+
+impl Store {
+    /// Replaces this node's plugin statuses with `statuses`.
+    pub async fn save_node_plugin_statuses(
+        &self,
+        node_id: &str,
+        statuses: &[PluginStatus],
+    ) -> Result<(), sqlx::Error> {
+        let now = now_millis();
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("DELETE FROM plugin_statuses WHERE node_id = $1")
+            .bind(node_id)
+            .execute(&mut *tx)
+            .await?;
+        for status in statuses {
+            sqlx::query(
+                "INSERT INTO plugin_statuses (node_id, plugin_id, plugin_path, state, error, name, description, version, update_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            )
+            .bind(node_id)
+            .bind(&status.plugin_id)
+            .bind(&status.plugin_path)
+            .bind(status.state)
+            .bind(&status.error)
+            .bind(&status.name)
+            .bind(&status.description)
+            .bind(&status.version)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await
+    }
+
+    /// Plugin statuses reported by the live nodes of `cluster_name` other than
+    /// `except_node`.
+    pub async fn other_nodes_plugin_statuses(
+        &self,
+        cluster_name: &str,
+        since: i64,
+        except_node: &str,
+    ) -> Result<Vec<PluginStatus>, sqlx::Error> {
+        let rows = sqlx::query(
+            "SELECT s.node_id, s.plugin_id, s.plugin_path, s.state, s.error, s.name, s.description, s.version \
+             FROM plugin_statuses s JOIN cluster_nodes n ON n.node_id = s.node_id \
+             WHERE n.cluster_name = $1 AND n.last_heartbeat_at >= $2 AND s.node_id <> $3 \
+             ORDER BY s.plugin_id, n.started_at, s.node_id",
+        )
+        .bind(cluster_name)
+        .bind(since)
+        .bind(except_node)
+        .fetch_all(&self.reader)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(PluginStatus {
+                    plugin_id: get_str(row, "plugin_id")?,
+                    cluster_id: get_str(row, "node_id")?,
+                    plugin_path: get_str(row, "plugin_path")?,
+                    state: row.try_get::<i32, _>("state")?,
+                    error: get_str(row, "error")?,
+                    name: get_str(row, "name")?,
+                    description: get_str(row, "description")?,
+                    version: get_str(row, "version")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Keeps a cluster message too large for a NOTIFY payload; returns its id.
+    pub async fn save_cluster_message(&self, payload: &str) -> Result<i64, sqlx::Error> {
+        sqlx::query_scalar(
+            "INSERT INTO cluster_messages (payload, create_at) VALUES ($1, $2) RETURNING id",
+        )
+        .bind(payload)
+        .bind(now_millis())
+        .fetch_one(&self.pool)
+        .await
+    }
+
+    pub async fn cluster_message(&self, id: i64) -> Result<Option<String>, sqlx::Error> {
+        sqlx::query_scalar("SELECT payload FROM cluster_messages WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+    }
+
+    /// Deletes large cluster messages older than `before` (ms): every node has read
+    /// them long since, or missed them and re-read the state instead.
+    pub async fn delete_cluster_messages_before(&self, before: i64) -> Result<u64, sqlx::Error> {
+        let done = sqlx::query("DELETE FROM cluster_messages WHERE create_at < $1")
+            .bind(before)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected())
+    }
+
+    /// Which of `session_ids` still exist and are unexpired.
+    pub async fn live_session_ids(
+        &self,
+        session_ids: &[String],
+    ) -> Result<Vec<String>, sqlx::Error> {
+        if session_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sql = format!(
+            "SELECT id FROM sessions WHERE expires_at > $1 AND id IN ({})",
+            super::placeholders(2, session_ids.len())
+        );
+        let mut query = sqlx::query_scalar(&sql).bind(now_millis());
+        for id in session_ids {
+            query = query.bind(id);
+        }
+        query.fetch_all(&self.pool).await
     }
 }

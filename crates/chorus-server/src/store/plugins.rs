@@ -256,3 +256,87 @@ impl Store {
         Ok(())
     }
 }
+
+/// An uploaded bundle as stored for every node.
+#[derive(Debug, Clone)]
+pub struct StoredBundle {
+    pub plugin_id: String,
+    pub upload_id: String,
+    pub version: String,
+    pub bundle: Vec<u8>,
+}
+
+impl Store {
+    /// Stores (or replaces) an uploaded bundle.
+    pub async fn save_plugin_bundle(&self, bundle: &StoredBundle) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "INSERT INTO plugin_bundles (plugin_id, upload_id, version, bundle, uploaded_at) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (plugin_id) DO UPDATE SET upload_id = excluded.upload_id, version = excluded.version, \
+             bundle = excluded.bundle, uploaded_at = excluded.uploaded_at",
+        )
+        .bind(&bundle.plugin_id)
+        .bind(&bundle.upload_id)
+        .bind(&bundle.version)
+        .bind(bundle.bundle.clone())
+        .bind(now_millis())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// `(plugin id, upload id)` of every stored bundle, without the bytes.
+    pub async fn plugin_bundle_ids(&self) -> Result<Vec<(String, String)>, sqlx::Error> {
+        let rows =
+            sqlx::query("SELECT plugin_id, upload_id FROM plugin_bundles ORDER BY plugin_id")
+                .fetch_all(&self.pool)
+                .await?;
+        rows.iter()
+            .map(|row| Ok((row.try_get("plugin_id")?, row.try_get("upload_id")?)))
+            .collect()
+    }
+
+    pub async fn plugin_bundle(
+        &self,
+        plugin_id: &str,
+    ) -> Result<Option<StoredBundle>, sqlx::Error> {
+        let row = sqlx::query(
+            "SELECT plugin_id, upload_id, version, bundle FROM plugin_bundles WHERE plugin_id = $1",
+        )
+        .bind(plugin_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|row| {
+            Ok(StoredBundle {
+                plugin_id: row.try_get("plugin_id")?,
+                upload_id: row.try_get("upload_id")?,
+                version: row.try_get("version")?,
+                bundle: row.try_get("bundle")?,
+            })
+        })
+        .transpose()
+    }
+
+    /// Forgets a plugin cluster-wide: its stored bundle and its enabled state, together.
+    pub async fn delete_plugin(&self, plugin_id: &str) -> Result<(), sqlx::Error> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("DELETE FROM plugin_bundles WHERE plugin_id = $1")
+            .bind(plugin_id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM plugin_states WHERE plugin_id = $1")
+            .bind(plugin_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await
+    }
+
+    /// Every plugin's saved settings, to notice changes made on other nodes.
+    pub async fn all_plugin_configs(&self) -> Result<Vec<(String, String)>, sqlx::Error> {
+        let rows = sqlx::query("SELECT plugin_id, config_json FROM plugin_configs")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|row| Ok((row.try_get("plugin_id")?, row.try_get("config_json")?)))
+            .collect()
+    }
+}

@@ -1,8 +1,13 @@
-//! Cluster membership: every node, clustered or not, records itself in the
-//! `cluster_nodes` table at start, heartbeats every `ClusterSettings.HeartbeatSeconds`,
-//! and removes itself at a clean stop. `GET /cluster/status` lists the nodes whose
-//! heartbeat is younger than `NodeTimeoutSeconds`, so a killed node drops out on its
-//! own. (The cross-node event bus over LISTEN/NOTIFY builds on this.)
+//! The cluster: membership here, messages in [`bus`].
+//!
+//! Every node, clustered or not, records itself in the `cluster_nodes` table at start,
+//! heartbeats every `ClusterSettings.HeartbeatSeconds`, and removes itself at a clean
+//! stop. `GET /cluster/status` lists the nodes whose heartbeat is younger than
+//! `NodeTimeoutSeconds`, so a killed node drops out on its own. The heartbeat also
+//! rewrites this node's plugin statuses, so the cluster-wide picture stays fresh even
+//! if a change notification was missed.
+
+pub mod bus;
 
 use crate::AppState;
 use chorus_model::{now_millis, ClusterNode};
