@@ -8,6 +8,9 @@
 //!   list the ones you implement in [`Plugin::implemented`].
 //! - [`Api`]: a typed client of the server's API (KV store, posts, users, channels,
 //!   commands, bots, websocket and cluster events, configuration, logging).
+//! - [`ClusterMutex`] and [`ClusterJob`] (module [`cluster`]): a lock shared by every
+//!   copy of the plugin across a cluster, and a periodic job exactly one copy runs,
+//!   both built on the KV store's compare-and-set.
 //! - [`serve`]: the whole process life (handshake, socket, health, shutdown) for `main`.
 //! - [`testing`]: an in-memory server and a harness to unit-test a plugin.
 //!
@@ -40,6 +43,7 @@
 //! ```
 
 mod api;
+pub mod cluster;
 mod http;
 mod plugin;
 mod server;
@@ -47,6 +51,7 @@ pub mod testing;
 mod types;
 
 pub use api::{Api, ApiError, ApiResult, KvSetOptions, LogLevel};
+pub use cluster::{ClusterJob, ClusterMutex, ClusterMutexGuard, JobHandle};
 pub use http::{HttpRequest, HttpResponse, HTTP_CHUNK_SIZE};
 pub use plugin::{Hook, HookError, Plugin, PostDecision};
 pub use server::{serve, NOT_STARTED_BY_SERVER};

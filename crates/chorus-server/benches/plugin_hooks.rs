@@ -16,7 +16,7 @@ mod common;
 mod support;
 
 use chorus_server::plugins::HookContext;
-use common::{plugin_bundle, Backend, TestServer};
+use common::{plugin_bundle, Backend, Endpoint, TestServer};
 use std::io::{Read, Write};
 use std::time::{Duration, Instant};
 use support::{env_number, measure_posts, posting_setup, quantile};

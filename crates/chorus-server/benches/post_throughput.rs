@@ -9,7 +9,7 @@
 mod common;
 mod support;
 
-use common::{Backend, TestServer};
+use common::{Backend, Endpoint, TestServer};
 use support::{env_number, measure_posts, posting_setup, Figures, CHANNELS};
 
 async fn measure(backend: Backend, clients: usize, seconds: u64) -> Option<Figures> {

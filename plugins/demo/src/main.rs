@@ -16,12 +16,15 @@
 //!   subcommands, which between them call every API method.
 //! - **HTTP** at `/plugins/com.chorus.demo/...`: `GET /hello`, `GET /headers`,
 //!   `POST /echo`, `GET /kv/<key>` and `PUT /kv/<key>` (see [`Demo::serve_http`]).
+//! - **Cluster coordination** under `/cluster/...`: a compare-and-set counter and a
+//!   critical section guarded by the SDK's `ClusterMutex`, which the server's cluster
+//!   tests call on several nodes at once (see [`serve_cluster`]).
 //! - **A bot**, `demo-bot`, ensured on activation, posts on the plugin's behalf.
 
 use chorus_plugin::{
-    Api, ApiError, Broadcast, Channel, ChannelMember, ClusterEvent, Command, CommandArgs,
-    CommandResponse, Context, Hook, HookError, HttpRequest, HttpResponse, KvSetOptions, LogLevel,
-    Plugin, Post, PostDecision, TeamMember, User,
+    Api, ApiError, Broadcast, Channel, ChannelMember, ClusterEvent, ClusterMutex, Command,
+    CommandArgs, CommandResponse, Context, Hook, HookError, HttpRequest, HttpResponse,
+    KvSetOptions, LogLevel, Plugin, Post, PostDecision, TeamMember, User,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -416,6 +419,7 @@ impl Plugin for Demo {
     /// - `POST /echo`: the body back, with the request's `Content-Type`.
     /// - `GET /kv/<key>`: the value (`application/json` if it is JSON), 404 if absent.
     /// - `PUT /kv/<key>`: stores the body; 204.
+    /// - `/cluster/...`: see [`serve_cluster`].
     ///
     /// The `/kv` routes need a signed-in user (401 otherwise): a plugin's KV store is
     /// its own business, not the public's.
@@ -486,6 +490,7 @@ impl Plugin for Demo {
                         .with_header("Allow", "GET, PUT"),
                 }
             }
+            (_, path) if path.starts_with("/cluster/") => serve_cluster(api, &request).await,
             _ => HttpResponse::not_found(),
         }
     }
@@ -723,6 +728,128 @@ async fn increment(api: &Api, key: &str) -> Result<u64, ApiError> {
             return Ok(value + 1);
         }
     }
+}
+
+/// The KV keys of the `/cluster` routes.
+const COUNTER_KEY: &str = "counter";
+const VIOLATIONS_KEY: &str = "violations";
+const INSIDE_KEY: &str = "inside";
+/// The name of the [`ClusterMutex`] around the critical section (KV key `mutex_demo`).
+const MUTEX_NAME: &str = "demo";
+
+/// Bounds on the `/cluster/critical` parameters, so that a typo cannot park a request
+/// (and the lock) for hours.
+const MAX_HOLD_MS: u64 = 60_000;
+const MAX_TTL_S: u64 = 600;
+
+/// The routes under `/cluster`, for the server's cluster tests, which run a copy of the
+/// demo on each of several nodes and call these on all of them at once. No sign-in
+/// needed; every answer is JSON.
+///
+/// - `POST /cluster/increment`: adds 1 to the KV counter `counter` by compare-and-set
+///   (see [`increment`]); `{"value": <the new value>}`.
+/// - `GET /cluster/counter`: `{"value": <counter>}`, 0 when never incremented.
+/// - `POST /cluster/critical?hold_ms=<n>&ttl_s=<n>`: a critical section under the
+///   [`ClusterMutex`] `demo` with a TTL of `ttl_s` seconds (default 2, 1 to 600),
+///   held for `hold_ms` milliseconds (default 0, at most 60000); `{"ok": true}`.
+///   Finding another copy's marker inside counts a violation (see [`critical_section`]).
+/// - `GET /cluster/violations`: `{"value": <violations>}`, 0 when none.
+///
+/// A malformed parameter answers 400, a known path with the wrong method 405, an API
+/// failure the status that means the same (see [`api_error_response`]).
+async fn serve_cluster(api: &Api, request: &HttpRequest) -> HttpResponse {
+    let result = match (request.method.as_str(), request.path.as_str()) {
+        ("POST", "/cluster/increment") => increment(api, COUNTER_KEY).await,
+        ("GET", "/cluster/counter") => read_counter(api, COUNTER_KEY).await,
+        ("GET", "/cluster/violations") => read_counter(api, VIOLATIONS_KEY).await,
+        ("POST", "/cluster/critical") => {
+            let hold_ms = match query_number(request, "hold_ms", 0, 0..=MAX_HOLD_MS) {
+                Ok(n) => n,
+                Err(response) => return response,
+            };
+            let ttl_s = match query_number(request, "ttl_s", 2, 1..=MAX_TTL_S) {
+                Ok(n) => n,
+                Err(response) => return response,
+            };
+            let hold = Duration::from_millis(hold_ms);
+            return match critical_section(api, hold, ttl_s).await {
+                Ok(()) => HttpResponse::json(200, &json!({ "ok": true })),
+                Err(error) => api_error_response(&error),
+            };
+        }
+        (_, "/cluster/increment" | "/cluster/critical") => {
+            return HttpResponse::json(405, &json!({ "error": "use POST" }))
+                .with_header("Allow", "POST")
+        }
+        (_, "/cluster/counter" | "/cluster/violations") => {
+            return HttpResponse::json(405, &json!({ "error": "use GET" }))
+                .with_header("Allow", "GET")
+        }
+        _ => return HttpResponse::not_found(),
+    };
+    match result {
+        Ok(value) => HttpResponse::json(200, &json!({ "value": value })),
+        Err(error) => api_error_response(&error),
+    }
+}
+
+/// The query parameter `name` as a number in `range`, `default` when absent; a 400
+/// answer otherwise.
+fn query_number(
+    request: &HttpRequest,
+    name: &str,
+    default: u64,
+    range: std::ops::RangeInclusive<u64>,
+) -> Result<u64, HttpResponse> {
+    let Some(text) = request.query_param(name) else {
+        return Ok(default);
+    };
+    match text.parse::<u64>() {
+        Ok(n) if range.contains(&n) => Ok(n),
+        _ => Err(HttpResponse::json(
+            400,
+            &json!({ "error": format!(
+                "{name} must be a whole number from {} to {}, not {text:?}",
+                range.start(),
+                range.end()
+            ) }),
+        )),
+    }
+}
+
+/// The value of a counter [`increment`] keeps, 0 when absent.
+async fn read_counter(api: &Api, key: &str) -> Result<u64, ApiError> {
+    match api.kv_get(key).await? {
+        Some(bytes) => Ok(serde_json::from_slice::<u64>(&bytes)?),
+        None => Ok(0),
+    }
+}
+
+/// A critical section that reports its own failures: while a copy holds the cluster
+/// mutex, the KV key `inside` holds its token. Finding the key already set on entry
+/// means two copies were inside at once, and counts in `violations`.
+async fn critical_section(api: &Api, hold: Duration, ttl_s: u64) -> Result<(), ApiError> {
+    let mutex = ClusterMutex::new(api.clone(), MUTEX_NAME).with_ttl(Duration::from_secs(ttl_s));
+    let guard = mutex.lock().await?;
+    if api.kv_get(INSIDE_KEY).await?.is_some() {
+        increment(api, VIOLATIONS_KEY).await?;
+    }
+    // The marker expires after half the lock's TTL: a copy that dies in here leaves
+    // its lock for one TTL, and the marker must be gone by the time the next copy
+    // gets in, or that copy would count a violation that never happened. (So keep
+    // `hold_ms` below that, or the marker disappears while its holder is inside.)
+    let marker_ttl = Duration::from_secs(ttl_s.div_ceil(2));
+    api.kv_set_with_expiry(INSIDE_KEY, guard.token(), marker_ttl)
+        .await?;
+    tokio::time::sleep(hold).await;
+    // Only our own marker: should the mutex have failed, another copy's stays put
+    // for the next one to find.
+    api.kv_compare_and_delete(INSIDE_KEY, guard.token().as_bytes())
+        .await?;
+    // An early return above drops the guard, which releases the lock in the
+    // background.
+    guard.unlock().await?;
+    Ok(())
 }
 
 fn main() {
@@ -1155,6 +1282,86 @@ mod tests {
                 .await
                 .unwrap()
                 .status,
+            404
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn cluster_routes() {
+        let (harness, _, _) = started().await;
+        let call = |method: &str, path: &str, query: &str| {
+            harness.serve_http(HttpRequest {
+                method: method.into(),
+                path: path.into(),
+                query: query.into(),
+                ..HttpRequest::default()
+            })
+        };
+        fn body(response: HttpResponse) -> Value {
+            assert_eq!(response.status, 200, "{response:?}");
+            assert_eq!(response.header("Content-Type"), Some("application/json"));
+            serde_json::from_slice(&response.body).unwrap()
+        }
+
+        assert_eq!(
+            body(call("GET", "/cluster/counter", "").await.unwrap()),
+            json!({"value": 0})
+        );
+        let (a, b, c) = tokio::join!(
+            call("POST", "/cluster/increment", ""),
+            call("POST", "/cluster/increment", ""),
+            call("POST", "/cluster/increment", ""),
+        );
+        let mut values: Vec<u64> = [a, b, c]
+            .into_iter()
+            .map(|r| body(r.unwrap())["value"].as_u64().unwrap())
+            .collect();
+        values.sort();
+        assert_eq!(values, [1, 2, 3], "each increment saw a distinct value");
+        assert_eq!(
+            body(call("GET", "/cluster/counter", "").await.unwrap()),
+            json!({"value": 3})
+        );
+
+        let (a, b, c) = tokio::join!(
+            call("POST", "/cluster/critical", "hold_ms=20&ttl_s=1"),
+            call("POST", "/cluster/critical", "hold_ms=20&ttl_s=1"),
+            call("POST", "/cluster/critical", "hold_ms=20"),
+        );
+        for response in [a, b, c] {
+            assert_eq!(body(response.unwrap()), json!({"ok": true}));
+        }
+        assert_eq!(
+            body(call("GET", "/cluster/violations", "").await.unwrap()),
+            json!({"value": 0})
+        );
+        let server = harness.server();
+        assert_eq!(server.kv_value("inside"), None, "each removed its marker");
+        assert_eq!(
+            server.kv_value("mutex_demo"),
+            None,
+            "each released the lock"
+        );
+
+        // A marker someone else left inside is what a failed mutex looks like.
+        harness.api().kv_set("inside", "other").await.unwrap();
+        body(call("POST", "/cluster/critical", "").await.unwrap());
+        assert_eq!(
+            body(call("GET", "/cluster/violations", "").await.unwrap()),
+            json!({"value": 1})
+        );
+        assert_eq!(server.kv_value("inside"), None, "replaced, then removed");
+
+        for query in ["hold_ms=soon", "ttl_s=0", "hold_ms=600000"] {
+            let response = call("POST", "/cluster/critical", query).await.unwrap();
+            assert_eq!(response.status, 400, "{query}");
+        }
+        let wrong = call("GET", "/cluster/increment", "").await.unwrap();
+        assert_eq!((wrong.status, wrong.header("Allow")), (405, Some("POST")));
+        let wrong = call("POST", "/cluster/counter", "").await.unwrap();
+        assert_eq!((wrong.status, wrong.header("Allow")), (405, Some("GET")));
+        assert_eq!(
+            call("GET", "/cluster/nowhere", "").await.unwrap().status,
             404
         );
     }

@@ -1,7 +1,7 @@
 //! What the benchmarks share: driving posts over HTTP from concurrent clients and
 //! summarising latencies.
 
-use crate::common::{Api, TestServer};
+use crate::common::{Api, Endpoint, TestServer};
 use std::time::{Duration, Instant};
 
 pub const CHANNELS: usize = 4;

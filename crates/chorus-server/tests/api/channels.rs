@@ -1,7 +1,7 @@
 //! Channels: open and private channels, visibility, membership, direct messages.
 
 use crate::both_backends;
-use crate::common::{assert_error, id, ids, Backend, TestServer};
+use crate::common::{assert_error, id, ids, Backend, Endpoint, TestServer};
 use reqwest::StatusCode;
 use serde_json::json;
 

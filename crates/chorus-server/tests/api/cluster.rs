@@ -1,7 +1,7 @@
 //! Node membership: `GET /cluster/status` lists the live nodes of the deployment.
 
 use crate::both_backends;
-use crate::common::{Backend, TestServer};
+use crate::common::{Backend, Endpoint, TestServer};
 use chorus_model::{now_millis, ClusterNode};
 use reqwest::StatusCode;
 use serde_json::json;

@@ -1,7 +1,7 @@
 //! Slash commands: execution, ephemeral answers and autocomplete.
 
 use crate::both_backends;
-use crate::common::{assert_error, event_post, id, Backend, TestServer, Ws};
+use crate::common::{assert_error, event_post, id, Backend, Endpoint, TestServer, Ws};
 use reqwest::StatusCode;
 use serde_json::json;
 

@@ -3,7 +3,7 @@
 //! the exact `Content-Type` of every reply.
 
 use crate::both_backends;
-use crate::common::{assert_error, id, Api, Backend, TestServer};
+use crate::common::{assert_error, id, Api, Backend, Endpoint, TestServer};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 

@@ -3,7 +3,9 @@
 //! store, web bundles, and the reference plugin trigger-alert.
 
 use crate::both_backends;
-use crate::common::{assert_error, plugin_bundle, process_alive, Backend, TestServer, Ws};
+use crate::common::{
+    assert_error, plugin_bundle, process_alive, Backend, Endpoint, TestServer, Ws,
+};
 use chorus_server::store::KvWrite;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
@@ -748,7 +750,7 @@ async fn a_python_plugin_runs_under_the_same_supervisor() {
         return;
     };
     let (admin, _) = server.user("admin").await;
-    let root = crate::common::workspace_root();
+    let root = chorus_testkit::plugins::workspace_root();
     let folder = root.join("plugins/python-echo");
     let protos = root.join("crates/chorus-plugin-protocol/proto/chorus/plugin/v1");
     let mut files: Vec<(String, Vec<u8>, u32)> = vec![

@@ -1,7 +1,7 @@
 //! Posts: create, reply, read, edit, delete, channel history and threads.
 
 use crate::both_backends;
-use crate::common::{assert_error, id, strings, Api, Backend, TestServer};
+use crate::common::{assert_error, id, strings, Api, Backend, Endpoint, TestServer};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use std::time::Duration;

@@ -1,7 +1,7 @@
 //! Teams: creation with default channels, reads, and membership.
 
 use crate::both_backends;
-use crate::common::{assert_error, id, ids, Api, Backend, TestServer};
+use crate::common::{assert_error, id, ids, Api, Backend, Endpoint, TestServer};
 use reqwest::StatusCode;
 use serde_json::json;
 

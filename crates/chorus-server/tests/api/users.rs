@@ -1,7 +1,7 @@
 //! Sign-up, login, logout, sessions and user reads.
 
 use crate::both_backends;
-use crate::common::{assert_error, id, ids, Backend, TestServer};
+use crate::common::{assert_error, id, ids, Backend, Endpoint, TestServer};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 

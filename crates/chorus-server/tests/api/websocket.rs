@@ -2,7 +2,7 @@
 //! numbers, resumption, and the protocol details real clients depend on.
 
 use crate::both_backends;
-use crate::common::{event_post, id, strings, Api, Backend, TestServer, Ws};
+use crate::common::{event_post, id, strings, Api, Backend, Endpoint, TestServer, Ws};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::Message;

@@ -1,0 +1,311 @@
+//! Real clusters: N `chorus server` processes on one fresh PostgreSQL database, each
+//! with its own port (chosen free), folder and plugin directory, started with
+//! `ClusterSettings.Enable` and short heartbeats, and waited for until healthy. Nodes
+//! can be killed (`SIGKILL`), stopped (`SIGTERM`) and restarted on the same port.
+//! Dropping a [`Cluster`] kills what is left and drops the database.
+
+use crate::client::Endpoint;
+use crate::database::{drop_postgres_database, fresh_postgres_database};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// How long a node may take to answer its first ping.
+const START_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The `chorus` executable: `CHORUS_BIN` when set, else this workspace's build of the
+/// same profile, built once per run when needed.
+pub fn chorus_binary() -> PathBuf {
+    if let Some(path) = std::env::var_os("CHORUS_BIN") {
+        return PathBuf::from(path);
+    }
+    crate::plugins::built_package("chorus")
+}
+
+pub struct ClusterBuilder {
+    nodes: usize,
+    binary: Option<PathBuf>,
+    env: Vec<(String, String)>,
+}
+
+impl ClusterBuilder {
+    pub fn nodes(mut self, nodes: usize) -> Self {
+        self.nodes = nodes;
+        self
+    }
+
+    /// The `chorus` executable to run (default [`chorus_binary`]).
+    pub fn binary(mut self, path: impl Into<PathBuf>) -> Self {
+        self.binary = Some(path.into());
+        self
+    }
+
+    /// An extra `CHORUS_<SECTION>_<KEY>` setting for every node.
+    pub fn env(mut self, key: &str, value: &str) -> Self {
+        self.env.push((key.to_string(), value.to_string()));
+        self
+    }
+
+    /// Starts the nodes one after the other (the first one migrates the database) and
+    /// waits until each answers. `None` when PostgreSQL is unreachable outside CI.
+    pub async fn start(self) -> Option<Cluster> {
+        let (database, url) = fresh_postgres_database().await?;
+        let dir = tempfile::Builder::new()
+            .prefix("chorus-cluster-")
+            .tempdir()
+            .expect("cluster folder");
+        let binary = self.binary.unwrap_or_else(chorus_binary);
+        let mut cluster = Cluster {
+            nodes: Vec::new(),
+            database: Some(database),
+            database_url: url,
+            binary,
+            env: self.env,
+            dir,
+        };
+        for index in 0..self.nodes {
+            let node = Node {
+                index,
+                port: free_port(),
+                dir: cluster.dir.path().join(format!("node{index}")),
+                child: None,
+            };
+            std::fs::create_dir_all(node.plugin_dir()).expect("node folder");
+            cluster.nodes.push(node);
+            cluster.launch(index);
+            cluster.wait_ready(index).await;
+        }
+        Some(cluster)
+    }
+}
+
+pub struct Cluster {
+    nodes: Vec<Node>,
+    database: Option<String>,
+    database_url: String,
+    binary: PathBuf,
+    env: Vec<(String, String)>,
+    dir: tempfile::TempDir,
+}
+
+/// One `chorus server` process of a cluster.
+pub struct Node {
+    pub index: usize,
+    pub port: u16,
+    dir: PathBuf,
+    child: Option<Child>,
+}
+
+impl Endpoint for Node {
+    fn base_url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+}
+
+impl Node {
+    /// This node's `PluginSettings.Directory`.
+    pub fn plugin_dir(&self) -> PathBuf {
+        self.dir.join("plugins")
+    }
+
+    /// Everything the process printed (its log), for failure messages.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("node.log")).unwrap_or_default()
+    }
+
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
+    pub fn is_running(&mut self) -> bool {
+        self.child
+            .as_mut()
+            .is_some_and(|child| matches!(child.try_wait(), Ok(None)))
+    }
+}
+
+impl Cluster {
+    pub fn builder() -> ClusterBuilder {
+        ClusterBuilder {
+            nodes: 3,
+            binary: None,
+            env: Vec::new(),
+        }
+    }
+
+    /// `nodes` nodes with the default settings.
+    pub async fn start(nodes: usize) -> Option<Cluster> {
+        Cluster::builder().nodes(nodes).start().await
+    }
+
+    pub fn node(&self, index: usize) -> &Node {
+        &self.nodes[index]
+    }
+
+    pub fn node_mut(&mut self, index: usize) -> &mut Node {
+        &mut self.nodes[index]
+    }
+
+    pub fn nodes(&self) -> &[Node] {
+        &self.nodes
+    }
+
+    pub fn database_url(&self) -> &str {
+        &self.database_url
+    }
+
+    fn launch(&mut self, index: usize) {
+        let node = &self.nodes[index];
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(node.dir.join("node.log"))
+            .expect("node log");
+        let mut command = Command::new(&self.binary);
+        for (key, _) in std::env::vars() {
+            if key.starts_with("CHORUS_") {
+                command.env_remove(key);
+            }
+        }
+        let settings = [
+            ("CHORUS_SQLSETTINGS_DRIVERNAME", "postgres".to_string()),
+            ("CHORUS_SQLSETTINGS_DATASOURCE", self.database_url.clone()),
+            ("CHORUS_SQLSETTINGS_MAXOPENCONNS", "10".into()),
+            (
+                "CHORUS_SERVICESETTINGS_LISTENADDRESS",
+                format!("127.0.0.1:{}", node.port),
+            ),
+            ("CHORUS_CLUSTERSETTINGS_ENABLE", "true".into()),
+            ("CHORUS_CLUSTERSETTINGS_HEARTBEATSECONDS", "1".into()),
+            ("CHORUS_CLUSTERSETTINGS_NODETIMEOUTSECONDS", "4".into()),
+            (
+                "CHORUS_PLUGINSETTINGS_DIRECTORY",
+                node.plugin_dir().to_string_lossy().into_owned(),
+            ),
+            ("CHORUS_PLUGINSETTINGS_ENABLEUPLOADS", "true".into()),
+        ];
+        command
+            .arg("server")
+            .current_dir(&node.dir)
+            .envs(settings)
+            .envs(self.env.iter().cloned())
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("log handle"))
+            .stderr(log);
+        let child = command
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {}: {e}", self.binary.display()));
+        self.nodes[index].child = Some(child);
+    }
+
+    async fn wait_ready(&mut self, index: usize) {
+        let deadline = Instant::now() + START_TIMEOUT;
+        let client = reqwest::Client::new();
+        let url = format!("{}/api/v4/system/ping", self.nodes[index].base_url());
+        loop {
+            if let Ok(reply) = client.get(&url).send().await {
+                if reply.status().is_success() {
+                    return;
+                }
+            }
+            let node = &mut self.nodes[index];
+            if !node.is_running() || Instant::now() > deadline {
+                panic!(
+                    "node {index} did not become ready; its log:\n{}",
+                    node.log()
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Kills node `index` with `SIGKILL`, as a crash would.
+    pub fn kill(&mut self, index: usize) {
+        if let Some(mut child) = self.nodes[index].child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Stops node `index` with `SIGTERM` and waits until it has exited.
+    pub async fn stop(&mut self, index: usize) {
+        if let Some(mut child) = self.nodes[index].child.take() {
+            // SAFETY: signalling our own child by its pid.
+            unsafe {
+                libc::kill(child.id() as libc::pid_t, libc::SIGTERM);
+            }
+            let deadline = Instant::now() + Duration::from_secs(30);
+            while matches!(child.try_wait(), Ok(None)) && Instant::now() < deadline {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts node `index` again, on the same port and folder, and waits until ready.
+    pub async fn restart(&mut self, index: usize) {
+        self.kill(index);
+        self.launch(index);
+        self.wait_ready(index).await;
+    }
+
+    /// Adds a node (a late joiner) and waits until it is ready; returns its index.
+    pub async fn add_node(&mut self) -> usize {
+        let index = self.nodes.len();
+        let node = Node {
+            index,
+            port: free_port(),
+            dir: self.dir.path().join(format!("node{index}")),
+            child: None,
+        };
+        std::fs::create_dir_all(node.plugin_dir()).expect("node folder");
+        self.nodes.push(node);
+        self.launch(index);
+        self.wait_ready(index).await;
+        index
+    }
+
+    /// Stops every node politely and drops the database.
+    pub async fn shutdown(mut self) {
+        for index in 0..self.nodes.len() {
+            self.stop(index).await;
+        }
+        if let Some(database) = self.database.take() {
+            drop_postgres_database(&database).await;
+        }
+    }
+
+    /// The folder holding the nodes' folders.
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        for index in 0..self.nodes.len() {
+            self.kill(index);
+        }
+        if let Some(database) = self.database.take() {
+            // Drop may run inside a runtime, where blocking on another is not allowed.
+            let _ = std::thread::spawn(move || {
+                if let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                {
+                    runtime.block_on(drop_postgres_database(&database));
+                }
+            })
+            .join();
+        }
+    }
+}
+
+/// A loopback port free at the time of asking.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}

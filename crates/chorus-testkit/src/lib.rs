@@ -1,0 +1,14 @@
+//! Real Chorus servers for tests and benchmarks, shared by every crate that needs them:
+//! fresh PostgreSQL databases (`database`), REST and websocket clients (`client`, `ws`),
+//! plugins built from the workspace (`plugins`), and clusters of real `chorus server`
+//! processes on one database that can be killed and restarted (`cluster`).
+
+pub mod client;
+pub mod cluster;
+pub mod database;
+pub mod plugins;
+pub mod ws;
+
+pub use client::{Api, Endpoint};
+pub use cluster::{Cluster, Node};
+pub use ws::Ws;
