@@ -117,6 +117,15 @@ impl AppError {
             AppError::Store(sqlx::Error::PoolTimedOut)
             | AppError::Store(sqlx::Error::Io(_))
             | AppError::Store(sqlx::Error::PoolClosed) => StatusCode::SERVICE_UNAVAILABLE,
+            // PostgreSQL shutting down or restarting ("57P…") and broken connections
+            // ("08…") are outages, not bugs: the client should retry.
+            AppError::Store(sqlx::Error::Database(err))
+                if err
+                    .code()
+                    .is_some_and(|c| c.starts_with("57P") || c.starts_with("08")) =>
+            {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

@@ -71,6 +71,14 @@ impl Api {
         }
     }
 
+    /// The same client (and session) talking to another server of the cluster.
+    pub fn at(&self, endpoint: &impl Endpoint) -> Api {
+        Api {
+            base: format!("{}/api/v4", endpoint.base_url()),
+            ..self.clone()
+        }
+    }
+
     pub fn token(&self) -> &str {
         self.token.as_deref().expect("logged in")
     }

@@ -5,7 +5,7 @@
 //! Dropping a [`Cluster`] kills what is left and drops the database.
 
 use crate::client::Endpoint;
-use crate::database::{drop_postgres_database, fresh_postgres_database};
+use crate::database::{drop_database_on, fresh_database_on, postgres_admin_url};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -24,6 +24,7 @@ pub fn chorus_binary() -> PathBuf {
 
 pub struct ClusterBuilder {
     nodes: usize,
+    admin_url: Option<String>,
     binary: Option<PathBuf>,
     env: Vec<(String, String)>,
 }
@@ -40,6 +41,13 @@ impl ClusterBuilder {
         self
     }
 
+    /// The PostgreSQL server to create the cluster's database on (its admin URL);
+    /// default the shared test server.
+    pub fn postgres(mut self, admin_url: &str) -> Self {
+        self.admin_url = Some(admin_url.to_string());
+        self
+    }
+
     /// An extra `CHORUS_<SECTION>_<KEY>` setting for every node.
     pub fn env(mut self, key: &str, value: &str) -> Self {
         self.env.push((key.to_string(), value.to_string()));
@@ -49,7 +57,8 @@ impl ClusterBuilder {
     /// Starts the nodes one after the other (the first one migrates the database) and
     /// waits until each answers. `None` when PostgreSQL is unreachable outside CI.
     pub async fn start(self) -> Option<Cluster> {
-        let (database, url) = fresh_postgres_database().await?;
+        let admin_url = self.admin_url.unwrap_or_else(postgres_admin_url);
+        let (database, url) = fresh_database_on(&admin_url).await?;
         let dir = tempfile::Builder::new()
             .prefix("chorus-cluster-")
             .tempdir()
@@ -57,6 +66,7 @@ impl ClusterBuilder {
         let binary = self.binary.unwrap_or_else(chorus_binary);
         let mut cluster = Cluster {
             nodes: Vec::new(),
+            admin_url,
             database: Some(database),
             database_url: url,
             binary,
@@ -81,6 +91,7 @@ impl ClusterBuilder {
 
 pub struct Cluster {
     nodes: Vec<Node>,
+    admin_url: String,
     database: Option<String>,
     database_url: String,
     binary: PathBuf,
@@ -128,6 +139,7 @@ impl Cluster {
     pub fn builder() -> ClusterBuilder {
         ClusterBuilder {
             nodes: 3,
+            admin_url: None,
             binary: None,
             env: Vec::new(),
         }
@@ -272,7 +284,7 @@ impl Cluster {
             self.stop(index).await;
         }
         if let Some(database) = self.database.take() {
-            drop_postgres_database(&database).await;
+            drop_database_on(&self.admin_url, &database).await;
         }
     }
 
@@ -288,13 +300,14 @@ impl Drop for Cluster {
             self.kill(index);
         }
         if let Some(database) = self.database.take() {
+            let admin_url = self.admin_url.clone();
             // Drop may run inside a runtime, where blocking on another is not allowed.
             let _ = std::thread::spawn(move || {
                 if let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
                     .enable_all()
                     .build()
                 {
-                    runtime.block_on(drop_postgres_database(&database));
+                    runtime.block_on(drop_database_on(&admin_url, &database));
                 }
             })
             .join();

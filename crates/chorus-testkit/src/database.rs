@@ -22,7 +22,12 @@ pub fn with_database(admin_url: &str, database: &str) -> String {
 /// Creates a fresh database, first dropping test databases left over by runs that died
 /// more than an hour ago. `None` when PostgreSQL is unreachable outside CI.
 pub async fn fresh_postgres_database() -> Option<(String, String)> {
-    let admin_url = postgres_admin_url();
+    fresh_database_on(&postgres_admin_url()).await
+}
+
+/// [`fresh_postgres_database`] on the server of `admin_url`.
+pub async fn fresh_database_on(admin_url: &str) -> Option<(String, String)> {
+    let admin_url = admin_url.to_string();
     let mut admin = match sqlx::PgConnection::connect(&admin_url).await {
         Ok(conn) => conn,
         Err(err) => {
@@ -60,7 +65,12 @@ pub async fn fresh_postgres_database() -> Option<(String, String)> {
 }
 
 pub async fn drop_postgres_database(name: &str) {
-    if let Ok(mut admin) = sqlx::PgConnection::connect(&postgres_admin_url()).await {
+    drop_database_on(&postgres_admin_url(), name).await
+}
+
+/// [`drop_postgres_database`] on the server of `admin_url`.
+pub async fn drop_database_on(admin_url: &str, name: &str) {
+    if let Ok(mut admin) = sqlx::PgConnection::connect(admin_url).await {
         let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
             .execute(&mut admin)
             .await;

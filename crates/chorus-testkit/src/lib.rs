@@ -7,6 +7,7 @@ pub mod client;
 pub mod cluster;
 pub mod database;
 pub mod plugins;
+pub mod private_postgres;
 pub mod ws;
 
 pub use client::{Api, Endpoint};

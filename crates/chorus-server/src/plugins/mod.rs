@@ -365,9 +365,8 @@ impl PluginManager {
         plugin_id: Option<&str>,
         retry_failed: bool,
     ) -> Result<(), PluginError> {
-        if plugin_id.is_none() {
-            self.scan();
-        }
+        // Operators may have unpacked new plugins into the directory since the last look.
+        self.scan();
         let stored: BTreeMap<String, String> = store
             .plugin_bundle_ids()
             .await?
@@ -556,14 +555,11 @@ impl PluginManager {
             .unwrap_or_else(|| self.configured_enabled(plugin_id)))
     }
 
-    /// Whether `plugin_id` is installed on this node or stored for the cluster.
+    /// Whether `plugin_id` is installed on this node, stored for the cluster, or
+    /// reported by another node (deployed there by an operator).
     async fn is_known(&self, store: &Store, plugin_id: &str) -> Result<bool, sqlx::Error> {
-        Ok(self.slot(plugin_id).is_some()
-            || store
-                .plugin_bundle_ids()
-                .await?
-                .iter()
-                .any(|(id, _)| id == plugin_id))
+        self.scan();
+        Ok(self.slot(plugin_id).is_some() || store.plugin_known_to_cluster(plugin_id).await?)
     }
 
     /// Enables a plugin for the whole cluster; a copy that had failed is retried.
@@ -820,6 +816,12 @@ async fn status_writer(app: Weak<AppState>, changed: Arc<tokio::sync::Notify>) {
         };
         let _ = tokio::time::timeout(refresh, changed.notified()).await;
         let Some(app) = app.upgrade() else { return };
+        {
+            // Report plugins an operator unpacked since the last look. Under the
+            // operations lock, so a scan never resurrects a plugin being removed.
+            let _guard = app.plugins.operations.lock().await;
+            app.plugins.scan();
+        }
         let statuses = app.plugins.statuses();
         if last_written.as_ref() == Some(&statuses) && last_write.elapsed() < refresh {
             continue;

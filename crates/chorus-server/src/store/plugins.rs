@@ -316,6 +316,17 @@ impl Store {
         .transpose()
     }
 
+    /// Whether a bundle of `plugin_id` is stored or any node reports having it.
+    pub async fn plugin_known_to_cluster(&self, plugin_id: &str) -> Result<bool, sqlx::Error> {
+        let known: Option<i32> = sqlx::query_scalar(
+            "SELECT 1 FROM plugin_bundles WHERE plugin_id = $1 UNION ALL SELECT 1 FROM plugin_statuses WHERE plugin_id = $1 LIMIT 1",
+        )
+        .bind(plugin_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(known.is_some())
+    }
+
     /// Forgets a plugin cluster-wide: its stored bundle and its enabled state, together.
     pub async fn delete_plugin(&self, plugin_id: &str) -> Result<(), sqlx::Error> {
         let mut tx = self.pool.begin().await?;

@@ -99,3 +99,33 @@ async fn two_nodes_on_one_database_see_each_other_and_a_stopped_one_leaves() {
     assert_eq!(nodes[0]["id"], json!(first.state.node_id));
     first.stop().await;
 }
+
+/// Operators who deploy plugins themselves can refuse uploads in a cluster: a clear 501
+/// that says what to do instead, and nothing stored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn uploads_can_be_refused_in_a_cluster() {
+    let Some(server) = TestServer::start_with(Backend::Postgres, |c| {
+        c.cluster_settings.enable = true;
+        c.plugin_settings.enable_uploads = true;
+        c.plugin_settings.allow_uploads_in_cluster = false;
+    })
+    .await
+    else {
+        return;
+    };
+    let (admin, _) = server.user("admin").await;
+    let reply = admin
+        .upload_plugin(crate::common::plugin_bundle("noop", "noop"), false)
+        .await;
+    crate::common::assert_error(
+        &reply,
+        StatusCode::NOT_IMPLEMENTED,
+        "app.plugin.cluster.upload_disabled.app_error",
+    );
+    assert!(reply.1["message"]
+        .as_str()
+        .unwrap()
+        .contains("PluginSettings.Directory"));
+    assert_eq!(server.count("plugin_bundles").await, 0);
+    server.stop().await;
+}

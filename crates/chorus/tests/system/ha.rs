@@ -1,0 +1,786 @@
+//! High availability, end to end: clusters of real `chorus server` processes on one
+//! fresh PostgreSQL database (through `chorus-testkit`), with real plugin processes on
+//! every node. Each test checks that the cluster behaves as one deployment for users,
+//! plugins and operators, including when a node, a plugin or the bus connection dies.
+
+use chorus_testkit::client::{event_post, id};
+use chorus_testkit::plugins::{plugin_bundle, process_alive};
+use chorus_testkit::private_postgres::PrivatePostgres;
+use chorus_testkit::{Api, Cluster, Endpoint, Node, Ws};
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+const TRIGGER_ALERT: &str = "com.chorus.trigger-alert";
+const DEMO: &str = "com.chorus.demo";
+const NOOP: &str = "com.chorus.test.noop";
+const RUNNING: i64 = 2;
+const NOT_RUNNING: i64 = 0;
+
+/// A cluster of `nodes` nodes of this build's `chorus`; `None` skips the test (only
+/// outside CI, when PostgreSQL is unreachable).
+async fn start_cluster(nodes: usize) -> Option<Cluster> {
+    Cluster::builder()
+        .nodes(nodes)
+        .binary(env!("CARGO_BIN_EXE_chorus"))
+        .start()
+        .await
+}
+
+/// The admin (first user), a team and an open channel, with `users` in both.
+struct World {
+    admin: Api,
+    team_id: String,
+    channel_id: String,
+    users: Vec<(Api, String)>,
+}
+
+async fn world(node: &Node, users: &[&str]) -> World {
+    let (admin, _) = node.user("admin").await;
+    let team_id = id(&admin.team("ha").await);
+    let channel_id = id(&admin.channel(&team_id, "town", "O").await);
+    let mut members = Vec::new();
+    for name in users {
+        let (api, user) = node.member(&admin, &team_id, name).await;
+        admin.add_to_channel(&channel_id, &id(&user)).await;
+        members.push((api, id(&user)));
+    }
+    World {
+        admin,
+        team_id,
+        channel_id,
+        users: members,
+    }
+}
+
+/// Node ids by port, from `GET /cluster/status`.
+async fn node_ids(admin: &Api, cluster: &Cluster) -> Vec<String> {
+    let (status, nodes) = admin.get("/cluster/status").await;
+    assert_eq!(status, StatusCode::OK, "{nodes}");
+    cluster
+        .nodes()
+        .iter()
+        .map(|node| {
+            nodes
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|n| {
+                    n["ipaddress"]
+                        .as_str()
+                        .is_some_and(|a| a.ends_with(&format!(":{}", node.port)))
+                })
+                .map(id)
+                .unwrap_or_else(|| panic!("node {} missing from {nodes}", node.index))
+        })
+        .collect()
+}
+
+/// Statuses of `plugin_id` by node id, as one node reports them.
+async fn statuses(api: &Api, plugin_id: &str) -> BTreeMap<String, Value> {
+    let (status, list) = api.get("/plugins/statuses").await;
+    assert_eq!(status, StatusCode::OK, "{list}");
+    let mut by_node = BTreeMap::new();
+    for entry in list.as_array().unwrap() {
+        if entry["plugin_id"] == plugin_id {
+            let node = entry["cluster_id"].as_str().unwrap().to_string();
+            assert!(
+                by_node.insert(node, entry.clone()).is_none(),
+                "two statuses for one node: {list}"
+            );
+        }
+    }
+    by_node
+}
+
+/// Waits (up to 30 s) until `check` accepts the statuses of `plugin_id`.
+async fn wait_statuses(
+    api: &Api,
+    plugin_id: &str,
+    what: &str,
+    check: impl Fn(&BTreeMap<String, Value>) -> bool,
+) -> BTreeMap<String, Value> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let current = statuses(api, plugin_id).await;
+        if check(&current) {
+            return current;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{plugin_id}: never {what}; last statuses {current:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Waits until `plugin_id` is in `state` on exactly the nodes `node_ids`.
+async fn wait_state_on(api: &Api, plugin_id: &str, state: i64, node_ids: &[String]) {
+    let wanted: BTreeSet<&String> = node_ids.iter().collect();
+    wait_statuses(
+        api,
+        plugin_id,
+        &format!("state {state} on {wanted:?}"),
+        |s| s.keys().collect::<BTreeSet<_>>() == wanted && s.values().all(|v| v["state"] == state),
+    )
+    .await;
+}
+
+async fn plugin_action(api: &Api, plugin_id: &str, action: &str) {
+    let reply = api
+        .send(api.request(Method::POST, &format!("/plugins/{plugin_id}/{action}")))
+        .await;
+    assert_eq!(reply, (StatusCode::OK, json!({"status": "OK"})));
+}
+
+/// Reads frames until `name` arrives, checking that every frame's `seq` follows the
+/// previous one.
+async fn next_event_in_sequence(ws: &mut Ws, last_seq: &mut i64, name: &str) -> Value {
+    loop {
+        let frame = ws
+            .next_frame()
+            .await
+            .unwrap_or_else(|| panic!("socket ended while waiting for {name}"));
+        if frame.get("seq_reply").is_some() {
+            continue;
+        }
+        assert_eq!(frame["seq"], *last_seq + 1, "seq gap before {frame}");
+        *last_seq += 1;
+        if frame["event"] == name {
+            return frame;
+        }
+    }
+}
+
+/// A plugin's own HTTP reply, which need not have Mattermost's error shape; `None`
+/// when the plugin died mid-request.
+async fn plugin_call(
+    api: &Api,
+    method: Method,
+    plugin_id: &str,
+    path: &str,
+) -> Option<(StatusCode, Value)> {
+    let reply = api
+        .plugin_request(method, plugin_id, path)
+        .timeout(Duration::from_secs(60))
+        .send()
+        .await
+        .ok()?;
+    let status = reply.status();
+    let body = reply.json().await.unwrap_or(Value::Null);
+    Some((status, body))
+}
+
+/// Process ids of the children of `parent` whose command line mentions `name`.
+fn children_named(parent: u32, name: &str) -> Vec<u32> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue;
+        };
+        let after_name = &stat[stat.rfind(')').map_or(0, |i| i + 2)..];
+        let ppid: u32 = after_name
+            .split_whitespace()
+            .nth(1)
+            .and_then(|p| p.parse().ok())
+            .unwrap_or(0);
+        let cmdline = std::fs::read_to_string(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+        if ppid == parent && cmdline.contains(name) {
+            found.push(pid);
+        }
+    }
+    found
+}
+
+/// DESIGN.md's reference scenario: trigger-alert uploaded through node 1, the word set
+/// through node 1, the post through node 2, the alert on a websocket held by node 3;
+/// then, disabled through node 3, no alert anywhere.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reference_scenario_on_three_nodes() {
+    let Some(cluster) = start_cluster(3).await else {
+        return;
+    };
+    let (n1, n2, n3) = (cluster.node(0), cluster.node(1), cluster.node(2));
+    let world = world(n1, &["alice", "bob"]).await;
+    let (alice, _) = &world.users[0];
+    let (bob, _) = &world.users[1];
+    let admin = &world.admin;
+    let nodes = node_ids(admin, &cluster).await;
+
+    let manifest = admin
+        .install_plugin(plugin_bundle("trigger-alert", "trigger-alert"))
+        .await;
+    assert_eq!(manifest["id"], TRIGGER_ALERT);
+    // One status per node, all running, whichever node is asked.
+    wait_state_on(&admin.at(n2), TRIGGER_ALERT, RUNNING, &nodes).await;
+
+    let (status, words) = alice
+        .send(
+            alice
+                .plugin_request(Method::POST, TRIGGER_ALERT, "/api/v1/triggers")
+                .json(&json!({"word": "hello"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{words}");
+    assert_eq!(words["words"], json!(["hello"]));
+
+    let mut alice_ws = Ws::ready(n3, alice.token()).await;
+    let mut seq = 0;
+    let post = bob
+        .at(n2)
+        .create_post(&world.channel_id, "hello there")
+        .await;
+    let posted = next_event_in_sequence(&mut alice_ws, &mut seq, "posted").await;
+    assert_eq!(event_post(&posted)["id"], post["id"]);
+    let alert = next_event_in_sequence(&mut alice_ws, &mut seq, "ephemeral_message").await;
+    let alert_post = event_post(&alert);
+    assert_eq!(alert_post["channel_id"], json!(world.channel_id));
+    assert!(
+        alert_post["message"].as_str().unwrap().contains("hello"),
+        "{alert_post}"
+    );
+
+    plugin_action(&admin.at(n3), TRIGGER_ALERT, "disable").await;
+    wait_state_on(&admin.at(n1), TRIGGER_ALERT, NOT_RUNNING, &nodes).await;
+    let post = bob
+        .at(n2)
+        .create_post(&world.channel_id, "hello again")
+        .await;
+    let posted = next_event_in_sequence(&mut alice_ws, &mut seq, "posted").await;
+    assert_eq!(event_post(&posted)["id"], post["id"]);
+    // Any alert would come right after the post, from node 2; give it a second.
+    while let Some(frame) = alice_ws.frame_within(Duration::from_secs(1)).await {
+        assert_ne!(frame["event"], "ephemeral_message", "alert while disabled");
+    }
+    cluster.shutdown().await;
+}
+
+/// Sessions and websocket events are cluster-wide: a token from node 1 works on node 2,
+/// posts through node 2 reach a socket on node 3 in order with contiguous `seq`, and a
+/// logout on node 2 ends the session everywhere and closes its socket on node 3.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sessions_and_events_span_the_cluster() {
+    let Some(cluster) = start_cluster(3).await else {
+        return;
+    };
+    let (n1, n2, n3) = (cluster.node(0), cluster.node(1), cluster.node(2));
+    let world = world(n1, &["alice", "bob"]).await;
+    let (alice, alice_id) = &world.users[0];
+    let (bob, _) = &world.users[1];
+
+    let (status, me) = alice.at(n2).get("/users/me").await;
+    assert_eq!(
+        (status, me["id"].clone()),
+        (StatusCode::OK, json!(alice_id))
+    );
+
+    let mut alice_ws = Ws::ready(n3, alice.token()).await;
+    let bob_on_2 = bob.at(n2);
+    let mut sent = Vec::new();
+    for i in 0..30 {
+        sent.push(id(&bob_on_2
+            .create_post(&world.channel_id, &format!("m{i}"))
+            .await));
+    }
+    let mut seq = 0;
+    let mut received = Vec::new();
+    while received.len() < sent.len() {
+        let event = next_event_in_sequence(&mut alice_ws, &mut seq, "posted").await;
+        received.push(id(&event_post(&event)));
+    }
+    assert_eq!(received, sent, "posts arrive in the order they were made");
+
+    let (status, _) = alice.at(n2).post("/users/logout", json!({})).await;
+    assert_eq!(status, StatusCode::OK);
+    for node in [n1, n3] {
+        let (status, body) = alice.at(node).get("/users/me").await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    }
+    alice_ws.expect_closed().await;
+    cluster.shutdown().await;
+}
+
+/// Uploads go to the database and every node, including one that joins later; enable,
+/// disable and remove through any node apply everywhere.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plugin_lifecycle_reaches_every_node_and_late_joiners() {
+    let Some(mut cluster) = start_cluster(2).await else {
+        return;
+    };
+    let (admin, _) = cluster.node(0).user("admin").await;
+    let admin_on = |cluster: &Cluster, i: usize| admin.at(cluster.node(i));
+
+    let (status, manifest) = admin_on(&cluster, 1)
+        .upload_plugin(plugin_bundle("noop", "noop"), false)
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{manifest}");
+    plugin_action(&admin_on(&cluster, 0), NOOP, "enable").await;
+    let nodes = node_ids(&admin, &cluster).await;
+    wait_state_on(&admin, NOOP, RUNNING, &nodes).await;
+    // A second upload of the same id needs force, whichever node is asked.
+    let (status, _) = admin_on(&cluster, 0)
+        .upload_plugin(plugin_bundle("noop", "noop"), false)
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+
+    let late = cluster.add_node().await;
+    assert!(cluster.node(late).plugin_dir().join(NOOP).is_dir());
+    let nodes = node_ids(&admin, &cluster).await;
+    assert_eq!(nodes.len(), 3);
+    wait_state_on(&admin_on(&cluster, late), NOOP, RUNNING, &nodes).await;
+
+    plugin_action(&admin_on(&cluster, late), NOOP, "disable").await;
+    wait_state_on(&admin, NOOP, NOT_RUNNING, &nodes).await;
+    plugin_action(&admin_on(&cluster, 1), NOOP, "enable").await;
+    wait_state_on(&admin, NOOP, RUNNING, &nodes).await;
+
+    let (status, body) = admin_on(&cluster, late)
+        .delete(&format!("/plugins/{NOOP}"))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    wait_statuses(&admin, NOOP, "removed everywhere", BTreeMap::is_empty).await;
+    for node in cluster.nodes() {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while node.plugin_dir().join(NOOP).exists() {
+            assert!(
+                Instant::now() < deadline,
+                "node {} kept the plugin",
+                node.index
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+    // A node that starts after the removal does not bring it back.
+    cluster.restart(0).await;
+    let (status, list) = admin.get("/plugins").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(list, json!({"active": [], "inactive": []}));
+    cluster.shutdown().await;
+}
+
+/// Plugins unpacked by an operator into each node's directory work too, and statuses
+/// show each node's own copy: here node 3 has none and node 2 runs another version.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn operator_deployed_plugins_are_reported_per_node() {
+    let Some(cluster) = start_cluster(3).await else {
+        return;
+    };
+    let (admin, _) = cluster.node(0).user("admin").await;
+    let nodes = node_ids(&admin, &cluster).await;
+    let bundle = plugin_bundle("noop", "noop");
+    for (index, version) in [(0, None), (1, Some("9.9.9"))] {
+        let dir = cluster.node(index).plugin_dir();
+        let staged =
+            chorus_server::plugins::bundle::stage_bundle(&bundle[..], &dir, Default::default())
+                .expect("stage");
+        if let Some(version) = version {
+            let path = staged.root.join("plugin.json");
+            let mut manifest: Value =
+                serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+            manifest["version"] = json!(version);
+            std::fs::write(&path, manifest.to_string()).unwrap();
+        }
+        chorus_server::plugins::bundle::install_staged(&staged, &dir, false).expect("install");
+    }
+    // Nodes notice what operators unpack within a heartbeat, and report it.
+    wait_state_on(&admin, NOOP, NOT_RUNNING, &nodes[..2]).await;
+    // Enabled through the node that has no copy.
+    plugin_action(&admin.at(cluster.node(2)), NOOP, "enable").await;
+    wait_state_on(&admin, NOOP, RUNNING, &nodes[..2]).await;
+    let statuses = statuses(&admin.at(cluster.node(2)), NOOP).await;
+    assert_eq!(statuses[&nodes[0]]["version"], statuses_version(&bundle));
+    assert_eq!(statuses[&nodes[1]]["version"], "9.9.9");
+    assert!(!statuses.contains_key(&nodes[2]));
+    cluster.shutdown().await;
+}
+
+fn statuses_version(bundle: &[u8]) -> Value {
+    let dir = tempfile::tempdir().unwrap();
+    let staged =
+        chorus_server::plugins::bundle::stage_bundle(bundle, dir.path(), Default::default())
+            .unwrap();
+    json!(staged.manifest.version)
+}
+
+/// The demo plugin on three nodes: cluster events reach the other copies; a KV counter
+/// incremented by compare-and-set from all copies at once ends exact; the SDK's
+/// cluster mutex is never held twice, also when its holder's process is killed; and the
+/// killed plugin is restarted on its node while the others are untouched.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plugin_copies_share_state_events_and_locks() {
+    let Some(cluster) = start_cluster(3).await else {
+        return;
+    };
+    let world = world(cluster.node(0), &["alice"]).await;
+    let admin = &world.admin;
+    let nodes = node_ids(admin, &cluster).await;
+    admin.install_plugin(plugin_bundle("demo", "demo")).await;
+    wait_state_on(admin, DEMO, RUNNING, &nodes).await;
+    let on = |i: usize| admin.at(cluster.node(i));
+
+    // PublishPluginClusterEvent from node 1 reaches another node's copy.
+    let (status, reply) = admin
+        .post(
+            "/commands/execute",
+            json!({"channel_id": world.channel_id, "team_id": world.team_id, "command": "/demo cluster ping"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{reply}");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let record = loop {
+        let reply = plugin_call(
+            admin,
+            Method::GET,
+            DEMO,
+            "/kv/hook:OnPluginClusterEvent:demo",
+        )
+        .await;
+        if let Some((StatusCode::OK, record)) = reply {
+            break record;
+        }
+        assert!(Instant::now() < deadline, "no copy heard the cluster event");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(record["data"], "ping");
+    assert_eq!(record["source_node_id"], json!(nodes[0]));
+
+    // Concurrent compare-and-set increments from the three copies.
+    let increments = 60;
+    let tasks: Vec<_> = (0..increments)
+        .map(|i| {
+            let api = on(i % 3);
+            tokio::spawn(async move {
+                let reply = plugin_call(&api, Method::POST, DEMO, "/cluster/increment").await;
+                assert_eq!(reply.map(|r| r.0), Some(StatusCode::OK));
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap();
+    }
+    let (_, counter) = plugin_call(admin, Method::GET, DEMO, "/cluster/counter")
+        .await
+        .unwrap();
+    assert_eq!(counter["value"], increments);
+
+    // Critical sections through all three nodes at once.
+    let critical = |i: usize, hold_ms: u64, ttl_s: u64| {
+        let api = on(i % 3);
+        tokio::spawn(async move {
+            let path = format!("/cluster/critical?hold_ms={hold_ms}&ttl_s={ttl_s}");
+            plugin_call(&api, Method::POST, DEMO, &path).await
+        })
+    };
+    let sections: Vec<_> = (0..12).map(|i| critical(i, 30, 2)).collect();
+    for section in sections {
+        let reply = section.await.unwrap();
+        assert_eq!(reply.map(|r| r.0), Some(StatusCode::OK));
+    }
+
+    // Kill the holder's process while it is inside: nobody else gets in until its
+    // lease runs out, and the node restarts its copy.
+    let node0_pid = cluster.node(0).pid().unwrap();
+    let before: Vec<Vec<u32>> = (0..3)
+        .map(|i| children_named(cluster.node(i).pid().unwrap(), "demo"))
+        .collect();
+    assert!(before.iter().all(|pids| pids.len() == 1), "{before:?}");
+    let holder = critical(0, 1500, 4);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while plugin_call(admin, Method::GET, DEMO, "/kv/inside")
+        .await
+        .map(|r| r.0)
+        != Some(StatusCode::OK)
+    {
+        assert!(Instant::now() < deadline, "the holder never got inside");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    // SAFETY: killing the plugin process our node 1 started.
+    unsafe {
+        libc::kill(before[0][0] as libc::pid_t, libc::SIGKILL);
+    }
+    let holder = holder.await.unwrap();
+    assert_ne!(
+        holder.map(|r| r.0),
+        Some(StatusCode::OK),
+        "the killed holder cannot have finished"
+    );
+    let waiters: Vec<_> = (1..5).map(|i| critical(1 + i % 2, 30, 4)).collect();
+    for waiter in waiters {
+        let reply = waiter.await.unwrap();
+        assert_eq!(reply.map(|r| r.0), Some(StatusCode::OK));
+    }
+    let (_, violations) = plugin_call(&on(1), Method::GET, DEMO, "/cluster/violations")
+        .await
+        .unwrap();
+    assert_eq!(violations["value"], 0, "the mutex was held twice at once");
+
+    wait_statuses(admin, DEMO, "running again on node 1", |s| {
+        s.values().all(|v| v["state"] == RUNNING) && s.len() == 3
+    })
+    .await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let now = children_named(node0_pid, "demo");
+        if now.len() == 1 && now[0] != before[0][0] {
+            break;
+        }
+        assert!(Instant::now() < deadline, "node 1 never restarted its copy");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(!process_alive(before[0][0]));
+    for (i, pids) in before.iter().enumerate().skip(1) {
+        assert_eq!(
+            &children_named(cluster.node(i).pid().unwrap(), "demo"),
+            pids,
+            "node {} restarted a healthy copy",
+            i + 1
+        );
+    }
+    cluster.shutdown().await;
+}
+
+/// `kill -9` of one node while clients post through all three: the others keep
+/// serving, every acknowledged post is stored exactly once, and a websocket client of
+/// the dead node reconnects to another node and catches up on what it missed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_node_loses_no_acknowledged_post() {
+    let Some(mut cluster) = start_cluster(3).await else {
+        return;
+    };
+    let names: Vec<String> = (0..6).map(|i| format!("poster{i}")).collect();
+    let mut all: Vec<&str> = names.iter().map(String::as_str).collect();
+    all.push("watcher");
+    let world = world(cluster.node(0), &all).await;
+    let channel_id = world.channel_id.clone();
+    let (watcher, _) = &world.users[6];
+    let mut watcher_ws = Ws::ready(cluster.node(1), watcher.token()).await;
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let killed = Arc::new(AtomicBool::new(false));
+    // (post id, message, acknowledged after the kill)
+    let acknowledged = Arc::new(Mutex::new(Vec::<(String, String, bool)>::new()));
+    let posters: Vec<_> = (0..6)
+        .map(|i| {
+            let api = world.users[i].0.at(cluster.node(i % 3));
+            let (stop, killed, acknowledged) = (stop.clone(), killed.clone(), acknowledged.clone());
+            let channel_id = channel_id.clone();
+            tokio::spawn(async move {
+                let mut n = 0;
+                while !stop.load(Ordering::Relaxed) {
+                    let message = format!("poster{i}-{n}");
+                    n += 1;
+                    let after_kill = killed.load(Ordering::Relaxed);
+                    let reply = api
+                        .http
+                        .post(format!("{}/posts", api.base))
+                        .bearer_auth(api.token())
+                        .json(&json!({"channel_id": channel_id, "message": message}))
+                        .timeout(Duration::from_secs(10))
+                        .send()
+                        .await;
+                    match reply {
+                        Ok(reply) if reply.status() == StatusCode::CREATED => {
+                            let post: Value = reply.json().await.unwrap();
+                            acknowledged
+                                .lock()
+                                .unwrap()
+                                .push((id(&post), message, after_kill));
+                        }
+                        _ => tokio::time::sleep(Duration::from_millis(20)).await,
+                    }
+                }
+            })
+        })
+        .collect();
+
+    // The watcher keeps what node 2 delivered until it dies.
+    let mut seen = BTreeSet::new();
+    let mut last_create_at = 0;
+    let started = Instant::now();
+    while acknowledged.lock().unwrap().len() < 60 {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "posting stalled"
+        );
+        if let Some(frame) = watcher_ws.frame_within(Duration::from_millis(50)).await {
+            if frame["event"] == "posted" {
+                let post = event_post(&frame);
+                last_create_at = post["create_at"].as_i64().unwrap();
+                seen.insert(id(&post));
+            }
+        }
+    }
+    cluster.kill(1);
+    killed.store(true, Ordering::Relaxed);
+    // Drain what node 2 sent before dying; the socket then ends.
+    while let Some(frame) = watcher_ws.next_frame().await {
+        if frame["event"] == "posted" {
+            let post = event_post(&frame);
+            last_create_at = post["create_at"].as_i64().unwrap();
+            seen.insert(id(&post));
+        }
+    }
+    let survivors_before = acknowledged.lock().unwrap().iter().filter(|a| a.2).count();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while acknowledged.lock().unwrap().iter().filter(|a| a.2).count() < survivors_before + 30 {
+        assert!(
+            Instant::now() < deadline,
+            "the surviving nodes stopped serving"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    // The watcher moves to node 1 and catches up: a new connection (hello), then the
+    // posts since the last one it saw.
+    let mut watcher_ws = Ws::ready(cluster.node(0), watcher.token()).await;
+    stop.store(true, Ordering::Relaxed);
+    for poster in posters {
+        poster.await.unwrap();
+    }
+    let watcher_on_1 = watcher.at(cluster.node(0));
+    let (status, missed) = watcher_on_1
+        .get(&format!(
+            "/channels/{channel_id}/posts?since={}",
+            last_create_at.saturating_sub(1)
+        ))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{missed}");
+    seen.extend(missed["posts"].as_object().unwrap().keys().cloned());
+    while let Some(frame) = watcher_ws.frame_within(Duration::from_millis(300)).await {
+        if frame["event"] == "posted" {
+            seen.insert(id(&event_post(&frame)));
+        }
+    }
+
+    let acknowledged = acknowledged.lock().unwrap().clone();
+    let mut db = connect(cluster.database_url()).await;
+    let stored: Vec<(String, String)> = sqlx::query_as(
+        "SELECT id, message FROM posts WHERE channel_id = $1 AND message LIKE 'poster%'",
+    )
+    .bind(&channel_id)
+    .fetch_all(&mut db)
+    .await
+    .unwrap();
+    let mut copies: BTreeMap<&str, usize> = BTreeMap::new();
+    for (_, message) in &stored {
+        *copies.entry(message.as_str()).or_default() += 1;
+    }
+    let stored_ids: BTreeSet<&str> = stored.iter().map(|(id, _)| id.as_str()).collect();
+    for (post_id, message, _) in &acknowledged {
+        assert!(
+            stored_ids.contains(post_id.as_str()),
+            "acknowledged {message} is lost"
+        );
+        assert_eq!(copies[message.as_str()], 1, "{message} is stored twice");
+        assert!(seen.contains(post_id), "the watcher never saw {message}");
+    }
+    cluster.shutdown().await;
+}
+
+async fn connect(url: &str) -> sqlx::PgConnection {
+    use sqlx::Connection;
+    sqlx::PgConnection::connect(url).await.expect("connect")
+}
+
+/// Changes made while a node's LISTEN connection is down are not lost: the node
+/// re-reads plugin states and sessions when it reconnects. The change here is written
+/// straight into the database, so no notification exists at all.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nodes_reread_state_when_their_bus_connection_returns() {
+    let Some(cluster) = start_cluster(2).await else {
+        return;
+    };
+    let world = world(cluster.node(0), &["alice"]).await;
+    let admin = &world.admin;
+    let (alice, _) = &world.users[0];
+    let nodes = node_ids(admin, &cluster).await;
+    admin.install_plugin(plugin_bundle("noop", "noop")).await;
+    wait_state_on(admin, NOOP, RUNNING, &nodes).await;
+    let mut alice_ws = Ws::ready(cluster.node(1), alice.token()).await;
+
+    let mut db = connect(cluster.database_url()).await;
+    sqlx::query("UPDATE plugin_states SET enabled = false WHERE plugin_id = $1")
+        .bind(NOOP)
+        .execute(&mut db)
+        .await
+        .unwrap();
+    sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+        .bind(&world.users[0].1)
+        .execute(&mut db)
+        .await
+        .unwrap();
+    let terminated: Vec<bool> = sqlx::query_scalar(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE datname = current_database() AND application_name LIKE 'chorus-bus-listen-%'",
+    )
+    .fetch_all(&mut db)
+    .await
+    .unwrap();
+    assert_eq!(terminated, vec![true, true]);
+
+    wait_state_on(admin, NOOP, NOT_RUNNING, &nodes).await;
+    alice_ws.expect_closed().await;
+    cluster.shutdown().await;
+}
+
+/// PostgreSQL restarts under a running cluster (a private server, so the machine's
+/// shared one is not disturbed): requests fail cleanly while it is away, and once it
+/// is back the nodes reconnect and converge on a plugin enabled right then, while
+/// their bus connections are still coming back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nodes_converge_after_postgres_restarts() {
+    let Some(postgres) = PrivatePostgres::start() else {
+        return;
+    };
+    let Some(cluster) = Cluster::builder()
+        .nodes(2)
+        .binary(env!("CARGO_BIN_EXE_chorus"))
+        .postgres(&postgres.admin_url())
+        .start()
+        .await
+    else {
+        return;
+    };
+    let (admin, _) = cluster.node(0).user("admin").await;
+    let nodes = node_ids(&admin, &cluster).await;
+    let (status, manifest) = admin
+        .upload_plugin(plugin_bundle("noop", "noop"), false)
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{manifest}");
+
+    let postgres = Arc::new(postgres);
+    let stopping = postgres.clone();
+    tokio::task::spawn_blocking(move || stopping.stop())
+        .await
+        .unwrap();
+    for node in cluster.nodes() {
+        let (status, body) = admin.at(node).get("/users/me").await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+        assert_eq!(body["id"], "app.store.unavailable.app_error", "{body}");
+    }
+    let starting = postgres.clone();
+    tokio::task::spawn_blocking(move || starting.start_again())
+        .await
+        .unwrap();
+
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let (status, body) = admin
+            .send(admin.request(Method::POST, &format!("/plugins/{NOOP}/enable")))
+            .await;
+        if status == StatusCode::OK {
+            break;
+        }
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+        assert!(Instant::now() < deadline, "node 1 never reconnected");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    wait_state_on(&admin.at(cluster.node(1)), NOOP, RUNNING, &nodes).await;
+    cluster.shutdown().await;
+}

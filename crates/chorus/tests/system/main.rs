@@ -1,0 +1,6 @@
+//! System tests of the `chorus` binary: single servers as a user runs them
+//! (`server_cli`) and clusters of servers on one PostgreSQL (`ha`). One test binary
+//! for the crate keeps link time down.
+
+mod ha;
+mod server_cli;
