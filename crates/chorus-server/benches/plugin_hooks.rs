@@ -13,13 +13,12 @@
 
 #[path = "../tests/api/common.rs"]
 mod common;
-mod support;
 
 use chorus_server::plugins::HookContext;
+use chorus_testkit::load::{env_number, measure_posts, posting_setup, quantile};
 use common::{plugin_bundle, Backend, Endpoint, TestServer};
 use std::io::{Read, Write};
 use std::time::{Duration, Instant};
-use support::{env_number, measure_posts, posting_setup, quantile};
 
 /// Size of the raw ping-pong message: about what a short post weighs on the wire.
 const PAYLOAD: usize = 256;
@@ -115,7 +114,7 @@ async fn posts_per_second(
     clients: usize,
     seconds: u64,
     trigger_users: usize,
-) -> Option<support::Figures> {
+) -> Option<chorus_testkit::load::Figures> {
     let server = TestServer::start_with(backend, |c| {
         c.plugin_settings.enable_uploads = true;
         c.sql_settings.max_open_conns = 20;

@@ -7,10 +7,9 @@
 
 #[path = "../tests/api/common.rs"]
 mod common;
-mod support;
 
+use chorus_testkit::load::{env_number, measure_posts, posting_setup, Figures, CHANNELS};
 use common::{Backend, Endpoint, TestServer};
-use support::{env_number, measure_posts, posting_setup, Figures, CHANNELS};
 
 async fn measure(backend: Backend, clients: usize, seconds: u64) -> Option<Figures> {
     let server = TestServer::start_with(backend, |c| c.sql_settings.max_open_conns = 20).await?;

@@ -1,11 +1,13 @@
 //! Real Chorus servers for tests and benchmarks, shared by every crate that needs them:
 //! fresh PostgreSQL databases (`database`), REST and websocket clients (`client`, `ws`),
-//! plugins built from the workspace (`plugins`), and clusters of real `chorus server`
+//! plugins built from the workspace (`plugins`), load and latency summaries for
+//! benchmarks (`load`), and clusters of real `chorus server`
 //! processes on one database that can be killed and restarted (`cluster`).
 
 pub mod client;
 pub mod cluster;
 pub mod database;
+pub mod load;
 pub mod plugins;
 pub mod private_postgres;
 pub mod ws;

@@ -3,4 +3,5 @@
 //! for the crate keeps link time down.
 
 mod ha;
+mod load_balancer;
 mod server_cli;

@@ -1,7 +1,7 @@
-//! What the benchmarks share: driving posts over HTTP from concurrent clients and
+//! Load for benchmarks: driving posts over HTTP from concurrent clients, and
 //! summarising latencies.
 
-use crate::common::{Api, Endpoint, TestServer};
+use crate::client::{Api, Endpoint};
 use std::time::{Duration, Instant};
 
 pub const CHANNELS: usize = 4;
@@ -37,7 +37,7 @@ impl Figures {
 
 /// A team with `CHANNELS` open channels and `clients` posting users in all of them.
 pub async fn posting_setup(
-    server: &TestServer,
+    server: &impl Endpoint,
     admin: &Api,
     clients: usize,
 ) -> (Vec<Api>, Vec<String>) {
