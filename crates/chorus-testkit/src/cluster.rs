@@ -73,17 +73,8 @@ impl ClusterBuilder {
             env: self.env,
             dir,
         };
-        for index in 0..self.nodes {
-            let node = Node {
-                index,
-                port: free_port(),
-                dir: cluster.dir.path().join(format!("node{index}")),
-                child: None,
-            };
-            std::fs::create_dir_all(node.plugin_dir()).expect("node folder");
-            cluster.nodes.push(node);
-            cluster.launch(index);
-            cluster.wait_ready(index).await;
+        for _ in 0..self.nodes {
+            cluster.add_node().await;
         }
         Some(cluster)
     }

@@ -33,6 +33,10 @@ const DEACTIVATE_TIMEOUT: Duration = Duration::from_secs(5);
 const EXIT_GRACE: Duration = Duration::from_secs(2);
 const FIRST_BACKOFF: Duration = Duration::from_millis(100);
 const MAX_BACKOFF: Duration = Duration::from_secs(10);
+/// A run at least this long counts as healthy: the next crash restarts after
+/// `FIRST_BACKOFF` again instead of an ever longer wait. (Crashes still count towards
+/// "failed to stay running" for the whole crash window.)
+const STABLE_RUN: Duration = Duration::from_secs(5);
 /// Longest log line kept from a plugin's output; the rest is cut.
 const MAX_LOG_LINE: usize = 4096;
 
@@ -109,7 +113,11 @@ pub async fn supervise(
                 slot.set_running(Some(launch.running.clone()));
                 slot.set_status(plugin_state::RUNNING, "");
                 tracing::info!(plugin_id = %slot.manifest.id, pid = launch.running.pid, "plugin running");
+                let running_since = Instant::now();
                 let outcome = watch_process(&mut launch, &mut stop, &context).await;
+                if running_since.elapsed() >= STABLE_RUN {
+                    backoff = FIRST_BACKOFF;
+                }
                 slot.set_running(None);
                 context.plugin_stopped(&slot);
                 match outcome {

@@ -4,7 +4,7 @@
 //! plugins and operators, including when a node, a plugin or the bus connection dies.
 
 use chorus_testkit::client::{event_post, id};
-use chorus_testkit::plugins::{plugin_bundle, process_alive};
+use chorus_testkit::plugins::{child_processes, plugin_bundle, process_alive};
 use chorus_testkit::private_postgres::PrivatePostgres;
 use chorus_testkit::{Api, Cluster, Endpoint, Node, Ws};
 use reqwest::{Method, StatusCode};
@@ -172,30 +172,6 @@ async fn plugin_call(
     let status = reply.status();
     let body = reply.json().await.unwrap_or(Value::Null);
     Some((status, body))
-}
-
-/// Process ids of the children of `parent` whose command line mentions `name`.
-fn children_named(parent: u32, name: &str) -> Vec<u32> {
-    let mut found = Vec::new();
-    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
-            continue;
-        };
-        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-            continue;
-        };
-        let after_name = &stat[stat.rfind(')').map_or(0, |i| i + 2)..];
-        let ppid: u32 = after_name
-            .split_whitespace()
-            .nth(1)
-            .and_then(|p| p.parse().ok())
-            .unwrap_or(0);
-        let cmdline = std::fs::read_to_string(format!("/proc/{pid}/cmdline")).unwrap_or_default();
-        if ppid == parent && cmdline.contains(name) {
-            found.push(pid);
-        }
-    }
-    found
 }
 
 /// DESIGN.md's reference scenario: trigger-alert uploaded through node 1, the word set
@@ -487,7 +463,7 @@ async fn plugin_copies_share_state_events_and_locks() {
     // lease runs out, and the node restarts its copy.
     let node0_pid = cluster.node(0).pid().unwrap();
     let before: Vec<Vec<u32>> = (0..3)
-        .map(|i| children_named(cluster.node(i).pid().unwrap(), "demo"))
+        .map(|i| child_processes(cluster.node(i).pid().unwrap(), "demo"))
         .collect();
     assert!(before.iter().all(|pids| pids.len() == 1), "{before:?}");
     let holder = critical(0, 1500, 4);
@@ -526,7 +502,7 @@ async fn plugin_copies_share_state_events_and_locks() {
     .await;
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        let now = children_named(node0_pid, "demo");
+        let now = child_processes(node0_pid, "demo");
         if now.len() == 1 && now[0] != before[0][0] {
             break;
         }
@@ -536,7 +512,7 @@ async fn plugin_copies_share_state_events_and_locks() {
     assert!(!process_alive(before[0][0]));
     for (i, pids) in before.iter().enumerate().skip(1) {
         assert_eq!(
-            &children_named(cluster.node(i).pid().unwrap(), "demo"),
+            &child_processes(cluster.node(i).pid().unwrap(), "demo"),
             pids,
             "node {} restarted a healthy copy",
             i + 1

@@ -255,26 +255,6 @@ fn unpack_faulty_plugin(plugins_dir: &std::path::Path) {
     .unwrap();
 }
 
-/// Pids whose parent is `parent`.
-fn children_of(parent: u32) -> Vec<u32> {
-    let mut children = Vec::new();
-    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
-            continue;
-        };
-        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-            continue;
-        };
-        // The parent pid is the second field after the parenthesised command name.
-        let after_name = &stat[stat.rfind(')').unwrap_or(0) + 1..];
-        let fields: Vec<&str> = after_name.split_whitespace().collect();
-        if fields.get(1).and_then(|p| p.parse::<u32>().ok()) == Some(parent) {
-            children.push(pid);
-        }
-    }
-    children
-}
-
 fn alive(pid: u32) -> bool {
     std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| !s.contains(") Z "))
 }
@@ -303,7 +283,7 @@ fn operator_unpacked_plugins_start_and_die_with_a_killed_server() {
     let server_pid = child.id();
     let mut plugin_pids = Vec::new();
     for _ in 0..200 {
-        plugin_pids = children_of(server_pid);
+        plugin_pids = chorus_testkit::plugins::child_processes(server_pid, "");
         if !plugin_pids.is_empty() {
             break;
         }
