@@ -113,13 +113,14 @@ impl Demo {
     /// | hook | id |
     /// | --- | --- |
     /// | `OnActivate`, `OnDeactivate`, `OnConfigurationChange` | `last` |
+    /// | `OnConfigurationChange`, again per copy | `copy:<process id>` |
     /// | `MessageHasBeenPosted/Updated/Deleted` | the post id |
     /// | `ChannelHasBeenCreated` | the channel id |
     /// | `UserHasBeenCreated`, `UserHasLoggedIn` | the user id |
     /// | `UserHasJoinedChannel`, `UserHasLeftChannel` | `<channel id>:<user id>` |
     /// | `UserHasJoinedTeam` | `<team id>:<user id>` |
     /// | `ExecuteCommand` | the caller's user id |
-    /// | `OnPluginClusterEvent` | the event id |
+    /// | `OnPluginClusterEvent` | the event id, and `copy:<process id>:<data>` |
     async fn record(
         &self,
         api: &Api,
@@ -208,6 +209,15 @@ impl Plugin for Demo {
             api,
             Hook::OnConfigurationChange,
             "last",
+            None,
+            json!({ "config": config }),
+        )
+        .await?;
+        // Per copy as well, so that a cluster test can see that every node's copy heard.
+        self.record(
+            api,
+            Hook::OnConfigurationChange,
+            &format!("copy:{}", std::process::id()),
             None,
             json!({ "config": config }),
         )
@@ -505,7 +515,20 @@ impl Plugin for Demo {
             "data": String::from_utf8_lossy(&event.data),
             "source_node_id": event.source_node_id,
         });
-        self.record(api, Hook::OnPluginClusterEvent, &event.id, None, data)
+        let copy_id = format!(
+            "copy:{}:{}",
+            std::process::id(),
+            String::from_utf8_lossy(&event.data)
+        );
+        self.record(
+            api,
+            Hook::OnPluginClusterEvent,
+            &event.id,
+            None,
+            data.clone(),
+        )
+        .await?;
+        self.record(api, Hook::OnPluginClusterEvent, &copy_id, None, data)
             .await?;
         Ok(())
     }
@@ -642,6 +665,11 @@ impl Demo {
                 api.publish_plugin_cluster_event("demo", rest(1), None)
                     .await?;
                 reply("sent to the other servers")
+            }
+            ["cluster-to", node_id, ..] => {
+                api.publish_plugin_cluster_event("demo", rest(2), Some(node_id))
+                    .await?;
+                reply(format!("sent to server {node_id}"))
             }
             ["ws", event] => {
                 let data = json!({ "from": "demo", "user_id": args.user_id });

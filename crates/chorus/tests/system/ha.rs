@@ -176,6 +176,19 @@ async fn plugin_call(
     Some((status, body))
 }
 
+/// Waits (up to 30 s) until the demo plugin's KV holds `key_path` (`/kv/<key>`);
+/// returns the value.
+async fn wait_key(api: &Api, key_path: &str) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Some((StatusCode::OK, value)) = plugin_call(api, Method::GET, DEMO, key_path).await {
+            return value;
+        }
+        assert!(Instant::now() < deadline, "{key_path} never appeared");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 /// DESIGN.md's reference scenario: trigger-alert uploaded through node 1, the word set
 /// through node 1, the post through node 2, the alert on a websocket held by node 3;
 /// then, disabled through node 3, no alert anywhere.
@@ -427,6 +440,71 @@ async fn plugin_copies_share_state_events_and_locks() {
     };
     assert_eq!(record["data"], "ping");
     assert_eq!(record["source_node_id"], json!(nodes[0]));
+    let copies: Vec<u32> = (0..3)
+        .map(|i| child_processes(cluster.node(i).pid().unwrap(), "demo")[0])
+        .collect();
+    // Both other copies heard the broadcast; the sender's own copy did not.
+    for (i, pid) in copies.iter().enumerate() {
+        let key = format!("/kv/hook:OnPluginClusterEvent:copy:{pid}:ping");
+        if i == 0 {
+            let reply = plugin_call(admin, Method::GET, DEMO, &key).await;
+            assert_eq!(reply.map(|r| r.0), Some(StatusCode::NOT_FOUND));
+        } else {
+            wait_key(admin, &key).await;
+        }
+    }
+    // Sent to node 3 only, then to everyone: once node 2 has the second, it shows that
+    // it never got the first (one node's messages arrive in order).
+    let run = |command: String| {
+        let admin = admin.clone();
+        let (channel_id, team_id) = (world.channel_id.clone(), world.team_id.clone());
+        async move {
+            let (status, reply) = admin
+                .post(
+                    "/commands/execute",
+                    json!({"channel_id": channel_id, "team_id": team_id, "command": command}),
+                )
+                .await;
+            assert_eq!(status, StatusCode::OK, "{reply}");
+        }
+    };
+    run(format!("/demo cluster-to {} only-3", nodes[2])).await;
+    run("/demo cluster after".into()).await;
+    wait_key(
+        admin,
+        &format!("/kv/hook:OnPluginClusterEvent:copy:{}:only-3", copies[2]),
+    )
+    .await;
+    wait_key(
+        admin,
+        &format!("/kv/hook:OnPluginClusterEvent:copy:{}:after", copies[1]),
+    )
+    .await;
+    let reply = plugin_call(
+        admin,
+        Method::GET,
+        DEMO,
+        &format!("/kv/hook:OnPluginClusterEvent:copy:{}:only-3", copies[1]),
+    )
+    .await;
+    assert_eq!(
+        reply.map(|r| r.0),
+        Some(StatusCode::NOT_FOUND),
+        "node 2 got node 3's event"
+    );
+
+    // Settings saved through one copy reach every copy's OnConfigurationChange.
+    run("/demo config greeting bonjour".into()).await;
+    for pid in &copies {
+        let record = wait_key(admin, &format!("/kv/hook:OnConfigurationChange:copy:{pid}")).await;
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let mut record = record;
+        while record["config"]["Greeting"] != "bonjour" {
+            assert!(Instant::now() < deadline, "copy {pid} kept {record}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            record = wait_key(admin, &format!("/kv/hook:OnConfigurationChange:copy:{pid}")).await;
+        }
+    }
 
     // Concurrent compare-and-set increments from the three copies.
     let increments = 60;
