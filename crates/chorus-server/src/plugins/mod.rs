@@ -355,6 +355,42 @@ impl PluginManager {
         }
     }
 
+    /// Follows what an operator did in the directory: new plugin folders are added,
+    /// a folder replaced by another version (`chorus plugin deploy`) replaces the plugin
+    /// (restarted if it was running), and a deleted folder removes it. Folders installed
+    /// from an upload are left to the upload logic. Call with the operations lock held.
+    async fn rescan(&self) {
+        self.scan();
+        for slot in self.slots() {
+            if installed_upload(&slot.path).is_some() {
+                continue;
+            }
+            let id = slot.manifest.id.clone();
+            match manifest::read_manifest(&slot.path) {
+                Ok(on_disk) if on_disk != slot.manifest && on_disk.id == id => {
+                    let was_running = slot.is_supervised().await;
+                    slot.stop().await;
+                    let replacement = self.new_slot(on_disk, slot.path.clone());
+                    self.slots
+                        .write()
+                        .expect("slots lock")
+                        .insert(id.clone(), replacement.clone());
+                    tracing::info!(plugin_id = %id, version = %replacement.manifest.version, "plugin folder changed; reloaded");
+                    if was_running {
+                        replacement.start(&self.context).await;
+                    }
+                }
+                Err(_) if !slot.path.exists() => {
+                    self.slots.write().expect("slots lock").remove(&id);
+                    slot.stop().await;
+                    self.status_changed.notify_one();
+                    tracing::info!(plugin_id = %id, "plugin folder deleted; plugin removed");
+                }
+                _ => {}
+            }
+        }
+    }
+
     /// Brings one plugin (or every plugin) on this node in line with the database:
     /// installs the stored bundle when this node has another upload (or none), deletes
     /// a copy whose stored bundle was removed, and starts or stops it as its enabled
@@ -365,8 +401,8 @@ impl PluginManager {
         plugin_id: Option<&str>,
         retry_failed: bool,
     ) -> Result<(), PluginError> {
-        // Operators may have unpacked new plugins into the directory since the last look.
-        self.scan();
+        // Operators may have changed the directory since the last look.
+        self.rescan().await;
         let stored: BTreeMap<String, String> = store
             .plugin_bundle_ids()
             .await?
@@ -499,7 +535,8 @@ impl PluginManager {
 
     /// Stops and deletes this node's copy of a plugin, if it has one.
     async fn remove_local(&self, plugin_id: &str) -> Result<(), PluginError> {
-        let Some(slot) = self.slot(plugin_id) else {
+        // Out of the list first, so that no status report lists a plugin on its way out.
+        let Some(slot) = self.slots.write().expect("slots lock").remove(plugin_id) else {
             return Ok(());
         };
         slot.stop().await;
@@ -511,7 +548,7 @@ impl PluginManager {
         .await
         .map_err(|e| PluginError::Internal(e.to_string()))?
         .map_err(|e| PluginError::Internal(format!("cannot delete the plugin folder: {e}")))?;
-        self.slots.write().expect("slots lock").remove(plugin_id);
+        self.status_changed.notify_one();
         tracing::info!(plugin_id, "plugin removed from this node");
         Ok(())
     }
@@ -817,10 +854,10 @@ async fn status_writer(app: Weak<AppState>, changed: Arc<tokio::sync::Notify>) {
         let _ = tokio::time::timeout(refresh, changed.notified()).await;
         let Some(app) = app.upgrade() else { return };
         {
-            // Report plugins an operator unpacked since the last look. Under the
-            // operations lock, so a scan never resurrects a plugin being removed.
+            // Pick up what an operator changed in the directory since the last look. Under
+            // the operations lock, so a scan never resurrects a plugin being removed.
             let _guard = app.plugins.operations.lock().await;
-            app.plugins.scan();
+            app.plugins.rescan().await;
         }
         let statuses = app.plugins.statuses();
         if last_written.as_ref() == Some(&statuses) && last_write.elapsed() < refresh {

@@ -327,7 +327,8 @@ impl Store {
         Ok(known.is_some())
     }
 
-    /// Forgets a plugin cluster-wide: its stored bundle and its enabled state, together.
+    /// Forgets a plugin cluster-wide: its stored bundle, enabled state and reported
+    /// statuses, together.
     pub async fn delete_plugin(&self, plugin_id: &str) -> Result<(), sqlx::Error> {
         let mut tx = self.pool.begin().await?;
         sqlx::query("DELETE FROM plugin_bundles WHERE plugin_id = $1")
@@ -335,6 +336,11 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         sqlx::query("DELETE FROM plugin_states WHERE plugin_id = $1")
+            .bind(plugin_id)
+            .execute(&mut *tx)
+            .await?;
+        // Nodes report their copies again if any remains; until then none is listed.
+        sqlx::query("DELETE FROM plugin_statuses WHERE plugin_id = $1")
             .bind(plugin_id)
             .execute(&mut *tx)
             .await?;

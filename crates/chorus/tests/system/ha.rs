@@ -365,20 +365,8 @@ async fn operator_deployed_plugins_are_reported_per_node() {
     let (admin, _) = cluster.node(0).user("admin").await;
     let nodes = node_ids(&admin, &cluster).await;
     let bundle = plugin_bundle("noop", "noop");
-    for (index, version) in [(0, None), (1, Some("9.9.9"))] {
-        let dir = cluster.node(index).plugin_dir();
-        let staged =
-            chorus_server::plugins::bundle::stage_bundle(&bundle[..], &dir, Default::default())
-                .expect("stage");
-        if let Some(version) = version {
-            let path = staged.root.join("plugin.json");
-            let mut manifest: Value =
-                serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-            manifest["version"] = json!(version);
-            std::fs::write(&path, manifest.to_string()).unwrap();
-        }
-        chorus_server::plugins::bundle::install_staged(&staged, &dir, false).expect("install");
-    }
+    deploy_version(&bundle, &cluster.node(0).plugin_dir(), None);
+    deploy_version(&bundle, &cluster.node(1).plugin_dir(), Some("9.9.9"));
     // Nodes notice what operators unpack within a heartbeat, and report it.
     wait_state_on(&admin, NOOP, NOT_RUNNING, &nodes[..2]).await;
     // Enabled through the node that has no copy.
@@ -388,7 +376,39 @@ async fn operator_deployed_plugins_are_reported_per_node() {
     assert_eq!(statuses[&nodes[0]]["version"], statuses_version(&bundle));
     assert_eq!(statuses[&nodes[1]]["version"], "9.9.9");
     assert!(!statuses.contains_key(&nodes[2]));
+
+    // The operator swaps another version into node 1's directory (as `chorus plugin
+    // deploy` does) and deletes node 2's folder: node 1 restarts the new version, node 2
+    // drops the plugin.
+    deploy_version(&bundle, &cluster.node(0).plugin_dir(), Some("10.0.0"));
+    std::fs::remove_dir_all(cluster.node(1).plugin_dir().join(NOOP)).unwrap();
+    wait_statuses(
+        &admin,
+        NOOP,
+        "redeployed on node 1 and gone from node 2",
+        |s| {
+            s.len() == 1
+                && s.get(&nodes[0])
+                    .is_some_and(|v| v["version"] == "10.0.0" && v["state"] == RUNNING)
+        },
+    )
+    .await;
     cluster.shutdown().await;
+}
+
+/// Unpacks `bundle` into `dir` as an operator would, optionally as another version,
+/// swapping out what is there.
+fn deploy_version(bundle: &[u8], dir: &std::path::Path, version: Option<&str>) {
+    let staged = chorus_server::plugins::bundle::stage_bundle(bundle, dir, Default::default())
+        .expect("stage");
+    if let Some(version) = version {
+        let path = staged.root.join("plugin.json");
+        let mut manifest: Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        manifest["version"] = json!(version);
+        std::fs::write(&path, manifest.to_string()).unwrap();
+    }
+    chorus_server::plugins::bundle::install_staged(&staged, dir, true).expect("install");
 }
 
 fn statuses_version(bundle: &[u8]) -> Value {
