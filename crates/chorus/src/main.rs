@@ -1,14 +1,36 @@
-//! The `chorus` command: `chorus server` runs an app server; more subcommands
-//! (plugin and admin tooling) hang off the same entry point.
+//! The `chorus` command: `chorus server` runs an app server; the other subcommands are
+//! mmctl-style tooling for operators and plugin authors, talking to a server over its
+//! REST API (`client`, `profiles`, `output`, and one module per command group under
+//! `commands`).
+
+mod client;
+mod commands;
+mod output;
+mod profiles;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use client::{exit, CliError};
 use std::io::{IsTerminal, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
+use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "chorus", version, about = "Chorus team-chat server")]
+#[command(
+    name = "chorus",
+    version,
+    about = "Chorus team-chat server and its admin tooling"
+)]
 struct Cli {
+    /// The server to talk to (default: the current profile's, see `chorus auth`).
+    #[arg(long, global = true, env = "CHORUS_URL")]
+    url: Option<String>,
+    /// A session or access token (default: the current profile's).
+    #[arg(long, global = true, env = "CHORUS_TOKEN", hide_env_values = true)]
+    token: Option<String>,
+    /// Print one JSON document instead of text, for scripts.
+    #[arg(long, global = true)]
+    json: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -22,31 +44,44 @@ enum Command {
         #[arg(long, short)]
         config: Option<PathBuf>,
     },
-    /// Plugin tooling.
+    /// Sign in to servers and choose which one commands talk to.
+    Auth {
+        #[command(subcommand)]
+        command: commands::auth::AuthCommand,
+    },
+    /// Plugin tooling: bundle, install, enable, disable, remove, status, deploy.
     Plugin {
         #[command(subcommand)]
-        command: PluginCommand,
+        command: commands::plugin::PluginCommand,
+    },
+    /// The nodes of the cluster.
+    Cluster {
+        #[command(subcommand)]
+        command: commands::cluster::ClusterCommand,
+    },
+    /// Users: create and list.
+    User {
+        #[command(subcommand)]
+        command: commands::admin::UserCommand,
+    },
+    /// Teams: create, and add members.
+    Team {
+        #[command(subcommand)]
+        command: commands::admin::TeamCommand,
+    },
+    /// Channels: create, and add members.
+    Channel {
+        #[command(subcommand)]
+        command: commands::admin::ChannelCommand,
+    },
+    /// Posts: create.
+    Post {
+        #[command(subcommand)]
+        command: commands::admin::PostCommand,
     },
 }
 
-#[derive(Subcommand)]
-enum PluginCommand {
-    /// Build a .tar.gz bundle from a plugin folder (manifest, server executables, web
-    /// part). A folder with a Cargo.toml and no executable in place is built with
-    /// `cargo build --release` first.
-    Bundle {
-        /// The plugin folder, with plugin.json / plugin.yaml at its root.
-        folder: PathBuf,
-        /// Where to write the bundle (default: <plugin id>-<version>.tar.gz).
-        #[arg(short, long)]
-        output: Option<PathBuf>,
-        /// The server executable for this platform, when built elsewhere.
-        #[arg(long)]
-        executable: Option<PathBuf>,
-    },
-}
-
-fn main() -> anyhow::Result<()> {
+fn main() -> ExitCode {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -56,17 +91,57 @@ fn main() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())
         .init();
-    let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
-    match cli.command {
-        Command::Server { config } => runtime.block_on(server(config)),
-        Command::Plugin {
-            command:
-                PluginCommand::Bundle {
-                    folder,
-                    output,
-                    executable,
-                },
-        } => plugin_bundle(&folder, output, executable),
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("error: cannot start the async runtime: {err}");
+            return ExitCode::from(exit::FAILURE);
+        }
+    };
+    let context = commands::Context {
+        url: cli.url,
+        token: cli.token,
+        output: output::Output { json: cli.json },
+        profiles_path: profiles::default_path(),
+    };
+    let result = match cli.command {
+        Command::Server { config } => {
+            return match runtime.block_on(server(config)) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(err) => {
+                    eprintln!("error: {err:#}");
+                    ExitCode::from(exit::FAILURE)
+                }
+            }
+        }
+        Command::Auth { command } => runtime.block_on(commands::auth::run(&context, command)),
+        Command::Plugin { command } => runtime.block_on(commands::plugin::run(&context, command)),
+        Command::Cluster { command } => runtime.block_on(commands::cluster::run(&context, command)),
+        Command::User { command } => runtime.block_on(commands::admin::user(&context, command)),
+        Command::Team { command } => runtime.block_on(commands::admin::team(&context, command)),
+        Command::Channel { command } => {
+            runtime.block_on(commands::admin::channel(&context, command))
+        }
+        Command::Post { command } => runtime.block_on(commands::admin::post(&context, command)),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            report(&context, &err);
+            ExitCode::from(err.exit_code())
+        }
+    }
+}
+
+/// Prints a failure: a sentence (and what to do) on stderr, or JSON on stdout.
+fn report(context: &commands::Context, err: &CliError) {
+    if context.output.json {
+        println!("{}", err.json());
+    } else {
+        eprintln!("error: {err}");
+        if let Some(advice) = err.advice() {
+            eprintln!("hint: {advice}");
+        }
     }
 }
 
@@ -117,66 +192,4 @@ fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
             let _ = tokio::signal::ctrl_c().await;
         })
     }
-}
-
-fn plugin_bundle(
-    folder: &Path,
-    output: Option<PathBuf>,
-    executable: Option<PathBuf>,
-) -> anyhow::Result<()> {
-    use chorus_server::plugins::{bundle, manifest};
-    let plugin = manifest::read_manifest(folder)
-        .with_context(|| format!("{} is not a plugin folder", folder.display()))?;
-    let host_path = manifest::executable_for_host(&plugin);
-    let needs_build = executable.is_none()
-        && plugin.server.is_some()
-        && host_path.as_ref().is_none_or(|p| !folder.join(p).is_file())
-        && folder.join("Cargo.toml").is_file();
-    let executable = if needs_build {
-        Some(cargo_build(folder)?)
-    } else {
-        executable
-    };
-    let bytes = bundle::bundle_folder(folder, executable.as_deref())
-        .with_context(|| format!("cannot bundle {}", folder.display()))?;
-    let output = output.unwrap_or_else(|| {
-        let version = if plugin.version.is_empty() {
-            "0.0.0"
-        } else {
-            &plugin.version
-        };
-        PathBuf::from(format!("{}-{version}.tar.gz", plugin.id))
-    });
-    std::fs::write(&output, &bytes)
-        .with_context(|| format!("cannot write {}", output.display()))?;
-    println!("{} ({} bytes)", output.display(), bytes.len());
-    Ok(())
-}
-
-/// Builds the plugin crate in `folder` in release mode and returns its executable.
-fn cargo_build(folder: &Path) -> anyhow::Result<PathBuf> {
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let output = std::process::Command::new(cargo)
-        .args([
-            "build",
-            "--release",
-            "--message-format=json-render-diagnostics",
-            "--manifest-path",
-        ])
-        .arg(folder.join("Cargo.toml"))
-        .stderr(std::process::Stdio::inherit())
-        .output()
-        .context("cannot run cargo to build the plugin")?;
-    if !output.status.success() {
-        anyhow::bail!("cargo build of {} failed", folder.display());
-    }
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let executable = stdout
-        .lines()
-        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
-        .filter(|message| message["reason"] == "compiler-artifact")
-        .filter_map(|message| message["executable"].as_str().map(PathBuf::from))
-        .next_back()
-        .context("cargo built no executable for this plugin")?;
-    Ok(executable)
 }

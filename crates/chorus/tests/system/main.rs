@@ -2,6 +2,8 @@
 //! (`server_cli`) and clusters of servers on one PostgreSQL (`ha`). One test binary
 //! for the crate keeps link time down.
 
+mod cli;
+mod cli_admin;
 mod ha;
 mod load_balancer;
 mod server_cli;
