@@ -16,6 +16,7 @@ pub mod exit {
     pub const NOT_FOUND: u8 = 5;
     pub const REFUSED: u8 = 6;
     pub const UNAVAILABLE: u8 = 7;
+    pub const CHECK_FAILED: u8 = 8;
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -35,6 +36,9 @@ pub enum CliError {
     Usage(String),
     #[error("{0}")]
     Failed(String),
+    /// A check ran and found problems (already reported in full).
+    #[error("{0}")]
+    CheckFailed(String),
 }
 
 impl CliError {
@@ -51,6 +55,7 @@ impl CliError {
             CliError::NotSignedIn(_) => exit::NOT_SIGNED_IN,
             CliError::Usage(_) => exit::USAGE,
             CliError::Failed(_) => exit::FAILURE,
+            CliError::CheckFailed(_) => exit::CHECK_FAILED,
         }
     }
 

@@ -135,6 +135,10 @@ fn main() -> ExitCode {
 
 /// Prints a failure: a sentence (and what to do) on stderr, or JSON on stdout.
 fn report(context: &commands::Context, err: &CliError) {
+    if context.output.json && matches!(err, CliError::CheckFailed(_)) {
+        // The check's own JSON report already says what failed.
+        return;
+    }
     if context.output.json {
         println!("{}", err.json());
     } else {

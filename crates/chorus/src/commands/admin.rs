@@ -605,7 +605,9 @@ fn stopped(
         },
         CliError::NotSignedIn(message) => CliError::NotSignedIn(format!("{prefix}: {message}")),
         CliError::Usage(message) => CliError::Usage(format!("{prefix}: {message}. {done}")),
-        CliError::Failed(message) => CliError::Failed(format!("{prefix}: {message}. {done}")),
+        CliError::Failed(message) | CliError::CheckFailed(message) => {
+            CliError::Failed(format!("{prefix}: {message}. {done}"))
+        }
     }
 }
 

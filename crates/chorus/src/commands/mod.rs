@@ -4,8 +4,10 @@
 
 pub mod admin;
 pub mod auth;
+pub mod check_ha;
 pub mod cluster;
 pub mod plugin;
+pub mod plugin_new;
 
 use crate::client::{CliResult, Client};
 use crate::output::Output;

@@ -59,6 +59,13 @@ pub enum PluginCommand {
     Delete { id: String },
     /// State and version of every plugin on every node.
     Status,
+    /// Create a ready-to-build plugin crate (server part on chorus-plugin, optional web
+    /// part, manifest, a test), like Mattermost's starter template.
+    New(super::plugin_new::NewArgs),
+    /// Start a throwaway cluster, install the plugin, and drive a scenario with every
+    /// step sent to another node: reports results that depend on the node (state kept
+    /// in memory instead of the KV store) and the plugin's KV traffic.
+    CheckHa(super::check_ha::CheckHaArgs),
     /// Unpack a bundle into a plugin directory (PluginSettings.Directory of a node),
     /// beside the old version, and swap it in atomically: a node never sees half a
     /// plugin. Runs locally; no server involved.
@@ -99,6 +106,8 @@ pub async fn run(context: &Context, command: PluginCommand) -> CliResult<()> {
         PluginCommand::Delete { id } => delete(context, &id).await,
         PluginCommand::Status => status(context).await,
         PluginCommand::Deploy { bundle, dir } => deploy(&context.output, &bundle, &dir),
+        PluginCommand::New(args) => super::plugin_new::run(&context.output, args),
+        PluginCommand::CheckHa(args) => super::check_ha::run(&context.output, args).await,
     }
 }
 

@@ -2,8 +2,11 @@
 //! (`server_cli`) and clusters of servers on one PostgreSQL (`ha`). One test binary
 //! for the crate keeps link time down.
 
+mod check_ha;
 mod cli;
 mod cli_admin;
 mod ha;
 mod load_balancer;
+mod plugin_guide;
+mod plugin_new;
 mod server_cli;
