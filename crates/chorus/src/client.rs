@@ -177,6 +177,29 @@ impl Client {
         self.send(self.request(Method::DELETE, path)).await
     }
 
+    /// Logs in; returns the session token and the user.
+    pub async fn login(&self, username: &str, password: &str) -> CliResult<(String, Value)> {
+        let reply = self
+            .request(Method::POST, "/users/login")
+            .json(&serde_json::json!({"login_id": username, "password": password}))
+            .send()
+            .await
+            .map_err(|e| self.unreachable(e))?;
+        let token = reply
+            .headers()
+            .get("token")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let user = decode(reply).await?;
+        let token = token.ok_or_else(|| {
+            CliError::Failed(format!(
+                "{} accepted the login but sent no Token header; is it a Chorus or Mattermost server?",
+                self.url
+            ))
+        })?;
+        Ok((token, user))
+    }
+
     pub fn unreachable(&self, error: reqwest::Error) -> CliError {
         let mut reason = error.to_string();
         let mut source = std::error::Error::source(&error);

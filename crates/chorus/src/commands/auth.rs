@@ -2,11 +2,10 @@
 //! mmctl's `auth login`), list the profiles, switch the current one.
 
 use super::Context;
-use crate::client::{decode, CliError, CliResult, Client};
+use crate::client::{CliError, CliResult, Client};
 use crate::output::table;
 use crate::profiles::Profile;
 use clap::Subcommand;
-use reqwest::Method;
 use serde_json::json;
 use std::io::{BufRead, IsTerminal, Write};
 
@@ -75,24 +74,7 @@ async fn login(
         Some(password) => password,
         None => read_password(username)?,
     };
-    let reply = client
-        .request(Method::POST, "/users/login")
-        .json(&json!({"login_id": username, "password": password}))
-        .send()
-        .await
-        .map_err(|e| client.unreachable(e))?;
-    let token = reply
-        .headers()
-        .get("token")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string);
-    let user = decode(reply).await?;
-    let token = token.ok_or_else(|| {
-        CliError::Failed(format!(
-            "{} accepted the login but sent no Token header; is it a Chorus or Mattermost server?",
-            client.url
-        ))
-    })?;
+    let (token, user) = client.login(username, &password).await?;
     let name = name.unwrap_or_else(|| {
         reqwest::Url::parse(&client.url)
             .ok()

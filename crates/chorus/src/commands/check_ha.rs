@@ -18,7 +18,7 @@
 //!   - event: {for: alice, event: ephemeral_message, contains: hello}
 //! ```
 
-use crate::client::{decode, CliError, CliResult, Client};
+use crate::client::{CliError, CliResult, Client};
 use crate::output::{table, Output};
 use chorus_testkit::{Cluster, Endpoint};
 use futures_util::StreamExt;
@@ -276,19 +276,7 @@ async fn sign_up(node: &impl Endpoint, username: &str) -> CliResult<(Client, Str
             &json!({"username": username, "email": format!("{username}@check-ha.invalid"), "password": password}),
         )
         .await?;
-    let reply = anonymous
-        .request(Method::POST, "/users/login")
-        .json(&json!({"login_id": username, "password": password}))
-        .send()
-        .await
-        .map_err(|e| anonymous.unreachable(e))?;
-    let token = reply
-        .headers()
-        .get("token")
-        .and_then(|t| t.to_str().ok())
-        .map(str::to_string)
-        .ok_or_else(|| failed("login returned no token"))?;
-    decode(reply).await?;
+    let (token, _) = anonymous.login(username, &password).await?;
     let id = user["id"].as_str().unwrap_or_default().to_string();
     Ok((Client::new(&node.base_url(), Some(token))?, id))
 }

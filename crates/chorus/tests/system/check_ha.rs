@@ -8,12 +8,7 @@ use serde_json::Value;
 use std::path::Path;
 
 fn check_ha(bundle: &Path, scenario: &Path) -> (i32, Value, String) {
-    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_chorus"));
-    for (key, _) in std::env::vars() {
-        if key.starts_with("CHORUS_") {
-            command.env_remove(key);
-        }
-    }
+    let mut command = crate::support::chorus_command();
     let output = command
         .args(["--json", "plugin", "check-ha"])
         .arg(bundle)
@@ -93,7 +88,7 @@ fn check_ha_refuses_bad_input_clearly() {
     .unwrap();
     let bundle = dir.path().join("missing.tar.gz");
     let run = |args: &[&str]| {
-        std::process::Command::new(env!("CARGO_BIN_EXE_chorus"))
+        crate::support::chorus_command()
             .args(args)
             .output()
             .unwrap()

@@ -2,20 +2,13 @@
 //! real process against a real two-node cluster: human and `--json` output, the exit
 //! codes scripts rely on, and failures that say what to do.
 
+use crate::support::{chorus_command, start_cluster};
 use chorus_testkit::plugins::{plugin_bundle, workspace_root};
-use chorus_testkit::{Cluster, Endpoint};
+use chorus_testkit::Endpoint;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 
 const NOOP: &str = "com.chorus.test.noop";
-
-async fn start_cluster(nodes: usize) -> Option<Cluster> {
-    Cluster::builder()
-        .nodes(nodes)
-        .binary(env!("CARGO_BIN_EXE_chorus"))
-        .start()
-        .await
-}
 
 /// The outcome of one `chorus` run.
 struct Run {
@@ -44,12 +37,7 @@ impl Run {
 /// Runs `chorus args…` with its profile file at `profiles`, and nothing else from the
 /// environment that could change its behaviour.
 async fn chorus(profiles: &Path, args: &[&str]) -> Run {
-    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_chorus"));
-    for (key, _) in std::env::vars() {
-        if key.starts_with("CHORUS_") {
-            command.env_remove(key);
-        }
-    }
+    let mut command = chorus_command();
     command.env("CHORUS_CLI_CONFIG", profiles).args(args);
     let output = tokio::task::spawn_blocking(move || command.output())
         .await
@@ -127,7 +115,7 @@ async fn auth_profiles_and_failures() {
         assert_eq!(mode & 0o777, 0o600, "the token file is private");
     }
     // A second profile, from the password on stdin, through --json.
-    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_chorus"));
+    let mut command = chorus_command();
     command
         .env("CHORUS_CLI_CONFIG", &profiles)
         .env_remove("CHORUS_PASSWORD")

@@ -59,13 +59,8 @@ impl Chorus {
 
     /// `chorus --url <node> --token <token> <args>`; `token` None leaves both out.
     async fn run(&self, token: Option<&str>, args: &[&str]) -> Run {
-        let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_chorus"));
         // The caller's CHORUS_URL or CHORUS_TOKEN would otherwise change the outcome.
-        for (key, _) in std::env::vars() {
-            if key.starts_with("CHORUS_") {
-                command.env_remove(key);
-            }
-        }
+        let mut command = tokio::process::Command::from(crate::support::chorus_command());
         command
             .env("CHORUS_CLI_CONFIG", self.config.path().join("cli.json"))
             .env_remove("RUST_LOG")
@@ -88,11 +83,7 @@ impl Chorus {
 }
 
 async fn start_cluster() -> Option<Cluster> {
-    Cluster::builder()
-        .nodes(1)
-        .binary(env!("CARGO_BIN_EXE_chorus"))
-        .start()
-        .await
+    crate::support::start_cluster(1).await
 }
 
 async fn get_ok(api: &Api, path: &str) -> Value {

@@ -3,6 +3,7 @@
 //! every node. Each test checks that the cluster behaves as one deployment for users,
 //! plugins and operators, including when a node, a plugin or the bus connection dies.
 
+use crate::support::start_cluster;
 use chorus_testkit::client::{event_post, id};
 use chorus_testkit::plugins::{child_processes, plugin_bundle, process_alive};
 use chorus_testkit::private_postgres::PrivatePostgres;
@@ -21,16 +22,6 @@ const RUNNING: i64 = 2;
 const NOT_RUNNING: i64 = 0;
 /// How far before the last event it saw a reconnecting client asks for posts.
 const CATCH_UP_MARGIN_MS: i64 = 30_000;
-
-/// A cluster of `nodes` nodes of this build's `chorus`; `None` skips the test (only
-/// outside CI, when PostgreSQL is unreachable).
-async fn start_cluster(nodes: usize) -> Option<Cluster> {
-    Cluster::builder()
-        .nodes(nodes)
-        .binary(env!("CARGO_BIN_EXE_chorus"))
-        .start()
-        .await
-}
 
 /// The admin (first user), a team and an open channel, with `users` in both.
 struct World {
@@ -817,9 +808,7 @@ async fn nodes_converge_after_postgres_restarts() {
     let Some(postgres) = PrivatePostgres::start() else {
         return;
     };
-    let Some(cluster) = Cluster::builder()
-        .nodes(2)
-        .binary(env!("CARGO_BIN_EXE_chorus"))
+    let Some(cluster) = crate::support::cluster_builder(2)
         .postgres(&postgres.admin_url())
         .start()
         .await

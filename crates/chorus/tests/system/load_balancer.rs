@@ -5,7 +5,7 @@
 
 use chorus_testkit::client::{event_post, id};
 use chorus_testkit::cluster::free_port;
-use chorus_testkit::{Cluster, Endpoint, Ws};
+use chorus_testkit::{Endpoint, Ws};
 use reqwest::StatusCode;
 use serde_json::json;
 use std::path::{Path, PathBuf};
@@ -128,12 +128,7 @@ async fn sample_nginx_configuration_balances_and_fails_over() {
         eprintln!("SKIPPED (nginx is not installed)");
         return;
     };
-    let Some(mut cluster) = Cluster::builder()
-        .nodes(2)
-        .binary(env!("CARGO_BIN_EXE_chorus"))
-        .start()
-        .await
-    else {
+    let Some(mut cluster) = crate::support::start_cluster(2).await else {
         return;
     };
     let ports: Vec<u16> = cluster.nodes().iter().map(|n| n.port).collect();

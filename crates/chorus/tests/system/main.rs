@@ -10,3 +10,4 @@ mod load_balancer;
 mod plugin_guide;
 mod plugin_new;
 mod server_cli;
+mod support;

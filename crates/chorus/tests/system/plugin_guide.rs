@@ -5,7 +5,7 @@
 
 use chorus_testkit::database::postgres_admin_url;
 use chorus_testkit::plugins::workspace_root;
-use chorus_testkit::{Cluster, Endpoint};
+use chorus_testkit::Endpoint;
 
 /// The `sh` blocks of a Markdown text, in order.
 fn shell_blocks(markdown: &str) -> Vec<String> {
@@ -33,12 +33,7 @@ async fn the_plugin_guide_works_as_written() {
     let guide = std::fs::read_to_string(workspace_root().join("docs/plugin-guide.md")).unwrap();
     let blocks = shell_blocks(&guide);
     assert!(blocks.len() >= 5, "the guide lost its commands: {blocks:?}");
-    let Some(cluster) = Cluster::builder()
-        .nodes(1)
-        .binary(env!("CARGO_BIN_EXE_chorus"))
-        .start()
-        .await
-    else {
+    let Some(cluster) = crate::support::start_cluster(1).await else {
         return;
     };
     // The guide's admin, with the password the guide's reader types.

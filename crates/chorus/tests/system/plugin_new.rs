@@ -8,7 +8,7 @@
 //! copy of the workspace's), so the gRPC stack compiled for the workspace is reused and
 //! only the SDK crates and the plugin itself are compiled.
 
-use chorus_testkit::{Cluster, Endpoint};
+use chorus_testkit::Endpoint;
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -65,12 +65,7 @@ fn target_dir() -> PathBuf {
 /// `chorus args…`, with nothing from the environment that could change its behaviour
 /// and `CARGO_TARGET_DIR` for the builds `plugin bundle` runs.
 fn chorus(scratch: &Path, args: &[&str]) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_chorus"));
-    for (key, _) in std::env::vars() {
-        if key.starts_with("CHORUS_") {
-            command.env_remove(key);
-        }
-    }
+    let mut command = crate::support::chorus_command();
     command
         .env("CHORUS_CLI_CONFIG", scratch.join("cli.json"))
         .env("CARGO_TARGET_DIR", target_dir())
@@ -189,12 +184,7 @@ async fn plugin_new_creates_a_crate_that_tests_bundles_and_runs() {
     assert!(bundle.is_file());
 
     // Installed on a real server, it counts per user, in the KV store.
-    let Some(cluster) = Cluster::builder()
-        .nodes(1)
-        .binary(env!("CARGO_BIN_EXE_chorus"))
-        .start()
-        .await
-    else {
+    let Some(cluster) = crate::support::start_cluster(1).await else {
         return;
     };
     let (admin, _) = cluster.node(0).user("admin").await;

@@ -7,14 +7,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 fn chorus() -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_chorus"));
-    // Keep the test independent of the caller's overrides.
-    for (key, _) in std::env::vars() {
-        if key.starts_with("CHORUS_") {
-            command.env_remove(key);
-        }
-    }
-    command
+    crate::support::chorus_command()
 }
 
 /// A started server that is killed when the test ends, also when an assertion fails.
