@@ -27,6 +27,16 @@ impl Endpoint for Nginx {
 
 impl Drop for Nginx {
     fn drop(&mut self) {
+        // SIGTERM: the master stops its workers, then exits. SIGKILL would leave the
+        // workers running, orphaned.
+        // SAFETY: signalling the nginx master this test started.
+        unsafe {
+            libc::kill(self.child.id() as libc::pid_t, libc::SIGTERM);
+        }
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while matches!(self.child.try_wait(), Ok(None)) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -169,6 +179,14 @@ async fn sample_nginx_configuration_balances_and_fails_over() {
     let post = admin.create_post(&channel_id, "after the failover").await;
     let event = socket.expect_event("posted").await;
     assert_eq!(event_post(&event)["id"], post["id"]);
+    let workers = chorus_testkit::plugins::child_processes(nginx.child.id(), "nginx");
+    assert!(!workers.is_empty(), "nginx runs workers");
     drop(nginx);
+    for worker in workers {
+        assert!(
+            !chorus_testkit::plugins::process_alive(worker),
+            "nginx worker {worker} outlived the test"
+        );
+    }
     cluster.shutdown().await;
 }
