@@ -5,6 +5,8 @@
 //! - `POST /crash` exits the process; `POST /crash-loop` stores a flag that makes every
 //!   later start fail in `OnActivate` by exiting, so the plugin crash-loops;
 //! - `GET /pid` answers the process id, to tell a restarted process from the old one;
+//! - `POST /flood?mb=<n>` prints `n` MiB of log lines on stdout and stderr as fast as it
+//!   can (in the background; it answers at once);
 //! - `POST /kv/incr/<key>` increments a counter with compare-and-set retries and
 //!   answers the new value; `GET /kv/<key>` reads it.
 
@@ -69,6 +71,16 @@ impl Plugin for Faulty {
                 HttpResponse::json(200, &serde_json::json!({"pid": std::process::id()}))
             }
             ("POST", "/crash") => std::process::exit(5),
+            ("POST", "/flood") => {
+                let mebibytes: usize = request
+                    .query
+                    .split('&')
+                    .find_map(|pair| pair.strip_prefix("mb="))
+                    .and_then(|n| n.parse().ok())
+                    .unwrap_or(16);
+                std::thread::spawn(move || flood(mebibytes));
+                HttpResponse::json(202, &serde_json::json!({"flooding_mb": mebibytes}))
+            }
             ("POST", "/crash-loop") => match api.kv_set(CRASH_LOOP_FLAG, "on").await {
                 Ok(()) => std::process::exit(6),
                 Err(err) => HttpResponse::text(500, err.to_string()),
@@ -90,6 +102,25 @@ impl Plugin for Faulty {
             _ => HttpResponse::not_found(),
         }
     }
+}
+
+/// Writes `mebibytes` MiB of 100-byte lines, alternating stdout and stderr.
+fn flood(mebibytes: usize) {
+    use std::io::Write;
+    let line = format!("{}\n", "flood ".repeat(16));
+    let lines = mebibytes * 1024 * 1024 / line.len();
+    let (mut out, mut err) = (std::io::stdout().lock(), std::io::stderr().lock());
+    for i in 0..lines {
+        let written = if i % 2 == 0 {
+            out.write_all(line.as_bytes())
+        } else {
+            err.write_all(line.as_bytes())
+        };
+        if written.is_err() {
+            return;
+        }
+    }
+    let _ = out.flush();
 }
 
 fn main() {

@@ -69,6 +69,8 @@ pub struct PluginSlot {
     supervisor: tokio::sync::Mutex<Option<Supervisor>>,
     pub hook_failures: AtomicU64,
     pub crashes: AtomicU64,
+    /// Output lines dropped by the log rate limit.
+    pub log_lines_dropped: AtomicU64,
     status_changed: Arc<tokio::sync::Notify>,
 }
 
@@ -92,6 +94,7 @@ impl PluginSlot {
             supervisor: tokio::sync::Mutex::new(None),
             hook_failures: AtomicU64::new(0),
             crashes: AtomicU64::new(0),
+            log_lines_dropped: AtomicU64::new(0),
         }
     }
 

@@ -39,6 +39,12 @@ const MAX_BACKOFF: Duration = Duration::from_secs(10);
 const STABLE_RUN: Duration = Duration::from_secs(5);
 /// Longest log line kept from a plugin's output; the rest is cut.
 const MAX_LOG_LINE: usize = 4096;
+/// Log lines a plugin may emit per second on each of stdout and stderr, on average,
+/// and in one burst. Beyond that lines are counted and dropped, so a plugin printing
+/// gigabytes cannot fill the server's disk or drown its log; the pipe is still read to
+/// the end, so the plugin never blocks on a full pipe.
+const LOG_LINES_PER_SECOND: f64 = 200.0;
+const LOG_BURST: f64 = 1000.0;
 
 /// A plugin process that completed its handshake and activation.
 pub struct RunningPlugin {
@@ -206,7 +212,7 @@ async fn healthy(health: &mut HealthClient<UnixConnection>) -> bool {
     )
 }
 
-async fn launch(slot: &PluginSlot, context: &SharedContext) -> Result<Launch, String> {
+async fn launch(slot: &Arc<PluginSlot>, context: &SharedContext) -> Result<Launch, String> {
     let manifest = &slot.manifest;
     let executable = super::manifest::executable_for_host(manifest).ok_or_else(|| {
         format!(
@@ -265,11 +271,11 @@ async fn launch(slot: &PluginSlot, context: &SharedContext) -> Result<Launch, St
     let stdout = child.stdout.take().expect("stdout piped");
     let stderr = child.stderr.take().expect("stderr piped");
     let plugin_id = manifest.id.clone();
-    tokio::spawn(forward_lines(stderr, plugin_id.clone(), true, None));
+    tokio::spawn(forward_lines(stderr, slot.clone(), true, None));
     let (handshake_tx, handshake_rx) = tokio::sync::oneshot::channel();
     tokio::spawn(forward_lines(
         stdout,
-        plugin_id.clone(),
+        slot.clone(),
         false,
         Some(handshake_tx),
     ));
@@ -386,38 +392,68 @@ fn terminate(_: u32) {}
 
 /// Turns a plugin's output into log lines tagged with its id. The first stdout line is
 /// the handshake, handed to `handshake`. Lines are cut at `MAX_LOG_LINE` so that a
-/// plugin printing without newlines cannot make the server buffer without bound.
+/// plugin printing without newlines cannot make the server buffer without bound, and
+/// rate-limited (a token bucket of `LOG_BURST` lines refilled at `LOG_LINES_PER_SECOND`);
+/// dropped lines are counted on the slot and summarised in the log.
 async fn forward_lines(
     mut output: impl AsyncRead + Unpin,
-    plugin_id: String,
+    slot: Arc<PluginSlot>,
     is_stderr: bool,
     mut handshake: Option<tokio::sync::oneshot::Sender<String>>,
 ) {
-    let mut buffer = vec![0u8; 8192];
+    let plugin_id = slot.manifest.id.clone();
+    let mut buffer = vec![0u8; 64 * 1024];
     let mut line: Vec<u8> = Vec::new();
     let mut truncated = false;
+    let mut tokens = LOG_BURST;
+    let mut refilled = Instant::now();
+    let mut dropped_since_report = 0u64;
     loop {
         let read = match output.read(&mut buffer).await {
             Ok(0) | Err(_) => break,
             Ok(n) => n,
         };
         for &byte in &buffer[..read] {
-            if byte == b'\n' {
-                let text = String::from_utf8_lossy(&line).trim_end().to_string();
-                if let Some(sender) = handshake.take() {
-                    let _ = sender.send(text);
-                } else if is_stderr {
-                    tracing::warn!(plugin_id = %plugin_id, truncated, "{text}");
+            if byte != b'\n' {
+                if line.len() < MAX_LOG_LINE {
+                    line.push(byte);
                 } else {
-                    tracing::info!(plugin_id = %plugin_id, truncated, "{text}");
+                    truncated = true;
                 }
-                line.clear();
-                truncated = false;
-            } else if line.len() < MAX_LOG_LINE {
-                line.push(byte);
-            } else {
-                truncated = true;
+                continue;
             }
+            if let Some(sender) = handshake.take() {
+                let _ = sender.send(String::from_utf8_lossy(&line).trim_end().to_string());
+            } else {
+                let now = Instant::now();
+                tokens = (tokens
+                    + now.duration_since(refilled).as_secs_f64() * LOG_LINES_PER_SECOND)
+                    .min(LOG_BURST);
+                refilled = now;
+                if tokens >= 1.0 {
+                    tokens -= 1.0;
+                    if dropped_since_report > 0 {
+                        tracing::warn!(plugin_id = %plugin_id, dropped = dropped_since_report, "plugin output over {LOG_LINES_PER_SECOND} lines/s; lines were dropped");
+                        dropped_since_report = 0;
+                    }
+                    let text = String::from_utf8_lossy(&line);
+                    let text = text.trim_end();
+                    if is_stderr {
+                        tracing::warn!(plugin_id = %plugin_id, truncated, "{text}");
+                    } else {
+                        tracing::info!(plugin_id = %plugin_id, truncated, "{text}");
+                    }
+                } else {
+                    dropped_since_report += 1;
+                    slot.log_lines_dropped
+                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                }
+            }
+            line.clear();
+            truncated = false;
         }
+    }
+    if dropped_since_report > 0 {
+        tracing::warn!(plugin_id = %plugin_id, dropped = dropped_since_report, "plugin output over {LOG_LINES_PER_SECOND} lines/s; lines were dropped");
     }
 }

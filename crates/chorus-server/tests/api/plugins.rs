@@ -1184,3 +1184,61 @@ async fn the_plugin_api_works_against_the_real_server() {
     );
     server.stop().await;
 }
+
+/// A plugin printing tens of megabytes of log lines: the server drops what is over its
+/// log rate and counts it, keeps serving, and the plugin (whose pipe is still drained)
+/// and the others keep working.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flood_of_plugin_output_is_rate_limited() {
+    let Some(server) = plugin_server(Backend::Sqlite).await else {
+        return;
+    };
+    let (admin, _) = server.user("admin").await;
+    admin
+        .install_plugin(plugin_bundle("faulty", "faulty"))
+        .await;
+    admin.install_plugin(plugin_bundle("noop", "noop")).await;
+    let team = admin.team("t1").await;
+    let channel = admin.channel(team["id"].as_str().unwrap(), "c1", "O").await;
+    let channel_id = channel["id"].as_str().unwrap();
+
+    let reply = admin
+        .plugin_request(Method::POST, FAULTY, "/flood?mb=32")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reply.status(), StatusCode::ACCEPTED);
+    // 32 MiB of 97-byte lines is about 346,000 lines; at most a few thousand may be
+    // logged in the time it takes.
+    let slot = server.state.plugins.slot(FAULTY).unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while slot
+        .log_lines_dropped
+        .load(std::sync::atomic::Ordering::Relaxed)
+        < 300_000
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "only {} lines dropped",
+            slot.log_lines_dropped
+                .load(std::sync::atomic::Ordering::Relaxed)
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let (status, _) = admin.get("/system/ping").await;
+    assert_eq!(status, StatusCode::OK);
+    let post = admin.create_post(channel_id, "still posting").await;
+    assert_eq!(post["message"], "still posting");
+    assert!(
+        pid_of(&admin, FAULTY).await.is_some(),
+        "the flooding plugin still serves"
+    );
+    for plugin_id in [FAULTY, "com.chorus.test.noop"] {
+        assert_eq!(admin.plugin_status(plugin_id).await.unwrap()["state"], 2);
+    }
+    assert_eq!(
+        server.state.plugins.hook_failures("com.chorus.test.noop"),
+        0
+    );
+    server.stop().await;
+}
