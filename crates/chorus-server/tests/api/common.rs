@@ -10,7 +10,9 @@
 #![allow(dead_code, unused_imports)]
 
 use chorus_server::{AppState, Config};
-pub use chorus_testkit::client::{assert_error, event_post, id, ids, strings, Api, Endpoint};
+pub use chorus_testkit::client::{
+    assert_error, assert_error_shape, event_post, id, ids, strings, Api, Endpoint,
+};
 pub use chorus_testkit::database::{drop_postgres_database, fresh_postgres_database};
 pub use chorus_testkit::plugins::{plugin_bundle, process_alive};
 pub use chorus_testkit::ws::Ws;

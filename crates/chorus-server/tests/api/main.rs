@@ -1,6 +1,7 @@
 //! Integration tests of the HTTP API and websocket against real servers, each run on
 //! SQLite and on PostgreSQL. One test binary for the crate keeps link time down.
 
+mod authorization;
 mod channels;
 mod cluster;
 mod commands;
