@@ -9,6 +9,7 @@ mod common;
 mod errors;
 mod plugins;
 mod posts;
+mod properties;
 mod teams;
 mod users;
 mod websocket;

@@ -149,7 +149,7 @@ async fn lifecycle_upload_enable_disable_remove(backend: Backend) {
     server.stop().await;
 }
 
-fn raw_tar_entry(name: &str, kind: u8, link: &str, body: &[u8]) -> Vec<u8> {
+pub(crate) fn raw_tar_entry(name: &str, kind: u8, link: &str, body: &[u8]) -> Vec<u8> {
     let mut header = [0u8; 512];
     header[..name.len()].copy_from_slice(name.as_bytes());
     header[100..107].copy_from_slice(b"0000644");
@@ -168,7 +168,7 @@ fn raw_tar_entry(name: &str, kind: u8, link: &str, body: &[u8]) -> Vec<u8> {
     out
 }
 
-fn gzip_tar(entries: &[Vec<u8>]) -> Vec<u8> {
+pub(crate) fn gzip_tar(entries: &[Vec<u8>]) -> Vec<u8> {
     use std::io::Write;
     let mut tar = entries.concat();
     tar.extend_from_slice(&[0u8; 1024]);
