@@ -34,12 +34,25 @@ pub struct UserFilter {
     pub not_in_channel: Option<String>,
 }
 
+/// The advisory lock key that serialises user creation on PostgreSQL ("chorus" + 1).
+const USER_CREATION_LOCK: i64 = 0x6368_6f72_7573_0001;
+
 impl Store {
     /// Inserts a user; the very first human user of the database becomes system admin,
-    /// decided inside the insert so that no separate read can race it on one node. Bots
-    /// are never admins.
+    /// decided inside the insert. On PostgreSQL two first sign-ups (on two nodes, say)
+    /// could both see an empty table under READ COMMITTED, so user creation takes a
+    /// transaction-scoped advisory lock first; SQLite's single writer already
+    /// serialises them. Bots are never admins.
     pub async fn create_user(&self, user: &User, password_hash: &str) -> Result<User, sqlx::Error> {
         let admin_roles = format!("{ROLE_SYSTEM_USER} {ROLE_SYSTEM_ADMIN}");
+        let mut tx = self.pool.begin().await?;
+        if self.backend == super::Backend::Postgres {
+            // `IS NULL` turns the function's void result into a type every driver reads.
+            sqlx::query("SELECT pg_advisory_xact_lock($1) IS NULL")
+                .bind(USER_CREATION_LOCK)
+                .execute(&mut *tx)
+                .await?;
+        }
         sqlx::query(
             "INSERT INTO users (id, create_at, update_at, delete_at, username, email, password_hash, \
                nickname, first_name, last_name, position, roles, locale, is_bot) \
@@ -60,8 +73,9 @@ impl Store {
         .bind(&user.locale)
         .bind(user.is_bot)
         .bind(false)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
+        tx.commit().await?;
         self.get_user(&user.id)
             .await?
             .ok_or(sqlx::Error::RowNotFound)

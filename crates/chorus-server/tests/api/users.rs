@@ -807,3 +807,36 @@ async fn concurrent_sign_ups_of_one_email_name_the_email(backend: Backend) {
     assert_eq!(server.count("users").await, 5);
     server.stop().await;
 }
+
+/// Several people signing up at once on a fresh PostgreSQL database (as on the nodes of
+/// a new cluster): exactly one of them becomes system admin.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_first_sign_ups_make_exactly_one_admin() {
+    let Some(server) = TestServer::start(Backend::Postgres).await else {
+        return;
+    };
+    let sign_ups: Vec<_> = (0..8)
+        .map(|i| {
+            let client = server.client();
+            tokio::spawn(async move {
+                let name = format!("early{i}");
+                client
+                    .post(
+                        "/users",
+                        json!({"username": name, "email": format!("{name}@example.com"), "password": "password-early"}),
+                    )
+                    .await
+            })
+        })
+        .collect();
+    let mut admins = 0;
+    for sign_up in sign_ups {
+        let (status, user) = sign_up.await.unwrap();
+        assert_eq!(status, StatusCode::CREATED, "{user}");
+        if user["roles"].as_str().unwrap().contains("system_admin") {
+            admins += 1;
+        }
+    }
+    assert_eq!(admins, 1, "one first user, one admin");
+    server.stop().await;
+}
