@@ -5,6 +5,8 @@
 //! - `POST /crash` exits the process; `POST /crash-loop` stores a flag that makes every
 //!   later start fail in `OnActivate` by exiting, so the plugin crash-loops;
 //! - `GET /pid` answers the process id, to tell a restarted process from the old one;
+//! - `POST /api-flood?calls=<n>` makes `n` plugin API calls (KV writes), 64 at a
+//!   time, and answers how many succeeded;
 //! - `POST /flood?mb=<n>` prints `n` MiB of log lines on stdout and stderr as fast as it
 //!   can (in the background; it answers at once);
 //! - `POST /kv/incr/<key>` increments a counter with compare-and-set retries and
@@ -71,6 +73,19 @@ impl Plugin for Faulty {
                 HttpResponse::json(200, &serde_json::json!({"pid": std::process::id()}))
             }
             ("POST", "/crash") => std::process::exit(5),
+            ("POST", "/api-flood") => {
+                let calls: usize = request
+                    .query
+                    .split('&')
+                    .find_map(|pair| pair.strip_prefix("calls="))
+                    .and_then(|n| n.parse().ok())
+                    .unwrap_or(1000);
+                let (succeeded, failed) = api_flood(api, calls).await;
+                HttpResponse::json(
+                    200,
+                    &serde_json::json!({"succeeded": succeeded, "failed": failed}),
+                )
+            }
             ("POST", "/flood") => {
                 let mebibytes: usize = request
                     .query
@@ -102,6 +117,32 @@ impl Plugin for Faulty {
             _ => HttpResponse::not_found(),
         }
     }
+}
+
+/// Makes `calls` KV writes through the plugin API, 64 in flight at a time.
+async fn api_flood(api: &Api, calls: usize) -> (usize, usize) {
+    let mut succeeded = 0;
+    let mut failed = 0;
+    let mut next = 0;
+    while next < calls {
+        let batch: Vec<_> = (next..calls.min(next + 64))
+            .map(|i| {
+                let api = api.clone();
+                tokio::spawn(async move {
+                    api.kv_set(format!("flood-{}", i % 256), i.to_string())
+                        .await
+                })
+            })
+            .collect();
+        next += batch.len();
+        for call in batch {
+            match call.await {
+                Ok(Ok(())) => succeeded += 1,
+                _ => failed += 1,
+            }
+        }
+    }
+    (succeeded, failed)
 }
 
 /// Writes `mebibytes` MiB of 100-byte lines, alternating stdout and stderr.

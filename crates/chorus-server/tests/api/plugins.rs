@@ -1242,3 +1242,53 @@ async fn a_flood_of_plugin_output_is_rate_limited() {
     );
     server.stop().await;
 }
+
+/// A plugin hammering the plugin API (thousands of KV writes, 64 at a time) does not
+/// take the server or the other plugins down with it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flood_of_plugin_api_calls_leaves_the_server_serving() {
+    let Some(server) = plugin_server(Backend::Sqlite).await else {
+        return;
+    };
+    let (admin, _) = server.user("admin").await;
+    admin
+        .install_plugin(plugin_bundle("faulty", "faulty"))
+        .await;
+    admin.install_plugin(plugin_bundle("noop", "noop")).await;
+    let team = admin.team("t1").await;
+    let channel = admin.channel(team["id"].as_str().unwrap(), "c1", "O").await;
+    let channel_id = channel["id"].as_str().unwrap().to_string();
+
+    let flooding = {
+        let admin = admin.clone();
+        tokio::spawn(async move {
+            let reply = admin
+                .plugin_request(Method::POST, FAULTY, "/api-flood?calls=5000")
+                .timeout(Duration::from_secs(120))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(reply.status(), StatusCode::OK);
+            reply.json::<Value>().await.unwrap()
+        })
+    };
+    // Meanwhile the server keeps serving people and the other plugin's hook.
+    for i in 0..20 {
+        let post = admin
+            .create_post(&channel_id, &format!("during the flood {i}"))
+            .await;
+        assert_eq!(post["message"], format!("during the flood {i}"));
+        let (status, _) = admin.get("/system/ping").await;
+        assert_eq!(status, StatusCode::OK);
+    }
+    let result = flooding.await.unwrap();
+    assert_eq!(result["succeeded"], 5000, "{result}");
+    assert_eq!(
+        server.state.plugins.hook_failures("com.chorus.test.noop"),
+        0
+    );
+    for plugin_id in [FAULTY, "com.chorus.test.noop"] {
+        assert_eq!(admin.plugin_status(plugin_id).await.unwrap()["state"], 2);
+    }
+    server.stop().await;
+}
