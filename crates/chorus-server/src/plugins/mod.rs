@@ -845,7 +845,8 @@ async fn sync_loop(
 }
 
 /// Writes this node's plugin statuses to the database when they change, and at every
-/// heartbeat, so `GET /plugins/statuses` on any node shows every node.
+/// heartbeat (after re-reading the shared plugin state and the plugin directory), so
+/// `GET /plugins/statuses` on any node shows every node.
 async fn status_writer(app: Weak<AppState>, changed: Arc<tokio::sync::Notify>) {
     let mut last_written: Option<Vec<PluginStatus>> = None;
     let mut last_write = std::time::Instant::now();
@@ -854,13 +855,21 @@ async fn status_writer(app: Weak<AppState>, changed: Arc<tokio::sync::Notify>) {
             let Some(app) = app.upgrade() else { return };
             std::time::Duration::from_secs(app.config.cluster_settings.heartbeat_seconds.max(1))
         };
-        let _ = tokio::time::timeout(refresh, changed.notified()).await;
+        let woken = tokio::time::timeout(refresh, changed.notified())
+            .await
+            .is_ok();
         let Some(app) = app.upgrade() else { return };
         {
-            // Pick up what an operator changed in the directory since the last look. Under
-            // the operations lock, so a scan never resurrects a plugin being removed.
+            // Under the operations lock, so a scan never resurrects a plugin being
+            // removed. At each heartbeat the whole plugin state is re-read too: a node
+            // converges even on a change whose notification it missed while its bus
+            // connection stayed up (a dropped connection triggers the same re-read).
             let _guard = app.plugins.operations.lock().await;
-            app.plugins.rescan().await;
+            if woken {
+                app.plugins.rescan().await;
+            } else if let Err(err) = app.plugins.sync_locked(&app.store, None, false).await {
+                tracing::warn!(error = %err, "cannot re-read the cluster's plugin state");
+            }
         }
         let statuses = app.plugins.statuses();
         if last_written.as_ref() == Some(&statuses) && last_write.elapsed() < refresh {

@@ -758,9 +758,11 @@ async fn connect(url: &str) -> sqlx::PgConnection {
     sqlx::PgConnection::connect(url).await.expect("connect")
 }
 
-/// Changes made while a node's LISTEN connection is down are not lost: the node
-/// re-reads plugin states and sessions when it reconnects. The change here is written
-/// straight into the database, so no notification exists at all.
+/// Changes whose notification never arrives are not lost: a node re-reads plugin
+/// states at every heartbeat and when its LISTEN connection comes back, and re-checks
+/// the sessions behind its websockets on reconnect. The changes here are written
+/// straight into the database, so no notification exists at all; the listeners are
+/// then cut.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn nodes_reread_state_when_their_bus_connection_returns() {
     let Some(cluster) = start_cluster(2).await else {
