@@ -1185,14 +1185,10 @@ async fn the_plugin_api_works_against_the_real_server() {
     server.stop().await;
 }
 
-/// A plugin printing tens of megabytes of log lines: the server drops what is over its
-/// log rate and counts it, keeps serving, and the plugin (whose pipe is still drained)
-/// and the others keep working.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_flood_of_plugin_output_is_rate_limited() {
-    let Some(server) = plugin_server(Backend::Sqlite).await else {
-        return;
-    };
+/// A server running the faulty plugin beside the noop one (whose hook every post
+/// passes through), with a channel to post in.
+async fn faulty_beside_noop() -> Option<(TestServer, crate::common::Api, String)> {
+    let server = plugin_server(Backend::Sqlite).await?;
     let (admin, _) = server.user("admin").await;
     admin
         .install_plugin(plugin_bundle("faulty", "faulty"))
@@ -1200,7 +1196,19 @@ async fn a_flood_of_plugin_output_is_rate_limited() {
     admin.install_plugin(plugin_bundle("noop", "noop")).await;
     let team = admin.team("t1").await;
     let channel = admin.channel(team["id"].as_str().unwrap(), "c1", "O").await;
-    let channel_id = channel["id"].as_str().unwrap();
+    let channel_id = channel["id"].as_str().unwrap().to_string();
+    Some((server, admin, channel_id))
+}
+
+/// A plugin printing tens of megabytes of log lines: the server drops what is over its
+/// log rate and counts it, keeps serving, and the plugin (whose pipe is still drained)
+/// and the others keep working.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flood_of_plugin_output_is_rate_limited() {
+    let Some((server, admin, channel_id)) = faulty_beside_noop().await else {
+        return;
+    };
+    let channel_id = channel_id.as_str();
 
     let reply = admin
         .plugin_request(Method::POST, FAULTY, "/flood?mb=32")
@@ -1247,17 +1255,9 @@ async fn a_flood_of_plugin_output_is_rate_limited() {
 /// take the server or the other plugins down with it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_flood_of_plugin_api_calls_leaves_the_server_serving() {
-    let Some(server) = plugin_server(Backend::Sqlite).await else {
+    let Some((server, admin, channel_id)) = faulty_beside_noop().await else {
         return;
     };
-    let (admin, _) = server.user("admin").await;
-    admin
-        .install_plugin(plugin_bundle("faulty", "faulty"))
-        .await;
-    admin.install_plugin(plugin_bundle("noop", "noop")).await;
-    let team = admin.team("t1").await;
-    let channel = admin.channel(team["id"].as_str().unwrap(), "c1", "O").await;
-    let channel_id = channel["id"].as_str().unwrap().to_string();
 
     let flooding = {
         let admin = admin.clone();
