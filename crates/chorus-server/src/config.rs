@@ -77,6 +77,9 @@ pub struct ServiceSettings {
     pub maximum_payload_size_bytes: usize,
     /// How long a dropped websocket connection can be resumed with its `connection_id`.
     pub websocket_resume_seconds: u64,
+    /// How long a client may take to send a request's headers before its connection is
+    /// closed (against slow-header attacks).
+    pub header_read_timeout_seconds: u64,
 }
 
 impl Default for ServiceSettings {
@@ -87,6 +90,7 @@ impl Default for ServiceSettings {
             session_length_web_in_hours: 720,
             maximum_payload_size_bytes: 300_000,
             websocket_resume_seconds: 300,
+            header_read_timeout_seconds: 30,
         }
     }
 }

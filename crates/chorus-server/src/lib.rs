@@ -7,7 +7,8 @@
 //! Modules: `config` (settings and overrides), `store` (all SQL), `cluster` (node
 //! membership and the LISTEN/NOTIFY bus between nodes), `api` (one router per
 //! resource), `ws` (the websocket hub), `events` (who sees which event), `commands`
-//! (slash commands), `plugins` (the plugin host), `error` (Mattermost-shaped errors).
+//! (slash commands), `plugins` (the plugin host), `error` (Mattermost-shaped errors),
+//! `http_server` (the accept loop).
 
 pub mod api;
 pub mod cluster;
@@ -15,6 +16,7 @@ pub mod commands;
 pub mod config;
 pub mod error;
 pub mod events;
+pub mod http_server;
 pub mod plugins;
 pub mod store;
 pub mod ws;
@@ -120,14 +122,20 @@ pub async fn serve(
     let session_sweeper = spawn_session_sweeper(state.clone());
     let app = api::router(state.clone());
     let hub = state.hub.clone();
-    let result = axum::serve(listener, app)
-        .with_graceful_shutdown(async move {
-            shutdown.await;
-            // Upgraded websockets are not tracked by the HTTP server; close them here.
-            hub.close_all();
-        })
-        .await
-        .map_err(ServerError::Serve);
+    let header_read_timeout = Duration::from_secs(
+        state
+            .config
+            .service_settings
+            .header_read_timeout_seconds
+            .max(1),
+    );
+    let result = http_server::serve(listener, app, header_read_timeout, async move {
+        shutdown.await;
+        // Upgraded websockets are not tracked by the HTTP server; close them here.
+        hub.close_all();
+    })
+    .await
+    .map_err(ServerError::Serve);
     sweeper.abort();
     session_sweeper.abort();
     membership.abort();

@@ -606,3 +606,45 @@ async fn paging_offsets_that_overflow_refused(backend: Backend) {
     assert_eq!(status, StatusCode::OK);
     server.stop().await;
 }
+
+/// A client that sends its request headers too slowly (slowloris) has its connection
+/// closed, and the server keeps answering everyone else.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_headers_are_cut_off() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let Some(server) = TestServer::start_with(Backend::Sqlite, |c| {
+        c.service_settings.header_read_timeout_seconds = 1;
+    })
+    .await
+    else {
+        return;
+    };
+    let address = server.url.trim_start_matches("http://").to_string();
+    let mut slow = Vec::new();
+    for _ in 0..20 {
+        let mut stream = tokio::net::TcpStream::connect(&address).await.unwrap();
+        stream
+            .write_all(b"GET /api/v4/system/ping HTTP/1.1\r\nHost: x\r\n")
+            .await
+            .unwrap();
+        slow.push(stream);
+    }
+    let (status, _) = server.client().get("/system/ping").await;
+    assert_eq!(status, StatusCode::OK, "others are served meanwhile");
+    for mut stream in slow {
+        let mut buffer = [0u8; 256];
+        // The end of the headers never comes: the server must hang up by itself.
+        let read =
+            tokio::time::timeout(std::time::Duration::from_secs(30), stream.read(&mut buffer))
+                .await
+                .expect("the server kept a slow connection open");
+        match read {
+            Ok(n) => {
+                let reply = String::from_utf8_lossy(&buffer[..n]);
+                assert!(n == 0 || reply.starts_with("HTTP/1.1 408"), "{reply}");
+            }
+            Err(err) => assert_eq!(err.kind(), std::io::ErrorKind::ConnectionReset),
+        }
+    }
+    server.stop().await;
+}
