@@ -737,3 +737,27 @@ async fn protocol_ping_gets_pong(backend: Backend) {
     }
     server.stop().await;
 }
+
+/// A client frame over the 64 KiB limit closes that socket only: the server keeps
+/// serving, and the same user can connect again at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oversized_frames_close_only_their_socket() {
+    let Some(server) = TestServer::start(Backend::Sqlite).await else {
+        return;
+    };
+    let (alice, _) = server.user("alice").await;
+    let mut bystander = Ws::ready(&server, alice.token()).await;
+    let mut ws = Ws::ready(&server, alice.token()).await;
+    let huge = json!({"action": "ping", "seq": 1, "data": {"pad": "x".repeat(256 * 1024)}});
+    ws.send_message(Message::Text(huge.to_string().into()))
+        .await;
+    ws.expect_closed().await;
+    let (status, _) = alice.get("/users/me").await;
+    assert_eq!(status, StatusCode::OK);
+    let reply = bystander.request("ping", json!({})).await;
+    assert_eq!(reply["data"]["text"], "pong", "{reply}");
+    let mut again = Ws::ready(&server, alice.token()).await;
+    let reply = again.request("ping", json!({})).await;
+    assert_eq!(reply["data"]["text"], "pong", "{reply}");
+    server.stop().await;
+}
