@@ -235,15 +235,24 @@ async fn switch(
         let started = Instant::now();
         loop {
             statuses = statuses_of(&client, id).await?;
-            let done = !statuses.is_empty()
-                && statuses.iter().all(|s| {
-                    let state = s["state"].as_i64().unwrap_or(-1);
-                    if enable {
-                        state == 2
-                    } else {
-                        state == 0
-                    }
-                });
+            // Every live node must report it running (a node that has not reported yet
+            // is not done); stopped means no node reports it running any more.
+            let live_nodes = client.get("/cluster/status").await?;
+            let missing: Vec<String> = live_nodes
+                .as_array()
+                .map(Vec::as_slice)
+                .unwrap_or_default()
+                .iter()
+                .map(|node| text(node, "id"))
+                .filter(|node| !statuses.iter().any(|s| text(s, "cluster_id") == *node))
+                .collect();
+            let done = if enable {
+                missing.is_empty()
+                    && !statuses.is_empty()
+                    && statuses.iter().all(|s| s["state"] == 2)
+            } else {
+                statuses.iter().all(|s| s["state"] == 0)
+            };
             // A plugin that failed will not get there by waiting.
             let failed: Vec<&Value> = statuses
                 .iter()
@@ -254,7 +263,7 @@ async fn switch(
             }
             if !failed.is_empty() || started.elapsed() > timeout {
                 spinner.finish_and_clear();
-                let nodes: Vec<String> = statuses
+                let mut nodes: Vec<String> = statuses
                     .iter()
                     .map(|s| {
                         format!(
@@ -269,6 +278,9 @@ async fn switch(
                         )
                     })
                     .collect();
+                if enable {
+                    nodes.extend(missing.iter().map(|node| format!("{node}: not installed")));
+                }
                 let why = if failed.is_empty() {
                     format!("not {wanted} on every node after {} s", timeout.as_secs())
                 } else {
