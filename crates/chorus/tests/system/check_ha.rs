@@ -87,35 +87,23 @@ fn check_ha_refuses_bad_input_clearly() {
     )
     .unwrap();
     let bundle = dir.path().join("missing.tar.gz");
-    let run = |args: &[&str]| {
+    let database = "postgres://postgres@127.0.0.1:1/postgres";
+    // The same check-ha call each time; only the scenario file's text changes.
+    let check = || {
         crate::support::chorus_command()
-            .args(args)
+            .args(["plugin", "check-ha"])
+            .arg(&bundle)
+            .args(["--database", database, "--scenario"])
+            .arg(&scenario)
             .output()
             .unwrap()
     };
-    let database = "postgres://postgres@127.0.0.1:1/postgres";
-    let output = run(&[
-        "plugin",
-        "check-ha",
-        bundle.to_str().unwrap(),
-        "--database",
-        database,
-        "--scenario",
-        scenario.to_str().unwrap(),
-    ]);
+    let output = check();
     assert_eq!(output.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("mallory"), "{stderr}");
     std::fs::write(&scenario, "users: [alice]\nsteps: []\n").unwrap();
-    let output = run(&[
-        "plugin",
-        "check-ha",
-        bundle.to_str().unwrap(),
-        "--database",
-        database,
-        "--scenario",
-        scenario.to_str().unwrap(),
-    ]);
+    let output = check();
     assert_eq!(output.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&output.stderr).contains("cannot read"));
 }
