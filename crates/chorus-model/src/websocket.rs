@@ -57,4 +57,7 @@ pub mod events {
     pub const USER_REMOVED: &str = "user_removed";
     pub const ADDED_TO_TEAM: &str = "added_to_team";
     pub const TYPING: &str = "typing";
+    pub const CHANNEL_VIEWED: &str = "channel_viewed";
+    pub const PLUGIN_ENABLED: &str = "plugin_enabled";
+    pub const PLUGIN_DISABLED: &str = "plugin_disabled";
 }

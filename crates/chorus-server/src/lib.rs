@@ -8,7 +8,7 @@
 //! membership and the LISTEN/NOTIFY bus between nodes), `api` (one router per
 //! resource), `ws` (the websocket hub), `events` (who sees which event), `commands`
 //! (slash commands), `plugins` (the plugin host), `error` (Mattermost-shaped errors),
-//! `http_server` (the accept loop).
+//! `http_server` (the accept loop), `web` (the web app served at `/`).
 
 pub mod api;
 pub mod cluster;
@@ -19,6 +19,7 @@ pub mod events;
 pub mod http_server;
 pub mod plugins;
 pub mod store;
+pub mod web;
 pub mod ws;
 
 pub use config::Config;

@@ -1,7 +1,7 @@
 //! `/channels`: open and private channels, direct messages, and channel membership.
 
 use super::auth::Auth;
-use super::extract::{require_id, Body, Path};
+use super::extract::{require_id, Body, Paging, Path, Query};
 use super::permissions::{
     is_team_member, load_channel, require_channel_member, require_channel_visible,
     require_self_or_admin, require_team_member, resolve_user_id,
@@ -43,6 +43,12 @@ pub fn router() -> Router<SharedState> {
             "/users/{user_id}/teams/{team_id}/channels",
             get(channels_for_user),
         )
+        .route("/teams/{team_id}/channels", get(open_channels))
+        .route(
+            "/users/{user_id}/teams/{team_id}/channels/members",
+            get(memberships_for_user),
+        )
+        .route("/channels/members/{user_id}/view", post(view_channel))
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -256,6 +262,82 @@ async fn channels_for_user(
     Ok(Json(
         state.store.channels_for_user(&user_id, &team_id).await?,
     ))
+}
+
+/// `GET /teams/{team_id}/channels`: the team's open channels, to browse and join.
+async fn open_channels(
+    State(state): State<SharedState>,
+    auth: Auth,
+    Path(team_id): Path<String>,
+    Query(paging): Query<Paging>,
+) -> AppResult<Json<Vec<Channel>>> {
+    require_id(&team_id, "team_id")?;
+    require_team_member(&state, &auth, &team_id).await?;
+    let (page, per_page) = paging.validated()?;
+    Ok(Json(
+        state
+            .store
+            .open_channels(&team_id, page * per_page, per_page)
+            .await?,
+    ))
+}
+
+/// `GET /users/{user_id}/teams/{team_id}/channels/members`: read positions
+/// (`msg_count`, `last_viewed_at`) that clients compare with each channel's
+/// `total_msg_count` to show unread channels.
+async fn memberships_for_user(
+    State(state): State<SharedState>,
+    auth: Auth,
+    Path((user_id, team_id)): Path<(String, String)>,
+) -> AppResult<Json<Vec<ChannelMember>>> {
+    let user_id = resolve_user_id(&user_id, &auth);
+    require_id(&user_id, "user_id")?;
+    require_id(&team_id, "team_id")?;
+    require_self_or_admin(&auth, &user_id)?;
+    Ok(Json(
+        state.store.channel_memberships(&user_id, &team_id).await?,
+    ))
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(default)]
+struct ViewChannel {
+    channel_id: String,
+}
+
+/// `POST /channels/members/{user_id}/view`: marks a channel read. The user's other
+/// sessions learn it from a `channel_viewed` event.
+async fn view_channel(
+    State(state): State<SharedState>,
+    auth: Auth,
+    Path(user_id): Path<String>,
+    Body(request): Body<ViewChannel>,
+) -> AppResult<Json<serde_json::Value>> {
+    let user_id = resolve_user_id(&user_id, &auth);
+    require_id(&user_id, "user_id")?;
+    require_self_or_admin(&auth, &user_id)?;
+    require_id(&request.channel_id, "channel_id")?;
+    let Some(viewed_at) = state
+        .store
+        .view_channel(&request.channel_id, &user_id)
+        .await?
+    else {
+        return Err(AppError::forbidden(
+            "You do not have the appropriate permissions: you are not a member of this channel.",
+        ));
+    };
+    state.publish_to(
+        event(
+            events::CHANNEL_VIEWED,
+            serde_json::json!({"channel_id": request.channel_id}),
+            to_user(&user_id),
+        ),
+        std::slice::from_ref(&user_id),
+    );
+    Ok(Json(serde_json::json!({
+        "status": "OK",
+        "last_viewed_at_times": {request.channel_id: viewed_at},
+    })))
 }
 
 #[derive(Debug, Deserialize, Default)]

@@ -25,7 +25,7 @@ use crate::AppState;
 use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::{HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get};
 use axum::Router;
 use std::sync::Arc;
@@ -59,7 +59,8 @@ pub fn router(state: SharedState) -> Router {
             "/static/plugins/{plugin_id}/{*file}",
             get(crate::plugins::http::serve_webapp_file),
         )
-        .fallback(not_found)
+        .route("/static/{*file}", get(crate::web::static_file))
+        .fallback(fallback)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(
             state.config.service_settings.maximum_payload_size_bytes,
@@ -94,7 +95,16 @@ async fn request_context(
     response
 }
 
-async fn not_found() -> AppError {
+/// Page navigations get the web app; anything else unknown, Mattermost's 404.
+async fn fallback(request: Request) -> Response {
+    if crate::web::is_page_navigation(&request) {
+        crate::web::index_page(request.headers())
+    } else {
+        not_found().into_response()
+    }
+}
+
+pub(crate) fn not_found() -> AppError {
     AppError::new(
         StatusCode::NOT_FOUND,
         "api.context.404.app_error",

@@ -27,7 +27,7 @@ pub const DEFAULT_CHANNELS: [(&str, &str); 2] =
 
 pub fn router() -> Router<SharedState> {
     Router::new()
-        .route("/teams", post(create_team))
+        .route("/teams", post(create_team).get(list_teams))
         .route("/teams/{team_id}", get(get_team))
         .route("/teams/name/{name}", get(team_by_name))
         .route(
@@ -156,6 +156,22 @@ async fn teams_for_user(
     require_id(&user_id, "user_id")?;
     require_self_or_admin(&auth, &user_id)?;
     Ok(Json(state.store.teams_for_user(&user_id).await?))
+}
+
+/// `GET /teams`: every team for admins; for others the open teams (which they may
+/// join) and the teams they belong to.
+async fn list_teams(
+    State(state): State<SharedState>,
+    auth: Auth,
+    Query(paging): Query<Paging>,
+) -> AppResult<Json<Vec<Team>>> {
+    let (page, per_page) = paging.validated()?;
+    Ok(Json(
+        state
+            .store
+            .visible_teams(auth.user_id(), auth.is_admin(), page * per_page, per_page)
+            .await?,
+    ))
 }
 
 #[derive(Debug, Deserialize, Default)]

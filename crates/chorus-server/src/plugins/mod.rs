@@ -209,8 +209,11 @@ impl PluginManager {
         let socket_root = std::env::temp_dir().join(format!("chorus-{}", &node_id[..8]));
         std::fs::create_dir_all(&socket_root)?;
         let (sync_requests, sync_queue) = tokio::sync::mpsc::unbounded_channel();
+        // Absolute once and for all: plugins run with their own folder as working
+        // directory, where a path relative to the server's would point elsewhere.
+        let directory = std::path::absolute(&settings.directory)?;
         Ok(PluginManager {
-            directory: PathBuf::from(&settings.directory),
+            directory,
             context: Arc::new(SharedContext {
                 settings,
                 node_id: node_id.to_string(),
@@ -291,8 +294,15 @@ impl PluginManager {
         if let Some(queue) = self.sync_queue.lock().expect("sync lock").take() {
             background.push(tokio::spawn(sync_loop(Arc::downgrade(app), queue)));
         }
+        // One task waits on `status_changed`: the status writer in a cluster (which
+        // also announces web parts), the announcer alone otherwise.
         if app.bus.is_some() {
             background.push(tokio::spawn(status_writer(
+                Arc::downgrade(app),
+                self.status_changed.clone(),
+            )));
+        } else {
+            background.push(tokio::spawn(webapp_announcer(
                 Arc::downgrade(app),
                 self.status_changed.clone(),
             )));
@@ -597,7 +607,7 @@ impl PluginManager {
 
     /// Whether `plugin_id` is installed on this node, stored for the cluster, or
     /// reported by another node (deployed there by an operator).
-    async fn is_known(&self, store: &Store, plugin_id: &str) -> Result<bool, sqlx::Error> {
+    pub async fn is_known(&self, store: &Store, plugin_id: &str) -> Result<bool, sqlx::Error> {
         self.scan();
         Ok(self.slot(plugin_id).is_some() || store.plugin_known_to_cluster(plugin_id).await?)
     }
@@ -848,6 +858,7 @@ async fn sync_loop(
 /// heartbeat (after re-reading the shared plugin state and the plugin directory), so
 /// `GET /plugins/statuses` on any node shows every node.
 async fn status_writer(app: Weak<AppState>, changed: Arc<tokio::sync::Notify>) {
+    let mut web_parts = WebParts::default();
     let mut last_written: Option<Vec<PluginStatus>> = None;
     let mut last_write = std::time::Instant::now();
     loop {
@@ -871,6 +882,7 @@ async fn status_writer(app: Weak<AppState>, changed: Arc<tokio::sync::Notify>) {
                 tracing::warn!(error = %err, "cannot re-read the cluster's plugin state");
             }
         }
+        web_parts.announce_changes(&app);
         let statuses = app.plugins.statuses();
         if last_written.as_ref() == Some(&statuses) && last_write.elapsed() < refresh {
             continue;
@@ -889,5 +901,61 @@ async fn status_writer(app: Weak<AppState>, changed: Arc<tokio::sync::Notify>) {
                 tokio::time::sleep(std::time::Duration::from_millis(500)).await;
             }
         }
+    }
+}
+
+/// Announces web parts starting and stopping on a single node (in a cluster the status
+/// writer does it).
+async fn webapp_announcer(app: Weak<AppState>, changed: Arc<tokio::sync::Notify>) {
+    let mut web_parts = WebParts::default();
+    loop {
+        changed.notified().await;
+        let Some(app) = app.upgrade() else { return };
+        web_parts.announce_changes(&app);
+    }
+}
+
+/// The plugins with a web part running on this node, as last announced. Open pages
+/// load a web part on `plugin_enabled` and unload it on `plugin_disabled`; each node
+/// tells only its own sockets, since `GET /plugins/webapp` answers for that node.
+#[derive(Default)]
+struct WebParts {
+    running: BTreeMap<String, Arc<PluginSlot>>,
+}
+
+impl WebParts {
+    fn announce_changes(&mut self, app: &AppState) {
+        let now: BTreeMap<String, Arc<PluginSlot>> = app
+            .plugins
+            .slots()
+            .into_iter()
+            .filter(|slot| slot.manifest.webapp.is_some())
+            .filter(|slot| slot.status().0 == plugin_state::RUNNING)
+            .map(|slot| (slot.manifest.id.clone(), slot))
+            .collect();
+        let announce = |name: &str, slot: &PluginSlot| {
+            let event = crate::events::event(
+                name,
+                serde_json::json!({ "manifest": slot.manifest }),
+                Default::default(),
+            );
+            app.hub.deliver(&event, &app.hub.connected_users());
+        };
+        for (id, slot) in &self.running {
+            let replaced = now.get(id).is_some_and(|new| !Arc::ptr_eq(new, slot));
+            if !now.contains_key(id) || replaced {
+                announce(chorus_model::events::PLUGIN_DISABLED, slot);
+            }
+        }
+        for (id, slot) in &now {
+            let same = self
+                .running
+                .get(id)
+                .is_some_and(|old| Arc::ptr_eq(old, slot));
+            if !same {
+                announce(chorus_model::events::PLUGIN_ENABLED, slot);
+            }
+        }
+        self.running = now;
     }
 }

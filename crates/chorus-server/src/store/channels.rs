@@ -235,6 +235,72 @@ impl Store {
         rows.iter().map(member_from_row).collect()
     }
 
+    /// A team's open channels, for browsing and joining, by display name.
+    pub async fn open_channels(
+        &self,
+        team_id: &str,
+        offset: i64,
+        limit: i64,
+    ) -> Result<Vec<Channel>, sqlx::Error> {
+        let sql = format!(
+            "SELECT {CHANNEL_COLUMNS} FROM channels c WHERE c.team_id = $1 AND c.type = 'O' \
+             AND c.delete_at = 0 ORDER BY lower(c.display_name), c.id LIMIT $2 OFFSET $3"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(team_id)
+            .bind(limit)
+            .bind(offset)
+            .fetch_all(&self.reader)
+            .await?;
+        rows.iter().map(channel_from_row).collect()
+    }
+
+    /// `user_id`'s memberships in a team's channels and in their direct channels.
+    pub async fn channel_memberships(
+        &self,
+        user_id: &str,
+        team_id: &str,
+    ) -> Result<Vec<ChannelMember>, sqlx::Error> {
+        let sql = format!(
+            "SELECT {} FROM channel_members m JOIN channels c ON c.id = m.channel_id \
+             WHERE m.user_id = $1 AND (c.team_id = $2 OR c.team_id = '') AND c.delete_at = 0 \
+             ORDER BY m.channel_id",
+            MEMBER_COLUMNS
+                .split(", ")
+                .map(|column| format!("m.{column}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        let rows = sqlx::query(&sql)
+            .bind(user_id)
+            .bind(team_id)
+            .fetch_all(&self.reader)
+            .await?;
+        rows.iter().map(member_from_row).collect()
+    }
+
+    /// Marks a channel read for a member: everything posted so far counts as seen.
+    /// Returns the new `last_viewed_at`, or `None` when `user_id` is not a member.
+    pub async fn view_channel(
+        &self,
+        channel_id: &str,
+        user_id: &str,
+    ) -> Result<Option<i64>, sqlx::Error> {
+        let now = now_millis();
+        let done = sqlx::query(
+            "UPDATE channel_members SET last_viewed_at = $3, last_update_at = $3, \
+               mention_count = 0, \
+               msg_count = (SELECT total_msg_count FROM channels WHERE id = $1) \
+             WHERE channel_id = $1 AND user_id = $2",
+        )
+        .bind(channel_id)
+        .bind(user_id)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok((done.rows_affected() > 0).then_some(now))
+    }
+
     /// Ids and usernames of a channel's members, in one query.
     pub async fn channel_member_names(
         &self,

@@ -115,6 +115,31 @@ impl Store {
         rows.iter().map(team_from_row).collect()
     }
 
+    /// Teams `user_id` may see in a team list: every team for admins, otherwise the
+    /// open teams and the ones they belong to.
+    pub async fn visible_teams(
+        &self,
+        user_id: &str,
+        all: bool,
+        offset: i64,
+        limit: i64,
+    ) -> Result<Vec<Team>, sqlx::Error> {
+        let sql = format!(
+            "SELECT {TEAM_COLUMNS} FROM teams t WHERE t.delete_at = 0 AND ($2 OR t.type = 'O' \
+               OR EXISTS (SELECT 1 FROM team_members m WHERE m.team_id = t.id \
+                          AND m.user_id = $1 AND m.delete_at = 0)) \
+             ORDER BY t.display_name, t.id LIMIT $3 OFFSET $4"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(user_id)
+            .bind(all)
+            .bind(limit)
+            .bind(offset)
+            .fetch_all(&self.reader)
+            .await?;
+        rows.iter().map(team_from_row).collect()
+    }
+
     /// Adds (or re-adds) a member and puts them in the team's channels named in
     /// `default_channel_names`, in one transaction. Returns the membership and whether
     /// it is new; an existing member is left as is.

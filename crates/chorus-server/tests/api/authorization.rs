@@ -8,13 +8,14 @@ use crate::common::{assert_error_shape, Backend, Endpoint, TestServer};
 use reqwest::{Method, StatusCode};
 use std::collections::BTreeSet;
 
-/// Routes anyone may call: sign-up, login, health, the web bundles and their list
-/// (the web app loads them before login), and the websocket (which authenticates by
+/// Routes anyone may call: sign-up, login, health, the web app's files, the web
+/// bundles and their list (the web app loads them before login), and the websocket (which authenticates by
 /// challenge once upgraded). Plugins' own routes (`/plugins/{id}/…`, registered with
 /// `any`) are not listed: the plugin decides, from the `Mattermost-User-Id` the server
 /// sets only for a valid session (tested in `plugins`).
 const PUBLIC: &[(&str, &str)] = &[
     ("GET", "/static/plugins/{plugin_id}/{*file}"),
+    ("GET", "/static/{*file}"),
     ("POST", "/users"),
     ("POST", "/users/login"),
     ("GET", "/system/ping"),
@@ -25,6 +26,7 @@ const PUBLIC: &[(&str, &str)] = &[
 /// Routes for system admins only.
 const ADMIN: &[(&str, &str)] = &[
     ("GET", "/config"),
+    ("PUT", "/config/patch"),
     ("GET", "/cluster/status"),
     ("GET", "/plugins"),
     ("POST", "/plugins"),

@@ -12,4 +12,5 @@ mod posts;
 mod properties;
 mod teams;
 mod users;
+mod web;
 mod websocket;

@@ -1,0 +1,90 @@
+//! The web app and System Console (`web/app`), shipped inside the binary.
+//!
+//! Files are served at `/static/<path>`; every other browser navigation outside the
+//! API and plugin routes gets `index.html`, which routes on the client. Release builds
+//! embed the files; debug builds read them from disk at each request (rust-embed's
+//! behaviour), so the web app can be edited without rebuilding the server.
+//!
+//! Assets are revalidated with an ETag (the file's SHA-256) rather than cached for a
+//! fixed time: an upgraded server must never run a page against stale scripts.
+
+use axum::extract::Request;
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use rust_embed::RustEmbed;
+
+#[derive(RustEmbed)]
+#[folder = "../../web/app/"]
+struct WebApp;
+
+/// `GET /static/{*file}`.
+pub async fn static_file(
+    axum::extract::Path(file): axum::extract::Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    serve(&file, &headers).unwrap_or_else(|| crate::api::not_found().into_response())
+}
+
+/// Whether `request` is a page load the web app should answer: a GET or HEAD of a
+/// path that belongs to no API, plugin or asset route.
+pub fn is_page_navigation(request: &Request) -> bool {
+    let path = request.uri().path();
+    (request.method() == Method::GET || request.method() == Method::HEAD)
+        && !["/api/", "/plugins/", "/static/"]
+            .iter()
+            .any(|prefix| path.starts_with(prefix))
+}
+
+/// `index.html`, for any page navigation.
+pub fn index_page(headers: &HeaderMap) -> Response {
+    serve("index.html", headers).unwrap_or_else(|| {
+        (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "the web app is missing from this build",
+        )
+            .into_response()
+    })
+}
+
+fn serve(path: &str, request_headers: &HeaderMap) -> Option<Response> {
+    let file = WebApp::get(path)?;
+    let etag = format!("\"{}\"", hex(&file.metadata.sha256_hash()[..12]));
+    let not_modified = request_headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.split(',').any(|tag| tag.trim() == etag));
+    let mime = mime_guess::from_path(path).first_or_octet_stream();
+    let content_type = if mime.type_() == "text" || mime.subtype() == "javascript" {
+        format!("{mime}; charset=utf-8")
+    } else {
+        mime.to_string()
+    };
+    let mut response = if not_modified {
+        StatusCode::NOT_MODIFIED.into_response()
+    } else {
+        file.data.into_owned().into_response()
+    };
+    let headers = response.headers_mut();
+    if let Ok(value) = HeaderValue::from_str(&content_type) {
+        headers.insert(header::CONTENT_TYPE, value);
+    }
+    if let Ok(value) = HeaderValue::from_str(&etag) {
+        headers.insert(header::ETAG, value);
+    }
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    if path == "index.html" {
+        headers.insert(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("SAMEORIGIN"),
+        );
+    }
+    Some(response)
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
+}
