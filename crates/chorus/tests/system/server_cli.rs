@@ -262,7 +262,9 @@ fn operator_unpacked_plugins_start_and_die_with_a_killed_server() {
             .arg("server")
             .current_dir(dir.path())
             .env("CHORUS_SERVICESETTINGS_LISTENADDRESS", "127.0.0.1:0")
-            .env("CHORUS_PLUGINSETTINGS_DIRECTORY", &plugins)
+            // The default, relative `./plugins`: paths inside it must resolve once,
+            // not again from the plugin's own working folder.
+            .env_remove("CHORUS_PLUGINSETTINGS_DIRECTORY")
             .env(
                 "CHORUS_PLUGINSETTINGS_PLUGINSTATES",
                 r#"{"com.chorus.test.faulty": {"Enable": true}}"#,
