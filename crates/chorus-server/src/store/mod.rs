@@ -130,11 +130,21 @@ impl Store {
 
 /// Pool settings: PostgreSQL gets `max_open_conns`; SQLite gets `sqlite_connections`
 /// connections, each set up with the pragmas.
+///
+///
+/// While PostgreSQL is unreachable sqlx keeps trying to connect until the acquire
+/// timeout, so that timeout is how long a request takes to get its 503: short enough
+/// for clients to retry soon and for requests not to pile up, and still far above any
+/// wait for a connection in normal operation. SQLite cannot go away, but its one
+/// writer connection can be queued for under load, so it keeps a longer wait.
 fn pool_options(backend: Backend, max_open_conns: u32, sqlite_connections: u32) -> AnyPoolOptions {
-    let options = AnyPoolOptions::new().acquire_timeout(Duration::from_secs(10));
+    let options = AnyPoolOptions::new();
     match backend {
-        Backend::Postgres => options.max_connections(max_open_conns.max(2)),
+        Backend::Postgres => options
+            .acquire_timeout(Duration::from_secs(3))
+            .max_connections(max_open_conns.max(2)),
         Backend::Sqlite => options
+            .acquire_timeout(Duration::from_secs(10))
             .max_connections(sqlite_connections)
             .after_connect(|conn, _| {
                 Box::pin(async move {

@@ -525,7 +525,14 @@ async fn web_bundles_are_listed_and_served_while_enabled() {
         ),
     ])
     .unwrap();
+    // Open pages hear of web parts starting and stopping, to load and unload them.
+    let mut page = Ws::ready(&server, admin.token()).await;
     admin.install_plugin(bundle).await;
+    let enabled = page.expect_event("plugin_enabled").await;
+    assert_eq!(
+        enabled["data"]["manifest"]["id"], "com.example.webonly",
+        "{enabled}"
+    );
     let anonymous = server.client();
     let (status, list) = anonymous.get("/plugins/webapp").await;
     assert_eq!(status, StatusCode::OK);
@@ -552,6 +559,11 @@ async fn web_bundles_are_listed_and_served_while_enabled() {
     admin
         .send(admin.request(Method::POST, "/plugins/com.example.webonly/disable"))
         .await;
+    let disabled = page.expect_event("plugin_disabled").await;
+    assert_eq!(
+        disabled["data"]["manifest"]["id"], "com.example.webonly",
+        "{disabled}"
+    );
     let (_, list) = anonymous.get("/plugins/webapp").await;
     assert_eq!(list, json!([]));
     let hidden = reqwest::get(format!(
@@ -1290,5 +1302,44 @@ async fn a_flood_of_plugin_api_calls_leaves_the_server_serving() {
     for plugin_id in [FAULTY, "com.chorus.test.noop"] {
         assert_eq!(admin.plugin_status(plugin_id).await.unwrap()["state"], 2);
     }
+    server.stop().await;
+}
+
+/// One plugin cannot read or change another's KV keys: the plugin API knows which
+/// plugin is calling from the connection it serves, so there is no id to forge. The
+/// demo plugin's counter and the faulty plugin's key of the same name stay apart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plugins_cannot_reach_each_others_kv_keys() {
+    let Some((server, admin, _)) = faulty_beside_noop().await else {
+        return;
+    };
+    admin.install_plugin(plugin_bundle("demo", "demo")).await;
+    let call = |plugin: &str, method: Method, path: &str| {
+        admin.plugin_request(method, plugin, path).send()
+    };
+    for _ in 0..2 {
+        let reply = call("com.chorus.demo", Method::POST, "/cluster/increment")
+            .await
+            .unwrap();
+        assert_eq!(reply.status(), StatusCode::OK);
+    }
+    let read = call("com.chorus.test.faulty", Method::GET, "/kv/counter")
+        .await
+        .unwrap();
+    assert_eq!(
+        read.status(),
+        StatusCode::NOT_FOUND,
+        "faulty saw demo's key"
+    );
+    let written = call("com.chorus.test.faulty", Method::POST, "/kv/incr/counter")
+        .await
+        .unwrap();
+    assert_eq!(written.json::<Value>().await.unwrap()["value"], 1);
+    let demo_counter = call("com.chorus.demo", Method::GET, "/cluster/counter")
+        .await
+        .unwrap();
+    assert_eq!(demo_counter.status(), StatusCode::OK);
+    let body: Value = demo_counter.json().await.unwrap();
+    assert_eq!(body["value"], 2, "demo's counter changed: {body}");
     server.stop().await;
 }

@@ -801,10 +801,12 @@ async fn nodes_reread_state_when_their_bus_connection_returns() {
     cluster.shutdown().await;
 }
 
-/// PostgreSQL restarts under a running cluster (a private server, so the machine's
-/// shared one is not disturbed): requests fail cleanly while it is away, and once it
-/// is back the nodes reconnect and converge on a plugin enabled right then, while
-/// their bus connections are still coming back.
+/// PostgreSQL restarts under a running cluster while clients post through both nodes
+/// (a private server, so the machine's shared one is not disturbed): while it is away
+/// every request fails cleanly (503 in Mattermost's error shape, never a 500, a reset
+/// connection or a panic); once it is back the nodes reconnect, every acknowledged
+/// post is stored exactly once, and the nodes converge on a plugin enabled right then,
+/// while their bus connections are still coming back.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn nodes_converge_after_postgres_restarts() {
     let Some(postgres) = PrivatePostgres::start() else {
@@ -817,12 +819,70 @@ async fn nodes_converge_after_postgres_restarts() {
     else {
         return;
     };
-    let (admin, _) = cluster.node(0).user("admin").await;
+    let world = world(
+        cluster.node(0),
+        &["poster0", "poster1", "poster2", "poster3"],
+    )
+    .await;
+    let admin = world.admin.clone();
     let nodes = node_ids(&admin, &cluster).await;
     let (status, manifest) = admin
         .upload_plugin(plugin_bundle("noop", "noop"), false)
         .await;
     assert_eq!(status, StatusCode::CREATED, "{manifest}");
+
+    // Posters on both nodes, until told to stop. Each records the posts acknowledged
+    // (201) and every other answer.
+    let stop = Arc::new(AtomicBool::new(false));
+    let acknowledged = Arc::new(Mutex::new(Vec::<(String, String)>::new()));
+    let refused = Arc::new(Mutex::new(Vec::<(StatusCode, Value)>::new()));
+    let mut posters = Vec::new();
+    for (i, (api, _)) in world.users.iter().enumerate() {
+        let api = api.at(cluster.node(i % 2));
+        let (stop, acknowledged, refused) = (stop.clone(), acknowledged.clone(), refused.clone());
+        let channel_id = world.channel_id.clone();
+        posters.push(tokio::spawn(async move {
+            let mut n = 0;
+            while !stop.load(Ordering::SeqCst) {
+                n += 1;
+                let message = format!("poster {i} post {n}");
+                // A request that hangs is a failure too: it shows as a transport error.
+                let reply = api
+                    .request(Method::POST, "/posts")
+                    .json(&json!({"channel_id": channel_id, "message": message}))
+                    .timeout(Duration::from_secs(10))
+                    .send()
+                    .await;
+                match reply {
+                    Ok(reply) => {
+                        let status = reply.status();
+                        let body: Value = reply.json().await.unwrap_or(Value::Null);
+                        if status == StatusCode::CREATED {
+                            acknowledged.lock().unwrap().push((id(&body), message));
+                        } else {
+                            refused.lock().unwrap().push((status, body));
+                            tokio::time::sleep(Duration::from_millis(20)).await;
+                        }
+                    }
+                    Err(err) => refused.lock().unwrap().push((
+                        StatusCode::IM_A_TEAPOT,
+                        json!({"transport": err.to_string()}),
+                    )),
+                }
+            }
+        }));
+    }
+    let wait_for = |count: usize| {
+        let acknowledged = acknowledged.clone();
+        async move {
+            let deadline = Instant::now() + Duration::from_secs(60);
+            while acknowledged.lock().unwrap().len() < count {
+                assert!(Instant::now() < deadline, "posting stalled");
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        }
+    };
+    wait_for(20).await;
 
     let postgres = Arc::new(postgres);
     let stopping = postgres.clone();
@@ -834,6 +894,19 @@ async fn nodes_converge_after_postgres_restarts() {
         assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
         assert_eq!(body["id"], "app.store.unavailable.app_error", "{body}");
     }
+    // The posters keep going against the dead database for a while.
+    let refused_before = refused.lock().unwrap().len();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while refused.lock().unwrap().len() < refused_before + 12 {
+        assert!(
+            Instant::now() < deadline,
+            "the posters got no answers while PostgreSQL was down: {:?}; node 0 log:\n{}",
+            refused.lock().unwrap(),
+            cluster.node(0).log()
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let acknowledged_while_down = acknowledged.lock().unwrap().len();
     let starting = postgres.clone();
     tokio::task::spawn_blocking(move || starting.start_again())
         .await
@@ -850,6 +923,48 @@ async fn nodes_converge_after_postgres_restarts() {
         assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
         assert!(Instant::now() < deadline, "node 1 never reconnected");
         tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // Posting resumes through both nodes.
+    wait_for(acknowledged_while_down + 20).await;
+    stop.store(true, Ordering::SeqCst);
+    for poster in posters {
+        poster.await.unwrap();
+    }
+    for (status, body) in refused.lock().unwrap().iter() {
+        assert_eq!(
+            *status,
+            StatusCode::SERVICE_UNAVAILABLE,
+            "while PostgreSQL was away a post got {status}: {body}"
+        );
+        chorus_testkit::client::assert_error_shape(*status, body);
+    }
+    let mut db = connect(cluster.database_url()).await;
+    let stored: Vec<(String, String)> = sqlx::query_as(
+        "SELECT id, message FROM posts WHERE channel_id = $1 AND message LIKE 'poster%'",
+    )
+    .bind(&world.channel_id)
+    .fetch_all(&mut db)
+    .await
+    .unwrap();
+    let mut copies: BTreeMap<&str, usize> = BTreeMap::new();
+    for (_, message) in &stored {
+        *copies.entry(message.as_str()).or_default() += 1;
+    }
+    assert!(copies.values().all(|&n| n == 1), "a post is stored twice");
+    let stored_ids: BTreeSet<&str> = stored.iter().map(|(id, _)| id.as_str()).collect();
+    for (post_id, message) in acknowledged.lock().unwrap().iter() {
+        assert!(
+            stored_ids.contains(post_id.as_str()),
+            "acknowledged {message} is lost"
+        );
+    }
+    for node in cluster.nodes() {
+        assert!(
+            !node.log().contains("panicked"),
+            "node {} panicked: {}",
+            node.index,
+            node.log()
+        );
     }
     wait_state_on(&admin.at(cluster.node(1)), NOOP, RUNNING, &nodes).await;
     cluster.shutdown().await;
