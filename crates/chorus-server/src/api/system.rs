@@ -62,11 +62,21 @@ pub async fn get_config(
 }
 
 /// The configuration as the admin sees it: `PluginSettings.Plugins` holds the file's
-/// values with the settings saved since (through the API or by plugins) laid over them.
+/// values with the settings saved since (through the API or by plugins) laid over them,
+/// and `PluginSettings.PluginStates` the enabled states in force for the cluster.
 async fn running_config(state: &SharedState) -> crate::error::AppResult<serde_json::Value> {
     let mut config = serde_json::to_value(&state.config)
         .map_err(|e| crate::error::AppError::Internal(e.to_string()))?;
     config["SqlSettings"]["DataSource"] = serde_json::Value::String("********".into());
+    // The enabled states chosen through the API (stored for the cluster) win over
+    // the file's, as they do when plugins start.
+    let states = &mut config["PluginSettings"]["PluginStates"];
+    if !states.is_object() {
+        *states = serde_json::json!({});
+    }
+    for (plugin_id, enabled) in state.store.plugin_states().await? {
+        states[plugin_id.as_str()] = serde_json::json!({ "Enable": enabled });
+    }
     let plugins = &mut config["PluginSettings"]["Plugins"];
     if !plugins.is_object() {
         *plugins = serde_json::json!({});

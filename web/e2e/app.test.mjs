@@ -1,0 +1,610 @@
+// End-to-end tests of the web app on a real two-node cluster (PostgreSQL), driven in
+// Debian's Chromium. One cluster serves every test of this file, in order: the
+// reference scenario installs the trigger-alert plugin that later tests use.
+//
+// Run: cd web/e2e && npm ci && npm test     (see lib/harness.mjs for the environment)
+
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+    Api, STEP_TIMEOUT_MS, PASSWORD, bundleTriggerAlert, launchBrowser, loginThroughUi, newUserPage,
+    screenshot, skipUnlessReady, startCluster, uniqueName,
+} from './lib/harness.mjs';
+
+const skip = skipUnlessReady({ nginx: false });
+const PLUGIN_ID = 'com.chorus.trigger-alert';
+
+/** Polls `fn` until it returns a truthy value (or throws after `ms`: a failure, not a timing). */
+async function eventually(label, fn, ms = 30_000) {
+    const deadline = Date.now() + ms;
+    let last;
+    for (;;) {
+        try {
+            const value = await fn();
+            if (value) {
+                return value;
+            }
+        } catch (err) {
+            last = err;
+        }
+        if (Date.now() > deadline) {
+            throw new Error(`never true: ${label}${last ? ` (last error: ${last.message})` : ''}`);
+        }
+        await new Promise((r) => setTimeout(r, 150));
+    }
+}
+
+describe('Chorus web app on a two-node cluster', { skip, timeout: 15 * 60_000 }, () => {
+    let cluster;
+    let browser;
+    let node1;
+    let node2;
+    let bundlePath;
+    const admin = { name: uniqueName('admin') };
+    const userA = { name: uniqueName('alice') };
+    const userB = { name: uniqueName('bob') };
+    let team;
+    let adminPage;
+    let pageA;
+    let pageB;
+    let failed = false;
+
+    const step = (name, fn) => it(name, { timeout: STEP_TIMEOUT_MS }, async () => {
+        try {
+            await fn();
+        } catch (err) {
+            failed = true;
+            throw err;
+        }
+    });
+
+    before(async () => {
+        [cluster, browser] = await Promise.all([startCluster({ count: 2 }), launchBrowser()]);
+        [node1, node2] = cluster.nodes;
+        bundlePath = bundleTriggerAlert();
+    });
+
+    after(async () => {
+        if (failed && cluster) {
+            cluster.failed = true;
+        }
+        for (const page of [adminPage, pageA, pageB]) {
+            if (page && page.errors.length) {
+                console.error(`browser errors on ${page.url()}:\n  ${page.errors.join('\n  ')}`);
+            }
+        }
+        await browser?.close();
+        await cluster?.stop();
+    });
+
+    const post = (page, text) => page.locator('#main article.post', { hasText: text });
+    const composer = (page) => page.getByRole('combobox', { name: /^Message/ });
+
+    step('a. reference scenario: admin installs trigger-alert in the System Console; an alert set on node 1 fires for a post on node 2', async () => {
+        adminPage = await newUserPage(browser);
+        // Sign up: the first account is the system admin.
+        await adminPage.goto(`${node1.url}/`);
+        await adminPage.waitForURL(/\/login/);
+        await screenshot(adminPage, '01-login');
+        await adminPage.getByRole('link', { name: 'Create one' }).click();
+        await adminPage.getByLabel('Username', { exact: true }).fill(admin.name);
+        await adminPage.getByLabel('Email').fill(`${admin.name}@example.com`);
+        await adminPage.getByLabel('Password').fill(PASSWORD);
+        await adminPage.getByRole('button', { name: 'Create account' }).click();
+        // No team yet: create one.
+        await adminPage.waitForURL(/\/select_team/);
+        await adminPage.getByLabel('Team name').fill('Reference Team');
+        await adminPage.getByRole('button', { name: 'Create team' }).click();
+        await adminPage.waitForURL(/\/reference-team\/channels\/town-square/);
+        await composer(adminPage).waitFor();
+
+        // System Console from the user menu.
+        await adminPage.getByRole('button', { name: `Account menu for ${admin.name}` }).click();
+        await adminPage.getByRole('link', { name: 'System Console' }).click();
+        await adminPage.waitForURL(/\/admin_console\/plugins/);
+        await adminPage.getByRole('heading', { name: 'Plugin Management' }).waitFor();
+
+        // Upload with the upload control, then enable.
+        await adminPage.getByLabel('Plugin bundle (.tar.gz)').setInputFiles(bundlePath);
+        await adminPage.getByRole('button', { name: 'Upload', exact: true }).click();
+        await adminPage.locator('.upload-status.success', { hasText: 'Uploaded Trigger Alert' }).waitFor();
+        const card = adminPage.locator(`article.plugin-card[data-plugin-id="${PLUGIN_ID}"]`);
+        await card.waitFor();
+        await card.getByRole('button', { name: 'Enable Trigger Alert' }).click();
+        // Running on both nodes: one row per node id, each in state Running.
+        for (const node of [node1, node2]) {
+            await card.locator(`tr[data-node-id="${node.id}"][data-state="2"]`, { hasText: 'Running' }).waitFor({ timeout: 60_000 });
+        }
+        assert.equal(await card.locator('tbody tr').count(), 2, 'one status row per node');
+        await card.getByRole('button', { name: 'Disable Trigger Alert' }).waitFor();
+        await screenshot(adminPage, '04-console-plugins');
+
+        // Users A and B in the same team (set up through the API).
+        const root = new Api(node1.url);
+        team = await (await root.login(admin.name)).get('/teams/name/reference-team');
+        for (const user of [userA, userB]) {
+            await root.createUser(user.name);
+            user.api = await root.login(user.name);
+            user.id = user.api.user.id;
+            await user.api.post(`/teams/${team.id}/members`, { team_id: team.id, user_id: user.id });
+        }
+        userB.api2 = userB.api.withUrl(node2.url);
+
+        // A's page on node 1, B's page on node 2.
+        pageA = await newUserPage(browser);
+        pageB = await newUserPage(browser);
+        await loginThroughUi(pageA, node1.url, userA.name);
+        await loginThroughUi(pageB, node2.url, userB.name);
+        for (const page of [pageA, pageB]) {
+            await page.waitForURL(/\/reference-team\/channels\/town-square/);
+            await composer(page).waitFor();
+        }
+
+        // A sets the trigger word "hello" through the plugin's header button.
+        const triggerButton = pageA.getByRole('button', { name: 'Trigger words' });
+        await triggerButton.click();
+        const dialog = pageA.getByRole('dialog', { name: 'Trigger words' });
+        await dialog.getByLabel('New trigger word').fill('hello');
+        await dialog.getByLabel('New trigger word').press('Enter');
+        await dialog.locator('li[data-word="hello"]').waitFor();
+        await pageA.keyboard.press('Escape');
+        await dialog.waitFor({ state: 'detached' });
+
+        // B posts from node 2's page; A's page shows the alert live.
+        await composer(pageB).fill('well hello there');
+        await composer(pageB).press('Enter');
+        await post(pageB, 'well hello there').waitFor();
+        const alert = pageA.locator('#main article.post.ephemeral', { hasText: 'well hello there' });
+        await alert.waitFor();
+        assert.match(await alert.innerText(), /Trigger word hello was posted/);
+        assert.match(await alert.innerText(), /\(only visible to you\)/);
+        await post(pageA, 'well hello there').first().waitFor();
+        await screenshot(pageA, '02-channel-with-alert');
+    });
+
+    step('f. disabling the plugin in the console removes its button from open pages; enabling brings it back', async () => {
+        const button = pageA.getByRole('button', { name: 'Trigger words' });
+        await button.waitFor();
+        const card = adminPage.locator(`article.plugin-card[data-plugin-id="${PLUGIN_ID}"]`);
+        await card.getByRole('button', { name: 'Disable Trigger Alert' }).click();
+        await button.waitFor({ state: 'detached' });
+        await pageB.getByRole('button', { name: 'Trigger words' }).waitFor({ state: 'detached' });
+        for (const node of [node1, node2]) {
+            await card.locator(`tr[data-node-id="${node.id}"][data-state="0"]`).waitFor({ timeout: 60_000 });
+        }
+        await card.getByRole('button', { name: 'Enable Trigger Alert' }).click();
+        await button.waitFor({ timeout: 60_000 });
+        await pageB.getByRole('button', { name: 'Trigger words' }).waitFor({ timeout: 60_000 });
+        // The page was never reloaded: the alert A received earlier is still shown.
+        await pageA.locator('#main article.post.ephemeral', { hasText: 'well hello there' }).waitFor();
+    });
+
+    step('uploading an installed plugin again needs force: the server\'s refusal is shown, then a forced replace', async () => {
+        const card = adminPage.locator(`article.plugin-card[data-plugin-id="${PLUGIN_ID}"]`);
+        await adminPage.getByLabel('Plugin bundle (.tar.gz)').setInputFiles(bundlePath);
+        await adminPage.getByRole('button', { name: 'Upload', exact: true }).click();
+        const refusal = adminPage.locator('.upload-status.error');
+        await refusal.waitFor();
+        assert.match(await refusal.innerText(), /Upload failed: .+/);
+        assert.match(await refusal.innerText(), /Replace the installed version/);
+        await adminPage.getByLabel('Plugin bundle (.tar.gz)').setInputFiles(bundlePath);
+        await adminPage.getByLabel(/Replace the installed version/).check();
+        await adminPage.getByRole('button', { name: 'Upload', exact: true }).click();
+        await adminPage.locator('.upload-status.success', { hasText: 'Uploaded Trigger Alert' }).waitFor();
+        for (const node of [node1, node2]) {
+            await card.locator(`tr[data-node-id="${node.id}"][data-state="2"]`).waitFor({ timeout: 60_000 });
+        }
+        // The open pages get the replaced web part back.
+        await pageA.getByRole('button', { name: 'Trigger words' }).waitFor({ timeout: 60_000 });
+    });
+
+    step('plugin settings form is generated from the manifest and saved', async () => {
+        const card = adminPage.locator(`article.plugin-card[data-plugin-id="${PLUGIN_ID}"]`);
+        await card.getByRole('button', { name: 'Settings of Trigger Alert' }).click();
+        const dialog = adminPage.getByRole('dialog', { name: 'Trigger Alert settings' });
+        const input = dialog.getByLabel('Trigger words per user');
+        assert.equal(await input.inputValue(), '50', 'the default from settings_schema');
+        await input.fill('7');
+        await dialog.getByRole('button', { name: 'Save' }).click();
+        await dialog.waitFor({ state: 'detached' });
+        const adminApi = await new Api(node2.url).login(admin.name);
+        const config = await adminApi.get('/config');
+        const saved = config.PluginSettings.Plugins[PLUGIN_ID];
+        const value = saved && Object.entries(saved).find(([k]) => k.toLowerCase() === 'maxwordsperuser');
+        assert.ok(value, `saved settings: ${JSON.stringify(saved)}`);
+        assert.equal(Number(value[1]), 7);
+        // Reopened, the form shows the saved value.
+        await card.getByRole('button', { name: 'Settings of Trigger Alert' }).click();
+        assert.equal(await adminPage.getByRole('dialog', { name: 'Trigger Alert settings' }).getByLabel('Trigger words per user').inputValue(), '7');
+        await adminPage.keyboard.press('Escape');
+    });
+
+    step('cluster page lists both nodes', async () => {
+        await adminPage.getByRole('link', { name: 'Cluster' }).click();
+        await adminPage.waitForURL(/\/admin_console\/cluster/);
+        for (const node of [node1, node2]) {
+            await adminPage.locator(`tr[data-node-id="${node.id}"]`).waitFor();
+        }
+        await screenshot(adminPage, '05-console-cluster');
+        await adminPage.getByRole('link', { name: 'Plugin Management' }).click();
+        await adminPage.getByRole('heading', { name: 'Plugin Management' }).waitFor();
+    });
+
+    step('b. login and sign-up errors show the server\'s message; empty fields are validated', async () => {
+        const page = await newUserPage(browser);
+        try {
+            await page.goto(`${node2.url}/login`);
+            await page.getByRole('button', { name: 'Log in' }).click();
+            const error = page.getByRole('alert');
+            await error.filter({ hasText: 'Enter your username or email and your password.' }).waitFor();
+            assert.equal(await page.getByLabel('Username or email').getAttribute('aria-invalid'), 'true');
+
+            // Wrong password: exactly the server's message.
+            const response = await fetch(`${node2.url}/api/v4/users/login`, {
+                method: 'POST', headers: { 'Content-Type': 'application/json' },
+                body: JSON.stringify({ login_id: userA.name, password: 'wrong-password' }),
+            });
+            const serverMessage = (await response.json()).message;
+            assert.ok(serverMessage);
+            await page.getByLabel('Username or email').fill(userA.name);
+            await page.getByLabel('Password').fill('wrong-password');
+            await page.getByRole('button', { name: 'Log in' }).click();
+            await error.filter({ hasText: serverMessage }).waitFor();
+            assert.match(page.url(), /\/login/);
+
+            // Sign-up with a taken username.
+            await page.getByRole('link', { name: 'Create one' }).click();
+            await page.getByRole('button', { name: 'Create account' }).click();
+            await error.filter({ hasText: 'Enter a username, an email address and a password.' }).waitFor();
+            const taken = await fetch(`${node2.url}/api/v4/users`, {
+                method: 'POST', headers: { 'Content-Type': 'application/json' },
+                body: JSON.stringify({ username: userA.name, email: `other-${userA.name}@example.com`, password: PASSWORD }),
+            });
+            assert.equal(taken.ok, false);
+            const takenMessage = (await taken.json()).message;
+            await page.getByLabel('Username', { exact: true }).fill(userA.name);
+            await page.getByLabel('Email').fill(`another-${userA.name}@example.com`);
+            await page.getByLabel('Password').fill(PASSWORD);
+            await page.getByRole('button', { name: 'Create account' }).click();
+            await error.filter({ hasText: takenMessage }).waitFor();
+            assert.match(page.url(), /\/signup/);
+        } finally {
+            await page.context().close();
+        }
+    });
+
+    step('c1. Enter sends, Shift+Enter makes a new line; edits and deletes reach the other user live', async () => {
+        const box = composer(pageA);
+        await box.click();
+        await box.type('first line');
+        await box.press('Shift+Enter');
+        await box.type('second line');
+        assert.equal(await box.inputValue(), 'first line\nsecond line', 'Shift+Enter adds a line without sending');
+        await box.press('Enter');
+        const mine = post(pageA, 'first line');
+        await mine.waitFor();
+        assert.equal(await box.inputValue(), '', 'Enter sent and cleared the box');
+        assert.match(await mine.locator('.post-body').innerText(), /^first line\nsecond line$/);
+        const theirs = post(pageB, 'first line');
+        await theirs.waitFor();
+        assert.match(await theirs.locator('.post-body').innerText(), /^first line\nsecond line$/);
+
+        // Edit (own post only: B has no Edit button on it).
+        assert.equal(await theirs.getByRole('button', { name: 'Edit' }).count(), 0);
+        await mine.hover();
+        await mine.getByRole('button', { name: 'Edit' }).click();
+        const editBox = pageA.getByRole('textbox', { name: 'Edit message' });
+        await editBox.fill('first line, edited');
+        await editBox.press('Enter');
+        await post(pageA, 'first line, edited').locator('.edited').waitFor();
+        await post(pageB, 'first line, edited').locator('.edited').waitFor();
+
+        // Delete, with confirmation.
+        const edited = post(pageA, 'first line, edited');
+        await edited.hover();
+        await edited.getByRole('button', { name: 'Delete' }).click();
+        await pageA.getByRole('dialog', { name: 'Delete message' }).getByRole('button', { name: 'Delete' }).click();
+        await edited.waitFor({ state: 'detached' });
+        await post(pageB, 'first line, edited').waitFor({ state: 'detached' });
+    });
+
+    step('c2. a reply in the thread panel reaches the other user', async () => {
+        await composer(pageA).fill('root of a thread');
+        await composer(pageA).press('Enter');
+        const rootOnB = post(pageB, 'root of a thread');
+        await rootOnB.waitFor();
+        await rootOnB.hover();
+        await rootOnB.getByRole('button', { name: 'Reply' }).click();
+        const panel = pageB.getByRole('complementary', { name: 'Thread' });
+        await panel.waitFor();
+        await panel.locator('article.post.root', { hasText: 'root of a thread' }).waitFor();
+        const replyBox = panel.getByRole('combobox', { name: 'Reply to thread' });
+        await replyBox.fill('a reply from bob');
+        await replyBox.press('Enter');
+        await panel.locator('article.post', { hasText: 'a reply from bob' }).waitFor();
+        // A sees the reply in the channel, and its root counts it.
+        await post(pageA, 'a reply from bob').waitFor();
+        await post(pageA, 'root of a thread').getByRole('button', { name: '1 reply' }).click();
+        const panelA = pageA.getByRole('complementary', { name: 'Thread' });
+        await panelA.locator('article.post', { hasText: 'a reply from bob' }).waitFor();
+        await screenshot(pageA, '03-thread-view');
+        await panelA.getByRole('button', { name: 'Close thread' }).click();
+        await panelA.waitFor({ state: 'hidden' });
+    });
+
+    step('c3. a channel B posts in shows as unread in A\'s sidebar until A opens it', async () => {
+        const offTopic = await userB.api2.get(`/teams/${team.id}/channels/name/off-topic`);
+        const link = pageA.locator(`#sidebar a[data-channel-id="${offTopic.id}"]`);
+        assert.equal(await link.getAttribute('data-unread'), 'false');
+        await userB.api2.post('/posts', { channel_id: offTopic.id, message: 'psst, over here' });
+        await pageA.locator(`#sidebar a[data-channel-id="${offTopic.id}"][data-unread="true"]`).waitFor();
+        assert.match(await link.innerText(), /Off-Topic/);
+        assert.match(await link.textContent(), /unread/);
+        await link.click();
+        await post(pageA, 'psst, over here').waitFor();
+        assert.equal(await link.getAttribute('data-unread'), 'false');
+        // Read on the server too: a fresh load does not show it unread.
+        await pageA.reload();
+        await post(pageA, 'psst, over here').waitFor();
+        await pageA.getByRole('link', { name: /Town Square/ }).click();
+        await composer(pageA).waitFor();
+        assert.equal(await link.getAttribute('data-unread'), 'false');
+        // An alert (ephemeral post) in a channel that is not open marks it unread too.
+        await userB.api2.post('/posts', { channel_id: offTopic.id, message: 'hello from off-topic' });
+        await pageA.locator(`#sidebar a[data-channel-id="${offTopic.id}"][data-unread="true"]`).waitFor();
+        await link.click();
+        await pageA.locator('#main article.post.ephemeral', { hasText: 'hello from off-topic' }).waitFor();
+        await pageA.getByRole('link', { name: /Town Square/ }).click();
+    });
+
+    step('c4. slash commands: suggestions with arrow keys and Enter, /echo, and an error shown in the channel', async () => {
+        const box = composer(pageA);
+        await box.click();
+        await box.fill('');
+        await box.type('/');
+        const list = pageA.getByRole('listbox', { name: 'Slash commands' });
+        await list.waitFor();
+        const options = list.getByRole('option');
+        const texts = await options.allInnerTexts();
+        assert.ok(texts.some((t) => t.startsWith('/echo')), `suggestions: ${texts}`);
+        assert.ok(texts.some((t) => t.startsWith('/trigger')), `the plugin's command is suggested: ${texts}`);
+        await box.type('e');
+        const filtered = await options.allInnerTexts();
+        assert.ok(filtered.every((t) => t.startsWith('/e')), `filtered: ${filtered}`);
+        // Arrow keys move the selection; Enter picks it.
+        const echoIndex = filtered.findIndex((t) => t.startsWith('/echo'));
+        for (let i = 0; i < echoIndex; i += 1) {
+            await box.press('ArrowDown');
+        }
+        assert.equal(await options.nth(echoIndex).getAttribute('aria-selected'), 'true');
+        await box.press('Enter');
+        assert.equal(await box.inputValue(), '/echo ');
+        await list.waitFor({ state: 'hidden' });
+        await box.type('echoed by the server');
+        await box.press('Enter');
+        await post(pageA, 'echoed by the server').waitFor();
+        await post(pageB, 'echoed by the server').waitFor();
+
+        // Tab picks too.
+        await box.type('/tri');
+        await box.press('Tab');
+        assert.equal(await box.inputValue(), '/trigger ');
+        await box.type('list');
+        await box.press('Enter');
+        await pageA.locator('#main article.post.ephemeral', { hasText: 'Your trigger words: hello' }).waitFor();
+
+        // An unknown command: the server's error appears as a message in the channel.
+        await box.fill('/no-such-command now');
+        await box.press('Enter');
+        const note = pageA.locator('#main article.post.ephemeral.error', { hasText: "Command with a trigger of 'no-such-command' not found." });
+        await note.waitFor();
+        assert.equal(await box.inputValue(), '/no-such-command now', 'the text stays to be fixed');
+        await box.fill('');
+    });
+
+    step('c5. older messages load when scrolling up', async () => {
+        const channel = await userA.api.post('/channels', { team_id: team.id, name: 'history', display_name: 'History', type: 'O' });
+        for (let i = 1; i <= 70; i += 1) {
+            await userA.api.post('/posts', { channel_id: channel.id, message: `history message ${String(i).padStart(3, '0')}` });
+        }
+        await pageA.locator(`#sidebar a[data-channel-id="${channel.id}"]`).click();
+        await post(pageA, 'history message 070').waitFor();
+        const count = () => pageA.locator('#main article.post').count();
+        const before = await count();
+        assert.ok(before < 70, `only the newest page is loaded at first (${before})`);
+        assert.equal(await post(pageA, 'history message 001').count(), 0);
+        await eventually('the oldest message is loaded by scrolling up', async () => {
+            await pageA.locator('#main .messages').evaluate((el) => { el.scrollTop = 0; });
+            return (await post(pageA, 'history message 001').count()) === 1;
+        });
+        assert.equal(await count(), 70);
+        await pageA.locator('.older-status', { hasText: 'This is the start of History.' }).waitFor();
+        await pageA.getByRole('link', { name: /Town Square/ }).click();
+    });
+
+    step('c6. create, browse and join channels; direct messages', async () => {
+        await pageA.getByRole('button', { name: 'Browse or create channels' }).click();
+        let dialog = pageA.getByRole('dialog', { name: 'Browse channels' });
+        await dialog.getByLabel('Name', { exact: true }).fill('Project X');
+        assert.equal(await dialog.getByLabel('URL name').inputValue(), 'project-x');
+        await dialog.getByRole('button', { name: 'Create channel' }).click();
+        await pageA.waitForURL(/\/reference-team\/channels\/project-x$/);
+        await pageA.locator('#sidebar a[aria-current="page"]', { hasText: 'Project X' }).waitFor();
+        await composer(pageA).fill('welcome to project x');
+        await composer(pageA).press('Enter');
+
+        await pageB.getByRole('button', { name: 'Browse or create channels' }).click();
+        dialog = pageB.getByRole('dialog', { name: 'Browse channels' });
+        await dialog.getByRole('button', { name: 'Join Project X' }).click();
+        await pageB.waitForURL(/\/reference-team\/channels\/project-x$/);
+        await post(pageB, 'welcome to project x').waitFor();
+
+        // A direct message from A to B.
+        await pageA.getByRole('button', { name: 'Start a direct message' }).click();
+        dialog = pageA.getByRole('dialog', { name: 'Direct message' });
+        await dialog.getByLabel('Find a person').fill(userB.name);
+        await dialog.getByRole('button', { name: `Message ${userB.name}` }).click();
+        await pageA.waitForURL(new RegExp(`/reference-team/messages/@${userB.name}$`));
+        await composer(pageA).fill('hi bob, just between us');
+        await composer(pageA).press('Enter');
+        await post(pageA, 'hi bob, just between us').waitFor();
+        const dmLink = pageB.locator('#sidebar a[data-unread="true"]', { hasText: userA.name });
+        await dmLink.waitFor();
+        await dmLink.click();
+        await pageB.waitForURL(new RegExp(`/reference-team/messages/@${userA.name}$`));
+        await post(pageB, 'hi bob, just between us').waitFor();
+        for (const page of [pageA, pageB]) {
+            await page.getByRole('link', { name: /Town Square/ }).click();
+            await composer(page).waitFor();
+        }
+    });
+
+    step('plugin registry: root component, header button, slash-command hook, websocket handler, post type; all removed on unload', async () => {
+        const fixture = `
+            window.registerPlugin('com.example.fixture', {
+                initialize(registry, store) {
+                    window.fixtureLog = [];
+                    registry.registerRootComponent((el) => {
+                        el.id = 'fixture-root';
+                        el.textContent = 'fixture root for ' + store.getState().currentUser.username;
+                        return () => window.fixtureLog.push('root cleanup');
+                    });
+                    registry.registerChannelHeaderButtonAction('F', (channel) => window.fixtureLog.push('clicked ' + channel.name), 'Fixture button', 'A fixture');
+                    registry.registerSlashCommandWillBePostedHook(async (message, args) => {
+                        if (message.startsWith('/shout ')) {
+                            return {message: '/echo ' + message.slice(7).toUpperCase(), args};
+                        }
+                        if (message.startsWith('/swallow')) {
+                            return {};
+                        }
+                        if (message.startsWith('/refuse')) {
+                            return {error: {message: 'refused by the fixture'}};
+                        }
+                        return {message, args};
+                    });
+                    registry.registerWebSocketEventHandler('posted', (msg) => window.fixtureLog.push('posted ' + JSON.parse(msg.data.post).message));
+                    registry.registerPostTypeComponent('custom_fixture', (el, props) => {
+                        el.textContent = 'rendered by the fixture: ' + props.post.message;
+                    });
+                },
+                uninitialize() {
+                    window.fixtureLog.push('uninitialize');
+                },
+            });
+            //`;
+        await pageA.evaluate(async (code) => {
+            await window.chorusPluginHost.load({ id: 'com.example.fixture', version: '1', webapp: { bundle_path: `data:text/javascript,${encodeURIComponent(code)}` } });
+        }, fixture);
+        await pageA.locator('#fixture-root', { hasText: `fixture root for ${userA.name}` }).waitFor();
+        await pageA.getByRole('button', { name: 'Fixture button' }).click();
+        const box = composer(pageA);
+        await box.fill('/shout quiet please');
+        await box.press('Enter');
+        await post(pageA, 'QUIET PLEASE').waitFor();
+        await box.fill('/refuse this');
+        await box.press('Enter');
+        await pageA.locator('#main article.post.ephemeral.error', { hasText: 'refused by the fixture' }).waitFor();
+        await box.fill('/swallow this');
+        await box.press('Enter');
+        assert.equal(await box.inputValue(), '');
+        const townSquare = await userB.api2.get(`/teams/${team.id}/channels/name/town-square`);
+        await userB.api2.post('/posts', { channel_id: townSquare.id, message: 'typed post', type: 'custom_fixture' });
+        await post(pageA, 'rendered by the fixture: typed post').waitFor();
+        const log = await pageA.evaluate(() => window.fixtureLog);
+        assert.ok(log.includes('clicked town-square'), JSON.stringify(log));
+        assert.ok(log.includes('posted typed post'), JSON.stringify(log));
+        assert.equal(await pageA.locator('#main article.post', { hasText: '/swallow' }).count(), 0);
+
+        // The fixture is not a running plugin: a re-sync with the server unloads it.
+        await pageA.evaluate(() => window.chorusPluginHost.sync());
+        await pageA.locator('#fixture-root').waitFor({ state: 'detached' });
+        await pageA.getByRole('button', { name: 'Fixture button' }).waitFor({ state: 'detached' });
+        await post(pageA, 'typed post').filter({ hasNotText: 'rendered by the fixture' }).waitFor();
+        const after = await pageA.evaluate(() => window.fixtureLog);
+        assert.ok(after.includes('uninitialize') && after.includes('root cleanup'), JSON.stringify(after));
+        await box.fill('/shout again');
+        await box.press('Enter');
+        await pageA.locator('#main article.post.ephemeral.error', { hasText: "Command with a trigger of 'shout' not found." }).waitFor();
+        await box.fill('');
+        // The real plugin's button survived the re-sync.
+        await pageA.getByRole('button', { name: 'Trigger words' }).waitFor();
+    });
+
+    step('e. permission errors: the console refuses a plain user; a forbidden post shows the server\'s message', async () => {
+        await pageA.goto(`${node1.url}/admin_console/plugins`);
+        const refusal = pageA.getByRole('alert').filter({ hasText: 'You need to be a system admin to open the System Console.' });
+        await refusal.waitFor();
+        await screenshot(pageA, '07-console-refused');
+        assert.equal(await pageA.getByRole('button', { name: 'Upload', exact: true }).count(), 0);
+
+        // A private channel of B's, opened by address: the server's refusal is shown.
+        const secret = await userB.api.post('/channels', { team_id: team.id, name: 'secret', display_name: 'Secret', type: 'P' });
+        await pageA.goto(`${node1.url}/reference-team/channels/secret`);
+        const forbidden = await fetch(`${node1.url}/api/v4/teams/${team.id}/channels/name/secret`, { headers: { Authorization: `Bearer ${userA.api.token}` } });
+        const forbiddenMessage = (await forbidden.json()).message;
+        await pageA.locator('#main .notice', { hasText: forbiddenMessage }).waitFor();
+
+        // B adds A, A opens it, B removes A; A's next post is refused with the server's message.
+        await userB.api.post(`/channels/${secret.id}/members`, { user_id: userA.id });
+        await pageA.goto(`${node1.url}/reference-team/channels/secret`);
+        await composer(pageA).waitFor();
+        await pageA.locator('#sidebar a', { hasText: 'Secret' }).waitFor();
+        await userB.api.del(`/channels/${secret.id}/members/${userA.id}`);
+        await pageA.locator('#sidebar a', { hasText: 'Secret' }).waitFor({ state: 'detached' });
+        await composer(pageA).fill('can I still post here?');
+        await composer(pageA).press('Enter');
+        await pageA.getByRole('alert').filter({ hasText: 'you are not a member of this channel' }).waitFor();
+        assert.equal(await post(pageA, 'can I still post here?').count(), 0);
+        await pageA.goto(`${node1.url}/reference-team/channels/town-square`);
+        await composer(pageA).waitFor();
+    });
+
+    step('narrow window: the sidebar hides behind a menu button', async () => {
+        const page = await newUserPage(browser, { width: 400, height: 780 });
+        try {
+            await loginThroughUi(page, node1.url, userA.name);
+            await page.waitForURL(/\/channels\/town-square/);
+            await composer(page).waitFor();
+            const sidebar = page.locator('#sidebar');
+            assert.equal(await sidebar.isVisible(), false, 'sidebar hidden at 400 px');
+            await screenshot(page, '06-narrow');
+            const menu = page.getByRole('button', { name: 'Menu', exact: true });
+            await menu.click();
+            assert.equal(await menu.getAttribute('aria-expanded'), 'true');
+            await page.getByRole('link', { name: /Off-Topic/ }).waitFor();
+            await screenshot(page, '06-narrow-menu-open');
+            await page.getByRole('link', { name: /Off-Topic/ }).click();
+            await page.waitForURL(/\/channels\/off-topic/);
+            await sidebar.waitFor({ state: 'hidden' });
+            // Thread panel takes the full width and closes with Escape.
+            await composer(page).fill('narrow message');
+            await composer(page).press('Enter');
+            const mine = page.locator('#main article.post', { hasText: 'narrow message' });
+            await mine.getByRole('button', { name: 'Reply' }).click();
+            const panel = page.getByRole('complementary', { name: 'Thread' });
+            await panel.waitFor();
+            await panel.locator('article.post.root', { hasText: 'narrow message' }).waitFor();
+            await screenshot(page, '06-narrow-thread');
+            await page.keyboard.press('Escape');
+            await panel.waitFor({ state: 'hidden' });
+        } finally {
+            await page.context().close();
+        }
+    });
+
+    step('log out returns to the login page and ends the session', async () => {
+        await pageB.getByRole('button', { name: `Account menu for ${userB.name}` }).click();
+        await pageB.getByRole('button', { name: 'Log out' }).click();
+        await pageB.waitForURL(/\/login/);
+        await pageB.getByText('You are logged out.').waitFor();
+        await pageB.goto(`${node2.url}/reference-team/channels/town-square`);
+        await pageB.waitForURL(/\/login\?redirect_to=/);
+        // Logging in again goes back to where the user was headed.
+        await pageB.getByLabel('Username or email').fill(userB.name);
+        await pageB.getByLabel('Password').fill(PASSWORD);
+        await pageB.getByRole('button', { name: 'Log in' }).click();
+        await pageB.waitForURL(/\/reference-team\/channels\/town-square/);
+        await composer(pageB).waitFor();
+        assert.deepEqual(pageA.errors.filter((e) => !e.startsWith('HTTP ')), [], 'no script errors on A\'s page');
+    });
+});
