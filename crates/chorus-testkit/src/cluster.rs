@@ -1,4 +1,5 @@
-//! Real clusters: N `chorus server` processes on one fresh PostgreSQL database, each
+//! Real clusters: N `chorus server` processes on one fresh PostgreSQL database (or one
+//! process on its own SQLite file, for comparisons), each
 //! with its own port (chosen free), folder and plugin directory, started with
 //! `ClusterSettings.Enable` and short heartbeats, and waited for until healthy. Nodes
 //! can be killed (`SIGKILL`), stopped (`SIGTERM`) and restarted on the same port.
@@ -24,6 +25,7 @@ pub fn chorus_binary() -> PathBuf {
 
 pub struct ClusterBuilder {
     nodes: usize,
+    sqlite: bool,
     admin_url: Option<String>,
     binary: Option<PathBuf>,
     env: Vec<(String, String)>,
@@ -48,6 +50,13 @@ impl ClusterBuilder {
         self
     }
 
+    /// One node on its own SQLite file instead of a cluster on PostgreSQL.
+    pub fn sqlite(mut self) -> Self {
+        self.sqlite = true;
+        self.nodes = 1;
+        self
+    }
+
     /// An extra `CHORUS_<SECTION>_<KEY>` setting for every node.
     pub fn env(mut self, key: &str, value: &str) -> Self {
         self.env.push((key.to_string(), value.to_string()));
@@ -58,7 +67,12 @@ impl ClusterBuilder {
     /// waits until each answers. `None` when PostgreSQL is unreachable outside CI.
     pub async fn start(self) -> Option<Cluster> {
         let admin_url = self.admin_url.unwrap_or_else(postgres_admin_url);
-        let (database, url) = fresh_database_on(&admin_url).await?;
+        let (database, url) = if self.sqlite {
+            (None, String::new())
+        } else {
+            let (database, url) = fresh_database_on(&admin_url).await?;
+            (Some(database), url)
+        };
         let dir = tempfile::Builder::new()
             .prefix("chorus-cluster-")
             .tempdir()
@@ -67,7 +81,7 @@ impl ClusterBuilder {
         let mut cluster = Cluster {
             nodes: Vec::new(),
             admin_url,
-            database: Some(database),
+            database,
             database_url: url,
             binary,
             env: self.env,
@@ -130,6 +144,7 @@ impl Cluster {
     pub fn builder() -> ClusterBuilder {
         ClusterBuilder {
             nodes: 3,
+            sqlite: false,
             admin_url: None,
             binary: None,
             env: Vec::new(),
@@ -170,15 +185,24 @@ impl Cluster {
                 command.env_remove(key);
             }
         }
+        let sqlite = self.database.is_none();
+        let (driver, data_source) = if sqlite {
+            (
+                "sqlite",
+                node.dir.join("chorus.db").to_string_lossy().into_owned(),
+            )
+        } else {
+            ("postgres", self.database_url.clone())
+        };
         let settings = [
-            ("CHORUS_SQLSETTINGS_DRIVERNAME", "postgres".to_string()),
-            ("CHORUS_SQLSETTINGS_DATASOURCE", self.database_url.clone()),
+            ("CHORUS_SQLSETTINGS_DRIVERNAME", driver.to_string()),
+            ("CHORUS_SQLSETTINGS_DATASOURCE", data_source),
             ("CHORUS_SQLSETTINGS_MAXOPENCONNS", "10".into()),
             (
                 "CHORUS_SERVICESETTINGS_LISTENADDRESS",
                 format!("127.0.0.1:{}", node.port),
             ),
-            ("CHORUS_CLUSTERSETTINGS_ENABLE", "true".into()),
+            ("CHORUS_CLUSTERSETTINGS_ENABLE", (!sqlite).to_string()),
             ("CHORUS_CLUSTERSETTINGS_HEARTBEATSECONDS", "1".into()),
             ("CHORUS_CLUSTERSETTINGS_NODETIMEOUTSECONDS", "4".into()),
             (

@@ -40,6 +40,35 @@ impl Ws {
         ws
     }
 
+    /// Connects with the token at upgrade and reads the `hello`; `None` when the
+    /// server is unreachable or refuses, for load generators that must outlive a node.
+    pub async fn try_ready(server: &impl Endpoint, token: &str) -> Option<Ws> {
+        let url = format!("{}?access_token={token}", server.ws_url());
+        let (stream, _) =
+            tokio::time::timeout(EVENT_TIMEOUT, tokio_tungstenite::connect_async(url))
+                .await
+                .ok()?
+                .ok()?;
+        let mut ws = Ws {
+            stream,
+            next_seq: 1,
+        };
+        let hello = ws.frame_within(EVENT_TIMEOUT).await?;
+        (hello["event"] == "hello").then_some(ws)
+    }
+
+    /// The next text frame, unparsed, however long it takes; `None` once the socket is
+    /// closed. For load generators, whose own parsing would otherwise be measured.
+    pub async fn next_text_patient(&mut self) -> Option<String> {
+        loop {
+            match self.stream.next().await?.ok()? {
+                Message::Text(text) => return Some(text.as_str().to_string()),
+                Message::Close(_) => return None,
+                _ => continue,
+            }
+        }
+    }
+
     /// Opens a socket without authenticating: the caller speaks first.
     pub async fn open(server: &impl Endpoint, query: &str) -> Ws {
         let url = if query.is_empty() {

@@ -5,8 +5,9 @@
 //! - `POST /crash` exits the process; `POST /crash-loop` stores a flag that makes every
 //!   later start fail in `OnActivate` by exiting, so the plugin crash-loops;
 //! - `GET /pid` answers the process id, to tell a restarted process from the old one;
-//! - `POST /api-flood?calls=<n>` makes `n` plugin API calls (KV writes), 64 at a
-//!   time, and answers how many succeeded;
+//! - `POST /api-flood?calls=<n>&op=<set|get|cas>` makes `n` plugin API calls (KV
+//!   writes by default), 64 at a time, and answers how many succeeded and how long
+//!   they took (the KV benchmark of `chorus-bench` uses it);
 //! - `POST /flood?mb=<n>` prints `n` MiB of log lines on stdout and stderr as fast as it
 //!   can (in the background; it answers at once);
 //! - `POST /kv/incr/<key>` increments a counter with compare-and-set retries and
@@ -74,16 +75,31 @@ impl Plugin for Faulty {
             }
             ("POST", "/crash") => std::process::exit(5),
             ("POST", "/api-flood") => {
-                let calls: usize = request
-                    .query
-                    .split('&')
-                    .find_map(|pair| pair.strip_prefix("calls="))
-                    .and_then(|n| n.parse().ok())
-                    .unwrap_or(1000);
-                let (succeeded, failed) = api_flood(api, calls).await;
+                let param = |name: &str| {
+                    request.query.split('&').find_map(|pair| {
+                        pair.strip_prefix(name)
+                            .and_then(|rest| rest.strip_prefix('='))
+                            .map(str::to_string)
+                    })
+                };
+                let calls: usize = param("calls").and_then(|n| n.parse().ok()).unwrap_or(1000);
+                let op = match param("op").as_deref() {
+                    None | Some("set") => KvOp::Set,
+                    Some("get") => KvOp::Get,
+                    Some("cas") => KvOp::CompareAndSet,
+                    Some(other) => {
+                        return HttpResponse::text(400, format!("unknown op {other}"));
+                    }
+                };
+                let started = std::time::Instant::now();
+                let (succeeded, failed) = api_flood(api, calls, op).await;
                 HttpResponse::json(
                     200,
-                    &serde_json::json!({"succeeded": succeeded, "failed": failed}),
+                    &serde_json::json!({
+                        "succeeded": succeeded,
+                        "failed": failed,
+                        "seconds": started.elapsed().as_secs_f64(),
+                    }),
                 )
             }
             ("POST", "/flood") => {
@@ -119,8 +135,24 @@ impl Plugin for Faulty {
     }
 }
 
-/// Makes `calls` KV writes through the plugin API, 64 in flight at a time.
-async fn api_flood(api: &Api, calls: usize) -> (usize, usize) {
+#[derive(Clone, Copy)]
+enum KvOp {
+    Set,
+    Get,
+    CompareAndSet,
+}
+
+/// `calls` KV calls on 256 keys, 64 in flight. Gets and compare-and-sets find their
+/// keys present (seeded first, outside the count), so each is a real read or update.
+async fn api_flood(api: &Api, calls: usize, op: KvOp) -> (usize, usize) {
+    const KEYS: usize = 256;
+    if !matches!(op, KvOp::Set) {
+        for key in 0..KEYS {
+            if api.kv_set(format!("flood-{key}"), "seed").await.is_err() {
+                return (0, calls);
+            }
+        }
+    }
     let mut succeeded = 0;
     let mut failed = 0;
     let mut next = 0;
@@ -128,9 +160,16 @@ async fn api_flood(api: &Api, calls: usize) -> (usize, usize) {
         let batch: Vec<_> = (next..calls.min(next + 64))
             .map(|i| {
                 let api = api.clone();
+                let key = format!("flood-{}", i % KEYS);
                 tokio::spawn(async move {
-                    api.kv_set(format!("flood-{}", i % 256), i.to_string())
-                        .await
+                    match op {
+                        KvOp::Set => api.kv_set(key, i.to_string()).await,
+                        KvOp::Get => api.kv_get(key).await.map(drop),
+                        KvOp::CompareAndSet => api
+                            .kv_compare_and_set(key, Some(b"seed".as_slice()), "seed")
+                            .await
+                            .map(drop),
+                    }
                 })
             })
             .collect();
