@@ -54,12 +54,16 @@ async fn unknown_routes_are_404(backend: Backend) {
         let reply = api.send(api.request(method.clone(), path)).await;
         assert_error(&reply, StatusCode::NOT_FOUND, "api.context.404.app_error");
     }
-    // Outside /api/v4 too.
+    // Outside /api/v4 too, except page loads, which get the web app (tested in `web`).
     let outside = reqwest::Client::new();
-    let reply = anonymous
-        .send(outside.get(format!("{}/no/such/page", server.url)))
-        .await;
-    assert_error(&reply, StatusCode::NOT_FOUND, "api.context.404.app_error");
+    for request in [
+        outside.delete(format!("{}/no/such/page", server.url)),
+        outside.get(format!("{}/static/no/such/asset.js", server.url)),
+        outside.get(format!("{}/api/v3/users/me", server.url)),
+    ] {
+        let reply = anonymous.send(request).await;
+        assert_error(&reply, StatusCode::NOT_FOUND, "api.context.404.app_error");
+    }
     server.stop().await;
 }
 
