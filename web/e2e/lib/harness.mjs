@@ -505,9 +505,11 @@ export async function newUserPage(browser, { width = 1280, height = 800 } = {}) 
     page.on('pageerror', (err) => page.errors.push(String(err)));
     page.on('console', (msg) => {
         // Failed requests are listed with their URL below.
-        const reported = msg.type() === 'error' || msg.type() === 'warning';
-        if (reported && !msg.text().startsWith('Failed to load resource')) {
-            page.errors.push(msg.text());
+        // Warnings (a retried catch-up, a refused mark-read) are kept for the failure
+        // report, marked so that "no script errors" checks can leave them out.
+        const type = msg.type();
+        if ((type === 'error' || type === 'warning') && !msg.text().startsWith('Failed to load resource')) {
+            page.errors.push(type === 'warning' ? `warning: ${msg.text()}` : msg.text());
         }
     });
     page.on('response', (response) => {
