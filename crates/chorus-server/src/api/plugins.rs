@@ -184,9 +184,8 @@ async fn webapp(State(state): State<SharedState>) -> AppResult<Json<Vec<WebappPl
     }
     let list = state
         .plugins
-        .slots()
+        .running_web_parts()
         .into_iter()
-        .filter(|slot| slot.status().0 == plugin_state::RUNNING)
         .filter_map(|slot| {
             let webapp = slot.manifest.webapp.as_ref()?;
             Some(WebappPlugin {

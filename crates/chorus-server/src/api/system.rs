@@ -176,11 +176,8 @@ async fn patch_config(
         };
         saved.extend(values);
         state
-            .store
             .save_plugin_config(&plugin_id, &serde_json::Value::Object(saved).to_string())
             .await?;
-        state.plugins.request_configuration_check();
-        state.tell_cluster(crate::cluster::bus::ClusterMessage::PluginConfigChanged { plugin_id });
     }
     Ok(Json(running_config(&state).await?))
 }

@@ -14,9 +14,9 @@ use axum::routing::get;
 use axum::Router;
 
 /// Largest client frame accepted; client actions are small.
+const MAX_CLIENT_FRAME: usize = 64 * 1024;
 /// Initial read buffer of a socket; it grows for larger frames, up to the frame limit.
 const READ_BUFFER_BYTES: usize = 4 * 1024;
-const MAX_CLIENT_FRAME: usize = 64 * 1024;
 
 pub fn router() -> Router<SharedState> {
     Router::new().route("/websocket", get(upgrade))

@@ -533,16 +533,10 @@ impl PluginApi for HostApi {
                 "config_json must be a JSON object",
             ));
         }
-        let app = self.app()?;
-        app.store
+        self.app()?
             .save_plugin_config(&self.plugin_id, &text)
             .await
             .map_err(store_status)?;
-        // Every copy, this one included, hears of it once through the same check.
-        app.plugins.request_configuration_check();
-        app.tell_cluster(crate::cluster::bus::ClusterMessage::PluginConfigChanged {
-            plugin_id: self.plugin_id.clone(),
-        });
         Ok(Response::new(v1::Empty {}))
     }
 

@@ -252,6 +252,16 @@ impl PluginManager {
             .collect()
     }
 
+    /// The plugins whose web part this node serves: running, with a `webapp` bundle.
+    /// `GET /plugins/webapp` lists them, and open pages hear when the set changes.
+    pub fn running_web_parts(&self) -> Vec<Arc<PluginSlot>> {
+        self.slots()
+            .into_iter()
+            .filter(|slot| slot.manifest.webapp.is_some())
+            .filter(|slot| slot.status().0 == plugin_state::RUNNING)
+            .collect()
+    }
+
     pub fn slot(&self, plugin_id: &str) -> Option<Arc<PluginSlot>> {
         self.slots
             .read()
@@ -804,6 +814,26 @@ impl PluginManager {
     }
 }
 
+impl AppState {
+    /// Saves a plugin's settings for the cluster. Every copy of the plugin, on every
+    /// node, gets `OnConfigurationChange`: this node's through the same content check
+    /// the bus triggers elsewhere.
+    pub async fn save_plugin_config(
+        &self,
+        plugin_id: &str,
+        config_json: &str,
+    ) -> Result<(), sqlx::Error> {
+        self.store
+            .save_plugin_config(plugin_id, config_json)
+            .await?;
+        self.plugins.request_configuration_check();
+        self.tell_cluster(ClusterMessage::PluginConfigChanged {
+            plugin_id: plugin_id.to_string(),
+        });
+        Ok(())
+    }
+}
+
 /// The upload a plugin folder was unpacked from, if it came from an upload.
 fn installed_upload(plugin_path: &std::path::Path) -> Option<String> {
     std::fs::read_to_string(plugin_path.join(UPLOAD_MARKER))
@@ -927,10 +957,8 @@ impl WebParts {
     fn announce_changes(&mut self, app: &AppState) {
         let now: BTreeMap<String, Arc<PluginSlot>> = app
             .plugins
-            .slots()
+            .running_web_parts()
             .into_iter()
-            .filter(|slot| slot.manifest.webapp.is_some())
-            .filter(|slot| slot.status().0 == plugin_state::RUNNING)
             .map(|slot| (slot.manifest.id.clone(), slot))
             .collect();
         let announce = |name: &str, slot: &PluginSlot| {

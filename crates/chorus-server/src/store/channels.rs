@@ -262,14 +262,9 @@ impl Store {
         team_id: &str,
     ) -> Result<Vec<ChannelMember>, sqlx::Error> {
         let sql = format!(
-            "SELECT {} FROM channel_members m JOIN channels c ON c.id = m.channel_id \
-             WHERE m.user_id = $1 AND (c.team_id = $2 OR c.team_id = '') AND c.delete_at = 0 \
-             ORDER BY m.channel_id",
-            MEMBER_COLUMNS
-                .split(", ")
-                .map(|column| format!("m.{column}"))
-                .collect::<Vec<_>>()
-                .join(", ")
+            "SELECT {MEMBER_COLUMNS} FROM channel_members WHERE user_id = $1 AND channel_id IN \
+               (SELECT id FROM channels WHERE (team_id = $2 OR team_id = '') AND delete_at = 0) \
+             ORDER BY channel_id"
         );
         let rows = sqlx::query(&sql)
             .bind(user_id)

@@ -131,7 +131,6 @@ impl Store {
 /// Pool settings: PostgreSQL gets `max_open_conns`; SQLite gets `sqlite_connections`
 /// connections, each set up with the pragmas.
 ///
-///
 /// While PostgreSQL is unreachable sqlx keeps trying to connect until the acquire
 /// timeout, so that timeout is how long a request takes to get its 503: short enough
 /// for clients to retry soon and for requests not to pile up, and still far above any
