@@ -7,6 +7,7 @@ use crate::report::{Report, Row, Target};
 use chorus_server::plugins::HookContext;
 use chorus_testkit::load::quantile;
 use chorus_testkit::plugins::plugin_bundle;
+use chorus_testkit::server::{Backend, TestServer};
 use chorus_testkit::Endpoint;
 use std::io::{Read, Write};
 use std::time::{Duration, Instant};
@@ -54,52 +55,12 @@ fn raw_round_trips(calls: usize) -> Vec<Duration> {
     samples
 }
 
-struct InProcessServer {
-    url: String,
-    state: std::sync::Arc<chorus_server::AppState>,
-    shutdown: tokio::sync::oneshot::Sender<()>,
-    task: tokio::task::JoinHandle<()>,
-    _dir: tempfile::TempDir,
-}
-
-impl Endpoint for InProcessServer {
-    fn base_url(&self) -> String {
-        self.url.clone()
-    }
-}
-
-async fn in_process_server() -> InProcessServer {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let mut config = chorus_server::Config::load(None, Vec::new()).expect("default config");
-    config.sql_settings.data_source = dir.path().join("chorus.db").to_string_lossy().into();
-    config.plugin_settings.directory = dir.path().join("plugins").to_string_lossy().into();
-    config.plugin_settings.enable_uploads = true;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let url = format!("http://{}", listener.local_addr().expect("address"));
-    let state = chorus_server::build_state(config)
-        .await
-        .expect("server state");
-    let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
-    let serve_state = state.clone();
-    let task = tokio::spawn(async move {
-        let _ = chorus_server::serve(listener, serve_state, async move {
-            let _ = stopped.await;
-        })
-        .await;
-    });
-    InProcessServer {
-        url,
-        state,
-        shutdown,
-        task,
-        _dir: dir,
-    }
-}
-
 async fn hook_round_trips(calls: usize) -> Vec<Duration> {
-    let server = in_process_server().await;
+    let server = TestServer::start_with(Backend::Sqlite, |config| {
+        config.plugin_settings.enable_uploads = true;
+    })
+    .await
+    .expect("SQLite is always there");
     let (admin, admin_user) = server.user("admin").await;
     admin.install_plugin(plugin_bundle("noop", "noop")).await;
     let post = chorus_model::Post {
@@ -130,8 +91,7 @@ async fn hook_round_trips(calls: usize) -> Vec<Duration> {
         0,
         "every call must reach the plugin"
     );
-    let _ = server.shutdown.send(());
-    let _ = tokio::time::timeout(Duration::from_secs(10), server.task).await;
+    server.stop().await;
     samples.sort();
     samples
 }

@@ -1,8 +1,9 @@
 //! Real Chorus servers for tests and benchmarks, shared by every crate that needs them:
 //! fresh PostgreSQL databases (`database`), REST and websocket clients (`client`, `ws`),
 //! plugins built from the workspace (`plugins`), load and latency summaries for
-//! benchmarks (`load`), and clusters of real `chorus server`
-//! processes on one database that can be killed and restarted (`cluster`).
+//! benchmarks (`load`), a server inside the calling process (`server`), and clusters
+//! of real `chorus server` processes on one database that can be killed and restarted
+//! (`cluster`).
 
 pub mod client;
 pub mod cluster;
@@ -10,6 +11,7 @@ pub mod database;
 pub mod load;
 pub mod plugins;
 pub mod private_postgres;
+pub mod server;
 pub mod ws;
 
 pub use client::{Api, Endpoint};
