@@ -575,16 +575,25 @@ export class Model extends EventTarget {
         await this.loadChannels(this.teamId);
         const posts = open ? this.posts.get(open) : null;
         if (posts && posts.loaded) {
-            const since = Math.max(1, (posts.lastSeenAt || Date.now()) - CATCH_UP_MARGIN_MS);
-            const list = await api.get(`/channels/${open}/posts${api.qs({ since })}`);
-            const fetched = Object.values(list.posts || {});
-            await this.loadUsers(fetched.map((p) => p.user_id));
-            for (const post of fetched.sort((a, b) => a.create_at - b.create_at)) {
-                if (post.delete_at) {
-                    this.removePost(post);
-                } else {
-                    this.upsertPost(post);
+            // The server answers at most 1,000 changes at a time, oldest first, with
+            // has_next while more follow: ask again from the newest change received.
+            let since = Math.max(1, (posts.lastSeenAt || Date.now()) - CATCH_UP_MARGIN_MS);
+            for (;;) {
+                const list = await api.get(`/channels/${open}/posts${api.qs({ since })}`);
+                const fetched = Object.values(list.posts || {});
+                await this.loadUsers(fetched.map((p) => p.user_id));
+                for (const post of fetched.sort((a, b) => a.create_at - b.create_at)) {
+                    if (post.delete_at) {
+                        this.removePost(post);
+                    } else {
+                        this.upsertPost(post);
+                    }
                 }
+                const newest = Math.max(since, ...fetched.map((p) => p.update_at));
+                if (!list.has_next || newest <= since) {
+                    break;
+                }
+                since = newest;
             }
             this.viewChannel(open);
         }

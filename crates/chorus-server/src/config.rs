@@ -38,6 +38,51 @@ pub struct Config {
     pub team_settings: TeamSettings,
     pub plugin_settings: PluginSettings,
     pub cluster_settings: ClusterSettings,
+    pub rate_limit_settings: RateLimitSettings,
+    pub metrics_settings: MetricsSettings,
+}
+
+/// Limits on how fast one client address may try logins and sign-ups. Mattermost's
+/// section of the same name throttles every route and is off by default; Chorus always
+/// throttles the two routes that cost a password hash, with its own keys.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct RateLimitSettings {
+    /// Login and sign-up attempts one client address may make per minute, on average
+    /// (0 turns the limit off).
+    pub login_per_minute: u32,
+    /// Attempts one address may make at once before the per-minute rate applies.
+    pub login_max_burst: u32,
+    /// Most client addresses remembered; past that the quietest are forgotten.
+    pub memory_store_size: usize,
+}
+
+impl Default for RateLimitSettings {
+    fn default() -> Self {
+        RateLimitSettings {
+            login_per_minute: 60,
+            login_max_burst: 20,
+            memory_store_size: 10_000,
+        }
+    }
+}
+
+/// Prometheus metrics, served on a listener of their own as in Mattermost.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct MetricsSettings {
+    pub enable: bool,
+    /// `host:port` of the metrics listener; a bare `:port` listens on every interface.
+    pub listen_address: String,
+}
+
+impl Default for MetricsSettings {
+    fn default() -> Self {
+        MetricsSettings {
+            enable: false,
+            listen_address: ":8067".into(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -80,6 +125,36 @@ pub struct ServiceSettings {
     /// How long a client may take to send a request's headers before its connection is
     /// closed (against slow-header attacks).
     pub header_read_timeout_seconds: u64,
+    /// Failed logins in a row after which an account is locked (0: never locked).
+    pub maximum_login_attempts: u32,
+    /// How long a locked account stays locked after its last failed login; 0 keeps it
+    /// locked until its password is set again (`PUT /users/{id}/password`), as in
+    /// Mattermost.
+    pub login_lockout_minutes: u64,
+    /// Password hashes computed at once (each takes 19 MiB for about 30 ms); 0 means one
+    /// per CPU core. Logins beyond wait for a slot.
+    pub maximum_concurrent_password_hashes: usize,
+    /// How long a login waits for a hashing slot before it is refused with a 503.
+    pub password_hash_wait_milliseconds: u64,
+    /// Headers naming the client's address, set by a trusted load balancer
+    /// (`X-Forwarded-For`, `X-Real-IP`), read in this order; empty means the peer
+    /// address of the connection is the client's.
+    #[serde(rename = "TrustedProxyIPHeader")]
+    pub trusted_proxy_ip_header: Vec<String>,
+    /// Space-separated origins, besides the server's own, whose pages may open a
+    /// websocket with a user's cookie (`*` for any).
+    pub allow_cors_from: String,
+    /// Websockets open at once per user and per session; one more is refused.
+    pub maximum_websockets_per_user: usize,
+    pub maximum_websockets_per_session: usize,
+    /// Sockets waiting for an `authentication_challenge` on this node at once.
+    pub maximum_unauthenticated_websockets: usize,
+    /// Events, and bytes of events, kept per connection for resuming a dropped socket.
+    pub websocket_resume_events: usize,
+    pub websocket_resume_bytes: usize,
+    /// Bytes of resume backlog this node keeps for all its connections together; past
+    /// it the state of the connections dropped longest ago is forgotten first.
+    pub websocket_hub_resume_bytes: usize,
 }
 
 impl Default for ServiceSettings {
@@ -91,6 +166,18 @@ impl Default for ServiceSettings {
             maximum_payload_size_bytes: 300_000,
             websocket_resume_seconds: 300,
             header_read_timeout_seconds: 30,
+            maximum_login_attempts: 10,
+            login_lockout_minutes: 30,
+            maximum_concurrent_password_hashes: 0,
+            password_hash_wait_milliseconds: 2000,
+            trusted_proxy_ip_header: Vec::new(),
+            allow_cors_from: String::new(),
+            maximum_websockets_per_user: 64,
+            maximum_websockets_per_session: 32,
+            maximum_unauthenticated_websockets: 1024,
+            websocket_resume_events: 128,
+            websocket_resume_bytes: 1024 * 1024,
+            websocket_hub_resume_bytes: 256 * 1024 * 1024,
         }
     }
 }
@@ -251,23 +338,44 @@ impl Config {
             ));
         }
         self.listen_address()?;
+        if self.metrics_settings.enable {
+            parse_listen_address(
+                "MetricsSettings.ListenAddress",
+                &self.metrics_settings.listen_address,
+            )?;
+        }
         Ok(())
+    }
+
+    /// `MetricsSettings.ListenAddress` as a socket address.
+    pub fn metrics_listen_address(&self) -> Result<std::net::SocketAddr, ConfigError> {
+        parse_listen_address(
+            "MetricsSettings.ListenAddress",
+            &self.metrics_settings.listen_address,
+        )
     }
 
     /// `ServiceSettings.ListenAddress` as a socket address (`:8065` → `0.0.0.0:8065`).
     pub fn listen_address(&self) -> Result<std::net::SocketAddr, ConfigError> {
-        let raw = &self.service_settings.listen_address;
-        let full = if raw.starts_with(':') {
-            format!("0.0.0.0{raw}")
-        } else {
-            raw.clone()
-        };
-        full.parse().map_err(|_| {
-            ConfigError::Invalid(format!(
-                "ServiceSettings.ListenAddress {raw:?} is not host:port (for example \":8065\" or \"127.0.0.1:8065\")"
-            ))
-        })
+        parse_listen_address(
+            "ServiceSettings.ListenAddress",
+            &self.service_settings.listen_address,
+        )
     }
+}
+
+/// `host:port`, or a bare `:port` for every interface, as Mattermost writes addresses.
+fn parse_listen_address(key: &str, raw: &str) -> Result<std::net::SocketAddr, ConfigError> {
+    let full = if raw.starts_with(':') {
+        format!("0.0.0.0{raw}")
+    } else {
+        raw.to_string()
+    };
+    full.parse().map_err(|_| {
+        ConfigError::Invalid(format!(
+            "{key} {raw:?} is not host:port (for example \":8065\" or \"127.0.0.1:8065\")"
+        ))
+    })
 }
 
 /// Deep-merges `overlay` into `base`: objects key by key, anything else replaced.

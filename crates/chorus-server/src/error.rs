@@ -27,6 +27,8 @@ pub enum AppError {
         id: &'static str,
         message: String,
         detail: String,
+        /// Seconds the client should wait before trying again (`Retry-After`).
+        retry_after: Option<u64>,
     },
     #[error("database error: {0}")]
     Store(#[from] sqlx::Error),
@@ -43,24 +45,23 @@ impl AppError {
             id,
             message: message.into(),
             detail: String::new(),
+            retry_after: None,
         }
     }
 
-    pub fn with_detail(self, detail: impl Into<String>) -> Self {
-        match self {
-            AppError::Api {
-                status,
-                id,
-                message,
-                ..
-            } => AppError::Api {
-                status,
-                id,
-                message,
-                detail: detail.into(),
-            },
-            other => other,
+    pub fn with_detail(mut self, detail: impl Into<String>) -> Self {
+        if let AppError::Api { detail: slot, .. } = &mut self {
+            *slot = detail.into();
         }
+        self
+    }
+
+    /// Asks the client to wait `seconds` before retrying (at least one).
+    pub fn with_retry_after(mut self, seconds: u64) -> Self {
+        if let AppError::Api { retry_after, .. } = &mut self {
+            *retry_after = Some(seconds.max(1));
+        }
+        self
     }
 
     pub fn bad_request(id: &'static str, message: impl Into<String>) -> Self {
@@ -171,7 +172,17 @@ impl IntoResponse for AppError {
         if status.is_server_error() {
             tracing::error!(error = %self, request_id = %current_request_id(), "request failed");
         }
-        (status, axum::Json(self.to_api_error())).into_response()
+        let retry_after = match &self {
+            AppError::Api { retry_after, .. } => *retry_after,
+            _ => None,
+        };
+        let mut response = (status, axum::Json(self.to_api_error())).into_response();
+        if let Some(seconds) = retry_after {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, seconds.into());
+        }
+        response
     }
 }
 

@@ -5,6 +5,7 @@
 //! served as before, and at shutdown every connection finishes its current request
 //! before the loop returns.
 
+use axum::extract::ConnectInfo;
 use axum::Router;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
@@ -12,6 +13,7 @@ use std::future::Future;
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
+use tower::ServiceExt as _;
 
 /// Serves `app` on `listener` until `shutdown` resolves, then waits for open
 /// connections to finish their requests.
@@ -28,8 +30,8 @@ pub async fn serve(
         tokio::select! {
             _ = &mut shutdown => break,
             accepted = listener.accept() => {
-                let stream = match accepted {
-                    Ok((stream, _)) => stream,
+                let (stream, peer) = match accepted {
+                    Ok(accepted) => accepted,
                     Err(err) => {
                         // Out of file descriptors and the like: wait instead of spinning.
                         tracing::warn!(error = %err, "cannot accept a connection");
@@ -38,7 +40,13 @@ pub async fn serve(
                     }
                 };
                 let _ = stream.set_nodelay(true);
-                let service = TowerToHyperService::new(app.clone());
+                // Handlers find the client's address as axum's `ConnectInfo`.
+                let service = TowerToHyperService::new(app.clone().map_request(
+                    move |mut request: axum::http::Request<hyper::body::Incoming>| {
+                        request.extensions_mut().insert(ConnectInfo(peer));
+                        request
+                    },
+                ));
                 let mut closing = closing_rx.clone();
                 connections.spawn(async move {
                     let connection = hyper::server::conn::http1::Builder::new()

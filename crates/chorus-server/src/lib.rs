@@ -17,7 +17,9 @@ pub mod config;
 pub mod error;
 pub mod events;
 pub mod http_server;
+pub mod metrics;
 pub mod plugins;
+pub mod security;
 pub mod store;
 pub mod web;
 pub mod ws;
@@ -43,6 +45,9 @@ pub struct AppState {
     pub node_id: String,
     /// The cluster bus, when `ClusterSettings.Enable` is on.
     pub bus: Option<Arc<cluster::bus::Bus>>,
+    pub passwords: security::passwords::Passwords,
+    pub login_throttle: security::throttle::LoginThrottle,
+    pub metrics: Arc<metrics::Metrics>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -53,6 +58,8 @@ pub enum ServerError {
     Serve(std::io::Error),
     #[error("cannot prepare the plugin host: {0}")]
     Plugins(std::io::Error),
+    #[error("cannot serve metrics on MetricsSettings.ListenAddress: {0}")]
+    Metrics(std::io::Error),
     #[error("cannot prepare the cluster bus (SqlSettings.DataSource): {0}")]
     Bus(sqlx::Error),
 }
@@ -61,12 +68,20 @@ pub enum ServerError {
 pub async fn build_state(config: Config) -> Result<Arc<AppState>, ServerError> {
     let store = Store::open(&config.sql_settings).await?;
     let node_id = chorus_model::new_id();
+    let metrics = Arc::new(metrics::Metrics::new());
     let hub = Arc::new(ws::Hub::new(
         node_id.clone(),
-        Duration::from_secs(config.service_settings.websocket_resume_seconds),
+        ws::HubLimits::from_settings(&config.service_settings),
+        metrics.clone(),
     ));
-    let plugins = plugins::PluginManager::new(config.plugin_settings.clone(), &node_id)
-        .map_err(ServerError::Plugins)?;
+    let plugins =
+        plugins::PluginManager::new(config.plugin_settings.clone(), &node_id, metrics.clone())
+            .map_err(ServerError::Plugins)?;
+    let passwords = security::passwords::Passwords::new(
+        config.service_settings.maximum_concurrent_password_hashes,
+        Duration::from_millis(config.service_settings.password_hash_wait_milliseconds),
+    );
+    let login_throttle = security::throttle::LoginThrottle::new(&config.rate_limit_settings);
     let bus = if config.cluster_settings.enable {
         let bus = cluster::bus::Bus::new(&node_id, &config.sql_settings.data_source)
             .map_err(ServerError::Bus)?;
@@ -82,6 +97,9 @@ pub async fn build_state(config: Config) -> Result<Arc<AppState>, ServerError> {
         plugins,
         node_id,
         bus,
+        passwords,
+        login_throttle,
+        metrics,
     }))
 }
 
@@ -121,6 +139,12 @@ pub async fn serve(
     let membership = cluster::start_membership(state.clone(), address).await;
     let sweeper = ws::spawn_sweeper(state.hub.clone());
     let session_sweeper = spawn_session_sweeper(state.clone());
+    let orphan_sweeper = security::process::is_plugin_reaper().then(spawn_orphan_sweeper);
+    let metrics_server = if state.config.metrics_settings.enable {
+        Some(spawn_metrics_server(state.clone()).await?)
+    } else {
+        None
+    };
     let app = api::router(state.clone());
     let hub = state.hub.clone();
     let header_read_timeout = Duration::from_secs(
@@ -139,6 +163,9 @@ pub async fn serve(
     .map_err(ServerError::Serve);
     sweeper.abort();
     session_sweeper.abort();
+    if let Some(task) = metrics_server {
+        task.abort();
+    }
     membership.abort();
     // No status report may land after this node's rows are removed.
     state.plugins.stop_background();
@@ -146,6 +173,10 @@ pub async fn serve(
         tracing::warn!(error = %err, "cannot remove this node from cluster_nodes");
     }
     state.plugins.stop_all().await;
+    if let Some(task) = orphan_sweeper {
+        task.abort();
+        let _ = tokio::task::spawn_blocking(security::process::sweep_orphans).await;
+    }
     for task in bus_tasks {
         task.abort();
     }
@@ -154,6 +185,37 @@ pub async fn serve(
     }
     state.store.close().await;
     result
+}
+
+/// Ends what plugins daemonised while they run (see `security::process`).
+fn spawn_orphan_sweeper() -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(2));
+        loop {
+            tick.tick().await;
+            let _ = tokio::task::spawn_blocking(security::process::sweep_orphans).await;
+        }
+    })
+}
+
+/// Serves `/metrics` on `MetricsSettings.ListenAddress`.
+async fn spawn_metrics_server(
+    state: Arc<AppState>,
+) -> Result<tokio::task::JoinHandle<()>, ServerError> {
+    let address = state
+        .config
+        .metrics_listen_address()
+        .map_err(|e| ServerError::Metrics(std::io::Error::other(e.to_string())))?;
+    let listener = tokio::net::TcpListener::bind(address)
+        .await
+        .map_err(ServerError::Metrics)?;
+    tracing::info!(%address, "serving metrics");
+    let app = metrics::router(state);
+    Ok(tokio::spawn(async move {
+        if let Err(err) = axum::serve(listener, app).await {
+            tracing::warn!(error = %err, "metrics listener stopped");
+        }
+    }))
 }
 
 /// Reclaims expired sessions and plugin KV keys (both are already refused or invisible

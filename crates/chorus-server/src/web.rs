@@ -35,6 +35,13 @@ pub fn is_page_navigation(request: &Request) -> bool {
             .any(|prefix| path.starts_with(prefix))
 }
 
+/// The page's policy: scripts only from this server (the app's modules and plugin web
+/// bundles under `/static`), so that injected markup can never run code; inline styles
+/// stay allowed because plugin bundles set them.
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; \
+     style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; connect-src 'self'; \
+     object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'self'";
+
 /// `index.html`, for any page navigation.
 pub fn index_page(headers: &HeaderMap) -> Response {
     serve("index.html", headers).unwrap_or_else(|| {
@@ -80,6 +87,10 @@ fn serve(path: &str, request_headers: &HeaderMap) -> Option<Response> {
         headers.insert(
             header::X_FRAME_OPTIONS,
             HeaderValue::from_static("SAMEORIGIN"),
+        );
+        headers.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(CONTENT_SECURITY_POLICY),
         );
     }
     Some(response)

@@ -3,16 +3,26 @@
 //! of the users an event is for.
 //!
 //! Data flow: an API handler decides *who* may see an event (see `events.rs`) and calls
-//! [`Hub::deliver`] with those user ids; the hub numbers the event per connection,
-//! keeps it in that connection's backlog and hands it to the connection's socket task
-//! through a bounded channel. A socket task owns one websocket: it authenticates,
-//! attaches to the hub (resuming a dropped connection when the client presents its
-//! `connection_id` and a `sequence_number` still in the backlog, else starting a new
-//! connection id with `hello` at seq 0), answers client actions, and writes events.
+//! [`Hub::deliver`] with those user ids; the hub serialises the event once, numbers it
+//! per connection, keeps it in that connection's backlog and hands it to the
+//! connection's socket task through a bounded channel. The serialised body is shared by
+//! every receiver (an `Arc<str>`); each socket adds its own `seq` as it writes. A socket
+//! task owns one websocket: it authenticates, attaches to the hub (resuming a dropped
+//! connection when the client presents its `connection_id` and a `sequence_number`
+//! still in the backlog, else starting a new connection id with `hello` at seq 0),
+//! answers client actions, and writes events.
+//!
+//! Memory is bounded (`HubLimits`): each connection's resume backlog by events and by
+//! bytes, all backlogs together by bytes (past that, the resume state of the
+//! connections dropped longest ago is forgotten first, then the oldest events of live
+//! ones), sockets per user, per session and waiting for authentication. A client whose
+//! resume state was forgotten gets a new connection id and `hello`, and catches up over
+//! REST, exactly as after a long disconnection.
 //!
 //! A connection whose client cannot keep up (its channel is full) is cut; the client
 //! reconnects and resumes from the backlog, so a slow reader never slows the others.
 
+use crate::metrics::Metrics;
 use crate::AppState;
 use axum::extract::ws::{Message, WebSocket};
 use chorus_model::{
@@ -20,21 +30,59 @@ use chorus_model::{
 };
 use serde::Serialize;
 use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 
-/// Events kept per connection for resumption after a dropped socket.
-const BACKLOG_LEN: usize = 512;
 /// Frames queued for one socket before its client is considered too slow.
 const OUTBOX_LEN: usize = 1024;
 /// How long a new socket may take to authenticate.
 const AUTH_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// The bounds of the hub, from `ServiceSettings`.
+#[derive(Debug, Clone)]
+pub struct HubLimits {
+    pub resume_window: Duration,
+    pub resume_events: usize,
+    pub resume_bytes: usize,
+    pub hub_resume_bytes: usize,
+    pub per_user: usize,
+    pub per_session: usize,
+    pub unauthenticated: usize,
+}
+
+impl HubLimits {
+    pub fn from_settings(settings: &crate::config::ServiceSettings) -> HubLimits {
+        HubLimits {
+            resume_window: Duration::from_secs(settings.websocket_resume_seconds),
+            resume_events: settings.websocket_resume_events.max(1),
+            resume_bytes: settings.websocket_resume_bytes,
+            hub_resume_bytes: settings.websocket_hub_resume_bytes,
+            per_user: settings.maximum_websockets_per_user.max(1),
+            per_session: settings.maximum_websockets_per_session.max(1),
+            unauthenticated: settings.maximum_unauthenticated_websockets,
+        }
+    }
+}
+
+/// One event as a socket writes it: its number on that connection and the body shared
+/// by every receiver (serialised without its closing brace, where `seq` goes).
+type Frame = (i64, Arc<str>);
+
+fn frame_text((seq, body): &Frame) -> String {
+    format!("{body},\"seq\":{seq}}}")
+}
+
 pub struct Hub {
     node_id: String,
-    resume_window: Duration,
+    limits: HubLimits,
+    metrics: Arc<Metrics>,
     inner: Mutex<HubInner>,
+    /// Bytes in every connection's backlog together.
+    backlog_bytes: AtomicUsize,
+    /// Sockets upgraded but not yet authenticated.
+    unauthenticated: AtomicUsize,
 }
 
 #[derive(Default)]
@@ -47,39 +95,61 @@ struct Conn {
     id: String,
     user_id: String,
     session_id: String,
+    /// When the session behind the socket expires (ms); the socket is closed then.
+    session_expires_at: i64,
     state: Mutex<ConnState>,
 }
 
 struct ConnState {
     next_seq: i64,
-    backlog: VecDeque<(i64, Arc<str>)>,
-    outbox: Option<mpsc::Sender<Arc<str>>>,
+    backlog: VecDeque<Frame>,
+    bytes: usize,
+    outbox: Option<mpsc::Sender<Frame>>,
     /// Bumped at each attach so that a stale socket's detach does not undo a newer one.
     generation: u64,
     disconnected_at: Option<Instant>,
 }
 
 impl ConnState {
-    /// Numbers one event for this connection, remembers it, and sends it if connected.
-    fn push(&mut self, body_without_seq: &str) {
+    /// Numbers one event for this connection, remembers it within the limits, and
+    /// sends it if connected. Answers the change in backlog bytes.
+    fn push(&mut self, body: &Arc<str>, limits: &HubLimits) -> isize {
         let seq = self.next_seq;
         self.next_seq += 1;
-        let frame: Arc<str> = format!("{body_without_seq},\"seq\":{seq}}}").into();
-        if self.backlog.len() == BACKLOG_LEN {
-            self.backlog.pop_front();
+        let before = self.bytes;
+        self.backlog.push_back((seq, body.clone()));
+        self.bytes += body.len();
+        while self.backlog.len() > limits.resume_events
+            || (self.bytes > limits.resume_bytes && !self.backlog.is_empty())
+        {
+            if let Some((_, old)) = self.backlog.pop_front() {
+                self.bytes -= old.len();
+            }
         }
-        self.backlog.push_back((seq, frame.clone()));
         if let Some(outbox) = &self.outbox {
-            if outbox.try_send(frame).is_err() {
+            if outbox.try_send((seq, body.clone())).is_err() {
                 // Too slow (or gone): cut it; the client resumes from the backlog.
                 self.outbox = None;
                 self.disconnected_at = Some(Instant::now());
             }
         }
+        self.bytes as isize - before as isize
+    }
+
+    /// Forgets the backlog; answers the bytes freed.
+    fn clear_backlog(&mut self) -> usize {
+        let freed = self.bytes;
+        self.backlog.clear();
+        self.bytes = 0;
+        freed
+    }
+
+    fn is_live(&self) -> bool {
+        self.outbox.is_some()
     }
 }
 
-/// The event without its `seq`, serialised once and completed per connection.
+/// The event without its `seq`, serialised once for all its receivers.
 #[derive(Serialize)]
 struct EventBody<'a> {
     event: &'a str,
@@ -87,7 +157,7 @@ struct EventBody<'a> {
     broadcast: &'a chorus_model::Broadcast,
 }
 
-fn body_without_seq(event: &WebSocketEvent) -> String {
+fn body_without_seq(event: &WebSocketEvent) -> Arc<str> {
     let mut body = serde_json::to_string(&EventBody {
         event: &event.event,
         data: &event.data,
@@ -95,23 +165,74 @@ fn body_without_seq(event: &WebSocketEvent) -> String {
     })
     .expect("events serialise");
     body.pop(); // the closing brace; `seq` is appended per connection
-    body
+    body.into()
 }
 
 /// What attaching a socket to the hub produced.
 struct Attached {
     conn: Arc<Conn>,
     generation: u64,
-    outbox: mpsc::Receiver<Arc<str>>,
+    outbox: mpsc::Receiver<Frame>,
+}
+
+/// Why a socket could not be attached.
+#[derive(Debug)]
+pub enum Refusal {
+    TooManyForUser(usize),
+    TooManyForSession(usize),
+}
+
+impl Refusal {
+    fn to_api_error(&self) -> ApiError {
+        let message = match self {
+            Refusal::TooManyForUser(max) => {
+                format!("This user already has {max} websockets open, the most allowed (ServiceSettings.MaximumWebsocketsPerUser).")
+            }
+            Refusal::TooManyForSession(max) => {
+                format!("This session already has {max} websockets open, the most allowed (ServiceSettings.MaximumWebsocketsPerSession).")
+            }
+        };
+        ApiError {
+            id: "api.web_socket.connect.too_many.app_error".into(),
+            message,
+            detailed_error: String::new(),
+            request_id: String::new(),
+            status_code: 429,
+        }
+    }
+}
+
+/// Holds one of the hub's unauthenticated-socket places until dropped.
+pub struct UnauthenticatedSlot(Arc<Hub>);
+
+impl Drop for UnauthenticatedSlot {
+    fn drop(&mut self) {
+        self.0.unauthenticated.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 impl Hub {
-    pub fn new(node_id: String, resume_window: Duration) -> Hub {
+    pub fn new(node_id: String, limits: HubLimits, metrics: Arc<Metrics>) -> Hub {
         Hub {
             node_id,
-            resume_window,
+            limits,
+            metrics,
             inner: Mutex::new(HubInner::default()),
+            backlog_bytes: AtomicUsize::new(0),
+            unauthenticated: AtomicUsize::new(0),
         }
+    }
+
+    /// Takes a place for a socket that will authenticate with a challenge, or `None`
+    /// when `MaximumUnauthenticatedWebsockets` are already waiting.
+    pub fn reserve_unauthenticated(self: &Arc<Self>) -> Option<UnauthenticatedSlot> {
+        let taken = self.unauthenticated.fetch_add(1, Ordering::SeqCst);
+        let slot = UnauthenticatedSlot(self.clone());
+        if taken >= self.limits.unauthenticated {
+            self.metrics.websockets_refused.inc();
+            return None;
+        }
+        Some(slot)
     }
 
     /// Sends `event` to every connection of `user_ids`, honouring the broadcast's
@@ -139,7 +260,63 @@ impl Hub {
                 .collect()
         };
         for conn in targets {
-            conn.state.lock().expect("conn lock").push(&body);
+            let change = conn
+                .state
+                .lock()
+                .expect("conn lock")
+                .push(&body, &self.limits);
+            self.account(change);
+        }
+        if self.backlog_bytes.load(Ordering::SeqCst) > self.limits.hub_resume_bytes {
+            self.shed();
+        }
+    }
+
+    fn account(&self, change: isize) {
+        if change >= 0 {
+            self.backlog_bytes
+                .fetch_add(change as usize, Ordering::SeqCst);
+        } else {
+            self.backlog_bytes
+                .fetch_sub(change.unsigned_abs(), Ordering::SeqCst);
+        }
+    }
+
+    /// Brings the backlogs together under `hub_resume_bytes`: forgets the connections
+    /// dropped longest ago first, then empties the largest backlogs of live ones.
+    fn shed(&self) {
+        let cap = self.limits.hub_resume_bytes;
+        let mut inner = self.inner.lock().expect("hub lock");
+        let mut dropped: Vec<(Instant, Arc<Conn>)> = inner
+            .conns
+            .values()
+            .filter_map(|c| {
+                let at = c.state.lock().expect("conn lock").disconnected_at?;
+                Some((at, c.clone()))
+            })
+            .collect();
+        dropped.sort_by_key(|(at, _)| *at);
+        for (_, conn) in dropped {
+            if self.backlog_bytes.load(Ordering::SeqCst) <= cap {
+                return;
+            }
+            let freed = conn.state.lock().expect("conn lock").clear_backlog();
+            self.account(-(freed as isize));
+            inner.remove(&conn);
+            self.metrics.resume_states_dropped.inc();
+        }
+        let mut live: Vec<(usize, Arc<Conn>)> = inner
+            .conns
+            .values()
+            .map(|c| (c.state.lock().expect("conn lock").bytes, c.clone()))
+            .collect();
+        live.sort_by_key(|(bytes, _)| std::cmp::Reverse(*bytes));
+        for (_, conn) in live {
+            if self.backlog_bytes.load(Ordering::SeqCst) <= cap {
+                return;
+            }
+            let freed = conn.state.lock().expect("conn lock").clear_backlog();
+            self.account(-(freed as isize));
         }
     }
 
@@ -155,8 +332,16 @@ impl Hub {
         inner
             .conns
             .values()
-            .filter(|c| c.state.lock().expect("conn lock").outbox.is_some())
+            .filter(|c| c.state.lock().expect("conn lock").is_live())
             .count()
+    }
+
+    /// Open sockets and resume-backlog bytes, for `/metrics`.
+    pub fn gauges(&self) -> (usize, usize) {
+        (
+            self.live_connections(),
+            self.backlog_bytes.load(Ordering::SeqCst),
+        )
     }
 
     /// Closes and forgets every connection opened with the session `session_id`
@@ -170,9 +355,18 @@ impl Hub {
             .cloned()
             .collect();
         for conn in doomed {
-            conn.state.lock().expect("conn lock").outbox = None;
-            inner.remove(&conn);
+            self.forget(&mut inner, &conn);
         }
+    }
+
+    /// Closes a connection's socket and drops its resume state.
+    fn forget(&self, inner: &mut HubInner, conn: &Conn) {
+        let mut state = conn.state.lock().expect("conn lock");
+        state.outbox = None;
+        let freed = state.clear_backlog();
+        drop(state);
+        self.account(-(freed as isize));
+        inner.remove(conn);
     }
 
     /// Sessions behind this node's connections, to re-check after a bus outage.
@@ -190,35 +384,38 @@ impl Hub {
         }
     }
 
-    /// Forgets connections dropped longer ago than the resume window.
+    /// Forgets connections dropped longer ago than the resume window, and closes those
+    /// whose session has expired.
     pub fn sweep(&self) {
+        let now = now_millis();
         let mut inner = self.inner.lock().expect("hub lock");
         let expired: Vec<Arc<Conn>> = inner
             .conns
             .values()
             .filter(|c| {
-                c.state
-                    .lock()
-                    .expect("conn lock")
-                    .disconnected_at
-                    .is_some_and(|at| at.elapsed() > self.resume_window)
+                c.session_expires_at <= now
+                    || c.state
+                        .lock()
+                        .expect("conn lock")
+                        .disconnected_at
+                        .is_some_and(|at| at.elapsed() > self.limits.resume_window)
             })
             .cloned()
             .collect();
         for conn in expired {
-            inner.remove(&conn);
+            self.forget(&mut inner, &conn);
         }
     }
 
     /// Attaches a socket: resumes `resume_id` when it belongs to this user and its
-    /// backlog still holds `sequence_number`, else opens a new connection with `hello`.
+    /// backlog still holds `sequence_number`, else opens a new connection with `hello`
+    /// (unless the user or session already has as many sockets as allowed).
     fn attach(
         &self,
-        user_id: &str,
-        session_id: &str,
+        identity: &SocketIdentity,
         resume_id: &str,
         sequence_number: i64,
-    ) -> Attached {
+    ) -> Result<Attached, Refusal> {
         let (sender, receiver) = mpsc::channel(OUTBOX_LEN);
         if !resume_id.is_empty() {
             let existing = self
@@ -228,18 +425,18 @@ impl Hub {
                 .conns
                 .get(resume_id)
                 .cloned();
-            if let Some(conn) = existing.filter(|c| c.user_id == user_id) {
+            if let Some(conn) = existing.filter(|c| c.user_id == identity.user_id) {
                 let mut state = conn.state.lock().expect("conn lock");
                 let oldest = state
                     .backlog
                     .front()
                     .map_or(state.next_seq, |(seq, _)| *seq);
                 if sequence_number >= oldest && sequence_number <= state.next_seq {
-                    let replay: Vec<Arc<str>> = state
+                    let replay: Vec<Frame> = state
                         .backlog
                         .iter()
                         .filter(|(seq, _)| *seq >= sequence_number)
-                        .map(|(_, frame)| frame.clone())
+                        .cloned()
                         .collect();
                     if replay.len() < OUTBOX_LEN {
                         for frame in replay {
@@ -250,22 +447,24 @@ impl Hub {
                         state.disconnected_at = None;
                         let generation = state.generation;
                         drop(state);
-                        return Attached {
+                        return Ok(Attached {
                             conn,
                             generation,
                             outbox: receiver,
-                        };
+                        });
                     }
                 }
             }
         }
         let conn = Arc::new(Conn {
             id: new_id(),
-            user_id: user_id.to_string(),
-            session_id: session_id.to_string(),
+            user_id: identity.user_id.clone(),
+            session_id: identity.session_id.clone(),
+            session_expires_at: identity.session_expires_at,
             state: Mutex::new(ConnState {
                 next_seq: 0,
                 backlog: VecDeque::new(),
+                bytes: 0,
                 outbox: Some(sender),
                 generation: 1,
                 disconnected_at: None,
@@ -282,28 +481,55 @@ impl Hub {
             .cloned()
             .unwrap_or_default(),
             broadcast: chorus_model::Broadcast {
-                user_id: user_id.to_string(),
+                user_id: identity.user_id.clone(),
                 ..Default::default()
             },
             seq: 0,
         };
-        // Registered and greeted under the hub lock, so no event can slip in before hello.
+        // Counted, registered and greeted under the hub lock, so no event can slip in
+        // before hello and two sockets cannot both take the last place.
         let mut inner = self.inner.lock().expect("hub lock");
-        conn.state
+        let live_of = |ids: &mut dyn Iterator<Item = &Arc<Conn>>| {
+            ids.filter(|c| c.state.lock().expect("conn lock").is_live())
+                .count()
+        };
+        let user_conns = inner.by_user.get(&identity.user_id);
+        let user_live = user_conns.map_or(0, |ids| {
+            live_of(&mut ids.iter().filter_map(|id| inner.conns.get(id)))
+        });
+        if user_live >= self.limits.per_user {
+            self.metrics.websockets_refused.inc();
+            return Err(Refusal::TooManyForUser(self.limits.per_user));
+        }
+        let session_live = user_conns.map_or(0, |ids| {
+            live_of(
+                &mut ids
+                    .iter()
+                    .filter_map(|id| inner.conns.get(id))
+                    .filter(|c| c.session_id == identity.session_id),
+            )
+        });
+        if session_live >= self.limits.per_session {
+            self.metrics.websockets_refused.inc();
+            return Err(Refusal::TooManyForSession(self.limits.per_session));
+        }
+        let change = conn
+            .state
             .lock()
             .expect("conn lock")
-            .push(&body_without_seq(&hello));
+            .push(&body_without_seq(&hello), &self.limits);
+        self.account(change);
         inner.conns.insert(conn.id.clone(), conn.clone());
         inner
             .by_user
-            .entry(user_id.to_string())
+            .entry(identity.user_id.clone())
             .or_default()
             .insert(conn.id.clone());
-        Attached {
+        Ok(Attached {
             conn,
             generation: 1,
             outbox: receiver,
-        }
+        })
     }
 
     fn detach(&self, conn: &Conn, generation: u64) {
@@ -331,6 +557,7 @@ impl HubInner {
 pub struct SocketIdentity {
     pub user_id: String,
     pub session_id: String,
+    pub session_expires_at: i64,
 }
 
 /// Query parameters of `/api/v4/websocket`.
@@ -341,30 +568,56 @@ pub struct ConnectParams {
     pub sequence_number: i64,
 }
 
+/// How a socket arrived: authenticated at upgrade, or holding a place among the
+/// sockets that must still send an `authentication_challenge`.
+pub enum Arrival {
+    Authenticated(SocketIdentity),
+    Unauthenticated(UnauthenticatedSlot),
+}
+
 /// Runs one websocket from upgrade to close.
 pub async fn serve_socket(
     mut socket: WebSocket,
     state: Arc<AppState>,
-    identity: Option<SocketIdentity>,
+    arrival: Arrival,
     params: ConnectParams,
 ) {
-    let (identity, challenge_seq) = match identity {
-        Some(identity) => (identity, None),
-        None => match authenticate(&mut socket, &state).await {
-            Some((identity, seq)) => (identity, Some(seq)),
-            None => return,
-        },
+    let (identity, challenge_seq) = match arrival {
+        Arrival::Authenticated(identity) => (identity, None),
+        Arrival::Unauthenticated(slot) => {
+            let authenticated = authenticate(&mut socket, &state).await;
+            drop(slot);
+            match authenticated {
+                Some((identity, seq)) => (identity, Some(seq)),
+                None => return,
+            }
+        }
     };
+    let attached = state
+        .hub
+        .attach(&identity, &params.connection_id, params.sequence_number);
     let Attached {
         conn,
         generation,
         mut outbox,
-    } = state.hub.attach(
-        &identity.user_id,
-        &identity.session_id,
-        &params.connection_id,
-        params.sequence_number,
-    );
+    } = match attached {
+        Ok(attached) => attached,
+        Err(refusal) => {
+            let error = refusal.to_api_error();
+            if let Some(seq) = challenge_seq {
+                let _ = socket
+                    .send(Message::Text(failure(seq, error.clone()).into()))
+                    .await;
+            }
+            let _ = socket
+                .send(Message::Close(Some(axum::extract::ws::CloseFrame {
+                    code: axum::extract::ws::close_code::POLICY,
+                    reason: error.message.chars().take(120).collect::<String>().into(),
+                })))
+                .await;
+            return;
+        }
+    };
     // The challenge is answered only once the connection is attached (as Mattermost
     // registers before replying): a client that acts as soon as it reads the OK must
     // not miss the events its own action causes.
@@ -382,7 +635,7 @@ pub async fn serve_socket(
         tokio::select! {
             frame = outbox.recv() => match frame {
                 Some(frame) => {
-                    if socket.send(Message::Text(frame.as_ref().into())).await.is_err() {
+                    if socket.send(Message::Text(frame_text(&frame).into())).await.is_err() {
                         break;
                     }
                 }
@@ -452,6 +705,7 @@ async fn authenticate(
                     SocketIdentity {
                         user_id: auth.user.id,
                         session_id: auth.session.id,
+                        session_expires_at: auth.session.expires_at,
                     },
                     request.seq,
                 ));

@@ -11,6 +11,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// The login throttle of test servers: high enough never to matter to a test that is
+/// not about it.
+pub const TEST_LOGINS_PER_MINUTE: u32 = 100_000;
+
 /// How long a node may take to answer its first ping.
 const START_TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -210,6 +214,16 @@ impl Cluster {
                 node.plugin_dir().to_string_lossy().into_owned(),
             ),
             ("CHORUS_PLUGINSETTINGS_ENABLEUPLOADS", "true".into()),
+            // Tests log in far more often from 127.0.0.1 than any person; the tests of
+            // the limit itself set it back (RateLimitSettings).
+            (
+                "CHORUS_RATELIMITSETTINGS_LOGINPERMINUTE",
+                TEST_LOGINS_PER_MINUTE.to_string(),
+            ),
+            (
+                "CHORUS_RATELIMITSETTINGS_LOGINMAXBURST",
+                TEST_LOGINS_PER_MINUTE.to_string(),
+            ),
         ];
         command
             .arg("server")

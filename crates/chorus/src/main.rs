@@ -150,6 +150,10 @@ fn report(context: &commands::Context, err: &CliError) {
 }
 
 async fn server(config_path: Option<PathBuf>) -> anyhow::Result<()> {
+    // Before anything else: plugins run as this user and must not read our memory or
+    // environment, and what they daemonise must come back to us (security::process).
+    chorus_server::security::process::make_non_dumpable();
+    chorus_server::security::process::become_plugin_reaper();
     let config = chorus_server::Config::load(config_path.as_deref(), std::env::vars())?;
     let address = config.listen_address()?;
     let listener = tokio::net::TcpListener::bind(address)

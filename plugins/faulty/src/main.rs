@@ -11,7 +11,13 @@
 //! - `POST /flood?mb=<n>` prints `n` MiB of log lines on stdout and stderr as fast as it
 //!   can (in the background; it answers at once);
 //! - `POST /kv/incr/<key>` increments a counter with compare-and-set retries and
-//!   answers the new value; `GET /kv/<key>` reads it.
+//!   answers the new value; `GET /kv/<key>` reads it;
+//! - `GET /echo` answers the query string and headers it was given (to show what the
+//!   server lets through);
+//! - `GET /status/<n>` answers with status `n`, whatever it is (101 included);
+//! - `POST /helpers` starts two `sleep` processes, one its own child and one
+//!   daemonised (double fork and `setsid`, re-parented away from the plugin), and
+//!   answers both pids: what the server must end when the plugin stops.
 
 use chorus_plugin::{
     Api, Context, Hook, HookError, HttpRequest, HttpResponse, Plugin, Post, PostDecision,
@@ -74,6 +80,23 @@ impl Plugin for Faulty {
                 HttpResponse::json(200, &serde_json::json!({"pid": std::process::id()}))
             }
             ("POST", "/crash") => std::process::exit(5),
+            ("GET", "/echo") => HttpResponse::json(
+                200,
+                &serde_json::json!({
+                    "query": request.query,
+                    "headers": request.headers.iter().map(|(name, value)| format!("{name}: {value}")).collect::<Vec<_>>(),
+                }),
+            ),
+            ("GET", _) if path.starts_with("/status/") => {
+                let status = path["/status/".len()..].parse().unwrap_or(500);
+                HttpResponse::text(status, "as asked")
+            }
+            ("POST", "/helpers") => match start_helpers() {
+                Ok((child, daemon)) => {
+                    HttpResponse::json(200, &serde_json::json!({"child": child, "daemon": daemon}))
+                }
+                Err(err) => HttpResponse::text(500, err.to_string()),
+            },
             ("POST", "/api-flood") => {
                 let param = |name: &str| {
                     request.query.split('&').find_map(|pair| {
@@ -182,6 +205,24 @@ async fn api_flood(api: &Api, calls: usize, op: KvOp) -> (usize, usize) {
         }
     }
     (succeeded, failed)
+}
+
+/// A `sleep` child of the plugin, and a `sleep` the shell daemonises (its parent shell
+/// exits at once, and `setsid` gives it a session of its own): answers both pids.
+fn start_helpers() -> std::io::Result<(u32, u32)> {
+    let child = std::process::Command::new("sleep").arg("600").spawn()?;
+    let output = std::process::Command::new("sh")
+        .arg("-c")
+        .arg("setsid sleep 601 >/dev/null 2>&1 < /dev/null & echo $!")
+        .output()?;
+    let daemon = String::from_utf8_lossy(&output.stdout)
+        .trim()
+        .parse()
+        .map_err(|_| std::io::Error::other("no daemon pid"))?;
+    let pid = child.id();
+    // Deliberately not waited for: the server must clean it up.
+    std::mem::forget(child);
+    Ok((pid, daemon))
 }
 
 /// Writes `mebibytes` MiB of 100-byte lines, alternating stdout and stderr.

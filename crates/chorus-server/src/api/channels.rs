@@ -450,6 +450,17 @@ async fn remove_member(
             "Nobody can be removed from a direct message channel.",
         ));
     }
+    // Everyone in a team is in its default channel, as in Mattermost: nobody leaves it
+    // and nobody, admins included, removes anyone from it.
+    if channel.name == super::teams::DEFAULT_CHANNELS[0].0 {
+        return Err(AppError::bad_request(
+            "api.channel.remove.default.app_error",
+            format!(
+                "Nobody can leave or be removed from the default channel {}.",
+                channel.name
+            ),
+        ));
+    }
     if user_id != auth.user.id {
         require_channel_member(&state, &auth, &channel).await?;
     }

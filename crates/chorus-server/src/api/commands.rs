@@ -35,6 +35,18 @@ async fn execute(
 ) -> AppResult<Json<CommandResponse>> {
     let channel = load_channel(&state, &args.channel_id).await?;
     require_channel_member(&state, &auth, &channel).await?;
+    // A team channel's command runs in that channel's team, whatever the client said
+    // (as Mattermost overwrites it); in a direct channel the client's team must be one
+    // of the user's own.
+    let team_id = if !channel.team_id.is_empty() {
+        channel.team_id.clone()
+    } else if !args.team_id.is_empty() {
+        require_id(&args.team_id, "team_id")?;
+        require_team_member(&state, &auth, &args.team_id).await?;
+        args.team_id.clone()
+    } else {
+        String::new()
+    };
     let Some((trigger, rest)) = parse_command_line(&args.command) else {
         return Err(AppError::bad_request(
             "api.command.execute_command.format.app_error",
@@ -55,11 +67,7 @@ async fn execute(
             let args = chorus_plugin_protocol::v1::CommandArgs {
                 user_id: auth.user.id.clone(),
                 channel_id: channel.id.clone(),
-                team_id: if args.team_id.is_empty() {
-                    channel.team_id.clone()
-                } else {
-                    args.team_id.clone()
-                },
+                team_id: team_id.clone(),
                 root_id: args.root_id.clone(),
                 command: args.command.clone(),
                 trigger: trigger.clone(),

@@ -85,7 +85,7 @@ fn require_plugins(state: &SharedState) -> AppResult<()> {
 async fn upload(
     State(state): State<SharedState>,
     auth: Auth,
-    mut form: Multipart,
+    form: Result<Multipart, axum::extract::multipart::MultipartRejection>,
 ) -> AppResult<impl IntoResponse> {
     let refusal = require_admin(&auth)
         .and_then(|_| require_plugins(&state))
@@ -99,14 +99,26 @@ async fn upload(
                 Ok(())
             }
         });
-    if let Err(refusal) = refusal {
-        // Read the (size-capped) upload before answering: a client still sending its
-        // bundle would otherwise see a reset connection instead of this error.
-        while let Ok(Some(field)) = form.next_field().await {
-            let _ = field.bytes().await;
+    let mut form = match (form, refusal) {
+        (Ok(mut form), Err(refusal)) => {
+            // Read the (size-capped) upload before answering: a client still sending
+            // its bundle would otherwise see a reset connection instead of this error.
+            while let Ok(Some(field)) = form.next_field().await {
+                let _ = field.bytes().await;
+            }
+            return Err(refusal);
         }
-        return Err(refusal);
-    }
+        (Err(_), Err(refusal)) => return Err(refusal),
+        (Err(rejection), Ok(())) => {
+            return Err(AppError::bad_request(
+                "api.plugin.upload.multipart.app_error",
+                format!(
+                "Upload the bundle as a multipart form with a part named \"plugin\": {rejection}"
+            ),
+            ))
+        }
+        (Ok(form), Ok(())) => form,
+    };
     let mut bundle = None;
     let mut force = false;
     let malformed = |e: axum::extract::multipart::MultipartError| {

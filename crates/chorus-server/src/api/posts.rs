@@ -164,7 +164,12 @@ pub async fn submit_post(
         &post.message,
         validate::POST_MESSAGE_MAX,
     )?;
-    state.store.insert_post(&post).await?;
+    if !state.store.insert_post(&post).await? {
+        return Err(AppError::bad_request(
+            "api.post.create_post.root_id.app_error",
+            "The thread's root post was deleted; the reply was not posted.",
+        ));
+    }
     if !post.root_id.is_empty() {
         post.reply_count = state
             .store

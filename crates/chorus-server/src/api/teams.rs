@@ -11,6 +11,7 @@ use super::{validate, SharedState};
 use crate::error::{is_unique_violation, AppError, AppResult};
 use crate::events::{event, to_channel, to_user};
 use crate::plugins::HookContext;
+use crate::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
@@ -130,7 +131,34 @@ async fn get_team(
 ) -> AppResult<Json<Team>> {
     let team = load_team(&state, &team_id).await?;
     require_team_visible(&state, &auth, &team).await?;
-    Ok(Json(team))
+    Ok(Json(sanitize_team(&state, &auth, team).await?))
+}
+
+/// Hides what only those who manage a team may see (its invite id, which lets anyone
+/// join, and its contact email), as Mattermost's `Team.Sanitize` does for users
+/// without `manage_team`.
+async fn sanitize_team(state: &AppState, auth: &Auth, mut team: Team) -> AppResult<Team> {
+    if auth.is_admin() {
+        return Ok(team);
+    }
+    let manages = state
+        .store
+        .get_team_member(&team.id, auth.user_id())
+        .await?
+        .is_some_and(|m| m.scheme_admin);
+    if !manages {
+        team.invite_id.clear();
+        team.email.clear();
+    }
+    Ok(team)
+}
+
+async fn sanitize_teams(state: &AppState, auth: &Auth, teams: Vec<Team>) -> AppResult<Vec<Team>> {
+    let mut sanitized = Vec::with_capacity(teams.len());
+    for team in teams {
+        sanitized.push(sanitize_team(state, auth, team).await?);
+    }
+    Ok(sanitized)
 }
 
 async fn team_by_name(
@@ -144,7 +172,7 @@ async fn team_by_name(
         .await?
         .ok_or_else(|| AppError::not_found("app.team.get_by_name.missing.app_error", "team"))?;
     require_team_visible(&state, &auth, &team).await?;
-    Ok(Json(team))
+    Ok(Json(sanitize_team(&state, &auth, team).await?))
 }
 
 async fn teams_for_user(
@@ -155,7 +183,8 @@ async fn teams_for_user(
     let user_id = resolve_user_id(&user_id, &auth);
     require_id(&user_id, "user_id")?;
     require_self_or_admin(&auth, &user_id)?;
-    Ok(Json(state.store.teams_for_user(&user_id).await?))
+    let teams = state.store.teams_for_user(&user_id).await?;
+    Ok(Json(sanitize_teams(&state, &auth, teams).await?))
 }
 
 /// `GET /teams`: every team for admins; for others the open teams (which they may
@@ -166,12 +195,11 @@ async fn list_teams(
     Query(paging): Query<Paging>,
 ) -> AppResult<Json<Vec<Team>>> {
     let (page, per_page) = paging.validated()?;
-    Ok(Json(
-        state
-            .store
-            .visible_teams(auth.user_id(), auth.is_admin(), page * per_page, per_page)
-            .await?,
-    ))
+    let teams = state
+        .store
+        .visible_teams(auth.user_id(), auth.is_admin(), page * per_page, per_page)
+        .await?;
+    Ok(Json(sanitize_teams(&state, &auth, teams).await?))
 }
 
 #[derive(Debug, Deserialize, Default)]

@@ -6,12 +6,15 @@ use super::permissions::resolve_user_id;
 use super::{validate, SharedState};
 use crate::error::{is_unique_violation, AppError, AppResult};
 use crate::plugins::HookContext;
+use crate::security::client_address::client_address;
+use crate::security::passwords::HashError;
 use crate::store::{Session, UserFilter};
 use crate::AppState;
 use axum::extract::State;
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::IntoResponse;
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use chorus_model::{new_id, now_millis, CreateUserRequest, LoginRequest, StatusOk, User};
 use serde::Deserialize;
@@ -26,42 +29,58 @@ pub fn router() -> Router<SharedState> {
         .route("/users/logout", post(logout))
         .route("/users/ids", post(users_by_ids))
         .route("/users/username/{username}", get(user_by_username))
+        .route("/users/{user_id}/password", put(update_password))
         .route("/users/{user_id}", get(get_user))
 }
 
-async fn hash_password(password: String) -> AppResult<String> {
-    tokio::task::spawn_blocking(move || {
-        use argon2::password_hash::{rand_core::OsRng, PasswordHasher, SaltString};
-        let salt = SaltString::generate(&mut OsRng);
-        argon2::Argon2::default()
-            .hash_password(password.as_bytes(), &salt)
-            .map(|hash| hash.to_string())
-            .map_err(|e| AppError::Internal(format!("password hashing failed: {e}")))
-    })
-    .await
-    .map_err(|e| AppError::Internal(e.to_string()))?
+/// A password hashing failure as the client sees it: a busy server asks it to retry.
+fn hashing_failed(state: &AppState, err: HashError) -> AppError {
+    match err {
+        HashError::Busy(_) => {
+            state.metrics.password_hash_busy.inc();
+            AppError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "app.user.password_hashing_busy.app_error",
+                "Too many logins are being checked right now; try again in a moment.",
+            )
+            .with_retry_after(1)
+        }
+        HashError::Failed(reason) => AppError::Internal(reason),
+    }
 }
 
-async fn verify_password(password: String, hash: String) -> AppResult<bool> {
-    tokio::task::spawn_blocking(move || {
-        use argon2::password_hash::{PasswordHash, PasswordVerifier};
-        let Ok(parsed) = PasswordHash::new(&hash) else {
-            return false;
-        };
-        argon2::Argon2::default()
-            .verify_password(password.as_bytes(), &parsed)
-            .is_ok()
-    })
-    .await
-    .map_err(|e| AppError::Internal(e.to_string()))
+/// Counts a login or sign-up attempt against the client's address.
+fn throttle(state: &AppState, parts: &Parts) -> AppResult<std::net::IpAddr> {
+    let address = client_address(
+        parts,
+        &state.config.service_settings.trusted_proxy_ip_header,
+    );
+    state.login_throttle.check(address).map_err(|wait| {
+        tracing::warn!(%address, "login attempts throttled");
+        state.metrics.login_throttled.inc();
+        AppError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "api.context.rate_limit_exceeded.app_error",
+            format!(
+                "Too many login attempts from this address; try again in {} s.",
+                wait.as_secs().max(1)
+            ),
+        )
+        .with_retry_after(wait.as_secs_f64().ceil() as u64)
+    })?;
+    Ok(address)
 }
 
 async fn create_user(
     State(state): State<SharedState>,
     MaybeAuth(auth): MaybeAuth,
+    parts: Parts,
     Body(request): Body<CreateUserRequest>,
 ) -> AppResult<impl IntoResponse> {
     let is_admin = auth.as_ref().is_some_and(|a| a.is_admin());
+    if !is_admin {
+        throttle(&state, &parts)?;
+    }
     if !is_admin && state.store.any_user_exists().await? {
         let settings = &state.config.team_settings;
         if !settings.enable_user_creation {
@@ -116,7 +135,11 @@ async fn create_user(
         },
         ..User::default()
     };
-    let hash = hash_password(request.password).await?;
+    let hash = state
+        .passwords
+        .hash(request.password)
+        .await
+        .map_err(|e| hashing_failed(&state, e))?;
     let created = match state.store.create_user(&user, &hash).await {
         Ok(created) => created,
         // Lost a race with a concurrent sign-up: say which of the two was taken.
@@ -159,8 +182,23 @@ fn email_taken() -> AppError {
     )
 }
 
+fn invalid_credentials() -> AppError {
+    AppError::unauthorized(
+        "api.user.login.invalid_credentials_email_username",
+        "Enter a valid email or username and/or password.",
+    )
+}
+
+fn account_locked() -> AppError {
+    AppError::unauthorized(
+        "api.user.check_user_login_attempts.too_many.app_error",
+        "Your account is locked because of too many failed password attempts. Please reset your password.",
+    )
+}
+
 async fn login(
     State(state): State<SharedState>,
+    parts: Parts,
     Body(request): Body<LoginRequest>,
 ) -> AppResult<impl IntoResponse> {
     if request.login_id.trim().is_empty() {
@@ -169,23 +207,60 @@ async fn login(
     if request.password.is_empty() {
         return Err(AppError::invalid_param("password"));
     }
-    let invalid = || {
-        AppError::unauthorized(
-            "api.user.login.invalid_credentials_email_username",
-            "Enter a valid email or username and/or password.",
-        )
+    let address = throttle(&state, &parts)?;
+    let settings = &state.config.service_settings;
+    let max_attempts = i64::from(settings.maximum_login_attempts);
+    let now = now_millis();
+    // Failures before this moment no longer lock (0: they lock until a password reset).
+    let locked_since = if settings.login_lockout_minutes == 0 {
+        0
+    } else {
+        now - settings.login_lockout_minutes as i64 * 60_000
     };
-    let Some((user, hash)) = state
+    let record = state
         .store
         .get_user_for_login(request.login_id.trim())
-        .await?
-    else {
-        return Err(invalid());
-    };
-    if user.delete_at != 0 || !verify_password(request.password, hash).await? {
-        return Err(invalid());
+        .await?;
+    if let Some(record) = &record {
+        if max_attempts > 0
+            && record.failed_attempts >= max_attempts
+            && record.last_failed_at >= locked_since
+        {
+            tracing::warn!(%address, user_id = %record.user.id, "login refused: account locked");
+            state.metrics.login_locked.inc();
+            return Err(account_locked());
+        }
     }
-    let now = now_millis();
+    // Unknown, deactivated and bot accounts cost one hash like the others, so the answer
+    // and its timing say nothing about which accounts exist.
+    let usable = record
+        .as_ref()
+        .filter(|r| r.user.delete_at == 0 && !r.user.is_bot);
+    let matches = state
+        .passwords
+        .verify(request.password, usable.map(|r| r.password_hash.clone()))
+        .await
+        .map_err(|e| hashing_failed(&state, e))?;
+    let Some(record) = usable.filter(|_| matches) else {
+        if let Some(record) = usable {
+            state
+                .store
+                .record_failed_login(&record.user.id, now)
+                .await?;
+        }
+        state.metrics.login_failed.inc();
+        tracing::warn!(%address, login_id = %request.login_id.trim(), "login failed");
+        return Err(invalid_credentials());
+    };
+    if !state
+        .store
+        .clear_failed_logins_unless_locked(&record.user.id, max_attempts, locked_since)
+        .await?
+    {
+        state.metrics.login_locked.inc();
+        return Err(account_locked());
+    }
+    let user = record.user.clone();
     let lifetime_ms = state.config.service_settings.session_length_web_in_hours * 3_600_000;
     let session = Session {
         id: new_id(),
@@ -201,25 +276,47 @@ async fn login(
         .plugins
         .user_has_logged_in(&HookContext::for_user(&user.id, &session.id), &user);
     let max_age = lifetime_ms / 1000;
+    let secure = if served_over_https(&state, &parts) {
+        "; Secure"
+    } else {
+        ""
+    };
     let mut headers = HeaderMap::new();
     headers.insert("Token", header_value(&session.token)?);
     for cookie in [
         format!(
-            "{AUTH_COOKIE}={}; Path=/; Max-Age={max_age}; HttpOnly; SameSite=Lax",
+            "{AUTH_COOKIE}={}; Path=/; Max-Age={max_age}; HttpOnly; SameSite=Lax{secure}",
             session.token
         ),
         format!(
-            "{USER_COOKIE}={}; Path=/; Max-Age={max_age}; SameSite=Lax",
+            "{USER_COOKIE}={}; Path=/; Max-Age={max_age}; SameSite=Lax{secure}",
             user.id
         ),
         format!(
-            "{CSRF_COOKIE}={}; Path=/; Max-Age={max_age}; SameSite=Lax",
+            "{CSRF_COOKIE}={}; Path=/; Max-Age={max_age}; SameSite=Lax{secure}",
             session.csrf_token
         ),
     ] {
         headers.append(axum::http::header::SET_COOKIE, header_value(&cookie)?);
     }
     Ok((headers, Json(user)))
+}
+
+/// Whether the browser reached us over TLS: a load balancer terminating it says so in
+/// `X-Forwarded-Proto` (as Mattermost reads it), or the configured site URL is https.
+fn served_over_https(state: &AppState, parts: &Parts) -> bool {
+    let forwarded = parts
+        .headers
+        .get("X-Forwarded-Proto")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|proto| proto.trim().eq_ignore_ascii_case("https"));
+    forwarded
+        || state
+            .config
+            .service_settings
+            .site_url
+            .to_ascii_lowercase()
+            .starts_with("https://")
 }
 
 fn header_value(value: &str) -> AppResult<HeaderValue> {
@@ -240,6 +337,63 @@ async fn logout(State(state): State<SharedState>, auth: Auth) -> AppResult<impl 
         );
     }
     Ok((headers, Json(StatusOk::default())))
+}
+
+#[derive(Debug, Deserialize)]
+struct UpdatePasswordRequest {
+    #[serde(default)]
+    current_password: String,
+    new_password: String,
+}
+
+/// `PUT /users/{id}/password`: a user changes their own password (giving the current
+/// one), or a system admin sets anyone's. Setting a password also unlocks an account
+/// locked by failed logins, as in Mattermost.
+async fn update_password(
+    State(state): State<SharedState>,
+    auth: Auth,
+    Path(user_id): Path<String>,
+    Body(request): Body<UpdatePasswordRequest>,
+) -> AppResult<Json<StatusOk>> {
+    let user_id = resolve_user_id(&user_id, &auth);
+    let user = require_user(&state, &user_id).await?;
+    let own = user.id == auth.user.id;
+    if !own && !auth.is_admin() {
+        return Err(AppError::forbidden(
+            "You do not have the appropriate permissions to change this user's password.",
+        ));
+    }
+    if user.is_bot {
+        return Err(AppError::bad_request(
+            "api.user.update_password.bot.app_error",
+            "Bot accounts have no password.",
+        ));
+    }
+    validate::password(&request.new_password)?;
+    if own && !auth.is_admin() {
+        let current = state.store.password_hash(&user.id).await?;
+        let matches = state
+            .passwords
+            .verify(request.current_password, current)
+            .await
+            .map_err(|e| hashing_failed(&state, e))?;
+        if !matches {
+            return Err(AppError::bad_request(
+                "api.user.update_password.incorrect.app_error",
+                "The \"Current Password\" you entered is incorrect. Please check that Caps Lock is off and try again.",
+            ));
+        }
+    }
+    let hash = state
+        .passwords
+        .hash(request.new_password)
+        .await
+        .map_err(|e| hashing_failed(&state, e))?;
+    state
+        .store
+        .set_password_hash(&user.id, &hash, now_millis())
+        .await?;
+    Ok(Json(StatusOk::default()))
 }
 
 async fn get_user(

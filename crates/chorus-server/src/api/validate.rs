@@ -44,12 +44,33 @@ pub fn username(name: &str) -> AppResult<()> {
     Ok(())
 }
 
+/// An address of the plain `local@domain` form: the local part a dot-atom of RFC 5322
+/// `atext` characters, the domain dot-separated labels of letters, digits and inner
+/// hyphens, all ASCII (so no markup, no second `@`, no invisible or look-alike
+/// characters). Quoted local parts and address literals are refused, as nobody
+/// signs up with them and they are where the tricks hide.
 pub fn email(email: &str) -> AppResult<()> {
+    fn dot_atom(part: &str, allowed: impl Fn(char) -> bool) -> bool {
+        !part.is_empty()
+            && part
+                .split('.')
+                .all(|atom| !atom.is_empty() && atom.chars().all(&allowed))
+    }
+    let atext = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+/=?^_`{|}~-".contains(c);
+    let label = |l: &str| {
+        !l.is_empty()
+            && l.len() <= 63
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+            && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+    };
     let valid = email.len() <= EMAIL_MAX
-        && email
-            .split_once('@')
-            .is_some_and(|(local, domain)| !local.is_empty() && !domain.is_empty())
-        && !email.chars().any(char::is_whitespace);
+        && email.split_once('@').is_some_and(|(local, domain)| {
+            local.len() <= 64
+                && dot_atom(local, atext)
+                && dot_atom(domain, |c| c.is_ascii_alphanumeric() || c == '-')
+                && domain.split('.').all(label)
+        });
     if valid {
         Ok(())
     } else {
@@ -139,5 +160,39 @@ mod tests {
         assert!(url_name("channel", "x", "town-square").is_ok());
         assert!(url_name("channel", "x", "Town").is_err());
         assert!(url_name("channel", "x", &"a".repeat(65)).is_err());
+    }
+}
+
+#[cfg(test)]
+mod email_tests {
+    #[test]
+    fn plain_addresses_pass_and_tricks_do_not() {
+        for good in [
+            "alice@example.com",
+            "a.b+tag@mail.example.org",
+            "o'neil@x.io",
+            "bob@localhost",
+        ] {
+            assert!(super::email(good).is_ok(), "{good}");
+        }
+        for bad in [
+            "<script>alert(1)</script>@x.com",
+            "a@b@c",
+            "al\u{200b}ice@example.com",
+            "alice@exa\u{200d}mple.com",
+            "аlice@example.com", // Cyrillic а
+            "\"quoted\"@example.com",
+            "alice@[127.0.0.1]",
+            ".alice@example.com",
+            "alice.@example.com",
+            "al..ice@example.com",
+            "alice@-example.com",
+            "alice@example..com",
+            "alice@",
+            "@example.com",
+            "alice example@x.com",
+        ] {
+            assert!(super::email(bad).is_err(), "{bad:?} was accepted");
+        }
     }
 }

@@ -75,6 +75,9 @@ struct Envelope {
     messages: Vec<ClusterMessage>,
     #[serde(rename = "r", default, skip_serializing_if = "Option::is_none")]
     stored: Option<i64>,
+    /// When the sender packed it (ms since the epoch), for the bus-lag metric.
+    #[serde(rename = "t", default)]
+    sent_at: i64,
 }
 
 /// This node's end of the bus.
@@ -165,7 +168,11 @@ impl Bus {
 /// Packs serialised messages, in order, into payloads of at most [`INLINE_LIMIT`]
 /// bytes; a message too large alone is returned as `Err` for the table.
 fn pack(origin: &str, messages: &[ClusterMessage]) -> Vec<Result<String, String>> {
-    let header = format!("{{\"o\":{},\"m\":[", serde_json::Value::from(origin));
+    let header = format!(
+        "{{\"o\":{},\"t\":{},\"m\":[",
+        serde_json::Value::from(origin),
+        chorus_model::now_millis()
+    );
     let mut payloads = Vec::new();
     let mut current = String::new();
     let finish = |current: &mut String, payloads: &mut Vec<Result<String, String>>| {
@@ -210,6 +217,7 @@ async fn publish_loop(
                             origin: bus.node_id.clone(),
                             messages: Vec::new(),
                             stored: Some(id),
+                            sent_at: chorus_model::now_millis(),
                         })
                         .expect("envelopes serialise"),
                     ),
@@ -329,6 +337,10 @@ async fn receive(state: &Arc<AppState>, node_id: &str, payload: &str) {
     };
     if envelope.origin == node_id {
         return;
+    }
+    if envelope.sent_at > 0 {
+        let lag_ms = (chorus_model::now_millis() - envelope.sent_at).max(0);
+        state.metrics.bus_lag.observe(lag_ms as f64 / 1000.0);
     }
     let messages = match envelope.stored {
         None => envelope.messages,

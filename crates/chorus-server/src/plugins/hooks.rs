@@ -74,13 +74,22 @@ impl PluginManager {
         hook: &str,
         call: impl Future<Output = Result<tonic::Response<T>, tonic::Status>>,
     ) -> Option<T> {
-        match tokio::time::timeout(self.deadline(), call).await {
-            Ok(Ok(reply)) => Some(reply.into_inner()),
+        let started = std::time::Instant::now();
+        let outcome = tokio::time::timeout(self.deadline(), call).await;
+        let seconds = started.elapsed().as_secs_f64();
+        let metrics = &self.context.metrics;
+        match outcome {
+            Ok(Ok(reply)) => {
+                metrics.observe_hook(&plugin.plugin_id, hook, seconds, false);
+                Some(reply.into_inner())
+            }
             Ok(Err(status)) => {
+                metrics.observe_hook(&plugin.plugin_id, hook, seconds, true);
                 self.count_failure(&plugin.plugin_id, hook, status.message());
                 None
             }
             Err(_) => {
+                metrics.observe_hook(&plugin.plugin_id, hook, seconds, true);
                 self.count_failure(&plugin.plugin_id, hook, "missed the deadline");
                 None
             }
@@ -191,8 +200,17 @@ impl PluginManager {
         for plugin in plugins {
             let call = call(plugin.clone());
             let slot = self.slot(&plugin.plugin_id);
+            let metrics = self.context.metrics.clone();
             tokio::spawn(async move {
-                let failure = match tokio::time::timeout(deadline, call).await {
+                let started = std::time::Instant::now();
+                let outcome = tokio::time::timeout(deadline, call).await;
+                metrics.observe_hook(
+                    &plugin.plugin_id,
+                    hook,
+                    started.elapsed().as_secs_f64(),
+                    !matches!(outcome, Ok(Ok(_))),
+                );
+                let failure = match outcome {
                     Ok(Ok(_)) => None,
                     Ok(Err(status)) => Some(status.message().to_string()),
                     Err(_) => Some("missed the deadline".to_string()),

@@ -4,8 +4,8 @@
 //! Identity is the server's to assert: any client-sent `Mattermost-User-Id` or
 //! `Mattermost-Plugin-ID` header is dropped, and `Mattermost-User-Id` is set only for a
 //! valid session (a cookie-authenticated write must also pass the CSRF check). The
-//! session token itself (the `Authorization` header, the `MMAUTHTOKEN` cookie) never
-//! reaches the plugin.
+//! session token itself (the `Authorization` header, the `MMAUTHTOKEN` cookie, the
+//! `access_token` query parameter) never reaches the plugin.
 
 use crate::api::auth::{csrf_ok, session_for_token, token_from_parts, TokenSource, AUTH_COOKIE};
 use crate::error::AppError;
@@ -81,7 +81,7 @@ async fn proxy(state: &Arc<AppState>, request: Request) -> Result<Response, AppE
     let head = v1::HttpRequestHead {
         method: parts.method.to_string(),
         path: rest.to_string(),
-        query: parts.uri.query().unwrap_or_default().to_string(),
+        query: query_without_token(parts.uri.query().unwrap_or_default()),
         headers,
         user_id: user_id.unwrap_or_default(),
     };
@@ -136,8 +136,12 @@ async fn proxy(state: &Arc<AppState>, request: Request) -> Result<Response, AppE
     let head = first
         .head
         .ok_or_else(|| plugin_failed("its first response part had no status".into()))?;
+    // 1xx would be taken as an interim answer or a protocol switch (101 hands the
+    // client's connection over); a plugin answers with a final status only.
     let status = StatusCode::from_u16(head.status as u16)
-        .map_err(|_| plugin_failed(format!("it answered with status {}", head.status)))?;
+        .ok()
+        .filter(|status| !status.is_informational())
+        .ok_or_else(|| plugin_failed(format!("it answered with status {}", head.status)))?;
     let mut response_headers = HeaderMap::new();
     for h in head.headers {
         let (Ok(name), Ok(value)) = (
@@ -167,6 +171,19 @@ async fn proxy(state: &Arc<AppState>, request: Request) -> Result<Response, AppE
     *response.status_mut() = status;
     *response.headers_mut() = response_headers;
     Ok(response)
+}
+
+/// The query string without `access_token` parameters: the session token is the
+/// server's, never the plugin's (as the header and the cookie are not passed on).
+fn query_without_token(query: &str) -> String {
+    query
+        .split('&')
+        .filter(|pair| {
+            let name = pair.split_once('=').map_or(*pair, |(name, _)| name);
+            !pair.is_empty() && name != "access_token"
+        })
+        .collect::<Vec<_>>()
+        .join("&")
 }
 
 /// The user of a valid session, if the request carries one that may act here.
@@ -288,4 +305,20 @@ pub fn webapp_bundle_url(plugin_id: &str, bundle_path: &str) -> String {
         .map(|f| f.to_string_lossy().into_owned())
         .unwrap_or_default();
     format!("/static/plugins/{plugin_id}/{file}")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn access_tokens_are_cut_from_the_query() {
+        assert_eq!(super::query_without_token("access_token=abc"), "");
+        assert_eq!(
+            super::query_without_token("a=1&access_token=abc&b=2&access_token"),
+            "a=1&b=2"
+        );
+        assert_eq!(
+            super::query_without_token("x_access_token=1"),
+            "x_access_token=1"
+        );
+    }
 }

@@ -93,9 +93,12 @@ pub fn parse_manifest(file: &str, text: &str) -> Result<Manifest, ManifestError>
     }
 }
 
-/// True for ids of 3-190 characters of `a-zA-Z0-9-_.`.
+/// True for ids of 3-190 characters of `a-zA-Z0-9-_.` (Mattermost's rule) that do not
+/// start with `.`: the plugin folder is named by the id, and dot-folders are the host's
+/// own (its hidden staging folders) and hidden from operators.
 pub fn is_valid_plugin_id(id: &str) -> bool {
     (3..=190).contains(&id.len())
+        && !id.starts_with('.')
         && id
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
@@ -258,6 +261,14 @@ mod tests {
             ManifestError::Invalid { field, .. } => field,
             other => panic!("expected a field error, got {other}"),
         }
+    }
+
+    #[test]
+    fn ids_may_not_start_with_a_dot() {
+        assert!(super::is_valid_plugin_id("com.example.demo"));
+        assert!(!super::is_valid_plugin_id(".staging-x"));
+        assert!(!super::is_valid_plugin_id("..."));
+        assert!(!super::is_valid_plugin_id("a/b"));
     }
 
     #[test]

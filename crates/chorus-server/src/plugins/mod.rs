@@ -41,6 +41,7 @@ pub struct SharedContext {
     pub socket_root: PathBuf,
     launches: AtomicU64,
     app: OnceLock<Weak<AppState>>,
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 impl SharedContext {
@@ -205,7 +206,11 @@ pub struct PluginManager {
 }
 
 impl PluginManager {
-    pub fn new(settings: PluginSettings, node_id: &str) -> std::io::Result<PluginManager> {
+    pub fn new(
+        settings: PluginSettings,
+        node_id: &str,
+        metrics: Arc<crate::metrics::Metrics>,
+    ) -> std::io::Result<PluginManager> {
         let socket_root = std::env::temp_dir().join(format!("chorus-{}", &node_id[..8]));
         std::fs::create_dir_all(&socket_root)?;
         let (sync_requests, sync_queue) = tokio::sync::mpsc::unbounded_channel();
@@ -220,6 +225,7 @@ impl PluginManager {
                 socket_root,
                 launches: AtomicU64::new(0),
                 app: OnceLock::new(),
+                metrics,
             }),
             slots: RwLock::new(BTreeMap::new()),
             operations: tokio::sync::Mutex::new(()),

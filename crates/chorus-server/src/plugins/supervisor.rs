@@ -9,6 +9,7 @@
 
 use super::host_api::{spawn_api_server, ApiServer};
 use super::{PluginSlot, SharedContext};
+use crate::security::process;
 use chorus_model::plugin_state;
 use chorus_plugin_protocol::v1::hooks_client::HooksClient;
 use chorus_plugin_protocol::UnixConnection;
@@ -251,6 +252,8 @@ async fn launch(slot: &Arc<PluginSlot>, context: &SharedContext) -> Result<Launc
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
+        // Its own process group, so that stopping the plugin ends its helpers too.
+        .process_group(0)
         .kill_on_drop(true);
     // Only what a program needs to run; never the server's configuration or secrets.
     for key in ["PATH", "HOME", "LANG", "TZ"] {
@@ -267,6 +270,7 @@ async fn launch(slot: &Arc<PluginSlot>, context: &SharedContext) -> Result<Launc
         }
     };
     let pid = child.id().unwrap_or(0);
+    process::register_plugin_pid(pid);
     let stdin = child.stdin.take();
     let stdout = child.stdout.take().expect("stdout piped");
     let stderr = child.stderr.take().expect("stderr piped");
@@ -336,8 +340,10 @@ async fn launch(slot: &Arc<PluginSlot>, context: &SharedContext) -> Result<Launc
             socket_dir,
         }),
         Err(reason) => {
+            process::signal_group(pid, libc::SIGKILL);
             let _ = child.start_kill();
             let _ = child.wait().await;
+            process::unregister_plugin_pid(pid);
             api.stop().await;
             let _ = std::fs::remove_dir_all(&socket_dir);
             Err(reason)
@@ -345,8 +351,10 @@ async fn launch(slot: &Arc<PluginSlot>, context: &SharedContext) -> Result<Launc
     }
 }
 
-/// Polite stop: OnDeactivate, close stdin, SIGTERM, then kill.
+/// Polite stop: OnDeactivate, close stdin, SIGTERM to the plugin's process group, then
+/// SIGKILL to what is left of it.
 async fn shut_down(mut launch: Launch) {
+    let pid = launch.running.pid;
     if launch.running.implements("OnDeactivate") {
         let mut hooks = launch.running.hooks.clone();
         let _ = tokio::time::timeout(DEACTIVATE_TIMEOUT, hooks.on_deactivate(v1::Empty {})).await;
@@ -356,9 +364,7 @@ async fn shut_down(mut launch: Launch) {
         .await
         .is_err()
     {
-        if let Some(pid) = launch.child.id() {
-            terminate(pid);
-        }
+        process::signal_group(pid, libc::SIGTERM);
         if tokio::time::timeout(EXIT_GRACE, launch.child.wait())
             .await
             .is_err()
@@ -366,29 +372,31 @@ async fn shut_down(mut launch: Launch) {
             let _ = launch.child.start_kill();
             let _ = launch.child.wait().await;
         }
+    } else {
+        // The plugin left on its own; give its helpers the same grace.
+        process::signal_group(pid, libc::SIGTERM);
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    launch.api.stop().await;
-    let _ = std::fs::remove_dir_all(&launch.socket_dir);
+    finish(launch).await;
 }
 
 async fn kill(mut launch: Launch) {
+    process::signal_group(launch.running.pid, libc::SIGKILL);
     let _ = launch.child.start_kill();
     let _ = launch.child.wait().await;
+    finish(launch).await;
+}
+
+/// After the plugin's own process is reaped: nothing of its group survives, orphans it
+/// daemonised are ended, and its sockets go.
+async fn finish(launch: Launch) {
+    let pid = launch.running.pid;
+    process::signal_group(pid, libc::SIGKILL);
+    process::unregister_plugin_pid(pid);
+    let _ = tokio::task::spawn_blocking(process::sweep_orphans).await;
     launch.api.stop().await;
     let _ = std::fs::remove_dir_all(&launch.socket_dir);
 }
-
-#[cfg(unix)]
-fn terminate(pid: u32) {
-    // SAFETY: kill(2) with a pid we spawned and still own (not yet reaped) and a valid
-    // signal number has no memory-safety preconditions.
-    unsafe {
-        libc::kill(pid as libc::pid_t, libc::SIGTERM);
-    }
-}
-
-#[cfg(not(unix))]
-fn terminate(_: u32) {}
 
 /// Turns a plugin's output into log lines tagged with its id. The first stdout line is
 /// the handshake, handed to `handshake`. Lines are cut at `MAX_LOG_LINE` so that a

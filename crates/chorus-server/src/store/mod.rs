@@ -26,7 +26,7 @@ pub use channels::MemberName;
 pub use plugins::{KvWrite, StoredBundle, KV_MAX_KEY_LEN, KV_MAX_VALUE_LEN};
 pub use posts::PostWindow;
 pub use sessions::Session;
-pub use users::UserFilter;
+pub use users::{LoginRecord, UserFilter};
 
 use crate::config::SqlSettings;
 use sqlx::any::{AnyPoolOptions, AnyRow};

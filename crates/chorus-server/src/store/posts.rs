@@ -45,6 +45,9 @@ fn channel_bump(created_at: &str, channel_id: &str) -> String {
     )
 }
 
+/// Most changes one `since` request returns (Mattermost's limit too).
+pub const SINCE_BATCH: usize = 1000;
+
 /// Which slice of a channel's history `GET /channels/{id}/posts` asks for.
 #[derive(Debug, Clone)]
 pub enum PostWindow {
@@ -60,13 +63,23 @@ pub enum PostWindow {
 
 impl Store {
     /// Stores a post and updates the channel's `last_post_at` and message count
-    /// atomically.
-    pub async fn insert_post(&self, post: &Post) -> Result<(), sqlx::Error> {
+    /// atomically. A reply is stored only if its root is live at that moment, decided
+    /// in the same statement: answers `false` (nothing written) when the root was
+    /// deleted meanwhile.
+    ///
+    /// On PostgreSQL the root row is locked (`FOR SHARE`) by the insert and
+    /// (`FOR UPDATE`) by [`Store::delete_post`] before it deletes the thread, so the
+    /// two serialise: a reply that got the lock first is deleted with its thread, and
+    /// one that waited sees the root deleted and writes nothing. On SQLite the single
+    /// writer serialises them.
+    pub async fn insert_post(&self, post: &Post) -> Result<bool, sqlx::Error> {
         let props = serde_json::Value::Object(post.props.clone()).to_string();
+        // `$13` is the root id ('' for a top-level post), `$14` the live root found.
         const INSERT: &str =
             "INSERT INTO posts (id, create_at, update_at, edit_at, delete_at, is_pinned, user_id, \
                channel_id, root_id, original_id, message, type, props, hashtags, pending_post_id) \
-             VALUES ($1, $2, $3, 0, 0, $4, $5, $6, $7, '', $8, $9, $10, $11, $12)";
+             SELECT $1, $2, $3, 0, 0, $4, $5, $6, $7, '', $8, $9, $10, $11, $12 \
+             WHERE $13 = '' OR EXISTS ($14)";
         let bind_post = |sql| {
             sqlx::query(sql)
                 .bind(&post.id)
@@ -81,27 +94,38 @@ impl Store {
                 .bind(props.clone())
                 .bind(&post.hashtags)
                 .bind(&post.pending_post_id)
+                .bind(&post.root_id)
         };
         match self.backend {
             // One statement, one round trip: PostgreSQL runs data-modifying CTEs
             // atomically.
             Backend::Postgres => {
+                let insert = INSERT.replace("$14", "SELECT 1 FROM live_root");
                 let sql = format!(
-                    "WITH inserted AS ({INSERT} RETURNING channel_id) {}",
+                    "WITH live_root AS (SELECT id FROM posts WHERE id = $13 AND delete_at = 0 FOR SHARE), \
+                     inserted AS ({insert} RETURNING channel_id) {} RETURNING 1",
                     channel_bump("$2", "(SELECT channel_id FROM inserted)")
                 );
-                bind_post(&sql).execute(&self.pool).await?;
-                Ok(())
+                let bumped = bind_post(&sql).fetch_optional(&self.pool).await?;
+                Ok(bumped.is_some())
             }
             Backend::Sqlite => {
+                let insert = INSERT.replace(
+                    "$14",
+                    "SELECT 1 FROM posts WHERE id = $13 AND delete_at = 0",
+                );
                 let mut tx = self.pool.begin().await?;
-                bind_post(INSERT).execute(&mut *tx).await?;
+                let inserted = bind_post(&insert).execute(&mut *tx).await?;
+                if inserted.rows_affected() == 0 {
+                    return Ok(false);
+                }
                 sqlx::query(&channel_bump("$1", "$2"))
                     .bind(post.create_at)
                     .bind(&post.channel_id)
                     .execute(&mut *tx)
                     .await?;
-                tx.commit().await
+                tx.commit().await?;
+                Ok(true)
             }
         }
     }
@@ -137,17 +161,28 @@ impl Store {
         self.get_post(&post.id).await
     }
 
-    /// Soft-deletes a post and, when it is a thread's root, its replies.
+    /// Soft-deletes a post and, when it is a thread's root, its replies. On PostgreSQL
+    /// the root is locked first and the thread updated in a second statement, whose
+    /// snapshot then includes every reply committed before the lock was granted (see
+    /// [`Store::insert_post`]).
     pub async fn delete_post(&self, id: &str) -> Result<bool, sqlx::Error> {
         let now = now_millis();
+        let mut tx = self.pool.begin().await?;
+        if self.backend == Backend::Postgres {
+            sqlx::query("SELECT id FROM posts WHERE id = $1 FOR UPDATE")
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        }
         let done = sqlx::query(
             "UPDATE posts SET delete_at = $1, update_at = $1 \
              WHERE (id = $2 OR root_id = $2) AND delete_at = 0",
         )
         .bind(now)
         .bind(id)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
+        tx.commit().await?;
         Ok(done.rows_affected() > 0)
     }
 
@@ -174,18 +209,7 @@ impl Store {
                     .fetch_all(&self.reader)
                     .await?
             }
-            PostWindow::Since(since) => {
-                let sql = format!(
-                    "SELECT {POST_COLUMNS} FROM posts p WHERE p.channel_id = $1 AND p.update_at > $2 \
-                     ORDER BY p.create_at DESC, p.id DESC LIMIT $3"
-                );
-                sqlx::query(&sql)
-                    .bind(channel_id)
-                    .bind(*since)
-                    .bind(per_page.max(1000))
-                    .fetch_all(&self.reader)
-                    .await?
-            }
+            PostWindow::Since(since) => return self.changes_since(channel_id, *since).await,
             PostWindow::Before(pivot) => {
                 let sql = format!(
                     "SELECT {POST_COLUMNS} FROM posts p WHERE p.channel_id = $1 AND p.delete_at = 0 \
@@ -225,12 +249,65 @@ impl Store {
             .collect::<Result<Vec<_>, _>>()?;
         let mut list = PostList::default();
         if let (Some(newest), Some(oldest)) = (posts.first(), posts.last()) {
-            if !matches!(window, PostWindow::Since(_)) {
-                list.next_post_id = self.neighbour_post(channel_id, newest, true).await?;
-                list.prev_post_id = self.neighbour_post(channel_id, oldest, false).await?;
-                list.has_next = !list.next_post_id.is_empty();
+            list.next_post_id = self.neighbour_post(channel_id, newest, true).await?;
+            list.prev_post_id = self.neighbour_post(channel_id, oldest, false).await?;
+            list.has_next = !list.next_post_id.is_empty();
+        }
+        for post in posts {
+            list.order.push(post.id.clone());
+            list.posts.insert(post.id.clone(), post);
+        }
+        Ok(list)
+    }
+
+    /// The oldest [`SINCE_BATCH`] changes (posts created, edited or deleted) after
+    /// `since`, with `has_next` when more follow: the caller asks again with `since` set
+    /// to the largest `update_at` it got. A batch never ends inside one millisecond's
+    /// changes (that group is left whole for the next batch, or, when it is the whole
+    /// batch, returned whole), so that nothing falls between two batches.
+    async fn changes_since(&self, channel_id: &str, since: i64) -> Result<PostList, sqlx::Error> {
+        let sql = format!(
+            "SELECT {POST_COLUMNS} FROM posts p WHERE p.channel_id = $1 AND p.update_at > $2 \
+             ORDER BY p.update_at ASC, p.id ASC LIMIT $3"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(channel_id)
+            .bind(since)
+            .bind(SINCE_BATCH as i64 + 1)
+            .fetch_all(&self.reader)
+            .await?;
+        let mut posts = rows
+            .iter()
+            .map(post_from_row)
+            .collect::<Result<Vec<_>, _>>()?;
+        let has_next = posts.len() > SINCE_BATCH;
+        if has_next {
+            let boundary = posts[SINCE_BATCH].update_at;
+            posts.truncate(SINCE_BATCH);
+            match posts.iter().position(|p| p.update_at == boundary) {
+                Some(0) => {
+                    let sql = format!(
+                        "SELECT {POST_COLUMNS} FROM posts p WHERE p.channel_id = $1 AND p.update_at = $2"
+                    );
+                    let rows = sqlx::query(&sql)
+                        .bind(channel_id)
+                        .bind(boundary)
+                        .fetch_all(&self.reader)
+                        .await?;
+                    posts = rows
+                        .iter()
+                        .map(post_from_row)
+                        .collect::<Result<Vec<_>, _>>()?;
+                }
+                Some(first) => posts.truncate(first),
+                None => {}
             }
         }
+        posts.sort_by(|a, b| (b.create_at, &b.id).cmp(&(a.create_at, &a.id)));
+        let mut list = PostList {
+            has_next,
+            ..PostList::default()
+        };
         for post in posts {
             list.order.push(post.id.clone());
             list.posts.insert(post.id.clone(), post);

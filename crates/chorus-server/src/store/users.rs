@@ -26,6 +26,15 @@ fn user_from_row(row: &AnyRow) -> Result<User, sqlx::Error> {
     })
 }
 
+/// What a login needs to know of an account.
+#[derive(Debug, Clone)]
+pub struct LoginRecord {
+    pub user: User,
+    pub password_hash: String,
+    pub failed_attempts: i64,
+    pub last_failed_at: i64,
+}
+
 /// Filters of `GET /users`.
 #[derive(Debug, Default, Clone)]
 pub struct UserFilter {
@@ -99,25 +108,92 @@ impl Store {
         row.as_ref().map(user_from_row).transpose()
     }
 
-    /// The user whose username or email is `login_id`, with their password hash.
+    /// The user whose username or email is `login_id`, with what a login checks.
     pub async fn get_user_for_login(
         &self,
         login_id: &str,
-    ) -> Result<Option<(User, String)>, sqlx::Error> {
+    ) -> Result<Option<LoginRecord>, sqlx::Error> {
         let sql = format!(
-            "SELECT {USER_COLUMNS}, password_hash FROM users WHERE username = $1 OR email = $1"
+            "SELECT {USER_COLUMNS}, password_hash, failed_attempts, last_failed_at \
+             FROM users WHERE username = $1 OR email = $1"
         );
         let row = sqlx::query(&sql)
             .bind(login_id.to_lowercase())
             .fetch_optional(&self.reader)
             .await?;
         match row {
-            Some(row) => Ok(Some((
-                user_from_row(&row)?,
-                get_str(&row, "password_hash")?,
-            ))),
+            Some(row) => Ok(Some(LoginRecord {
+                user: user_from_row(&row)?,
+                password_hash: get_str(&row, "password_hash")?,
+                failed_attempts: get_i64(&row, "failed_attempts")?,
+                last_failed_at: get_i64(&row, "last_failed_at")?,
+            })),
             None => Ok(None),
         }
+    }
+
+    /// Counts one failed login of `user_id` at `now`.
+    pub async fn record_failed_login(&self, user_id: &str, now: i64) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "UPDATE users SET failed_attempts = failed_attempts + 1, last_failed_at = $2 WHERE id = $1",
+        )
+        .bind(user_id)
+        .bind(now)
+        .execute(&self.pool)
+        .await
+        .map(|_| ())
+    }
+
+    /// Clears the failed logins of `user_id` after a correct password, unless the
+    /// account is locked at this moment (`max` failures or more, the last one after
+    /// `locked_since`): decided in the one statement, so that concurrent wrong
+    /// guesses that locked the account meanwhile cannot be overtaken. `max` 0 never
+    /// locks. Answers whether the login may go ahead.
+    pub async fn clear_failed_logins_unless_locked(
+        &self,
+        user_id: &str,
+        max: i64,
+        locked_since: i64,
+    ) -> Result<bool, sqlx::Error> {
+        let done = sqlx::query(
+            "UPDATE users SET failed_attempts = 0 \
+             WHERE id = $1 AND ($2 = 0 OR failed_attempts < $2 OR last_failed_at < $3)",
+        )
+        .bind(user_id)
+        .bind(max)
+        .bind(locked_since)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Sets a new password hash, which also unlocks the account (as in Mattermost).
+    pub async fn set_password_hash(
+        &self,
+        user_id: &str,
+        password_hash: &str,
+        now: i64,
+    ) -> Result<bool, sqlx::Error> {
+        let done = sqlx::query(
+            "UPDATE users SET password_hash = $2, failed_attempts = 0, update_at = $3 WHERE id = $1",
+        )
+        .bind(user_id)
+        .bind(password_hash)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// The password hash of `user_id`, to check a current password.
+    pub async fn password_hash(&self, user_id: &str) -> Result<Option<String>, sqlx::Error> {
+        let row = sqlx::query("SELECT password_hash FROM users WHERE id = $1")
+            .bind(user_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref()
+            .map(|r| get_str(r, "password_hash"))
+            .transpose()
     }
 
     pub async fn get_users_by_ids(&self, ids: &[String]) -> Result<Vec<User>, sqlx::Error> {

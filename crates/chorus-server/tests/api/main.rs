@@ -7,6 +7,7 @@ mod cluster;
 mod commands;
 mod common;
 mod errors;
+mod hardening;
 mod plugins;
 mod posts;
 mod properties;

@@ -6,6 +6,7 @@ mod check_ha;
 mod cli;
 mod cli_admin;
 mod ha;
+mod hardening;
 mod load_balancer;
 mod plugin_guide;
 mod plugin_new;
