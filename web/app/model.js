@@ -19,6 +19,8 @@ export const PAGE_SIZE = 40;
 /** How far before the last post seen a catch-up fetch starts (events from different
  * nodes are not ordered by creation time). */
 export const CATCH_UP_MARGIN_MS = 5 * 60 * 1000;
+/** Replies fetched per request when a thread opens (the server's most per page). */
+const THREAD_PAGE = 200;
 const EPHEMERAL = 'system_ephemeral';
 
 export function isEphemeral(post) {
@@ -363,25 +365,43 @@ export class Model extends EventTarget {
         await this.refreshThread();
     }
 
+    /** Loads the open thread again, page by page. */
     async refreshThread() {
         const thread = this.thread;
         if (!thread) {
             return;
         }
         try {
-            const list = await api.get(`/posts/${thread.rootId}/thread`);
-            await this.loadUsers(Object.values(list.posts || {}).map((p) => p.user_id));
-            if (this.thread !== thread) {
-                return;
+            // Pages of THREAD_PAGE replies, oldest first, so that a long thread never
+            // comes in one answer.
+            const byId = new Map();
+            let cursor = null;
+            for (;;) {
+                const query = { perPage: THREAD_PAGE, direction: 'down' };
+                if (cursor) {
+                    query.fromPost = cursor.id;
+                    query.fromCreateAt = cursor.create_at;
+                }
+                const list = await api.get(`/posts/${thread.rootId}/thread${api.qs(query)}`);
+                const page = Object.values(list.posts || {});
+                await this.loadUsers(page.map((p) => p.user_id));
+                if (this.thread !== thread) {
+                    return;
+                }
+                for (const post of page) {
+                    if (!post.delete_at) {
+                        byId.set(post.id, post);
+                    }
+                }
+                const replies = page.filter((p) => p.id !== thread.rootId);
+                if (!list.has_next || replies.length === 0) {
+                    break;
+                }
+                cursor = replies.reduce((a, b) => (
+                    a.create_at > b.create_at || (a.create_at === b.create_at && a.id > b.id) ? a : b));
             }
             const ephemeral = [...thread.byId.values()].filter((p) => isEphemeral(p));
-            thread.byId = new Map();
-            for (const id of list.order || []) {
-                const post = list.posts[id];
-                if (post && !post.delete_at) {
-                    thread.byId.set(id, post);
-                }
-            }
+            thread.byId = byId;
             // Ephemeral replies (plugin alerts) are not stored: keep those we have.
             for (const post of ephemeral) {
                 thread.byId.set(post.id, post);

@@ -26,6 +26,8 @@ pub struct Post {
     pub hashtags: String,
     pub pending_post_id: String,
     pub reply_count: i64,
+    /// When the thread's latest reply was posted (0 without replies).
+    pub last_reply_at: i64,
     pub metadata: serde_json::Map<String, serde_json::Value>,
 }
 

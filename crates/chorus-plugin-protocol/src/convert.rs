@@ -66,6 +66,8 @@ impl From<v1::Post> for model::Post {
             hashtags: p.hashtags,
             pending_post_id: p.pending_post_id,
             reply_count: p.reply_count,
+            // The wire post does not carry it; the server's own copy does.
+            last_reply_at: 0,
             metadata: Default::default(),
         }
     }

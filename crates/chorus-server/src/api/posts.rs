@@ -558,18 +558,71 @@ async fn channel_posts(
     ))
 }
 
+/// Most replies one page of `GET /posts/{id}/thread` may ask for (Mattermost's
+/// `PerPageMaximum`).
+const THREAD_PER_PAGE_MAX: i64 = 200;
+
+/// Mattermost's paging of thread reads (camel case, as its clients send it).
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+struct ThreadQuery {
+    /// 0: the whole thread.
+    per_page: i64,
+    from_post: String,
+    from_create_at: i64,
+    /// `up` (older replies, the default) or `down` (newer ones).
+    direction: String,
+}
+
 async fn get_thread(
     State(state): State<SharedState>,
     auth: Auth,
     Path(post_id): Path<String>,
+    Query(query): Query<ThreadQuery>,
 ) -> AppResult<Json<PostList>> {
+    if !(0..=THREAD_PER_PAGE_MAX).contains(&query.per_page) {
+        return Err(AppError::invalid_url_param("perPage"));
+    }
+    let newer = match query.direction.as_str() {
+        "" | "up" => false,
+        "down" => true,
+        _ => return Err(AppError::invalid_url_param("direction")),
+    };
+    if !query.from_post.is_empty() && query.from_create_at == 0 {
+        return Err(AppError::invalid_url_param("fromCreateAt"));
+    }
     let (post, _) = readable_post(&state, &auth, &post_id).await?;
     let root_id = if post.root_id.is_empty() {
         &post.id
     } else {
         &post.root_id
     };
-    Ok(Json(state.store.thread(root_id).await?))
+    if query.per_page == 0 && query.from_create_at == 0 {
+        return Ok(Json(state.store.thread(root_id).await?));
+    }
+    let per_page = if query.per_page == 0 {
+        THREAD_PER_PAGE_MAX
+    } else {
+        query.per_page
+    };
+    // A creation time alone starts just past that moment: no reply id sorts before ""
+    // or after the highest possible one.
+    let cursor = (query.from_create_at > 0).then(|| {
+        let id = if !query.from_post.is_empty() {
+            query.from_post.clone()
+        } else if newer {
+            "~".repeat(26)
+        } else {
+            String::new()
+        };
+        (query.from_create_at, id)
+    });
+    Ok(Json(
+        state
+            .store
+            .thread_page(root_id, per_page, cursor, newer)
+            .await?,
+    ))
 }
 
 #[cfg(test)]

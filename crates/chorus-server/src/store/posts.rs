@@ -5,12 +5,15 @@ use super::{get_bool, get_i64, get_str, Backend, Store};
 use chorus_model::{now_millis, Post, PostList};
 use sqlx::any::AnyRow;
 
-/// `reply_count` is the thread's size, as Mattermost reports it on roots and replies.
+/// `reply_count` and `last_reply_at` are the thread's, kept on its root, and reported on
+/// the root and on every reply as Mattermost does: selected from [`POSTS_WITH_ROOT`].
 const POST_COLUMNS: &str = "p.id, p.create_at, p.update_at, p.edit_at, p.delete_at, p.is_pinned, \
      p.user_id, p.channel_id, p.root_id, p.original_id, p.message, p.type, p.props, p.hashtags, \
-     p.pending_post_id, \
-     (SELECT COUNT(*) FROM posts r WHERE r.root_id = (CASE WHEN p.root_id = '' THEN p.id ELSE p.root_id END) \
-        AND r.delete_at = 0) AS reply_count";
+     p.pending_post_id, COALESCE(rt.reply_count, p.reply_count) AS reply_count, \
+     COALESCE(rt.last_reply_at, p.last_reply_at) AS last_reply_at";
+
+/// Posts `p` with their thread's root `rt` (none for a root), for [`POST_COLUMNS`].
+const POSTS_WITH_ROOT: &str = "posts p LEFT JOIN posts rt ON rt.id = p.root_id AND p.root_id <> ''";
 
 fn post_from_row(row: &AnyRow) -> Result<Post, sqlx::Error> {
     let props_text = get_str(row, "props")?;
@@ -31,6 +34,7 @@ fn post_from_row(row: &AnyRow) -> Result<Post, sqlx::Error> {
         hashtags: get_str(row, "hashtags")?,
         pending_post_id: get_str(row, "pending_post_id")?,
         reply_count: get_i64(row, "reply_count")?,
+        last_reply_at: get_i64(row, "last_reply_at")?,
         metadata: Default::default(),
     })
 }
@@ -62,24 +66,28 @@ pub enum PostWindow {
 }
 
 impl Store {
-    /// Stores a post and updates the channel's `last_post_at` and message count
-    /// atomically. A reply is stored only if its root is live at that moment, decided
-    /// in the same statement: answers `false` (nothing written) when the root was
-    /// deleted meanwhile.
+    /// Stores a post, updates the channel's `last_post_at` and message count and, for a
+    /// reply, its root's `reply_count` and `last_reply_at`, atomically. A reply is
+    /// stored only if its root is live at that moment, decided in the same statement:
+    /// answers `false` (nothing written) when the root was deleted meanwhile.
     ///
-    /// On PostgreSQL the root row is locked (`FOR SHARE`) by the insert and
-    /// (`FOR UPDATE`) by [`Store::delete_post`] before it deletes the thread, so the
-    /// two serialise: a reply that got the lock first is deleted with its thread, and
-    /// one that waited sees the root deleted and writes nothing. On SQLite the single
-    /// writer serialises them.
+    /// On PostgreSQL the root row is locked (`FOR UPDATE`) by the insert and by
+    /// [`Store::delete_post`] before it deletes the thread, so the two serialise: a
+    /// reply that got the lock first is deleted with its thread, and one that waited
+    /// sees the root deleted and writes nothing. On SQLite the single writer serialises
+    /// them.
     pub async fn insert_post(&self, post: &Post) -> Result<bool, sqlx::Error> {
         let props = serde_json::Value::Object(post.props.clone()).to_string();
-        // `$13` is the root id ('' for a top-level post), `$14` the live root found.
+        // `$13` is the root id ('' for a top-level post); `$14` stands for the query
+        // that finds it live.
         const INSERT: &str =
             "INSERT INTO posts (id, create_at, update_at, edit_at, delete_at, is_pinned, user_id, \
                channel_id, root_id, original_id, message, type, props, hashtags, pending_post_id) \
              SELECT $1, $2, $3, 0, 0, $4, $5, $6, $7, '', $8, $9, $10, $11, $12 \
              WHERE $13 = '' OR EXISTS ($14)";
+        const BUMP_ROOT: &str = "UPDATE posts SET reply_count = reply_count + 1, \
+             last_reply_at = CASE WHEN last_reply_at < $2 THEN $2 ELSE last_reply_at END \
+             WHERE id = $13";
         let bind_post = |sql| {
             sqlx::query(sql)
                 .bind(&post.id)
@@ -102,8 +110,9 @@ impl Store {
             Backend::Postgres => {
                 let insert = INSERT.replace("$14", "SELECT 1 FROM live_root");
                 let sql = format!(
-                    "WITH live_root AS (SELECT id FROM posts WHERE id = $13 AND delete_at = 0 FOR SHARE), \
-                     inserted AS ({insert} RETURNING channel_id) {} RETURNING 1",
+                    "WITH live_root AS (SELECT id FROM posts WHERE id = $13 AND delete_at = 0 FOR UPDATE), \
+                     inserted AS ({insert} RETURNING channel_id), \
+                     root_bumped AS ({BUMP_ROOT} AND EXISTS (SELECT 1 FROM inserted)) {} RETURNING 1",
                     channel_bump("$2", "(SELECT channel_id FROM inserted)")
                 );
                 let bumped = bind_post(&sql).fetch_optional(&self.pool).await?;
@@ -124,6 +133,13 @@ impl Store {
                     .bind(&post.channel_id)
                     .execute(&mut *tx)
                     .await?;
+                if !post.root_id.is_empty() {
+                    sqlx::query(&BUMP_ROOT.replace("$13", "$1"))
+                        .bind(&post.root_id)
+                        .bind(post.create_at)
+                        .execute(&mut *tx)
+                        .await?;
+                }
                 tx.commit().await?;
                 Ok(true)
             }
@@ -132,7 +148,7 @@ impl Store {
 
     /// A post, deleted or not (the caller decides what a deleted post means).
     pub async fn get_post(&self, id: &str) -> Result<Option<Post>, sqlx::Error> {
-        let sql = format!("SELECT {POST_COLUMNS} FROM posts p WHERE p.id = $1");
+        let sql = format!("SELECT {POST_COLUMNS} FROM {POSTS_WITH_ROOT} WHERE p.id = $1");
         let row = sqlx::query(&sql)
             .bind(id)
             .fetch_optional(&self.reader)
@@ -168,13 +184,21 @@ impl Store {
     pub async fn delete_post(&self, id: &str) -> Result<bool, sqlx::Error> {
         let now = now_millis();
         let mut tx = self.pool.begin().await?;
-        if self.backend == Backend::Postgres {
-            sqlx::query("SELECT id FROM posts WHERE id = $1 FOR UPDATE")
-                .bind(id)
-                .fetch_optional(&mut *tx)
-                .await?;
-        }
-        let done = sqlx::query(
+        let lock = if self.backend == Backend::Postgres {
+            " FOR UPDATE"
+        } else {
+            ""
+        };
+        let root_id: Option<String> = sqlx::query_scalar(&format!(
+            "SELECT root_id FROM posts WHERE id = $1 AND delete_at = 0{lock}"
+        ))
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(root_id) = root_id else {
+            return Ok(false);
+        };
+        sqlx::query(
             "UPDATE posts SET delete_at = $1, update_at = $1 \
              WHERE (id = $2 OR root_id = $2) AND delete_at = 0",
         )
@@ -182,8 +206,16 @@ impl Store {
         .bind(id)
         .execute(&mut *tx)
         .await?;
+        if !root_id.is_empty() {
+            sqlx::query(
+                "UPDATE posts SET reply_count = reply_count - 1 WHERE id = $1 AND reply_count > 0",
+            )
+            .bind(&root_id)
+            .execute(&mut *tx)
+            .await?;
+        }
         tx.commit().await?;
-        Ok(done.rows_affected() > 0)
+        Ok(true)
     }
 
     /// One window of a channel's posts, newest first, with the ids of the posts just
@@ -199,7 +231,7 @@ impl Store {
         let rows = match window {
             PostWindow::Page => {
                 let sql = format!(
-                    "SELECT {POST_COLUMNS} FROM posts p WHERE p.channel_id = $1 AND p.delete_at = 0 \
+                    "SELECT {POST_COLUMNS} FROM {POSTS_WITH_ROOT} WHERE p.channel_id = $1 AND p.delete_at = 0 \
                      ORDER BY p.create_at DESC, p.id DESC LIMIT $2 OFFSET $3"
                 );
                 sqlx::query(&sql)
@@ -212,7 +244,7 @@ impl Store {
             PostWindow::Since(since) => return self.changes_since(channel_id, *since).await,
             PostWindow::Before(pivot) => {
                 let sql = format!(
-                    "SELECT {POST_COLUMNS} FROM posts p WHERE p.channel_id = $1 AND p.delete_at = 0 \
+                    "SELECT {POST_COLUMNS} FROM {POSTS_WITH_ROOT} WHERE p.channel_id = $1 AND p.delete_at = 0 \
                        AND (p.create_at < $2 OR (p.create_at = $2 AND p.id < $3)) \
                      ORDER BY p.create_at DESC, p.id DESC LIMIT $4 OFFSET $5"
                 );
@@ -227,7 +259,7 @@ impl Store {
             }
             PostWindow::After(pivot) => {
                 let sql = format!(
-                    "SELECT {POST_COLUMNS} FROM posts p WHERE p.channel_id = $1 AND p.delete_at = 0 \
+                    "SELECT {POST_COLUMNS} FROM {POSTS_WITH_ROOT} WHERE p.channel_id = $1 AND p.delete_at = 0 \
                        AND (p.create_at > $2 OR (p.create_at = $2 AND p.id > $3)) \
                      ORDER BY p.create_at ASC, p.id ASC LIMIT $4 OFFSET $5"
                 );
@@ -267,7 +299,7 @@ impl Store {
     /// batch, returned whole), so that nothing falls between two batches.
     async fn changes_since(&self, channel_id: &str, since: i64) -> Result<PostList, sqlx::Error> {
         let sql = format!(
-            "SELECT {POST_COLUMNS} FROM posts p WHERE p.channel_id = $1 AND p.update_at > $2 \
+            "SELECT {POST_COLUMNS} FROM {POSTS_WITH_ROOT} WHERE p.channel_id = $1 AND p.update_at > $2 \
              ORDER BY p.update_at ASC, p.id ASC LIMIT $3"
         );
         let rows = sqlx::query(&sql)
@@ -287,7 +319,7 @@ impl Store {
             match posts.iter().position(|p| p.update_at == boundary) {
                 Some(0) => {
                     let sql = format!(
-                        "SELECT {POST_COLUMNS} FROM posts p WHERE p.channel_id = $1 AND p.update_at = $2"
+                        "SELECT {POST_COLUMNS} FROM {POSTS_WITH_ROOT} WHERE p.channel_id = $1 AND p.update_at = $2"
                     );
                     let rows = sqlx::query(&sql)
                         .bind(channel_id)
@@ -340,10 +372,59 @@ impl Store {
         Ok(id.unwrap_or_default())
     }
 
+    /// One page of a thread: its root (always) and up to `per_page` live replies after
+    /// `cursor` (a reply's `(create_at, id)`), going forward in time (`newer`) or
+    /// back; `has_next` says whether more replies lie beyond the page in that
+    /// direction. `order` is newest first.
+    pub async fn thread_page(
+        &self,
+        root_id: &str,
+        per_page: i64,
+        cursor: Option<(i64, String)>,
+        newer: bool,
+    ) -> Result<PostList, sqlx::Error> {
+        let (compare, order) = if newer { (">", "ASC") } else { ("<", "DESC") };
+        let (cursor_at, cursor_id, use_cursor) = match &cursor {
+            Some((at, id)) => (*at, id.clone(), true),
+            None => (0, String::new(), false),
+        };
+        let sql = format!(
+            "SELECT {POST_COLUMNS} FROM {POSTS_WITH_ROOT} WHERE p.root_id = $1 AND p.delete_at = 0 \
+               AND (NOT $2 OR p.create_at {compare} $3 OR (p.create_at = $3 AND p.id {compare} $4)) \
+             ORDER BY p.create_at {order}, p.id {order} LIMIT $5"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(root_id)
+            .bind(use_cursor)
+            .bind(cursor_at)
+            .bind(cursor_id)
+            .bind(per_page + 1)
+            .fetch_all(&self.reader)
+            .await?;
+        let mut replies = rows
+            .iter()
+            .map(post_from_row)
+            .collect::<Result<Vec<_>, _>>()?;
+        let has_next = replies.len() as i64 > per_page;
+        replies.truncate(per_page as usize);
+        let mut posts: Vec<Post> = self.get_post(root_id).await?.into_iter().collect();
+        posts.extend(replies);
+        posts.sort_by(|a, b| (b.create_at, &b.id).cmp(&(a.create_at, &a.id)));
+        let mut list = PostList {
+            has_next,
+            ..PostList::default()
+        };
+        for post in posts {
+            list.order.push(post.id.clone());
+            list.posts.insert(post.id.clone(), post);
+        }
+        Ok(list)
+    }
+
     /// A thread: its root and every live reply, newest first.
     pub async fn thread(&self, root_id: &str) -> Result<PostList, sqlx::Error> {
         let sql = format!(
-            "SELECT {POST_COLUMNS} FROM posts p WHERE (p.id = $1 OR p.root_id = $1) AND p.delete_at = 0 \
+            "SELECT {POST_COLUMNS} FROM {POSTS_WITH_ROOT} WHERE (p.id = $1 OR p.root_id = $1) AND p.delete_at = 0 \
              ORDER BY p.create_at DESC, p.id DESC"
         );
         let rows = sqlx::query(&sql)

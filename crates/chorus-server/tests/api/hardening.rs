@@ -27,6 +27,7 @@ async fn login_reply(api: &Api, login_id: &str, password: &str) -> (StatusCode, 
 }
 
 both_backends!(
+    long_threads_are_read_in_pages,
     catching_up_with_since_misses_no_post,
     replies_racing_a_delete_never_outlive_their_root,
     accounts_lock_after_failed_logins_until_the_password_is_set,
@@ -108,6 +109,102 @@ async fn accounts_lock_after_failed_logins_until_the_password_is_set(backend: Ba
         .await
         .unwrap();
     anonymous.login("alice", "another-one").await;
+    server.stop().await;
+}
+
+async fn long_threads_are_read_in_pages(backend: Backend) {
+    let Some(server) = TestServer::start(backend).await else {
+        return;
+    };
+    let (admin, _) = server.user("admin").await;
+    let team_id = id(&admin.team("crew").await);
+    let town = id(&admin.channel_named(&team_id, "town-square").await);
+    let root = id(&admin.create_post(&town, "a long thread").await);
+    let mut replies = std::collections::BTreeSet::new();
+    for chunk in 0..30 {
+        let batch = (0..15).map(|n| {
+            let (admin, town, root) = (&admin, &town, &root);
+            async move {
+                let (status, reply) = admin
+                    .post(
+                        "/posts",
+                        json!({"channel_id": town, "root_id": root, "message": format!("reply {chunk}.{n}")}),
+                    )
+                    .await;
+                assert_eq!(status, StatusCode::CREATED, "{reply}");
+                reply
+            }
+        });
+        for reply in futures_util::future::join_all(batch).await {
+            replies.insert(id(&reply));
+        }
+    }
+    // The count and the latest reply's time are the thread's, on the root and replies.
+    let (_, root_post) = admin.get(&format!("/posts/{root}")).await;
+    assert_eq!(root_post["reply_count"], 450);
+    assert!(
+        root_post["last_reply_at"].as_i64().unwrap() >= root_post["create_at"].as_i64().unwrap()
+    );
+    let one_reply = replies.iter().next().unwrap();
+    let (_, reply_post) = admin.get(&format!("/posts/{one_reply}")).await;
+    assert_eq!(reply_post["reply_count"], 450);
+
+    // Pages of 200, oldest first, following the cursor to the end.
+    let mut seen = std::collections::BTreeSet::new();
+    let mut cursor: Option<(i64, String)> = None;
+    let mut pages = 0;
+    loop {
+        let mut path = format!("/posts/{root}/thread?perPage=200&direction=down");
+        if let Some((at, post_id)) = &cursor {
+            path.push_str(&format!("&fromCreateAt={at}&fromPost={post_id}"));
+        }
+        let (status, page) = admin.get(&path).await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        pages += 1;
+        let posts = page["posts"].as_object().unwrap();
+        assert!(posts.contains_key(&root), "every page carries the root");
+        let page_replies: Vec<&Value> = posts.values().filter(|p| p["id"] != json!(root)).collect();
+        assert!(page_replies.len() <= 200);
+        for reply in &page_replies {
+            assert!(seen.insert(id(reply)), "a reply came twice");
+        }
+        if page["has_next"] != json!(true) {
+            break;
+        }
+        let last = page_replies
+            .iter()
+            .max_by_key(|p| (p["create_at"].as_i64().unwrap(), id(p)))
+            .unwrap();
+        cursor = Some((last["create_at"].as_i64().unwrap(), id(last)));
+        assert!(pages < 10);
+    }
+    assert_eq!(pages, 3);
+    assert_eq!(seen, replies);
+    // Newest first by default, and Mattermost's limits on the parameters.
+    let (_, newest) = admin.get(&format!("/posts/{root}/thread?perPage=10")).await;
+    assert_eq!(newest["posts"].as_object().unwrap().len(), 11);
+    assert_eq!(newest["has_next"], true);
+    for bad in [
+        "perPage=201",
+        "perPage=-1",
+        "direction=sideways",
+        "fromPost=abc",
+    ] {
+        let reply = admin.get(&format!("/posts/{root}/thread?{bad}")).await;
+        assert_error(
+            &reply,
+            StatusCode::BAD_REQUEST,
+            "api.context.invalid_url_param.app_error",
+        );
+    }
+    // Unpaged, the whole thread, as Mattermost answers it.
+    let (_, whole) = admin.get(&format!("/posts/{root}/thread")).await;
+    assert_eq!(whole["order"].as_array().unwrap().len(), 451);
+    // Deleting a reply counts down.
+    let (status, _) = admin.delete(&format!("/posts/{one_reply}")).await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, root_post) = admin.get(&format!("/posts/{root}")).await;
+    assert_eq!(root_post["reply_count"], 449);
     server.stop().await;
 }
 
