@@ -156,25 +156,43 @@ impl Store {
         row.as_ref().map(post_from_row).transpose()
     }
 
-    /// Replaces a live post's message and props, marking it edited.
+    /// Replaces a live post's message and props, marking it edited. The new
+    /// `update_at` is taken inside the update, past the stored one: edits of one post
+    /// are serialised by its row lock, so the one committed last always has the
+    /// highest `update_at`, whichever node made it and whatever the nodes' clocks say,
+    /// and clients that keep the version with the highest `update_at` agree with the
+    /// database. Answers `post` as this update wrote it (not as a later read might
+    /// find it after another edit).
     pub async fn update_post(&self, post: &Post) -> Result<Option<Post>, sqlx::Error> {
-        let now = now_millis();
         let props = serde_json::Value::Object(post.props.clone()).to_string();
-        let done = sqlx::query(
-            "UPDATE posts SET message = $1, props = $2, is_pinned = $3, edit_at = $4, update_at = $4 \
-             WHERE id = $5 AND delete_at = 0",
-        )
-        .bind(&post.message)
-        .bind(props)
-        .bind(post.is_pinned)
-        .bind(now)
-        .bind(&post.id)
-        .execute(&self.pool)
-        .await?;
-        if done.rows_affected() == 0 {
-            return Ok(None);
+        let sql = format!(
+            "UPDATE posts SET message = $1, props = $2, is_pinned = $3, \
+               edit_at = {next}, update_at = {next} \
+             WHERE id = $5 AND delete_at = 0 RETURNING update_at",
+            next = self.next_update_at("$4")
+        );
+        let written: Option<i64> = sqlx::query_scalar(&sql)
+            .bind(&post.message)
+            .bind(props)
+            .bind(post.is_pinned)
+            .bind(now_millis())
+            .bind(&post.id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(written.map(|at| Post {
+            update_at: at,
+            edit_at: at,
+            ..post.clone()
+        }))
+    }
+
+    /// SQL for a row's next `update_at`: `now` (a placeholder), or one past the stored
+    /// value when that is not older.
+    fn next_update_at(&self, now: &str) -> String {
+        match self.backend {
+            Backend::Postgres => format!("GREATEST(update_at + 1, {now})"),
+            Backend::Sqlite => format!("MAX(update_at + 1, {now})"),
         }
-        self.get_post(&post.id).await
     }
 
     /// Soft-deletes a post and, when it is a thread's root, its replies. On PostgreSQL
@@ -198,10 +216,11 @@ impl Store {
         let Some(root_id) = root_id else {
             return Ok(false);
         };
-        sqlx::query(
-            "UPDATE posts SET delete_at = $1, update_at = $1 \
+        sqlx::query(&format!(
+            "UPDATE posts SET delete_at = $1, update_at = {} \
              WHERE (id = $2 OR root_id = $2) AND delete_at = 0",
-        )
+            self.next_update_at("$1")
+        ))
         .bind(now)
         .bind(id)
         .execute(&mut *tx)

@@ -27,6 +27,7 @@ async fn login_reply(api: &Api, login_id: &str, password: &str) -> (StatusCode, 
 }
 
 both_backends!(
+    the_last_committed_edit_has_the_highest_update_at,
     long_threads_are_read_in_pages,
     catching_up_with_since_misses_no_post,
     replies_racing_a_delete_never_outlive_their_root,
@@ -109,6 +110,54 @@ async fn accounts_lock_after_failed_logins_until_the_password_is_set(backend: Ba
         .await
         .unwrap();
     anonymous.login("alice", "another-one").await;
+    server.stop().await;
+}
+
+async fn the_last_committed_edit_has_the_highest_update_at(backend: Backend) {
+    let Some(server) = TestServer::start(backend).await else {
+        return;
+    };
+    let (admin, _) = server.user("admin").await;
+    let team_id = id(&admin.team("crew").await);
+    let town = id(&admin.channel_named(&team_id, "town-square").await);
+    let post = admin.create_post(&town, "first").await;
+    let post_id = id(&post);
+    let mut socket = Ws::ready(&server, admin.token()).await;
+    let edits = (0..20).map(|n| {
+        let (admin, post_id) = (&admin, &post_id);
+        async move {
+            let (status, body) = admin
+                .put(
+                    &format!("/posts/{post_id}/patch"),
+                    json!({"message": format!("edit {n}")}),
+                )
+                .await;
+            assert_eq!(status, StatusCode::OK, "{body}");
+        }
+    });
+    futures_util::future::join_all(edits).await;
+    let mut versions = Vec::new();
+    for _ in 0..20 {
+        let event = socket.next_event("post_edited").await;
+        let edited: Value = serde_json::from_str(event["data"]["post"].as_str().unwrap()).unwrap();
+        versions.push((
+            edited["update_at"].as_i64().unwrap(),
+            edited["message"].clone(),
+        ));
+    }
+    let distinct: std::collections::BTreeSet<i64> = versions.iter().map(|(at, _)| *at).collect();
+    assert_eq!(
+        distinct.len(),
+        20,
+        "two edits share an update_at: {versions:?}"
+    );
+    let (_, stored) = admin.get(&format!("/posts/{post_id}")).await;
+    let newest = versions.iter().max_by_key(|(at, _)| *at).unwrap();
+    assert_eq!(
+        (newest.0, &newest.1),
+        (stored["update_at"].as_i64().unwrap(), &stored["message"]),
+        "the event a client keeps (highest update_at) is not what was stored"
+    );
     server.stop().await;
 }
 
