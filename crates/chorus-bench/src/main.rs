@@ -7,9 +7,10 @@
 //! It starts everything through `chorus-testkit`: release builds of `chorus` and the
 //! plugins, real server processes on fresh PostgreSQL databases (127.0.0.1:5432, or
 //! `CHORUS_TEST_POSTGRES_URL`) and on SQLite. Scenarios: `hooks`, `posts`,
-//! `websockets`, `plugins`, `kv`, `memory`, or `all`.
+//! `websockets`, `plugins`, `kv`, `memory`, `logins`, or `all`.
 
 mod hooks;
+mod logins;
 mod memory;
 mod plugins;
 mod posts;
@@ -64,6 +65,7 @@ enum Scenario {
     Plugins,
     Kv,
     Memory,
+    Logins,
 }
 
 fn main() {
@@ -126,6 +128,15 @@ async fn run(args: &Args) -> Report {
             None,
         )
         .await;
+        sqlite.shutdown().await;
+    }
+
+    if wants(Scenario::Logins) {
+        eprintln!("logins: a wrong-password flood against 1 node on SQLite");
+        let sqlite = start(chorus_testkit::Cluster::builder().sqlite())
+            .await
+            .expect("a SQLite node always starts");
+        logins::flood(&mut report, sqlite.node(0), args.seconds).await;
         sqlite.shutdown().await;
     }
 

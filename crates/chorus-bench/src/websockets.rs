@@ -250,10 +250,38 @@ pub async fn memory(report: &mut Report, cluster: &Cluster, population: &Populat
         )
         .against("the same node before", before),
     );
+    // The longest posts there are (16,383 four-byte characters), to every socket.
+    let message = "\u{1F600}".repeat(16_383);
+    for _ in 0..MAXIMUM_POSTS {
+        let (status, _) = population
+            .admin
+            .post(
+                "/posts",
+                json!({"channel_id": population.town_square_id, "message": message}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED);
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    report.add(
+        Row::new(
+            "memory",
+            format!(
+                "node holding {} websockets after {MAXIMUM_POSTS} posts of 64 KiB, RSS",
+                tokens.len()
+            ),
+            rss_mib(pid),
+            "MiB",
+        )
+        .against("the same node before the posts", holding),
+    );
     for task in tasks {
         task.abort();
     }
 }
+
+/// Maximum-size posts sent to every socket in the memory scenario.
+const MAXIMUM_POSTS: usize = 100;
 
 /// Kills node 0 while its share of the sockets is connected, and times until each of
 /// them has a `hello` from another node.
