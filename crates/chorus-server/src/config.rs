@@ -258,6 +258,10 @@ pub struct PluginSettings {
     /// Largest upload, and largest unpacked size, of a bundle.
     pub max_bundle_size_bytes: u64,
     pub max_unpacked_size_bytes: u64,
+    /// Confine plugin processes with Landlock where the kernel has it: no access to
+    /// the SQLite files, other plugins' folders or the server's sockets, and writes only
+    /// in the plugin's own folder and its temporary folder.
+    pub confine_file_access: bool,
 }
 
 impl Default for PluginSettings {
@@ -278,6 +282,7 @@ impl Default for PluginSettings {
             crash_window_seconds: 300,
             max_bundle_size_bytes: 50 * 1024 * 1024,
             max_unpacked_size_bytes: 256 * 1024 * 1024,
+            confine_file_access: true,
         }
     }
 }

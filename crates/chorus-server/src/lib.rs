@@ -74,9 +74,13 @@ pub async fn build_state(config: Config) -> Result<Arc<AppState>, ServerError> {
         ws::HubLimits::from_settings(&config.service_settings),
         metrics.clone(),
     ));
-    let plugins =
-        plugins::PluginManager::new(config.plugin_settings.clone(), &node_id, metrics.clone())
-            .map_err(ServerError::Plugins)?;
+    let plugins = plugins::PluginManager::new(
+        config.plugin_settings.clone(),
+        &node_id,
+        metrics.clone(),
+        store.files(),
+    )
+    .map_err(ServerError::Plugins)?;
     let passwords = security::passwords::Passwords::new(
         config.service_settings.maximum_concurrent_password_hashes,
         Duration::from_millis(config.service_settings.password_hash_wait_milliseconds),

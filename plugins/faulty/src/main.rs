@@ -17,7 +17,10 @@
 //! - `GET /status/<n>` answers with status `n`, whatever it is (101 included);
 //! - `POST /helpers` starts two `sleep` processes, one its own child and one
 //!   daemonised (double fork and `setsid`, re-parented away from the plugin), and
-//!   answers both pids: what the server must end when the plugin stops.
+//!   answers both pids: what the server must end when the plugin stops;
+//! - `POST /probe` with `{"read": [paths], "write": [paths]}` tries to read each file
+//!   and to create (then remove) each file, and answers what the OS said for each:
+//!   what the server's confinement lets a plugin reach.
 
 use chorus_plugin::{
     Api, Context, Hook, HookError, HttpRequest, HttpResponse, Plugin, Post, PostDecision,
@@ -91,6 +94,7 @@ impl Plugin for Faulty {
                 let status = path["/status/".len()..].parse().unwrap_or(500);
                 HttpResponse::text(status, "as asked")
             }
+            ("POST", "/probe") => probe(&request.body),
             ("POST", "/helpers") => match start_helpers() {
                 Ok((child, daemon)) => {
                     HttpResponse::json(200, &serde_json::json!({"child": child, "daemon": daemon}))
@@ -205,6 +209,37 @@ async fn api_flood(api: &Api, calls: usize, op: KvOp) -> (usize, usize) {
         }
     }
     (succeeded, failed)
+}
+
+fn probe(body: &[u8]) -> HttpResponse {
+    let Ok(asked) = serde_json::from_slice::<serde_json::Value>(body) else {
+        return HttpResponse::text(400, "expected {\"read\": [...], \"write\": [...]}");
+    };
+    let paths = |key: &str| -> Vec<String> {
+        asked[key]
+            .as_array()
+            .map(|list| {
+                list.iter()
+                    .filter_map(|p| p.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let outcome = |result: std::io::Result<()>| match result {
+        Ok(()) => "ok".to_string(),
+        Err(err) => err.to_string(),
+    };
+    let mut read = serde_json::Map::new();
+    for path in paths("read") {
+        let result = std::fs::read(&path).map(|_| ());
+        read.insert(path, outcome(result).into());
+    }
+    let mut write = serde_json::Map::new();
+    for path in paths("write") {
+        let result = std::fs::write(&path, b"probe").and_then(|()| std::fs::remove_file(&path));
+        write.insert(path, outcome(result).into());
+    }
+    HttpResponse::json(200, &serde_json::json!({"read": read, "write": write}))
 }
 
 /// A `sleep` child of the plugin, and a `sleep` the shell daemonises (its parent shell

@@ -42,6 +42,10 @@ pub struct SharedContext {
     launches: AtomicU64,
     app: OnceLock<Weak<AppState>>,
     pub metrics: Arc<crate::metrics::Metrics>,
+    /// Files no plugin may reach (see `security::confine`).
+    pub confidential: Vec<PathBuf>,
+    /// `PluginSettings.Directory`, absolute.
+    pub plugin_root: PathBuf,
 }
 
 impl SharedContext {
@@ -206,10 +210,13 @@ pub struct PluginManager {
 }
 
 impl PluginManager {
+    /// `confidential`: files of the server's that no plugin may reach (the SQLite
+    /// database), besides the plugin folders and sockets.
     pub fn new(
         settings: PluginSettings,
         node_id: &str,
         metrics: Arc<crate::metrics::Metrics>,
+        confidential: Vec<PathBuf>,
     ) -> std::io::Result<PluginManager> {
         let socket_root = std::env::temp_dir().join(format!("chorus-{}", &node_id[..8]));
         std::fs::create_dir_all(&socket_root)?;
@@ -218,14 +225,16 @@ impl PluginManager {
         // directory, where a path relative to the server's would point elsewhere.
         let directory = std::path::absolute(&settings.directory)?;
         Ok(PluginManager {
-            directory,
+            directory: directory.clone(),
             context: Arc::new(SharedContext {
+                plugin_root: directory,
                 settings,
                 node_id: node_id.to_string(),
                 socket_root,
                 launches: AtomicU64::new(0),
                 app: OnceLock::new(),
                 metrics,
+                confidential,
             }),
             slots: RwLock::new(BTreeMap::new()),
             operations: tokio::sync::Mutex::new(()),

@@ -9,6 +9,7 @@
 
 use super::host_api::{spawn_api_server, ApiServer};
 use super::{PluginSlot, SharedContext};
+use crate::security::confine::{Confinement, Prepared};
 use crate::security::process;
 use chorus_model::plugin_state;
 use chorus_plugin_protocol::v1::hooks_client::HooksClient;
@@ -249,6 +250,8 @@ async fn launch(slot: &Arc<PluginSlot>, context: &SharedContext) -> Result<Launc
         .env(chorus_plugin_protocol::ENV_API_SOCKET, &api_socket)
         .env(chorus_plugin_protocol::ENV_PLUGIN_ID, &manifest.id)
         .env(chorus_plugin_protocol::ENV_SOCKET_DIR, &socket_dir)
+        // Its own temporary folder, inside what the confinement lets it write.
+        .env("TMPDIR", &socket_dir)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -261,6 +264,36 @@ async fn launch(slot: &Arc<PluginSlot>, context: &SharedContext) -> Result<Launc
             command.env(key, value);
         }
     }
+    let confinement = if context.settings.confine_file_access {
+        let mut hidden = context.confidential.clone();
+        hidden.push(context.plugin_root.clone());
+        hidden.push(context.socket_root.clone());
+        let rules = Confinement {
+            plugin_dir: &slot.path,
+            socket_dir: &socket_dir,
+            hidden,
+        }
+        .prepare();
+        match rules {
+            Ok(rules) => Some(rules),
+            Err(err) => {
+                api.stop().await;
+                let _ = std::fs::remove_dir_all(&socket_dir);
+                return Err(format!("cannot prepare the plugin's confinement: {err}"));
+            }
+        }
+    } else {
+        None
+    };
+    if let Some(rules) = &confinement {
+        let fd = rules.raw_fd();
+        // SAFETY: the hook runs in the child between fork and exec and makes only the
+        // two system calls of `apply_in_child`; `rules` keeps the descriptor open in
+        // the parent until `spawn` has returned.
+        unsafe {
+            command.pre_exec(move || Prepared::apply_in_child(fd));
+        }
+    }
     let mut child = match command.spawn() {
         Ok(child) => child,
         Err(err) => {
@@ -269,6 +302,7 @@ async fn launch(slot: &Arc<PluginSlot>, context: &SharedContext) -> Result<Launc
             return Err(format!("cannot start {executable}: {err}"));
         }
     };
+    drop(confinement);
     let pid = child.id().unwrap_or(0);
     process::register_plugin_pid(pid);
     let stdin = child.stdin.take();

@@ -59,6 +59,7 @@ pub struct Store {
     /// Plain reads.
     reader: AnyPool,
     backend: Backend,
+    files: Vec<std::path::PathBuf>,
 }
 
 /// Reader connections of an SQLite store.
@@ -99,11 +100,32 @@ impl Store {
                 .await
                 .map_err(StoreError::Connect)?,
         };
+        let files = match backend {
+            Backend::Postgres => Vec::new(),
+            Backend::Sqlite => {
+                let path = settings
+                    .data_source
+                    .trim_start_matches("sqlite://")
+                    .trim_start_matches("sqlite:");
+                let path = path.split('?').next().unwrap_or(path);
+                ["", "-wal", "-shm"]
+                    .iter()
+                    .map(|suffix| std::path::PathBuf::from(format!("{path}{suffix}")))
+                    .collect()
+            }
+        };
         Ok(Store {
             pool,
             reader,
             backend,
+            files,
         })
+    }
+
+    /// The database's files on this machine (SQLite's file and its journals), which no
+    /// plugin may touch; none for PostgreSQL.
+    pub fn files(&self) -> Vec<std::path::PathBuf> {
+        self.files.clone()
     }
 
     pub fn backend(&self) -> Backend {

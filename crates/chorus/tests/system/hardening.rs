@@ -306,3 +306,61 @@ async fn the_server_environment_cannot_be_read_by_its_plugins() {
         "/proc/<server>/environ (the database credentials) is readable by the server's user"
     );
 }
+
+/// Where the kernel has Landlock (always under CI here), a plugin reaches neither the
+/// SQLite files nor other plugins' folders, and writes only in its own folder and its
+/// temporary folder; it still reads the system's files.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plugins_are_confined_to_their_own_files() {
+    // SAFETY: asking for the Landlock ABI version passes no memory.
+    let abi = unsafe { libc::syscall(libc::SYS_landlock_create_ruleset, 0usize, 0usize, 1u32) };
+    if abi < 1 {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "this kernel has no Landlock"
+        );
+        eprintln!("SKIPPED: this kernel has no Landlock");
+        return;
+    }
+    let cluster = cluster_builder(1).sqlite().start().await.unwrap();
+    let node = cluster.node(0);
+    let (admin, _) = node.user("admin").await;
+    admin
+        .install_plugin(plugin_bundle("faulty", "faulty"))
+        .await;
+    let plugin_root = node.plugin_dir();
+    let own = plugin_root.join(FAULTY);
+    // A neighbour's folder, as an operator would have deployed it.
+    let neighbour = plugin_root.join("com.example.neighbour");
+    std::fs::create_dir_all(&neighbour).unwrap();
+    std::fs::write(neighbour.join("plugin.json"), "{}").unwrap();
+    let database = node.plugin_dir().parent().unwrap().join("chorus.db");
+    assert!(database.exists(), "{}", database.display());
+    let path = |p: &std::path::Path| p.to_string_lossy().into_owned();
+    let (status, seen) = admin
+        .send(
+            admin
+                .plugin_request(Method::POST, FAULTY, "/probe")
+                .json(&json!({
+                    "read": [path(&database), path(&neighbour.join("plugin.json")), "/etc/hostname", path(&own.join("plugin.json"))],
+                    "write": [path(&database.with_extension("evil")), path(&neighbour.join("server")), path(&own.join("scratch"))],
+                })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{seen}");
+    let verdict =
+        |kind: &str, p: &std::path::Path| seen[kind][path(p)].as_str().unwrap().to_string();
+    for refused in [
+        verdict("read", &database),
+        verdict("read", &neighbour.join("plugin.json")),
+        verdict("write", &database.with_extension("evil")),
+        verdict("write", &neighbour.join("server")),
+    ] {
+        assert!(refused.contains("ermission denied"), "reached: {seen}");
+    }
+    assert_eq!(seen["read"]["/etc/hostname"], "ok", "{seen}");
+    assert_eq!(verdict("read", &own.join("plugin.json")), "ok", "{seen}");
+    assert_eq!(verdict("write", &own.join("scratch")), "ok", "{seen}");
+    assert!(!database.with_extension("evil").exists());
+    cluster.shutdown().await;
+}
