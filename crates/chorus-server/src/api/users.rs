@@ -245,7 +245,7 @@ async fn login(
         if let Some(record) = usable {
             state
                 .store
-                .record_failed_login(&record.user.id, now)
+                .record_failed_login(&record.user.id, now, locked_since)
                 .await?;
         }
         state.metrics.login_failed.inc();

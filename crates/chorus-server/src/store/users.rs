@@ -132,13 +132,22 @@ impl Store {
         }
     }
 
-    /// Counts one failed login of `user_id` at `now`.
-    pub async fn record_failed_login(&self, user_id: &str, now: i64) -> Result<(), sqlx::Error> {
+    /// Counts one failed login of `user_id` at `now`. Failures older than
+    /// `locked_since` have served their lockout: the count starts again from this one.
+    pub async fn record_failed_login(
+        &self,
+        user_id: &str,
+        now: i64,
+        locked_since: i64,
+    ) -> Result<(), sqlx::Error> {
         sqlx::query(
-            "UPDATE users SET failed_attempts = failed_attempts + 1, last_failed_at = $2 WHERE id = $1",
+            "UPDATE users SET last_failed_at = $2, failed_attempts = \
+               CASE WHEN last_failed_at < $3 THEN 1 ELSE failed_attempts + 1 END \
+             WHERE id = $1",
         )
         .bind(user_id)
         .bind(now)
+        .bind(locked_since)
         .execute(&self.pool)
         .await
         .map(|_| ())

@@ -104,11 +104,25 @@ async fn accounts_lock_after_failed_logins_until_the_password_is_set(backend: Ba
         LOCKED,
     );
     let long_ago = chorus_model::now_millis() - 31 * 60_000;
-    sqlx::query("UPDATE users SET last_failed_at = $1 WHERE username = 'alice'")
-        .bind(long_ago)
-        .execute(server.state.store.pool())
-        .await
-        .unwrap();
+    let lock_long_ago = || async {
+        sqlx::query("UPDATE users SET last_failed_at = $1 WHERE username = 'alice'")
+            .bind(long_ago)
+            .execute(server.state.store.pool())
+            .await
+            .unwrap();
+    };
+    lock_long_ago().await;
+    anonymous.login("alice", "another-one").await;
+    // After an expired lock, one more failure starts a new count instead of locking.
+    for _ in 0..10 {
+        login_reply(&anonymous, "alice", "wrong-again").await;
+    }
+    lock_long_ago().await;
+    assert_error(
+        &login_reply(&anonymous, "alice", "wrong-once-more").await,
+        StatusCode::UNAUTHORIZED,
+        INVALID,
+    );
     anonymous.login("alice", "another-one").await;
     server.stop().await;
 }
