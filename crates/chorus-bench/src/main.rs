@@ -110,7 +110,8 @@ async fn run(args: &Args) -> Report {
             .env("CHORUS_PLUGINSETTINGS_MAXRESTARTS", "1000")
             .start()
     };
-    let needs_population = wants(Scenario::Posts) || wants(Scenario::Websockets);
+    let needs_population =
+        wants(Scenario::Posts) || wants(Scenario::Websockets) || wants(Scenario::Memory);
 
     if wants(Scenario::Posts) {
         eprintln!("posts: 1 node on SQLite, {} users", args.users);
