@@ -81,12 +81,34 @@ fn require_plugins(state: &SharedState) -> AppResult<()> {
     }
 }
 
+fn is_multipart(headers: &axum::http::HeaderMap) -> bool {
+    headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.trim_start()
+                .to_ascii_lowercase()
+                .starts_with("multipart/form-data")
+        })
+}
+
 /// Multipart `plugin` (the bundle) and optional `force` ("true" to replace).
 async fn upload(
     State(state): State<SharedState>,
     auth: Auth,
-    form: Result<Multipart, axum::extract::multipart::MultipartRejection>,
+    request: axum::extract::Request,
 ) -> AppResult<impl IntoResponse> {
+    use axum::extract::FromRequest;
+    let form = if is_multipart(request.headers()) {
+        Multipart::from_request(request, &state)
+            .await
+            .map_err(|rejection| rejection.body_text())
+    } else {
+        // Read the (size-capped) body before answering, as below.
+        let limit = state.plugins.settings().max_bundle_size_bytes as usize;
+        let _ = axum::body::to_bytes(request.into_body(), limit).await;
+        Err("the request is not multipart/form-data".to_string())
+    };
     let refusal = require_admin(&auth)
         .and_then(|_| require_plugins(&state))
         .and_then(|_| {

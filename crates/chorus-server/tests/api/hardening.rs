@@ -787,6 +787,58 @@ async fn plugins_never_see_access_tokens_nor_answer_interim_statuses() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn commands_run_in_a_team_of_the_caller_and_uploads_must_be_multipart() {
+    let server = TestServer::start_with(Backend::Sqlite, |config| {
+        config.plugin_settings.enable_uploads = true;
+    })
+    .await
+    .unwrap();
+    let (admin, _) = server.user("admin").await;
+    let (alice, alice_user) = server.user("alice").await;
+    let (_, bob_user) = server.user("bob").await;
+    let foreign_team = id(&admin.team("not-alices").await);
+    let (status, direct) = alice
+        .post("/channels/direct", json!([id(&alice_user), id(&bob_user)]))
+        .await;
+    assert!(status.is_success(), "{direct}");
+    // In a direct channel the client names the team; it must be one of the caller's.
+    let reply = alice
+        .post(
+            "/commands/execute",
+            json!({"channel_id": id(&direct), "team_id": foreign_team, "command": "/echo hi"}),
+        )
+        .await;
+    assert_error(
+        &reply,
+        StatusCode::FORBIDDEN,
+        "api.context.permissions.app_error",
+    );
+    let (status, _) = alice
+        .post(
+            "/commands/execute",
+            json!({"channel_id": id(&direct), "command": "/echo hi"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+
+    // A bundle sent as anything but a multipart form gets Mattermost's JSON error.
+    let reply = admin
+        .send(
+            admin
+                .request(Method::POST, "/plugins")
+                .header("Content-Type", "application/gzip")
+                .body(plugin_bundle("faulty", "faulty")),
+        )
+        .await;
+    assert_error(
+        &reply,
+        StatusCode::BAD_REQUEST,
+        "api.plugin.upload.multipart.app_error",
+    );
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sign_up_refuses_tricky_email_addresses() {
     let server = TestServer::start(Backend::Sqlite).await.unwrap();
     let anonymous = server.client();
