@@ -294,7 +294,7 @@ async fn launch(slot: &Arc<PluginSlot>, context: &SharedContext) -> Result<Launc
             command.pre_exec(move || Prepared::apply_in_child(fd));
         }
     }
-    let mut child = match command.spawn() {
+    let mut child = match process::spawn_plugin(|| command.spawn(), |child| child.id()) {
         Ok(child) => child,
         Err(err) => {
             api.stop().await;
@@ -304,7 +304,6 @@ async fn launch(slot: &Arc<PluginSlot>, context: &SharedContext) -> Result<Launc
     };
     drop(confinement);
     let pid = child.id().unwrap_or(0);
-    process::register_plugin_pid(pid);
     let stdin = child.stdin.take();
     let stdout = child.stdout.take().expect("stdout piped");
     let stderr = child.stderr.take().expect("stderr piped");

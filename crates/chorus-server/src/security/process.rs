@@ -49,10 +49,19 @@ pub fn is_plugin_reaper() -> bool {
     REAPER.load(Ordering::SeqCst)
 }
 
-/// Records a plugin process the supervisor owns (and will reap).
-pub fn register_plugin_pid(pid: u32) {
+/// Starts a plugin process with `spawn` and records it as owned by its supervisor, in
+/// one step under the registry's lock, so that [`sweep_orphans`] (which holds the same
+/// lock) can never take a plugin just started for an orphan.
+pub fn spawn_plugin<T>(
+    spawn: impl FnOnce() -> std::io::Result<T>,
+    pid_of: impl FnOnce(&T) -> Option<u32>,
+) -> std::io::Result<T> {
     let mut pids = PLUGIN_PIDS.lock().expect("plugin pids");
-    pids.get_or_insert_with(HashSet::new).insert(pid as i32);
+    let child = spawn()?;
+    if let Some(pid) = pid_of(&child) {
+        pids.get_or_insert_with(HashSet::new).insert(pid as i32);
+    }
+    Ok(child)
 }
 
 pub fn unregister_plugin_pid(pid: u32) {
@@ -82,11 +91,9 @@ pub fn sweep_orphans() -> usize {
         return 0;
     }
     let me = std::process::id() as i32;
-    let owned: HashSet<i32> = PLUGIN_PIDS
-        .lock()
-        .expect("plugin pids")
-        .clone()
-        .unwrap_or_default();
+    // Held for the whole sweep: no plugin is started meanwhile.
+    let registry = PLUGIN_PIDS.lock().expect("plugin pids");
+    let owned: HashSet<i32> = registry.clone().unwrap_or_default();
     let mut ended = 0;
     for pid in children_of(me) {
         if owned.contains(&pid) {
@@ -101,6 +108,7 @@ pub fn sweep_orphans() -> usize {
         }
         ended += 1;
     }
+    drop(registry);
     if ended > 0 {
         tracing::warn!(count = ended, "ended processes that plugins left behind");
     }
