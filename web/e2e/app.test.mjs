@@ -368,14 +368,14 @@ describe('Chorus web app on a two-node cluster', { skip, timeout: 15 * 60_000 },
         const list = pageA.getByRole('listbox', { name: 'Slash commands' });
         // Right after a channel switch a first keystroke can race the composer's
         // refresh (seen as a rare miss); one retype is what a person would do.
+        const options = list.getByRole('option');
         try {
-            await list.waitFor({ timeout: 3000 });
+            await options.first().waitFor({ timeout: 3000 });
         } catch {
             await box.fill('');
             await box.type('/');
-            await list.waitFor();
+            await options.first().waitFor();
         }
-        const options = list.getByRole('option');
         const texts = await options.allInnerTexts();
         assert.ok(texts.some((t) => t.startsWith('/echo')), `suggestions: ${texts}`);
         assert.ok(texts.some((t) => t.startsWith('/trigger')), `the plugin's command is suggested: ${texts}`);
