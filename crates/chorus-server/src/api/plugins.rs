@@ -83,8 +83,9 @@ fn require_plugins(state: &SharedState) -> AppResult<()> {
 
 fn is_multipart(headers: &axum::http::HeaderMap) -> bool {
     headers
-        .get(axum::http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
+        .iter()
+        .find(|(name, _)| *name == axum::http::header::CONTENT_TYPE)
+        .and_then(|(_, v)| v.to_str().ok())
         .is_some_and(|v| {
             v.trim_start()
                 .to_ascii_lowercase()
