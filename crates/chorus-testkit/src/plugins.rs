@@ -63,6 +63,21 @@ pub fn process_alive(pid: u32) -> bool {
         && !std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| s.contains(") Z "))
 }
 
+/// A memory field of `/proc/<pid>/status` (`VmRSS`, `VmHWM`, …) in bytes, or `None`
+/// when the process or the field is not there.
+pub fn process_memory_bytes(pid: u32, field: &str) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let kib: u64 = status
+        .lines()
+        .find_map(|line| line.strip_prefix(field)?.strip_prefix(':'))?
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()?;
+    Some(kib * 1024)
+}
+
 /// Pids of the live children of `parent` whose command line contains `name` (every
 /// child when `name` is empty): how tests find the plugin processes a server started.
 pub fn child_processes(parent: u32, name: &str) -> Vec<u32> {

@@ -12,6 +12,25 @@ const POST_COLUMNS: &str = "p.id, p.create_at, p.update_at, p.edit_at, p.delete_
      p.pending_post_id, COALESCE(rt.reply_count, p.reply_count) AS reply_count, \
      COALESCE(rt.last_reply_at, p.last_reply_at) AS last_reply_at";
 
+/// Every row as a post.
+fn posts_from_rows(rows: &[AnyRow]) -> Result<Vec<Post>, sqlx::Error> {
+    rows.iter().map(post_from_row).collect()
+}
+
+/// A post list with `order` newest first, as every read of posts answers it.
+fn newest_first(mut posts: Vec<Post>, has_next: bool) -> PostList {
+    posts.sort_by(|a, b| (b.create_at, &b.id).cmp(&(a.create_at, &a.id)));
+    let mut list = PostList {
+        has_next,
+        ..PostList::default()
+    };
+    for post in posts {
+        list.order.push(post.id.clone());
+        list.posts.insert(post.id.clone(), post);
+    }
+    list
+}
+
 /// Posts `p` with their thread's root `rt` (none for a root), for [`POST_COLUMNS`].
 const POSTS_WITH_ROOT: &str = "posts p LEFT JOIN posts rt ON rt.id = p.root_id AND p.root_id <> ''";
 
@@ -294,21 +313,20 @@ impl Store {
                 rows
             }
         };
-        let posts = rows
-            .iter()
-            .map(post_from_row)
-            .collect::<Result<Vec<_>, _>>()?;
-        let mut list = PostList::default();
-        if let (Some(newest), Some(oldest)) = (posts.first(), posts.last()) {
-            list.next_post_id = self.neighbour_post(channel_id, newest, true).await?;
-            list.prev_post_id = self.neighbour_post(channel_id, oldest, false).await?;
-            list.has_next = !list.next_post_id.is_empty();
-        }
-        for post in posts {
-            list.order.push(post.id.clone());
-            list.posts.insert(post.id.clone(), post);
-        }
-        Ok(list)
+        let posts = posts_from_rows(&rows)?;
+        let (next_post_id, prev_post_id) = match (posts.first(), posts.last()) {
+            (Some(newest), Some(oldest)) => (
+                self.neighbour_post(channel_id, newest, true).await?,
+                self.neighbour_post(channel_id, oldest, false).await?,
+            ),
+            _ => (String::new(), String::new()),
+        };
+        Ok(PostList {
+            has_next: !next_post_id.is_empty(),
+            next_post_id,
+            prev_post_id,
+            ..newest_first(posts, false)
+        })
     }
 
     /// The oldest [`SINCE_BATCH`] changes (posts created, edited or deleted) after
@@ -327,10 +345,7 @@ impl Store {
             .bind(SINCE_BATCH as i64 + 1)
             .fetch_all(&self.reader)
             .await?;
-        let mut posts = rows
-            .iter()
-            .map(post_from_row)
-            .collect::<Result<Vec<_>, _>>()?;
+        let mut posts = posts_from_rows(&rows)?;
         let has_next = posts.len() > SINCE_BATCH;
         if has_next {
             let boundary = posts[SINCE_BATCH].update_at;
@@ -345,25 +360,13 @@ impl Store {
                         .bind(boundary)
                         .fetch_all(&self.reader)
                         .await?;
-                    posts = rows
-                        .iter()
-                        .map(post_from_row)
-                        .collect::<Result<Vec<_>, _>>()?;
+                    posts = posts_from_rows(&rows)?;
                 }
                 Some(first) => posts.truncate(first),
                 None => {}
             }
         }
-        posts.sort_by(|a, b| (b.create_at, &b.id).cmp(&(a.create_at, &a.id)));
-        let mut list = PostList {
-            has_next,
-            ..PostList::default()
-        };
-        for post in posts {
-            list.order.push(post.id.clone());
-            list.posts.insert(post.id.clone(), post);
-        }
-        Ok(list)
+        Ok(newest_first(posts, has_next))
     }
 
     /// The id of the live post just newer (or older) than `pivot` in its channel, or "".
@@ -420,24 +423,12 @@ impl Store {
             .bind(per_page + 1)
             .fetch_all(&self.reader)
             .await?;
-        let mut replies = rows
-            .iter()
-            .map(post_from_row)
-            .collect::<Result<Vec<_>, _>>()?;
+        let mut replies = posts_from_rows(&rows)?;
         let has_next = replies.len() as i64 > per_page;
         replies.truncate(per_page as usize);
         let mut posts: Vec<Post> = self.get_post(root_id).await?.into_iter().collect();
         posts.extend(replies);
-        posts.sort_by(|a, b| (b.create_at, &b.id).cmp(&(a.create_at, &a.id)));
-        let mut list = PostList {
-            has_next,
-            ..PostList::default()
-        };
-        for post in posts {
-            list.order.push(post.id.clone());
-            list.posts.insert(post.id.clone(), post);
-        }
-        Ok(list)
+        Ok(newest_first(posts, has_next))
     }
 
     /// A thread: its root and every live reply, newest first.
@@ -450,12 +441,6 @@ impl Store {
             .bind(root_id)
             .fetch_all(&self.reader)
             .await?;
-        let mut list = PostList::default();
-        for row in &rows {
-            let post = post_from_row(row)?;
-            list.order.push(post.id.clone());
-            list.posts.insert(post.id.clone(), post);
-        }
-        Ok(list)
+        Ok(newest_first(posts_from_rows(&rows)?, false))
     }
 }

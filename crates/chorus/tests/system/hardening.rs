@@ -5,7 +5,7 @@
 
 use crate::support::cluster_builder;
 use chorus_testkit::client::id;
-use chorus_testkit::plugins::{plugin_bundle, process_alive};
+use chorus_testkit::plugins::{plugin_bundle, process_alive, process_memory_bytes};
 use chorus_testkit::{Endpoint, Node, Ws};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
@@ -16,19 +16,7 @@ const FAULTY: &str = "com.chorus.test.faulty";
 
 /// A field of `/proc/<pid>/status` in bytes (`VmRSS`, `VmHWM`).
 fn status_bytes(pid: u32, field: &str) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("process status");
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix(&format!("{field}:")))
-        .and_then(|rest| {
-            rest.trim()
-                .trim_end_matches(" kB")
-                .trim()
-                .parse::<u64>()
-                .ok()
-        })
-        .unwrap_or_else(|| panic!("no {field} in {status}"))
-        * 1024
+    process_memory_bytes(pid, field).unwrap_or_else(|| panic!("no {field} for process {pid}"))
 }
 
 /// Waits (bounded) until `done` holds.
