@@ -1,8 +1,14 @@
-// The REST client. Cookie authentication (MMAUTHTOKEN, set at login): every request
+// @ts-check
+// Owns the REST client (only model.js uses it). Cookie authentication (MMAUTHTOKEN, set at login): every request
 // carries X-Requested-With, which the server requires of cookie-authenticated writes
 // as its CSRF defence. Failures throw ApiError with the server's `message`.
 
 export class ApiError extends Error {
+    /**
+     * @param {number} status the HTTP status (0: the server was not reached)
+     * @param {any} body the parsed answer, if any
+     * @param {string} [fallback] the message when the answer has none
+     */
     constructor(status, body, fallback) {
         const message = (body && (body.message || body.error)) || fallback || `Request failed (${status})`;
         super(message);
@@ -13,20 +19,26 @@ export class ApiError extends Error {
     }
 }
 
+/** @type {Set<(error: ApiError) => void>} */
 const listeners = new Set();
-/** Called with every ApiError of status 401 (the session ended). */
+/** Called with every ApiError of status 401 (the session ended). @param {(error: ApiError) => void} fn */
 export function onUnauthorized(fn) {
     listeners.add(fn);
     return () => listeners.delete(fn);
 }
 
-/** fetch() with the CSRF header and credentials; for plugins too (store.fetch). */
+/**
+ * fetch() with the CSRF header and credentials; for plugins too (store.fetch).
+ * @param {string} url
+ * @param {RequestInit} [options]
+ */
 export function xfetch(url, options = {}) {
     const headers = new Headers(options.headers || {});
     headers.set('X-Requested-With', 'XMLHttpRequest');
     return fetch(url, { credentials: 'same-origin', ...options, headers });
 }
 
+/** @param {Response} response */
 async function parse(response) {
     const text = await response.text();
     if (!text) {
@@ -39,8 +51,16 @@ async function parse(response) {
     }
 }
 
-/** request('GET', '/users/me') → parsed JSON; throws ApiError. */
+/**
+ * request('GET', '/users/me') → parsed JSON; throws ApiError.
+ * @param {string} method
+ * @param {string} path under /api/v4
+ * @param {unknown} [body] sent as JSON
+ * @param {RequestOptions} [options] quiet401: a 401 does not end the session
+ * @returns {Promise<any>}
+ */
 export async function request(method, path, body, { quiet401 = false } = {}) {
+    /** @type {RequestInit} */
     const options = { method };
     if (body !== undefined) {
         options.headers = { 'Content-Type': 'application/json' };
@@ -63,11 +83,18 @@ export async function request(method, path, body, { quiet401 = false } = {}) {
     return data;
 }
 
+/** @typedef {{quiet401?: boolean}} RequestOptions */
+
+/** @param {string} path @param {RequestOptions} [opts] */
 export const get = (path, opts) => request('GET', path, undefined, opts);
+/** @param {string} path @param {unknown} [body] @param {RequestOptions} [opts] */
 export const post = (path, body, opts) => request('POST', path, body ?? {}, opts);
+/** @param {string} path @param {unknown} [body] @param {RequestOptions} [opts] */
 export const put = (path, body, opts) => request('PUT', path, body ?? {}, opts);
+/** @param {string} path @param {RequestOptions} [opts] */
 export const del = (path, opts) => request('DELETE', path, undefined, opts);
 
+/** "?a=1&b=x" from the parameters that have a value ('' when none). @param {Record<string, unknown>} params */
 export function qs(params) {
     const search = new URLSearchParams();
     for (const [key, value] of Object.entries(params)) {
@@ -82,6 +109,10 @@ export function qs(params) {
 /**
  * Multipart upload with progress (fetch cannot report upload progress).
  * onProgress(fraction 0..1). Resolves with the parsed reply; rejects with ApiError.
+ * @param {string} path
+ * @param {FormData} formData
+ * @param {(fraction: number) => void} [onProgress]
+ * @returns {Promise<any>}
  */
 export function upload(path, formData, onProgress) {
     return new Promise((resolve, reject) => {

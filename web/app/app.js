@@ -1,20 +1,35 @@
-// Chorus web app: entry point and router.
+// @ts-check
+// Owns the page: the entry point and router, the top bar, team selection, the plugins'
+// root components, and the session (it creates the model, the websocket and the plugin
+// host at sign-in and hands them to the screens).
 //
 // Routes: /login, /signup, /select_team, /<team>/channels/<channel>,
 // /<team>/messages/@<username>, /admin_console/{plugins,cluster}; "/" goes to the last
 // team's town-square. The server answers every such path with index.html.
 
-import * as api from './api.js';
 import { h, clear, field } from './dom.js';
 import { Socket } from './socket.js';
 import { PluginHost } from './plugins.js';
-import { Model } from './model.js';
+import { Model, currentUser, onSessionEnded } from './model.js';
 import { mountChat, storeState, slugify } from './chat.js';
 import { mountLogin, mountSignup } from './auth.js';
+
+/** @typedef {import('./types.js').User} User */
+/** @typedef {import('./types.js').Team} Team */
+/** @typedef {import('./types.js').Topbar} Topbar */
+/**
+ * A parsed address (see parseRoute).
+ * @typedef {{name: string, page?: string, team?: string, kind?: 'channel' | 'dm', channel?: string}} Route
+ */
+/** The screen shown: its kind and its view (show/destroy). @typedef {{kind: string | null, view: any}} Screen */
 
 const root = document.getElementById('root');
 const pluginRoot = document.getElementById('plugin-root');
 
+/**
+ * @type {{me: User | null, model: Model | null, socket: Socket | null, host: PluginHost | null,
+ *   screen: Screen | null, flash: string}}
+ */
 const app = {
     me: null,
     model: null,
@@ -26,6 +41,7 @@ const app = {
 
 // ---- navigation ----------------------------------------------------------------------
 
+/** @type {import('./types.js').Navigate} */
 export function navigate(path, { replace = false, message = '' } = {}) {
     if (message) {
         app.flash = message;
@@ -39,7 +55,7 @@ export function navigate(path, { replace = false, message = '' } = {}) {
 }
 
 document.addEventListener('click', (event) => {
-    const link = event.target.closest('a[href]');
+    const link = /** @type {HTMLAnchorElement | null} */ (/** @type {Element} */ (event.target).closest('a[href]'));
     if (!link || event.defaultPrevented || event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) {
         return;
     }
@@ -55,6 +71,7 @@ document.addEventListener('click', (event) => {
 });
 window.addEventListener('popstate', () => route());
 
+/** @param {string} pathname @returns {Route} */
 function parseRoute(pathname) {
     const parts = pathname.split('/').filter(Boolean).map(decodeURIComponent);
     if (parts.length === 0) {
@@ -81,6 +98,7 @@ function takeFlash() {
     return message;
 }
 
+/** @param {string | null} kind @param {any} view */
 function setScreen(kind, view) {
     if (app.screen && app.screen.view && app.screen.view !== view) {
         app.screen.view.destroy?.();
@@ -96,7 +114,7 @@ async function route() {
             return;
         }
         setScreen(current.name, null);
-        const onDone = (user) => signedIn(user, redirectTarget() || '/');
+        const onDone = (/** @type {User} */ user) => signedIn(user, redirectTarget() || '/');
         if (current.name === 'login') {
             mountLogin(root, { navigate, onDone, message: takeFlash() });
         } else {
@@ -134,7 +152,7 @@ async function route() {
         return;
     }
     if (app.screen?.kind !== 'chat') {
-        setScreen('chat', mountChat(root, { model: app.model, host: app.host, navigate, topbar: topbar() }));
+        setScreen('chat', mountChat(root, { model: app.model, host: app.host, socket: app.socket, navigate, topbar: topbar() }));
     }
     await app.screen.view.show(current);
 }
@@ -148,6 +166,7 @@ function redirectTarget() {
 
 const connection = h('div', { class: 'connection', role: 'status', 'aria-live': 'polite' });
 
+/** @returns {Topbar} */
 function topbar() {
     const menuButton = h('button', { type: 'button', class: 'icon-button menu-button', 'aria-label': 'Menu', 'aria-expanded': 'false', 'aria-controls': 'sidebar' }, '☰');
     const userButton = h('button', { type: 'button', class: 'user-button', 'aria-haspopup': 'true', 'aria-expanded': 'false', 'aria-controls': 'user-menu' },
@@ -161,22 +180,22 @@ function topbar() {
     items.push(h('li', null, h('a', { href: '/', dataset: { link: '' } }, 'Chat')));
     items.push(h('li', null, h('button', { type: 'button', class: 'menu-item', onclick: () => logout() }, 'Log out')));
     const menu = h('ul', { id: 'user-menu', class: 'user-menu', hidden: true }, items);
-    const setOpen = (open) => {
+    const setOpen = (/** @type {boolean} */ open) => {
         menu.hidden = !open;
         userButton.setAttribute('aria-expanded', String(open));
         if (open) {
-            menu.querySelector('a, button')?.focus();
+            /** @type {HTMLElement | null} */ (menu.querySelector('a, button'))?.focus();
         }
     };
     userButton.addEventListener('click', () => setOpen(menu.hidden));
     menu.addEventListener('click', (event) => {
-        if (event.target.closest('a, button')) {
+        if (/** @type {Element} */ (event.target).closest('a, button')) {
             setOpen(false);
         }
     });
     menu.addEventListener('keydown', (event) => {
-        const entries = [...menu.querySelectorAll('a, button')];
-        const index = entries.indexOf(document.activeElement);
+        const entries = /** @type {HTMLElement[]} */ (Array.from(menu.querySelectorAll('a, button')));
+        const index = entries.indexOf(/** @type {HTMLElement} */ (document.activeElement));
         if (event.key === 'Escape') {
             event.preventDefault();
             setOpen(false);
@@ -190,10 +209,12 @@ function topbar() {
         }
     });
     document.addEventListener('click', (event) => {
-        if (!menu.hidden && !menu.contains(event.target) && !userButton.contains(event.target)) {
+        const target = /** @type {Node} */ (event.target);
+        if (!menu.hidden && !menu.contains(target) && !userButton.contains(target)) {
             setOpen(false);
         }
     });
+    /** @type {Topbar} */
     const bar = {
         onMenu: null,
         element: h('header', { class: 'topbar' },
@@ -213,6 +234,7 @@ function topbar() {
     return bar;
 }
 
+/** @param {string} status */
 function setConnection(status) {
     clear(connection);
     connection.className = `connection ${status}`;
@@ -249,12 +271,11 @@ function mountSelectTeam() {
             return;
         }
         try {
-            const team = await api.post('/teams', {
+            const team = await app.model.createTeam({
                 display_name: displayName.input.value.trim(),
                 name: urlName.input.value.trim() || slugify(displayName.input.value),
                 type: 'O',
             });
-            await app.model.loadTeams();
             navigate(`/${team.name}/channels/town-square`);
         } catch (err) {
             createError.textContent = err.message;
@@ -268,9 +289,9 @@ function mountSelectTeam() {
             h('section', { class: 'panel' }, h('h2', null, 'Join a team'), list),
             h('section', { class: 'panel' }, h('h2', null, 'Create a team'), form))));
     document.title = 'Teams - Chorus';
-    Promise.all([api.get('/teams').catch((err) => {
+    Promise.all([app.model.allTeams().catch((err) => {
         error.textContent = `Cannot list teams: ${err.message}`;
-        return [];
+        return /** @type {Team[]} */ ([]);
     }), app.model.loadTeams()]).then(([teams, mine]) => {
         clear(list);
         const mineIds = new Set(mine.map((t) => t.id));
@@ -290,8 +311,7 @@ function mountSelectTeam() {
                     onclick: async () => {
                         try {
                             if (!member) {
-                                await api.post(`/teams/${team.id}/members`, { team_id: team.id, user_id: app.me.id });
-                                await app.model.loadTeams();
+                                await app.model.joinTeam(team);
                             }
                             navigate(`/${team.name}/channels/town-square`);
                         } catch (err) {
@@ -305,7 +325,8 @@ function mountSelectTeam() {
 
 // ---- plugin root components ------------------------------------------------------------
 
-const rootComponents = new Map(); // registration id -> {element, cleanup}
+/** @type {Map<string, {element: HTMLElement, cleanup: (() => void) | null}>} registration id -> mounted */
+const rootComponents = new Map();
 
 function renderRootComponents() {
     const wanted = new Map(app.host.list('rootComponent').map((item) => [item.id, item]));
@@ -339,10 +360,16 @@ function renderRootComponents() {
 
 // ---- session --------------------------------------------------------------------------
 
+/** @param {User} user @param {string} target */
 async function signedIn(user, target) {
     app.me = user;
-    app.model = new Model(user);
-    app.host = new PluginHost(() => storeState(app.model));
+    const model = new Model(user);
+    app.model = model;
+    app.host = new PluginHost({
+        getState: () => storeState(app.model),
+        listBundles: () => model.webappPlugins(),
+        fetch: (url, options) => model.pluginFetch(url, options),
+    });
     app.host.onChange((kind) => {
         if (kind === 'rootComponent') {
             renderRootComponents();
@@ -362,7 +389,7 @@ async function signedIn(user, target) {
         onResync: () => {
             // A catch-up that fails (the load balancer still settling, a node going
             // away again) is retried: giving up would leave missed posts unseen.
-            const attempt = (n) => app.model.resync().catch((err) => {
+            const attempt = (/** @type {number} */ n) => app.model.resync().catch((err) => {
                 console.warn(`catch-up failed (attempt ${n + 1}):`, err.message);
                 if (n < 6) {
                     setTimeout(() => attempt(n + 1), 500 * 2 ** n);
@@ -372,12 +399,10 @@ async function signedIn(user, target) {
         },
         onReconnected: () => app.host.sync(),
         onAuthFailed: () => {
-            api.get('/users/me').catch(() => {});
+            // Refused at upgrade: if the session ended, the 401 signs the page out.
+            model.checkSession().catch(() => {});
         },
     });
-    // For debugging and for the end-to-end tests (web/e2e), which load a fixture bundle.
-    window.chorusSocket = app.socket;
-    window.chorusPluginHost = app.host;
     app.socket.start();
     document.body.append(connection);
     setConnection('connecting');
@@ -390,6 +415,7 @@ async function signedIn(user, target) {
     navigate(target, { replace: true });
 }
 
+/** @param {string} message */
 function signedOut(message) {
     app.socket?.stop();
     if (app.host) {
@@ -401,8 +427,6 @@ function signedOut(message) {
     app.me = null;
     app.model = null;
     app.socket = null;
-    window.chorusSocket = null;
-    window.chorusPluginHost = null;
     connection.remove();
     document.body.dataset.connection = '';
     navigate('/login', { replace: true, message });
@@ -410,14 +434,14 @@ function signedOut(message) {
 
 async function logout() {
     try {
-        await api.post('/users/logout');
+        await app.model.logout();
     } catch (err) {
         console.warn('logout:', err.message);
     }
     signedOut('You are logged out.');
 }
 
-api.onUnauthorized(() => {
+onSessionEnded(() => {
     if (app.me) {
         signedOut('Your session has ended: log in again.');
     }
@@ -426,7 +450,7 @@ api.onUnauthorized(() => {
 async function boot() {
     const current = parseRoute(location.pathname);
     try {
-        const me = await api.get('/users/me', { quiet401: true });
+        const me = await currentUser();
         const target = current.name === 'login' || current.name === 'signup' ? (redirectTarget() || '/') : location.pathname + location.search;
         await signedIn(me, target);
     } catch (err) {

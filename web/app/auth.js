@@ -1,8 +1,13 @@
-// Sign-in and sign-up screens.
+// @ts-check
+// Owns the sign-in and sign-up screens (before there is a model: they sign in through
+// model.js's session functions and hand the user to app.js).
 
-import * as api from './api.js';
 import { h, clear, field } from './dom.js';
+import { logIn, signUp } from './model.js';
 
+/** @typedef {import('./types.js').User} User */
+
+/** @param {string} title @param {...(Node | string | null)} content */
 function authLayout(title, ...content) {
     return h('main', { id: 'main', class: 'auth', tabindex: '-1' },
         h('div', { class: 'auth-card' },
@@ -12,7 +17,11 @@ function authLayout(title, ...content) {
         ));
 }
 
-/** The login form. onDone(user) after a successful sign-in. */
+/**
+ * The login form. onDone(user) after a successful sign-in.
+ * @param {HTMLElement} root
+ * @param {{navigate: import('./types.js').Navigate, onDone: (user: User) => void, message: string}} options
+ */
 export function mountLogin(root, { navigate, onDone, message }) {
     const login = field('Username or email', h('input', { type: 'text', name: 'login_id', autocomplete: 'username', autocapitalize: 'none', spellcheck: 'false' }));
     const password = field('Password', h('input', { type: 'password', name: 'password', autocomplete: 'current-password' }));
@@ -42,7 +51,7 @@ export function mountLogin(root, { navigate, onDone, message }) {
         }
         submit.disabled = true;
         try {
-            const user = await api.post('/users/login', { login_id: login.input.value.trim(), password: password.input.value }, { quiet401: true });
+            const user = await logIn(login.input.value.trim(), password.input.value);
             onDone(user);
         } catch (err) {
             error.textContent = err.message;
@@ -59,7 +68,11 @@ export function mountLogin(root, { navigate, onDone, message }) {
     void navigate;
 }
 
-/** The sign-up form: creates the account, then logs in. */
+/**
+ * The sign-up form: creates the account, then logs in.
+ * @param {HTMLElement} root
+ * @param {{onDone: (user: User) => void}} options
+ */
 export function mountSignup(root, { onDone }) {
     const username = field('Username', h('input', { type: 'text', autocomplete: 'username', autocapitalize: 'none', spellcheck: 'false', maxlength: '64' }),
         'Lower-case letters, digits, ".", "-" and "_".');
@@ -71,6 +84,7 @@ export function mountSignup(root, { onDone }) {
     form.addEventListener('submit', async (event) => {
         event.preventDefault();
         error.textContent = '';
+        /** @type {Array<[{wrap: HTMLElement, input: HTMLInputElement}, string]>} */
         const fields = [[username, 'a username'], [email, 'an email address'], [password, 'a password']];
         const missing = fields.filter(([f]) => !f.input.value.trim());
         fields.forEach(([f]) => f.input.removeAttribute('aria-invalid'));
@@ -90,12 +104,12 @@ export function mountSignup(root, { onDone }) {
         }
         submit.disabled = true;
         try {
-            await api.post('/users', {
+            await signUp({
                 username: username.input.value.trim(),
                 email: email.input.value.trim(),
                 password: password.input.value,
             });
-            const user = await api.post('/users/login', { login_id: username.input.value.trim(), password: password.input.value }, { quiet401: true });
+            const user = await logIn(username.input.value.trim(), password.input.value);
             onDone(user);
         } catch (err) {
             error.textContent = err.message;

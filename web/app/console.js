@@ -1,12 +1,13 @@
-// The System Console (system admins): plugin management across the cluster and the
+// @ts-check
+// Owns the System Console (system admins): plugin management across the cluster and the
 // cluster's nodes. Both pages refresh every 2 s while open, updating rows in place
-// so that focus and open forms survive a refresh.
+// so that focus and open forms survive a refresh. Server calls go through the model.
 
-import * as api from './api.js';
 import { h, clear, field, openDialog, confirmDialog, formatTime, uid } from './dom.js';
 
 const REFRESH_MS = 2000;
 
+/** @type {Record<number, string>} */
 export const PLUGIN_STATES = {
     0: 'Not running',
     1: 'Starting',
@@ -16,9 +17,46 @@ export const PLUGIN_STATES = {
     5: 'Stopping',
 };
 
+/** @type {Record<number, string>} */
 const STATE_CLASS = { 0: 'idle', 1: 'busy', 2: 'ok', 3: 'bad', 4: 'bad', 5: 'busy' };
 
-/** The console screen. Returns {show(page), destroy()}. */
+/** @typedef {import('./model.js').Model} Model */
+/**
+ * A setting of a manifest's settings_schema.
+ * @typedef {object} PluginSetting
+ * @property {string} key
+ * @property {string} [display_name]
+ * @property {string} [type] bool, radio, dropdown, longtext, number, generated, custom, text
+ * @property {string} [help_text]
+ * @property {string} [placeholder]
+ * @property {any} [default]
+ * @property {Array<{display_name?: string, value: string}>} [options]
+ */
+/**
+ * @typedef {object} PluginManifest
+ * @property {string} id
+ * @property {string} [name]
+ * @property {string} [version]
+ * @property {string} [description]
+ * @property {{header?: string, footer?: string, settings?: PluginSetting[]}} [settings_schema]
+ */
+/**
+ * A plugin's state on one node.
+ * @typedef {object} PluginStatus
+ * @property {string} plugin_id
+ * @property {string} cluster_id
+ * @property {number} state a key of PLUGIN_STATES
+ * @property {string} [name]
+ * @property {string} [description]
+ * @property {string} [version]
+ * @property {string} [error]
+ */
+
+/**
+ * The console screen. Returns {show(page), destroy()}.
+ * @param {HTMLElement} root
+ * @param {{model: Model, navigate: import('./types.js').Navigate, topbar: import('./types.js').Topbar}} options
+ */
 export function mountConsole(root, { model, navigate, topbar }) {
     const main = h('main', { id: 'main', class: 'console-main', tabindex: '-1' });
     const links = [
@@ -35,22 +73,25 @@ export function mountConsole(root, { model, navigate, topbar }) {
         h('div', { class: 'backdrop', onclick: () => setNavOpen(false) }));
     clear(root).append(layout);
     topbar.onMenu = () => setNavOpen(!layout.classList.contains('sidebar-open'));
+    /** @param {boolean} open */
     function setNavOpen(open) {
         layout.classList.toggle('sidebar-open', open);
         topbar.setMenuExpanded(open);
     }
     nav.addEventListener('click', (event) => {
-        if (event.target.closest('a')) {
+        if (/** @type {Element} */ (event.target).closest('a')) {
             setNavOpen(false);
         }
     });
 
+    /** @type {{destroy: () => void} | null} */
     let page = null;
 
+    /** @param {string} name 'plugins' or 'cluster' */
     function show(name) {
         page?.destroy();
         page = null;
-        for (const a of nav.querySelectorAll('a[data-page]')) {
+        for (const a of Array.from(/** @type {NodeListOf<HTMLAnchorElement>} */ (nav.querySelectorAll('a[data-page]')))) {
             if (a.dataset.page === name) {
                 a.setAttribute('aria-current', 'page');
                 a.classList.add('active');
@@ -73,10 +114,10 @@ export function mountConsole(root, { model, navigate, topbar }) {
             return;
         }
         if (name === 'cluster') {
-            page = clusterPage(main);
+            page = clusterPage(main, model);
             document.title = 'Cluster - System Console - Chorus';
         } else if (name === 'plugins') {
-            page = pluginsPage(main);
+            page = pluginsPage(main, model);
             document.title = 'Plugins - System Console - Chorus';
         } else {
             navigate('/admin_console/plugins', { replace: true });
@@ -91,9 +132,10 @@ export function mountConsole(root, { model, navigate, topbar }) {
     };
 }
 
-/** Repeats `fn` every REFRESH_MS while the page lives (never two at once). */
+/** Repeats `fn` every REFRESH_MS while the page lives (never two at once). @param {() => Promise<void>} fn */
 function poller(fn) {
     let stopped = false;
+    /** @type {ReturnType<typeof setTimeout> | null} */
     let timer = null;
     const tick = async () => {
         try {
@@ -116,7 +158,8 @@ function poller(fn) {
 
 // ---- Plugins ------------------------------------------------------------------------
 
-function pluginsPage(main) {
+/** @param {HTMLElement} main @param {Model} model */
+function pluginsPage(main, model) {
     const pageError = h('div', { class: 'notice', role: 'alert', hidden: true });
     const cards = h('div', { class: 'plugin-cards' });
     const empty = h('p', { class: 'muted' }, 'Loading plugins…');
@@ -157,7 +200,7 @@ function pluginsPage(main) {
         progress.value = 0;
         progressText.textContent = '0%';
         try {
-            const manifest = await api.upload('/plugins', form, (fraction) => {
+            const manifest = await model.uploadPlugin(form, (fraction) => {
                 progress.value = Math.round(fraction * 100);
                 progressText.textContent = `${Math.round(fraction * 100)}%`;
             });
@@ -191,14 +234,14 @@ function pluginsPage(main) {
     const known = new Map(); // id -> card controller
     let config = null;
     let thisNode = '';
-    api.get('/system/ping').then((ping) => { thisNode = ping?.node_id || ''; }).catch(() => {});
+    model.systemPing().then((ping) => { thisNode = ping?.node_id || ''; }).catch(() => {});
 
     async function load() {
         let plugins;
         let statuses;
         let config;
         try {
-            [plugins, statuses, config] = await Promise.all([api.get('/plugins'), api.get('/plugins/statuses'), api.get('/config')]);
+            [plugins, statuses, config] = await Promise.all([model.plugins(), model.pluginStatuses(), model.config()]);
             pageError.hidden = true;
         } catch (err) {
             pageError.hidden = false;
@@ -245,6 +288,7 @@ function pluginsPage(main) {
         }
     }
 
+    /** @param {string} id */
     function pluginCard(id) {
         const titleId = uid('plugin');
         const title = h('h3', { id: titleId });
@@ -272,11 +316,12 @@ function pluginsPage(main) {
             message,
             h('div', { class: 'table-wrap' }, table),
         );
+        /** @type {PluginManifest | null} */
         let manifest = null;
         let enabled = false;
         let busy = false;
 
-        const act = async (label, fn) => {
+        const act = async (/** @type {string} */ label, /** @type {() => Promise<unknown>} */ fn) => {
             busy = true;
             toggle.disabled = true;
             remove.disabled = true;
@@ -298,20 +343,25 @@ function pluginsPage(main) {
         toggle.addEventListener('click', () => {
             const name = manifest?.name || id;
             if (enabled) {
-                act(`Disabling ${name}`, () => api.post(`/plugins/${encodeURIComponent(id)}/disable`));
+                act(`Disabling ${name}`, () => model.disablePlugin(id));
             } else {
-                act(`Enabling ${name}`, () => api.post(`/plugins/${encodeURIComponent(id)}/enable`));
+                act(`Enabling ${name}`, () => model.enablePlugin(id));
             }
         });
         remove.addEventListener('click', async () => {
             const name = manifest?.name || id;
             const ok = await confirmDialog('Remove plugin', `Remove ${name} (${id}) from every node? Its settings and data stay in the database.`, 'Remove', { danger: true });
             if (ok) {
-                act(`Removing ${name}`, () => api.del(`/plugins/${encodeURIComponent(id)}`));
+                act(`Removing ${name}`, () => model.removePlugin(id));
             }
         });
         settings.addEventListener('click', () => openSettings(manifest));
 
+        /**
+         * @param {PluginManifest | undefined} nextManifest
+         * @param {PluginStatus[]} statuses
+         * @param {boolean} enabledForCluster
+         */
         function update(nextManifest, statuses, enabledForCluster) {
             manifest = nextManifest || manifest;
             const name = manifest?.name || statuses[0]?.name || id;
@@ -347,20 +397,22 @@ function pluginsPage(main) {
         return { element, update };
     }
 
+    /** @param {PluginManifest | null} manifest */
     async function openSettings(manifest) {
         if (!manifest) {
             return;
         }
+        /** @type {Record<string, any>} */
         let saved = {};
         try {
-            config = await api.get('/config');
+            config = await model.config();
             const plugins = config?.PluginSettings?.Plugins || {};
             saved = plugins[manifest.id] || plugins[manifest.id.toLowerCase()] || {};
         } catch (err) {
             saved = {};
             console.warn('cannot read the configuration:', err.message);
         }
-        const lookup = (key) => {
+        const lookup = (/** @type {string} */ key) => {
             if (Object.prototype.hasOwnProperty.call(saved, key)) {
                 return saved[key];
             }
@@ -370,6 +422,7 @@ function pluginsPage(main) {
         };
         await openDialog(`${manifest.name} settings`, (close) => {
             const schema = manifest.settings_schema || {};
+            /** @type {Array<{setting: PluginSetting, read: () => {value?: any, error?: string}}>} */
             const inputs = [];
             const form = h('form', { class: 'form settings-form', novalidate: true });
             if (schema.header) {
@@ -396,6 +449,7 @@ function pluginsPage(main) {
                 event.preventDefault();
                 error.textContent = '';
                 status.textContent = '';
+                /** @type {Record<string, any>} */
                 const values = {};
                 for (const { setting, read } of inputs) {
                     const result = read();
@@ -406,7 +460,7 @@ function pluginsPage(main) {
                     values[setting.key] = result.value;
                 }
                 try {
-                    await api.put('/config/patch', { PluginSettings: { Plugins: { [manifest.id]: values } } });
+                    await model.patchConfig({ PluginSettings: { Plugins: { [manifest.id]: values } } });
                     status.textContent = 'Settings saved.';
                     close(true);
                 } catch (err) {
@@ -425,7 +479,12 @@ function pluginsPage(main) {
     };
 }
 
-/** One setting of a manifest's settings_schema as a labelled control. */
+/**
+ * One setting of a manifest's settings_schema as a labelled control.
+ * @param {PluginSetting} setting
+ * @param {any} value the saved value, else the default
+ * @returns {{element: HTMLElement, read: (() => {value?: any, error?: string}) | null}}
+ */
 function settingControl(setting, value) {
     const label = setting.display_name || setting.key;
     const help = setting.help_text || '';
@@ -495,7 +554,8 @@ function settingControl(setting, value) {
 
 // ---- Cluster -------------------------------------------------------------------------
 
-function clusterPage(main) {
+/** @param {HTMLElement} main @param {Model} model */
+function clusterPage(main, model) {
     const error = h('div', { class: 'notice', role: 'alert', hidden: true });
     const summary = h('p', { class: 'muted' }, 'Loading…');
     const rows = h('tbody');
@@ -505,13 +565,13 @@ function clusterPage(main) {
             ['Node id', 'Host name', 'Version', 'Address', 'Cluster', 'Started', 'Last heartbeat'].map((t) => h('th', { scope: 'col' }, t)))),
         rows);
     let thisNode = '';
-    api.get('/system/ping').then((ping) => { thisNode = ping?.node_id || ''; }).catch(() => {});
+    model.systemPing().then((ping) => { thisNode = ping?.node_id || ''; }).catch(() => {});
     main.append(h('h1', null, 'Cluster'), error,
         h('section', { class: 'panel' }, h('h2', null, 'Nodes'), summary, h('div', { class: 'table-wrap' }, table)));
     async function load() {
         let nodes;
         try {
-            nodes = await api.get('/cluster/status');
+            nodes = await model.clusterStatus();
             error.hidden = true;
         } catch (err) {
             error.hidden = false;

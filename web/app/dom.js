@@ -1,10 +1,16 @@
-// Small DOM helpers: element creation, dialogs, time formatting and a safe subset of
-// Markdown. No framework: views build elements with h() and update them in place.
+// @ts-check
+// Owns the small DOM helpers: element creation, dialogs, time formatting and a safe
+// subset of Markdown. No framework: views build elements with h() and update them in place.
 
 /**
  * h('button', {class: 'x', onclick: fn, 'aria-label': 'Close'}, 'text', child…)
  * Attributes starting with "on" become listeners; `false`/`null` attributes are
  * skipped; children may be strings, nodes, arrays, or null.
+ * @template {keyof HTMLElementTagNameMap} K
+ * @param {K} tag
+ * @param {Record<string, any> | null} [attrs]
+ * @param {...any} children
+ * @returns {HTMLElementTagNameMap[K]}
  */
 export function h(tag, attrs, ...children) {
     const el = document.createElement(tag);
@@ -20,7 +26,7 @@ export function h(tag, attrs, ...children) {
             } else if (name === 'dataset') {
                 Object.assign(el.dataset, value);
             } else if (name === 'value' || name === 'checked' || name === 'selected') {
-                el[name] = value;
+                /** @type {any} */ (el)[name] = value;
             } else {
                 el.setAttribute(name, value === true ? '' : String(value));
             }
@@ -30,6 +36,12 @@ export function h(tag, attrs, ...children) {
     return el;
 }
 
+/**
+ * @template {Node & ParentNode} T
+ * @param {T} el
+ * @param {any[]} children
+ * @returns {T}
+ */
 export function append(el, children) {
     for (const child of children.flat(Infinity)) {
         if (child === null || child === undefined || child === false) {
@@ -40,6 +52,7 @@ export function append(el, children) {
     return el;
 }
 
+/** @template {Node} T @param {T} el @returns {T} */
 export function clear(el) {
     while (el.firstChild) {
         el.firstChild.remove();
@@ -48,16 +61,24 @@ export function clear(el) {
 }
 
 let idCounter = 0;
-/** A document-unique id for label/aria wiring. */
+/** A document-unique id for label/aria wiring. @param {string} [prefix] */
 export function uid(prefix = 'id') {
     idCounter += 1;
     return `${prefix}-${idCounter}`;
 }
 
-/** A labelled form field: returns {wrap, input}. */
+/**
+ * A labelled form field: returns {wrap, input}.
+ * @template {HTMLElement} T
+ * @param {string} label
+ * @param {T} input
+ * @param {string} [help]
+ * @returns {{wrap: HTMLDivElement, input: T}}
+ */
 export function field(label, input, help) {
     const id = input.id || uid('f');
     input.id = id;
+    /** @type {HTMLElement[]} */
     const parts = [h('label', { for: id }, label), input];
     if (help) {
         const helpId = uid('help');
@@ -71,13 +92,18 @@ export function field(label, input, help) {
  * A modal dialog (native <dialog>: focus is trapped, Escape closes it). `build(close)`
  * returns the body. Resolves with the value passed to close(). The dialog removes
  * itself when closed.
+ * @param {string} title
+ * @param {(close: (value?: any) => void) => Node} build
+ * @param {{className?: string}} [options]
+ * @returns {Promise<any>}
  */
 export function openDialog(title, build, { className = '' } = {}) {
     return new Promise((resolve) => {
         const titleId = uid('dlg-title');
         const dialog = h('dialog', { class: `dialog ${className}`, 'aria-labelledby': titleId });
+        /** @type {any} */
         let result;
-        const close = (value) => {
+        const close = (/** @type {any} */ value) => {
             result = value;
             dialog.close();
         };
@@ -90,14 +116,21 @@ export function openDialog(title, build, { className = '' } = {}) {
         });
         document.body.append(dialog);
         dialog.showModal();
-        const first = dialog.querySelector('[autofocus]') || dialog.querySelector('input, select, textarea, button:not(.dialog-close)');
+        const first = /** @type {HTMLElement | null} */ (dialog.querySelector('[autofocus]') || dialog.querySelector('input, select, textarea, button:not(.dialog-close)'));
         if (first) {
             first.focus();
         }
     });
 }
 
-/** Ask for confirmation; resolves true or false. */
+/**
+ * Ask for confirmation; resolves true or false.
+ * @param {string} title
+ * @param {string} message
+ * @param {string} [confirmLabel]
+ * @param {{danger?: boolean}} [options]
+ * @returns {Promise<boolean>}
+ */
 export function confirmDialog(title, message, confirmLabel = 'OK', { danger = false } = {}) {
     return openDialog(title, (close) => h('div', null,
         h('p', null, message),
@@ -108,6 +141,7 @@ export function confirmDialog(title, message, confirmLabel = 'OK', { danger = fa
     )).then((value) => value === true);
 }
 
+/** "14:05" today, else "Mar 3 14:05". @param {number} ms */
 export function formatTime(ms) {
     const date = new Date(ms);
     const now = new Date();
@@ -122,6 +156,8 @@ export function formatTime(ms) {
  * Renders a message with a safe subset of Markdown into DOM nodes: `code`,
  * **bold**, *italic* or _italic_, http(s) links, and line breaks. Text is never parsed
  * as HTML.
+ * @param {string} text
+ * @returns {DocumentFragment}
  */
 export function renderMarkdown(text) {
     const frag = document.createDocumentFragment();
@@ -137,6 +173,7 @@ export function renderMarkdown(text) {
 
 const INLINE = /(\\[\\`*_{}[\]()#+\-.!~>|])|(`[^`]+`)|(\*\*[^*]+\*\*)|(\*[^*\s][^*]*\*)|(\b_[^_\s][^_]*_\b)|(https?:\/\/[^\s<>()]+[^\s<>().,;:!?'"])/;
 
+/** @param {ParentNode} parent @param {string} text */
 function appendInline(parent, text) {
     let rest = text;
     while (rest.length > 0) {
@@ -168,13 +205,17 @@ function appendInline(parent, text) {
     }
 }
 
-/** Keeps a focused element focused across a re-render keyed by data-focus-key. */
+/**
+ * Keeps a focused element focused across a re-render keyed by data-focus-key.
+ * @param {HTMLElement} container
+ * @param {() => void} render
+ */
 export function preserveFocus(container, render) {
-    const active = document.activeElement;
+    const active = /** @type {HTMLElement | null} */ (document.activeElement);
     const key = active && container.contains(active) ? active.dataset.focusKey : undefined;
     render();
     if (key) {
-        const again = container.querySelector(`[data-focus-key="${CSS.escape(key)}"]`);
+        const again = /** @type {HTMLElement | null} */ (container.querySelector(`[data-focus-key="${CSS.escape(key)}"]`));
         if (again) {
             again.focus();
         }

@@ -1,5 +1,8 @@
+// @ts-check
 // The chat data of the signed-in user: teams, channels with read positions, users,
-// and the loaded posts of each channel. Views listen for its events:
+// and the loaded posts of each channel. It is also the app's only way to the server:
+// views call its methods, which call the REST client (api.js); nothing else imports
+// api.js. Views listen for its events:
 //
 //   'channels'         the channel list, an unread state or a channel changed
 //   'posts'            {channelId}: the posts of a channel were (re)loaded wholesale
@@ -13,7 +16,24 @@
 // `msg_count` (as in Mattermost), or when an ephemeral message (a plugin alert)
 // arrived in it while it was not open.
 
-import * as api from './api.js';
+import * as http from './api.js';
+import { qs } from './api.js';
+
+/** @typedef {import('./types.js').User} User */
+/** @typedef {import('./types.js').Team} Team */
+/** @typedef {import('./types.js').Channel} Channel */
+/** @typedef {import('./types.js').ChannelMember} ChannelMember */
+/** @typedef {import('./types.js').Post} Post */
+/** @typedef {import('./types.js').PostList} PostList */
+/** @typedef {import('./types.js').Command} Command */
+/** @typedef {import('./types.js').SocketEvent} SocketEvent */
+/** @typedef {import('./types.js').Thread} Thread */
+/** @typedef {import('./types.js').ChatRoute} ChatRoute */
+/** @typedef {import('./types.js').WebappPlugin} WebappPlugin */
+/**
+ * The HTTP transport the model talks through: api.js, or a test double.
+ * @typedef {Pick<typeof import('./api.js'), 'get' | 'post' | 'put' | 'del' | 'upload' | 'xfetch'>} Transport
+ */
 
 export const PAGE_SIZE = 40;
 /** How far before the last post seen a catch-up fetch starts (events from different
@@ -23,10 +43,16 @@ export const CATCH_UP_MARGIN_MS = 5 * 60 * 1000;
 const THREAD_PAGE = 200;
 const EPHEMERAL = 'system_ephemeral';
 
+/** @param {Post} post */
 export function isEphemeral(post) {
     return post.type === EPHEMERAL;
 }
 
+/**
+ * A post from an event's data (JSON text, or already an object).
+ * @param {string | Post | null | undefined} value
+ * @returns {Post | null}
+ */
 export function parsePost(value) {
     if (!value) {
         return null;
@@ -41,8 +67,10 @@ export function parsePost(value) {
     return value;
 }
 
-class ChannelPosts {
+/** The loaded posts of one channel. */
+export class ChannelPosts {
     constructor() {
+        /** @type {Map<string, Post>} */
         this.byId = new Map();
         this.loaded = false;
         this.hasOlder = true;
@@ -50,11 +78,14 @@ class ChannelPosts {
         this.lastSeenAt = 0;
     }
 
+    /** @returns {Post[]} oldest first */
     sorted() {
         return [...this.byId.values()].sort((a, b) => a.create_at - b.create_at || a.id.localeCompare(b.id));
     }
 
+    /** The oldest post the server stores (what a "before" page starts from). */
     oldestStored() {
+        /** @type {Post | null} */
         let oldest = null;
         for (const post of this.byId.values()) {
             if (!isEphemeral(post) && !post.local && (!oldest || post.create_at < oldest.create_at)) {
@@ -64,29 +95,59 @@ class ChannelPosts {
         return oldest;
     }
 
+    /** @param {Post} post */
     see(post) {
         this.lastSeenAt = Math.max(this.lastSeenAt, post.create_at || 0, post.update_at || 0);
     }
 }
 
+/** Whether the page is shown (a post in the open channel of a hidden tab stays unread). */
+function pageVisible() {
+    return typeof document === 'undefined' || document.visibilityState !== 'hidden';
+}
+
 export class Model extends EventTarget {
-    constructor(me) {
+    /**
+     * @param {User} me the signed-in user
+     * @param {object} [options]
+     * @param {Transport} [options.api] the server (api.js unless a test passes a double)
+     * @param {() => boolean} [options.isVisible] whether the page is shown
+     */
+    constructor(me, { api = http, isVisible = pageVisible } = {}) {
         super();
+        this.api = api;
+        this.isVisible = isVisible;
         this.me = me;
+        /** @type {Team[]} */
         this.teams = [];
         this.teamId = '';
+        /** @type {Map<string, Channel>} */
         this.channels = new Map();
+        /** @type {Map<string, ChannelMember>} channel id -> read position */
         this.members = new Map();
+        /** @type {Map<string, User>} */
         this.users = new Map([[me.id, me]]);
+        /** @type {Map<string, ChannelPosts>} */
         this.posts = new Map();
+        /** @type {Set<string>} channels with an unseen ephemeral post */
         this.ephemeralUnread = new Set();
         this.currentChannelId = '';
-        this.thread = null; // {rootId, byId: Map, loaded, error}
+        /** @type {Thread | null} */
+        this.thread = null;
+        /** @type {ReturnType<typeof setTimeout> | null} */
         this.viewTimer = null;
+        /** @type {string | null} a channel whose read mark waits for viewTimer */
+        this.pendingView = null;
+        /** @type {ReturnType<typeof setTimeout> | null} */
         this.reloadTimer = null;
-        this.commands = null; // per team: {teamId, list}
+        /** @type {{teamId: string, list: Command[]} | null} the current team's slash commands */
+        this.commands = null;
     }
 
+    /**
+     * @param {string} type
+     * @param {Record<string, unknown>} [detail]
+     */
     emit(type, detail = {}) {
         this.dispatchEvent(new CustomEvent(type, { detail }));
     }
@@ -104,19 +165,23 @@ export class Model extends EventTarget {
     }
 
     async loadTeams() {
-        this.teams = (await api.get('/users/me/teams')) || [];
+        this.teams = (await this.api.get('/users/me/teams')) || [];
         this.teams.sort((a, b) => a.display_name.localeCompare(b.display_name));
         this.emit('teams');
         return this.teams;
     }
 
-    /** Loads the channel list and read positions of a team (and makes it current). */
+    /**
+     * Loads the channel list and read positions of a team (and makes it current).
+     * @param {string} [teamId]
+     */
     async loadChannels(teamId = this.teamId) {
+        /** @type {[Channel[], ChannelMember[] | null]} */
         const [channels, members] = await Promise.all([
-            api.get(`/users/me/teams/${teamId}/channels`),
-            api.get(`/users/me/teams/${teamId}/channels/members`).catch((err) => {
+            this.api.get(`/users/me/teams/${teamId}/channels`),
+            this.api.get(`/users/me/teams/${teamId}/channels/members`).catch((err) => {
                 console.warn('channel members unavailable:', err.message);
-                return null;
+                return /** @type {ChannelMember[] | null} */ (null);
             }),
         ]);
         if (teamId !== this.teamId) {
@@ -149,18 +214,20 @@ export class Model extends EventTarget {
         return ids;
     }
 
+    /** @param {Channel} channel a direct channel */
     directPartnerId(channel) {
         const [a, b] = channel.name.split('__');
         return a === this.me.id ? b : a;
     }
 
+    /** Fetches the users not known yet (a failure only warns). @param {string[]} ids */
     async loadUsers(ids) {
         const missing = [...new Set(ids)].filter((id) => id && !this.users.has(id));
         if (missing.length === 0) {
             return;
         }
         try {
-            const users = await api.post('/users/ids', missing);
+            const users = await this.api.post('/users/ids', missing);
             for (const user of users || []) {
                 this.users.set(user.id, user);
             }
@@ -169,6 +236,7 @@ export class Model extends EventTarget {
         }
     }
 
+    /** @param {string} id */
     userName(id) {
         if (!id) {
             return 'System';
@@ -177,6 +245,7 @@ export class Model extends EventTarget {
         return user ? user.username : 'someone';
     }
 
+    /** @param {Channel | null} channel */
     channelName(channel) {
         if (!channel) {
             return '';
@@ -189,6 +258,7 @@ export class Model extends EventTarget {
         return channel.display_name || channel.name;
     }
 
+    /** @param {Channel} channel */
     isUnread(channel) {
         if (this.ephemeralUnread.has(channel.id)) {
             return true;
@@ -197,6 +267,7 @@ export class Model extends EventTarget {
         return Boolean(member) && channel.total_msg_count > member.msg_count;
     }
 
+    /** @param {string} channelId */
     markReadLocally(channelId) {
         const channel = this.channels.get(channelId);
         const member = this.members.get(channelId);
@@ -209,11 +280,12 @@ export class Model extends EventTarget {
     /**
      * Marks the channel read now (locally) and on the server, debounced per channel:
      * a pending mark for another channel is sent at once, never dropped.
+     * @param {string} channelId
      */
     viewChannel(channelId) {
         this.markReadLocally(channelId);
         this.emit('channels');
-        const send = (id) => api.post('/channels/members/me/view', { channel_id: id }).catch((err) => {
+        const send = (/** @type {string} */ id) => this.api.post('/channels/members/me/view', { channel_id: id }).catch((err) => {
             console.warn('cannot mark the channel read:', err.message);
         });
         if (this.pendingView && this.pendingView !== channelId) {
@@ -231,6 +303,7 @@ export class Model extends EventTarget {
         }, 300);
     }
 
+    /** The posts of a channel (an empty, unloaded set until loadPosts). @param {string} channelId */
     postsOf(channelId) {
         let posts = this.posts.get(channelId);
         if (!posts) {
@@ -240,9 +313,13 @@ export class Model extends EventTarget {
         return posts;
     }
 
-    /** First page of a channel (newest PAGE_SIZE posts); keeps ephemeral ones. */
+    /**
+     * First page of a channel (newest PAGE_SIZE posts); keeps ephemeral ones.
+     * @param {string} channelId
+     */
     async loadPosts(channelId) {
-        const list = await api.get(`/channels/${channelId}/posts${api.qs({ page: 0, per_page: PAGE_SIZE })}`);
+        /** @type {PostList} */
+        const list = await this.api.get(`/channels/${channelId}/posts${qs({ page: 0, per_page: PAGE_SIZE })}`);
         const posts = this.postsOf(channelId);
         for (const [id, post] of posts.byId) {
             if (!isEphemeral(post) && !post.local) {
@@ -257,7 +334,10 @@ export class Model extends EventTarget {
         return posts;
     }
 
-    /** The page before the oldest loaded post; resolves the number of posts added. */
+    /**
+     * The page before the oldest loaded post; resolves the number of posts added.
+     * @param {string} channelId
+     */
     async loadOlder(channelId) {
         const posts = this.postsOf(channelId);
         if (posts.loadingOlder || !posts.hasOlder) {
@@ -270,7 +350,8 @@ export class Model extends EventTarget {
         }
         posts.loadingOlder = true;
         try {
-            const list = await api.get(`/channels/${channelId}/posts${api.qs({ before: oldest.id, per_page: PAGE_SIZE })}`);
+            /** @type {PostList} */
+            const list = await this.api.get(`/channels/${channelId}/posts${qs({ before: oldest.id, per_page: PAGE_SIZE })}`);
             const order = list.order || [];
             await this.loadUsers(order.map((id) => list.posts[id].user_id));
             const added = order.filter((id) => !posts.byId.has(id)).length;
@@ -283,6 +364,10 @@ export class Model extends EventTarget {
         }
     }
 
+    /**
+     * @param {ChannelPosts} posts
+     * @param {PostList} list
+     */
     mergeList(posts, list) {
         for (const id of list.order || []) {
             const post = list.posts[id];
@@ -293,7 +378,7 @@ export class Model extends EventTarget {
         }
     }
 
-    /** Adds or updates a post from an event or a reply. */
+    /** Adds or updates a post from an event or a reply. @param {Post} post */
     upsertPost(post) {
         if (!post || !post.channel_id) {
             return;
@@ -316,6 +401,7 @@ export class Model extends EventTarget {
         this.emit('post', { post, isNew });
     }
 
+    /** @param {Post} post */
     removePost(post) {
         const posts = this.posts.get(post.channel_id);
         if (posts) {
@@ -340,9 +426,15 @@ export class Model extends EventTarget {
         this.emit('post-removed', { post });
     }
 
-    /** A local note in a channel (a command's error, say), shown like an ephemeral post. */
+    /**
+     * A local note in a channel (a command's error, say), shown like an ephemeral post.
+     * @param {string} channelId
+     * @param {string} message
+     * @param {{rootId?: string, error?: boolean}} [options]
+     */
     addLocalNote(channelId, message, { rootId = '', error = false } = {}) {
         const now = Date.now();
+        /** @type {Post} */
         const post = {
             id: `local-${now}-${Math.random().toString(36).slice(2)}`,
             channel_id: channelId,
@@ -359,6 +451,7 @@ export class Model extends EventTarget {
         this.upsertPost(post);
     }
 
+    /** @param {string} rootId */
     async openThread(rootId) {
         this.thread = { rootId, byId: new Map(), loaded: false, error: '' };
         this.emit('thread');
@@ -374,15 +467,19 @@ export class Model extends EventTarget {
         try {
             // Pages of THREAD_PAGE replies, oldest first, so that a long thread never
             // comes in one answer.
+            /** @type {Map<string, Post>} */
             const byId = new Map();
+            /** @type {Post | null} */
             let cursor = null;
             for (;;) {
+                /** @type {Record<string, string | number>} */
                 const query = { perPage: THREAD_PAGE, direction: 'down' };
                 if (cursor) {
                     query.fromPost = cursor.id;
                     query.fromCreateAt = cursor.create_at;
                 }
-                const list = await api.get(`/posts/${thread.rootId}/thread${api.qs(query)}`);
+                /** @type {PostList} */
+                const list = await this.api.get(`/posts/${thread.rootId}/thread${qs(query)}`);
                 const page = Object.values(list.posts || {});
                 await this.loadUsers(page.map((p) => p.user_id));
                 if (this.thread !== thread) {
@@ -418,8 +515,15 @@ export class Model extends EventTarget {
         this.emit('thread');
     }
 
+    /**
+     * @param {string} channelId
+     * @param {string} message
+     * @param {string} [rootId]
+     * @returns {Promise<Post>}
+     */
     async createPost(channelId, message, rootId = '') {
-        const post = await api.post('/posts', {
+        /** @type {Post} */
+        const post = await this.api.post('/posts', {
             channel_id: channelId,
             message,
             root_id: rootId,
@@ -438,12 +542,14 @@ export class Model extends EventTarget {
         return post;
     }
 
+    /** @param {string} teamId @returns {Promise<Command[]>} */
     async commandsFor(teamId) {
         if (this.commands && this.commands.teamId === teamId) {
             return this.commands.list;
         }
         try {
-            const list = await api.get(`/teams/${teamId}/commands/autocomplete`);
+            /** @type {Command[]} */
+            const list = await this.api.get(`/teams/${teamId}/commands/autocomplete`);
             this.commands = { teamId, list: (list || []).filter((c) => c.auto_complete !== false) };
         } catch (err) {
             console.warn('cannot load commands:', err.message);
@@ -462,6 +568,7 @@ export class Model extends EventTarget {
         }, 150);
     }
 
+    /** Applies a websocket event. @param {SocketEvent} msg */
     handleEvent(msg) {
         const data = msg.data || {};
         switch (msg.event) {
@@ -481,7 +588,7 @@ export class Model extends EventTarget {
                 }
                 this.loadUsers([post.user_id]).then(() => {
                     this.upsertPost(post);
-                    if (post.channel_id === this.currentChannelId && document.visibilityState !== 'hidden') {
+                    if (post.channel_id === this.currentChannelId && this.isVisible()) {
                         this.viewChannel(post.channel_id);
                     } else if (post.user_id === this.me.id) {
                         this.markReadLocally(post.channel_id);
@@ -599,7 +706,8 @@ export class Model extends EventTarget {
             // has_next while more follow: ask again from the newest change received.
             let since = Math.max(1, (posts.lastSeenAt || Date.now()) - CATCH_UP_MARGIN_MS);
             for (;;) {
-                const list = await api.get(`/channels/${open}/posts${api.qs({ since })}`);
+                /** @type {PostList} */
+                const list = await this.api.get(`/channels/${open}/posts${qs({ since })}`);
                 const fetched = Object.values(list.posts || {});
                 await this.loadUsers(fetched.map((p) => p.user_id));
                 for (const post of fetched.sort((a, b) => a.create_at - b.create_at)) {
@@ -621,4 +729,251 @@ export class Model extends EventTarget {
             await this.refreshThread();
         }
     }
+
+    // ---- posts, channels and people on the server ----------------------------------
+
+    /**
+     * Changes a post's text; the answer updates the model like an edit event.
+     * @param {string} postId
+     * @param {string} message
+     * @returns {Promise<Post>}
+     */
+    async editPost(postId, message) {
+        /** @type {Post} */
+        const updated = await this.api.put(`/posts/${postId}/patch`, { message });
+        this.upsertPost(updated);
+        return updated;
+    }
+
+    /** Deletes a post on the server, then here. @param {Post} post */
+    async deletePost(post) {
+        await this.api.del(`/posts/${post.id}`);
+        this.removePost(post);
+    }
+
+    /**
+     * Runs a slash command (its answer, if any, arrives as events).
+     * @param {{channel_id: string, team_id: string, root_id: string, command: string}} args
+     */
+    async executeCommand(args) {
+        return this.api.post('/commands/execute', args);
+    }
+
+    /** A team's open channels (up to 200), member or not. @param {string} teamId @returns {Promise<Channel[]>} */
+    async openChannels(teamId) {
+        return this.api.get(`/teams/${teamId}/channels${qs({ per_page: 200 })}`);
+    }
+
+    /**
+     * Joins a channel and reloads the team's channel list.
+     * @param {string} channelId
+     * @param {string} [teamId]
+     */
+    async joinChannel(channelId, teamId = this.teamId) {
+        await this.api.post(`/channels/${channelId}/members`, { user_id: this.me.id });
+        await this.loadChannels(teamId);
+    }
+
+    /**
+     * Creates a channel and reloads the team's channel list.
+     * @param {string} teamId
+     * @param {{display_name: string, name: string, type: string}} fields
+     * @returns {Promise<Channel>}
+     */
+    async createChannel(teamId, fields) {
+        /** @type {Channel} */
+        const channel = await this.api.post('/channels', { team_id: teamId, ...fields });
+        await this.loadChannels(teamId);
+        return channel;
+    }
+
+    /**
+     * The direct channel with `user` (created if need be), after reloading the list.
+     * @param {User} user
+     * @param {string} [teamId]
+     * @returns {Promise<Channel>}
+     */
+    async openDirect(user, teamId = this.teamId) {
+        /** @type {Channel} */
+        const channel = await this.api.post('/channels/direct', [this.me.id, user.id]);
+        this.users.set(user.id, user);
+        await this.loadChannels(teamId);
+        return this.channels.get(channel.id) || channel;
+    }
+
+    /** A team's members (up to 200) by username, remembered. @param {string} teamId @returns {Promise<User[]>} */
+    async teamUsers(teamId) {
+        /** @type {User[]} */
+        const found = await this.api.get(`/users${qs({ in_team: teamId, per_page: 200 })}`);
+        const users = (found || []).sort((a, b) => a.username.localeCompare(b.username));
+        users.forEach((u) => this.users.has(u.id) || this.users.set(u.id, u));
+        return users;
+    }
+
+    /**
+     * The channel a chat address names. An open channel the user is not in is joined
+     * (as in Mattermost); a direct channel is created when there is none yet.
+     * @param {Team} team
+     * @param {ChatRoute} route
+     * @returns {Promise<Channel>}
+     */
+    async channelForRoute(team, route) {
+        if (route.kind === 'dm') {
+            const username = route.channel.replace(/^@/, '');
+            let user = [...this.users.values()].find((u) => u.username === username);
+            if (!user) {
+                user = /** @type {User} */ (await this.api.get(`/users/username/${encodeURIComponent(username)}`));
+                this.users.set(user.id, user);
+            }
+            const existing = [...this.channels.values()].find((c) => c.type === 'D' && this.directPartnerId(c) === user.id);
+            if (existing) {
+                return existing;
+            }
+            /** @type {Channel} */
+            const channel = await this.api.post('/channels/direct', [this.me.id, user.id]);
+            await this.loadChannels(team.id);
+            return this.channels.get(channel.id) || channel;
+        }
+        const existing = [...this.channels.values()].find((c) => c.name === route.channel && c.team_id === team.id);
+        if (existing) {
+            return existing;
+        }
+        /** @type {Channel} */
+        const channel = await this.api.get(`/teams/${team.id}/channels/name/${encodeURIComponent(route.channel)}`);
+        if (channel.type === 'O') {
+            await this.api.post(`/channels/${channel.id}/members`, { user_id: this.me.id });
+            await this.loadChannels(team.id);
+            return this.channels.get(channel.id) || channel;
+        }
+        return channel;
+    }
+
+    // ---- teams ------------------------------------------------------------------
+
+    /** Every team the user may see (joined or open to join). @returns {Promise<Team[]>} */
+    async allTeams() {
+        return this.api.get('/teams');
+    }
+
+    /**
+     * Creates a team, then reloads the user's teams.
+     * @param {{display_name: string, name: string, type: string}} fields
+     * @returns {Promise<Team>}
+     */
+    async createTeam(fields) {
+        /** @type {Team} */
+        const team = await this.api.post('/teams', fields);
+        await this.loadTeams();
+        return team;
+    }
+
+    /** Joins a team, then reloads the user's teams. @param {Team} team */
+    async joinTeam(team) {
+        await this.api.post(`/teams/${team.id}/members`, { team_id: team.id, user_id: this.me.id });
+        await this.loadTeams();
+    }
+
+    // ---- the session ---------------------------------------------------------------
+
+    async logout() {
+        await this.api.post('/users/logout');
+    }
+
+    /** Asks the server whether the session still holds (a 401 ends it, see onSessionEnded). */
+    async checkSession() {
+        await this.api.get('/users/me');
+    }
+
+    // ---- plugins (the plugin host) and the System Console ------------------------------
+
+    /** The plugins whose web bundle runs on this node. @returns {Promise<WebappPlugin[]>} */
+    async webappPlugins() {
+        return this.api.get('/plugins/webapp');
+    }
+
+    /** fetch() as the app makes it (CSRF header, cookie); plugins get it as store.fetch. */
+    pluginFetch(/** @type {string} */ url, /** @type {RequestInit} */ options) {
+        return this.api.xfetch(url, options);
+    }
+
+    /** @returns {Promise<{node_id?: string}>} */
+    async systemPing() {
+        return this.api.get('/system/ping');
+    }
+
+    /** @returns {Promise<{active?: any[], inactive?: any[]}>} installed plugins' manifests */
+    async plugins() {
+        return this.api.get('/plugins');
+    }
+
+    /** @returns {Promise<any[]>} each plugin's state on each node */
+    async pluginStatuses() {
+        return this.api.get('/plugins/statuses');
+    }
+
+    /**
+     * Uploads a plugin bundle; resolves its manifest.
+     * @param {FormData} form
+     * @param {(fraction: number) => void} onProgress
+     */
+    async uploadPlugin(form, onProgress) {
+        return this.api.upload('/plugins', form, onProgress);
+    }
+
+    /** @param {string} id */
+    async enablePlugin(id) {
+        return this.api.post(`/plugins/${encodeURIComponent(id)}/enable`);
+    }
+
+    /** @param {string} id */
+    async disablePlugin(id) {
+        return this.api.post(`/plugins/${encodeURIComponent(id)}/disable`);
+    }
+
+    /** @param {string} id */
+    async removePlugin(id) {
+        return this.api.del(`/plugins/${encodeURIComponent(id)}`);
+    }
+
+    /** @returns {Promise<any>} the server configuration */
+    async config() {
+        return this.api.get('/config');
+    }
+
+    /** @param {object} patch */
+    async patchConfig(patch) {
+        return this.api.put('/config/patch', patch);
+    }
+
+    /** @returns {Promise<any[]>} the live nodes */
+    async clusterStatus() {
+        return this.api.get('/cluster/status');
+    }
 }
+
+// ---- before there is a model: signing in -------------------------------------------
+
+/** The signed-in user, or an ApiError (status 401 when nobody is). @returns {Promise<User>} */
+export function currentUser() {
+    return http.get('/users/me', { quiet401: true });
+}
+
+/**
+ * @param {string} loginId username or email
+ * @param {string} password
+ * @returns {Promise<User>}
+ */
+export function logIn(loginId, password) {
+    return http.post('/users/login', { login_id: loginId, password }, { quiet401: true });
+}
+
+/**
+ * Creates an account (logging in is a separate step).
+ * @param {{username: string, email: string, password: string}} fields
+ */
+export function signUp(fields) {
+    return http.post('/users', fields);
+}
+
+/** fn(error) whenever a request answers 401 (the session ended). */
+export const onSessionEnded = http.onUnauthorized;

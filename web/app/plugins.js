@@ -1,5 +1,7 @@
-// Plugin web bundles: loading, the registry handed to plugin.initialize(registry,
-// store), and unloading. See docs/plugin-webapp.md for the contract.
+// @ts-check
+// Owns the plugins' web bundles: loading, the registry handed to
+// plugin.initialize(registry, store), and unloading. See docs/plugin-webapp.md for the
+// contract. The list of bundles and the plugins' fetch come from the model (passed in).
 //
 // A bundle is a classic script served under /static/plugins/<id>/… that calls
 // window.registerPlugin(id, plugin). The app calls plugin.initialize(registry, store).
@@ -7,31 +9,73 @@
 // stops (a `plugin_disabled` event, or it disappears from /plugins/webapp) the app
 // calls plugin.uninitialize() and removes all of it without a page reload.
 
-import { get, xfetch } from './api.js';
+/** @typedef {import('./types.js').StoreState} StoreState */
+/** @typedef {import('./types.js').WebappPlugin} WebappPlugin */
+/**
+ * A registered item: `kind` says which of the optional fields it has.
+ * @typedef {object} RegistryItem
+ * @property {string} id
+ * @property {string} pluginId
+ * @property {string} kind
+ * @property {any} [icon]
+ * @property {(channel: any, member: any) => void} [action]
+ * @property {any} [dropdownText]
+ * @property {any} [tooltipText]
+ * @property {string} [event]
+ * @property {(msg: any) => void} [handler]
+ * @property {(el: HTMLElement, props: any) => any} [component]
+ * @property {string} [type]
+ * @property {(message: string, args: any) => any} [hook]
+ */
+/**
+ * @typedef {object} LoadedPlugin
+ * @property {string} version
+ * @property {string} bundlePath
+ * @property {HTMLScriptElement | null} script
+ * @property {any} plugin
+ * @property {Set<string>} items
+ * @property {boolean} initialized
+ * @property {Set<() => void>} [storeListeners]
+ */
 
 const KINDS = ['channelHeaderButton', 'webSocketHandler', 'rootComponent', 'postTypeComponent', 'slashCommandHook'];
 
 export class PluginHost {
-    /** getState(): the store snapshot plugins see. */
-    constructor(getState) {
+    /**
+     * @param {object} options
+     * @param {() => StoreState} options.getState the store snapshot plugins see
+     * @param {() => Promise<WebappPlugin[]>} options.listBundles the bundles that should run
+     * @param {(url: string, options?: RequestInit) => Promise<Response>} options.fetch store.fetch
+     */
+    constructor({ getState, listBundles, fetch }) {
         this.getState = getState;
-        this.loaded = new Map(); // id -> {version, script, plugin, items:Set<regId>}
-        this.items = new Map(); // regId -> {pluginId, kind, ...}
-        this.listeners = new Set(); // (kind) => void, on any registry change
+        this.listBundles = listBundles;
+        this.fetch = fetch;
+        /** @type {Map<string, LoadedPlugin>} plugin id -> its bundle */
+        this.loaded = new Map();
+        /** @type {Map<string, RegistryItem>} registration id -> item */
+        this.items = new Map();
+        /** @type {Set<(kind: string) => void>} called on any registry change */
+        this.listeners = new Set();
+        /** @type {Set<() => void>} */
         this.storeListeners = new Set();
         this.nextId = 1;
-        this.pending = new Map(); // id -> resolve, while its script loads
+        /** @type {Map<string, () => void>} plugin id -> resolve, while its script loads */
+        this.pending = new Map();
+        /** @type {Promise<void> | null} */
         this.syncing = null;
         this.resyncRequested = false;
-        window.registerPlugin = (id, plugin) => this.register(id, plugin);
+        // The bundles' entry point (part of the plugin contract, not a back-channel).
+        /** @type {any} */ (window).registerPlugin = (/** @type {string} */ id, /** @type {any} */ plugin) => this.register(id, plugin);
     }
 
-    /** Subscribe to registry changes: fn(kind). */
+    /** Subscribe to registry changes: fn(kind). @param {(kind: string) => void} fn */
     onChange(fn) {
         this.listeners.add(fn);
         return () => this.listeners.delete(fn);
     }
 
+    /** @param {string} kind */
     changed(kind) {
         for (const fn of this.listeners) {
             try {
@@ -53,11 +97,16 @@ export class PluginHost {
         }
     }
 
+    /** @param {string} kind @returns {RegistryItem[]} */
     list(kind) {
         return [...this.items.values()].filter((item) => item.kind === kind);
     }
 
-    /** Fetches /plugins/webapp and loads new bundles, unloads gone ones. Coalesces calls. */
+    /**
+     * Fetches the bundle list (/plugins/webapp) and loads new bundles, unloads gone ones.
+     * Coalesces calls.
+     * @returns {Promise<void>}
+     */
     sync() {
         if (this.syncing) {
             this.resyncRequested = true;
@@ -68,7 +117,7 @@ export class PluginHost {
                 this.resyncRequested = false;
                 let wanted;
                 try {
-                    wanted = await get('/plugins/webapp');
+                    wanted = await this.listBundles();
                 } catch (err) {
                     console.warn('cannot list plugin web bundles:', err.message);
                     return;
@@ -88,7 +137,9 @@ export class PluginHost {
         return this.syncing;
     }
 
+    /** @param {WebappPlugin} plugin @returns {Promise<void>} */
     load({ id, version, webapp }) {
+        /** @type {LoadedPlugin} */
         const entry = { version, bundlePath: webapp.bundle_path, script: null, plugin: null, items: new Set(), initialized: false };
         this.loaded.set(id, entry);
         return new Promise((resolve) => {
@@ -121,6 +172,7 @@ export class PluginHost {
         });
     }
 
+    /** window.registerPlugin(id, plugin), called by a bundle. @param {string} id @param {any} plugin */
     register(id, plugin) {
         const entry = this.loaded.get(id);
         const resolve = this.pending.get(id);
@@ -140,6 +192,7 @@ export class PluginHost {
             .finally(() => resolve?.());
     }
 
+    /** @param {string} id */
     unload(id) {
         const entry = this.loaded.get(id);
         if (!entry) {
@@ -168,6 +221,7 @@ export class PluginHost {
         kinds.forEach((kind) => this.changed(kind));
     }
 
+    /** @param {string} pluginId @param {string} kind @param {object} fields */
     add(pluginId, kind, fields) {
         const entry = this.loaded.get(pluginId);
         if (!entry) {
@@ -180,15 +234,23 @@ export class PluginHost {
         return id;
     }
 
+    /** @param {string} pluginId */
     registryFor(pluginId) {
-        const add = (kind, fields) => this.add(pluginId, kind, fields);
+        const add = (/** @type {string} */ kind, /** @type {object} */ fields) => this.add(pluginId, kind, fields);
+        /** @typedef {RegistryItem} I */
         return {
+            /** @param {I['icon']} icon @param {I['action']} action @param {I['dropdownText']} dropdownText @param {I['tooltipText']} tooltipText */
             registerChannelHeaderButtonAction: (icon, action, dropdownText, tooltipText) =>
                 add('channelHeaderButton', { icon, action, dropdownText, tooltipText }),
+            /** @param {string} event @param {I['handler']} handler */
             registerWebSocketEventHandler: (event, handler) => add('webSocketHandler', { event, handler }),
+            /** @param {I['component']} component */
             registerRootComponent: (component) => add('rootComponent', { component }),
+            /** @param {string} type @param {I['component']} component */
             registerPostTypeComponent: (type, component) => add('postTypeComponent', { type, component }),
+            /** @param {I['hook']} hook */
             registerSlashCommandWillBePostedHook: (hook) => add('slashCommandHook', { hook }),
+            /** @param {string} regId */
             unregisterComponent: (regId) => {
                 const item = this.items.get(regId);
                 if (!item || item.pluginId !== pluginId) {
@@ -199,6 +261,7 @@ export class PluginHost {
                 this.changed(item.kind);
                 return true;
             },
+            /** @param {string} event */
             unregisterWebSocketEventHandler: (event) => {
                 for (const item of this.list('webSocketHandler')) {
                     if (item.pluginId === pluginId && item.event === event) {
@@ -210,10 +273,12 @@ export class PluginHost {
         };
     }
 
+    /** @param {string} pluginId */
     storeFor(pluginId) {
         const host = this;
         return {
             getState: () => host.getState(),
+            /** @param {() => void} fn */
             subscribe(fn) {
                 host.storeListeners.add(fn);
                 const entry = host.loaded.get(pluginId);
@@ -223,11 +288,11 @@ export class PluginHost {
                 }
                 return () => host.storeListeners.delete(fn);
             },
-            fetch: (url, options) => xfetch(url, options),
+            fetch: (/** @type {string} */ url, /** @type {RequestInit} */ options) => host.fetch(url, options),
         };
     }
 
-    /** Delivers a websocket event to the plugins' handlers. */
+    /** Delivers a websocket event to the plugins' handlers. @param {import('./types.js').SocketEvent} msg */
     dispatchEvent(msg) {
         for (const item of this.list('webSocketHandler')) {
             if (item.event === msg.event) {
@@ -243,8 +308,12 @@ export class PluginHost {
     /**
      * Runs the slash-command hooks in order. Resolves {message, args} to go on,
      * {error} to refuse with a message, or {swallowed: true}.
+     * @param {string} message
+     * @param {Record<string, any>} args
+     * @returns {Promise<{message?: string, args?: Record<string, any>, error?: {message: string}, swallowed?: boolean}>}
      */
     async runSlashCommandHooks(message, args) {
+        /** @type {{message: string, args: Record<string, any>}} */
         let current = { message, args };
         for (const item of this.list('slashCommandHook')) {
             let result;
@@ -272,7 +341,11 @@ export class PluginHost {
     }
 }
 
-/** Renders a registered icon (string, Node, or component function) into `el`. */
+/**
+ * Renders a registered icon (string, Node, or component function) into `el`.
+ * @param {HTMLElement} el
+ * @param {any} icon
+ */
 export function renderIcon(el, icon) {
     if (icon instanceof Node) {
         el.append(icon.cloneNode(true));

@@ -1,4 +1,5 @@
-// The websocket: one per page, authenticated by the session cookie at upgrade.
+// @ts-check
+// Owns the websocket: one per page, authenticated by the session cookie at upgrade.
 //
 // Reconnection: on a drop the client retries with exponential backoff (0.5 s doubling
 // to 5 s, with jitter), presenting its connection id and the next sequence number it
@@ -12,24 +13,39 @@ const MIN_DELAY_MS = 500;
 const MAX_DELAY_MS = 5000;
 const PING_INTERVAL_MS = 30000;
 
+/** @typedef {import('./types.js').SocketEvent} SocketEvent */
+/**
+ * @typedef {object} SocketHandlers
+ * @property {(event: SocketEvent) => void} onEvent
+ * @property {(status: 'connecting' | 'connected' | 'reconnecting') => void} [onStatus]
+ * @property {() => void} [onResync]
+ * @property {() => void} [onReconnected]
+ * @property {() => void} [onAuthFailed]
+ */
+
 export class Socket {
     /**
      * handlers: onEvent(event), onStatus('connecting'|'connected'|'reconnecting'),
      * onResync() after a hello on a new connection that follows an earlier one,
      * onReconnected() after any reconnection (resumed or new), onAuthFailed().
+     * @param {SocketHandlers} handlers
      */
     constructor(handlers) {
         this.handlers = handlers;
+        /** @type {WebSocket | null} */
         this.ws = null;
         this.connectionId = '';
         this.nextSeq = 0;
         this.attempt = 0;
         this.everConnected = false;
         this.stopped = true;
+        /** @type {ReturnType<typeof setTimeout> | null} */
         this.timer = null;
+        /** @type {ReturnType<typeof setInterval> | null} */
         this.pingTimer = null;
         this.awaitingPong = false;
         this.actionSeq = 1;
+        /** @type {'connecting' | 'connected' | 'reconnecting'} */
         this.status = 'connecting';
         this.onOnline = () => this.reconnectSoon(0);
     }
@@ -55,6 +71,7 @@ export class Socket {
         }
     }
 
+    /** @param {'connecting' | 'connected' | 'reconnecting'} status */
     setStatus(status) {
         if (this.status !== status) {
             this.status = status;
@@ -110,6 +127,7 @@ export class Socket {
         };
     }
 
+    /** @param {number} delay ms */
     reconnectSoon(delay) {
         if (this.stopped) {
             return;
@@ -121,14 +139,16 @@ export class Socket {
         this.timer = setTimeout(() => this.connect(), delay);
     }
 
-    /** Drops the socket now (and reconnects); for tests and for seq gaps. */
+    /** Drops the socket now (and reconnects); for seq gaps and dead connections. */
     drop(code = 4000) {
         if (this.ws) {
             this.ws.close(code);
         }
     }
 
+    /** @param {string} text */
     receive(text) {
+        /** @type {SocketEvent} */
         let msg;
         try {
             msg = JSON.parse(text);
@@ -169,6 +189,11 @@ export class Socket {
         this.handlers.onEvent(msg);
     }
 
+    /**
+     * Sends an action; false when no socket is open.
+     * @param {string} action
+     * @param {Record<string, unknown>} [data]
+     */
     send(action, data = {}) {
         if (!this.ws || this.ws.readyState !== WebSocket.OPEN) {
             return false;

@@ -506,11 +506,34 @@ describe('Chorus web app on a two-node cluster', { skip, timeout: 15 * 60_000 },
         // Served from the server's own origin, as real bundles are: the page's
         // Content-Security-Policy runs scripts from nowhere else.
         const fixtureUrl = '/static/plugins/com.example.fixture/fixture.js';
-        await pageA.route(`**${fixtureUrl}*`, (route) => route.fulfill({ contentType: 'application/javascript', body: fixture }));
-        await pageA.evaluate(async (url) => {
-            await window.chorusPluginHost.load({ id: 'com.example.fixture', version: '1', webapp: { bundle_path: url } });
-        }, fixtureUrl);
+        let fixtureLoads = 0;
+        await pageA.route(`**${fixtureUrl}*`, (route) => {
+            fixtureLoads += 1;
+            return route.fulfill({ contentType: 'application/javascript', body: fixture });
+        });
+        // The page lists the bundles to run with GET /plugins/webapp: A's page is told the
+        // fixture is one of them. The page re-reads that list on every plugin_enabled or
+        // plugin_disabled event, so toggling the real plugin makes it sync.
+        let listFixture = true;
+        await pageA.route('**/api/v4/plugins/webapp', async (route) => {
+            const response = await route.fetch();
+            const list = await response.json();
+            if (listFixture) {
+                list.push({ id: 'com.example.fixture', version: '1', webapp: { bundle_path: fixtureUrl } });
+            }
+            await route.fulfill({ response, json: list });
+        });
+        const adminApi = await new Api(node1.url).login(admin.name);
+        const triggerButton = pageA.getByRole('button', { name: 'Trigger words' });
+        await adminApi.post(`/plugins/${PLUGIN_ID}/disable`);
+        await triggerButton.waitFor({ state: 'detached', timeout: 60_000 });
         await pageA.locator('#fixture-root', { hasText: `fixture root for ${userA.name}` }).waitFor();
+        // A sync that still lists the fixture keeps it as it is (no reload).
+        await adminApi.post(`/plugins/${PLUGIN_ID}/enable`);
+        await triggerButton.waitFor({ timeout: 60_000 });
+        assert.equal(await pageA.locator('#fixture-root').count(), 1);
+        assert.equal(fixtureLoads, 1, 'the bundle was loaded once');
+        assert.deepEqual(await pageA.evaluate(() => window.fixtureLog), []);
         await pageA.getByRole('button', { name: 'Fixture button' }).click();
         const box = composer(pageA);
         await box.fill('/shout quiet please');
@@ -530,9 +553,11 @@ describe('Chorus web app on a two-node cluster', { skip, timeout: 15 * 60_000 },
         assert.ok(log.includes('posted typed post'), JSON.stringify(log));
         assert.equal(await pageA.locator('#main article.post', { hasText: '/swallow' }).count(), 0);
 
-        // The fixture is not a running plugin: a re-sync with the server unloads it.
-        await pageA.evaluate(() => window.chorusPluginHost.sync());
-        await pageA.locator('#fixture-root').waitFor({ state: 'detached' });
+        // The fixture is not a running plugin: a re-sync with the server's own list (here
+        // after the real plugin is disabled) unloads it.
+        listFixture = false;
+        await adminApi.post(`/plugins/${PLUGIN_ID}/disable`);
+        await pageA.locator('#fixture-root').waitFor({ state: 'detached', timeout: 60_000 });
         await pageA.getByRole('button', { name: 'Fixture button' }).waitFor({ state: 'detached' });
         await post(pageA, 'typed post').filter({ hasNotText: 'rendered by the fixture' }).waitFor();
         const after = await pageA.evaluate(() => window.fixtureLog);
@@ -541,8 +566,11 @@ describe('Chorus web app on a two-node cluster', { skip, timeout: 15 * 60_000 },
         await box.press('Enter');
         await pageA.locator('#main article.post.ephemeral.error', { hasText: "Command with a trigger of 'shout' not found." }).waitFor();
         await box.fill('');
-        // The real plugin's button survived the re-sync.
-        await pageA.getByRole('button', { name: 'Trigger words' }).waitFor();
+        // Enabled again, the real plugin's button comes back; the fixture stays away.
+        await adminApi.post(`/plugins/${PLUGIN_ID}/enable`);
+        await triggerButton.waitFor({ timeout: 60_000 });
+        assert.equal(await pageA.locator('#fixture-root').count(), 0);
+        await pageA.unroute('**/api/v4/plugins/webapp');
     });
 
     step('e. permission errors: the console refuses a plain user; a forbidden post shows the server\'s message', async () => {

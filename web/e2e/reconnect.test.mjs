@@ -58,25 +58,32 @@ describe('reconnection after a node goes away', { skip, timeout: 10 * 60_000 }, 
 
             // A's page goes through nginx.
             page = await newUserPage(browser);
+            // Which node holds A's websocket? The `hello` that greets a new connection
+            // names it (server_hostname is the node id); watch the frames the page receives.
+            const greetedBy = [];
+            page.on('websocket', (ws) => ws.on('framereceived', ({ payload }) => {
+                let msg = null;
+                try {
+                    msg = JSON.parse(String(payload));
+                } catch {
+                    return;
+                }
+                if (msg && msg.event === 'hello') {
+                    greetedBy.push(msg.data && msg.data.server_hostname);
+                }
+            }));
             await loginThroughUi(page, lb.url, aName);
             await page.waitForURL(/\/ha-team\/channels\/town-square/);
             const box = page.getByRole('combobox', { name: /^Message/ });
             await box.waitFor();
             await page.waitForFunction(() => document.body.dataset.connection === 'connected');
 
-            // Which node holds A's websocket? Ask it with a ping (the reply names the node).
-            const nodeId = await page.evaluate(() => new Promise((resolve) => {
-                const ws = window.chorusSocket.ws;
-                const onMessage = (message) => {
-                    const data = JSON.parse(message.data);
-                    if (data.seq_reply !== undefined && data.data && data.data.node_id) {
-                        ws.removeEventListener('message', onMessage);
-                        resolve(data.data.node_id);
-                    }
-                };
-                ws.addEventListener('message', onMessage);
-                window.chorusSocket.send('ping');
-            }));
+            const deadline = Date.now() + 10_000;
+            while (greetedBy.length === 0 && Date.now() < deadline) {
+                await new Promise((r) => setTimeout(r, 100));
+            }
+            // The latest greeting is the open connection's.
+            const nodeId = greetedBy[greetedBy.length - 1];
             const gone = cluster.nodes.find((n) => n.id === nodeId);
             const survivor = cluster.nodes.find((n) => n.id !== nodeId);
             assert.ok(gone && survivor, `A's socket is on a known node (${nodeId}; nodes ${node1.id}, ${node2.id})`);

@@ -1,0 +1,257 @@
+// @ts-check
+// Owns a message box (the channel's, or the thread panel's reply box): sending posts,
+// slash commands with suggestions and the plugins' slash-command hooks, and the
+// "typing" notice sent over the websocket.
+
+import { h, clear, uid } from '../dom.js';
+
+/** @typedef {import('../types.js').Channel} Channel */
+/** @typedef {import('../types.js').Command} Command */
+/** @typedef {import('../types.js').SocketSender} SocketSender */
+/** @typedef {import('../model.js').Model} Model */
+/** @typedef {import('../plugins.js').PluginHost} PluginHost */
+
+/**
+ * A message box: Enter sends, Shift+Enter adds a line. A leading "/" offers the
+ * team's slash commands (arrow keys move, Enter or Tab picks, Escape closes); a
+ * command goes through the plugins' slash-command hooks, then to
+ * POST /commands/execute; its error answer appears as a note in the channel.
+ * @param {object} options
+ * @param {Model} options.model
+ * @param {PluginHost} options.host
+ * @param {SocketSender} options.socket
+ * @param {string} options.label the box's accessible name ("Message", "Reply to thread")
+ * @param {() => string} options.rootId the thread it replies in ('' in the channel)
+ */
+export function createComposer({ model, host, socket, label, rootId }) {
+    const inputId = uid('composer');
+    const listId = uid('suggestions');
+    const errorId = uid('composer-error');
+    const textarea = h('textarea', {
+        id: inputId,
+        class: 'composer-input',
+        rows: '1',
+        role: 'combobox',
+        'aria-autocomplete': 'list',
+        'aria-expanded': 'false',
+        'aria-controls': listId,
+        'aria-describedby': errorId,
+        enterkeyhint: 'send',
+    });
+    const labelEl = h('label', { for: inputId, class: 'sr-only' }, label);
+    const suggestions = h('ul', { id: listId, class: 'suggestions', role: 'listbox', 'aria-label': 'Slash commands', hidden: true });
+    const error = h('p', { id: errorId, class: 'form-error composer-error', role: 'alert' });
+    const sendButton = h('button', { type: 'submit', class: 'button primary send' }, 'Send');
+    const form = h('form', { class: 'composer' },
+        labelEl,
+        h('div', { class: 'composer-box' }, suggestions, textarea, sendButton),
+        error,
+    );
+    /** @type {Command[]} */
+    let items = [];
+    let active = -1;
+    let sending = false;
+    let lastTyping = 0;
+    /** @type {Channel | null} */
+    let channel = null;
+
+    /** @param {Channel | null} next */
+    function setChannel(next) {
+        channel = next;
+        const name = next ? model.channelName(next) : '';
+        const placeholder = rootId() ? 'Reply…' : next ? `Write to ${next.type === 'D' ? '@' : next.type === 'O' ? '#' : ''}${name}` : '';
+        textarea.placeholder = placeholder;
+        labelEl.textContent = rootId() ? label : next ? `${label} ${name}` : label;
+        error.textContent = '';
+    }
+
+    /** @param {boolean} enabled */
+    function setEnabled(enabled) {
+        textarea.disabled = !enabled;
+        sendButton.disabled = !enabled;
+    }
+
+    function autosize() {
+        textarea.style.height = 'auto';
+        textarea.style.height = `${Math.min(textarea.scrollHeight, 200)}px`;
+    }
+
+    async function updateSuggestions() {
+        const value = textarea.value;
+        const match = /^\/(\S*)$/.exec(value);
+        if (!match || !model.teamId) {
+            closeSuggestions();
+            return;
+        }
+        const commands = await model.commandsFor(model.teamId);
+        if (textarea.value !== value) {
+            return;
+        }
+        const prefix = match[1].toLowerCase();
+        items = commands.filter((c) => c.trigger.toLowerCase().startsWith(prefix))
+            .sort((a, b) => a.trigger.localeCompare(b.trigger));
+        if (items.length === 0) {
+            closeSuggestions();
+            return;
+        }
+        active = 0;
+        renderSuggestions();
+    }
+
+    function renderSuggestions() {
+        clear(suggestions);
+        items.forEach((command, index) => {
+            const optionId = `${listId}-${index}`;
+            suggestions.append(h('li', {
+                id: optionId,
+                role: 'option',
+                class: index === active ? 'active' : '',
+                'aria-selected': index === active ? 'true' : 'false',
+                onmousedown: (/** @type {MouseEvent} */ event) => {
+                    event.preventDefault();
+                    pick(index);
+                },
+            },
+            h('span', { class: 'trigger' }, `/${command.trigger}`),
+            command.auto_complete_hint ? h('span', { class: 'hint' }, ` ${command.auto_complete_hint}`) : null,
+            command.auto_complete_desc || command.description ? h('span', { class: 'desc' }, command.auto_complete_desc || command.description) : null,
+            ));
+        });
+        suggestions.hidden = false;
+        textarea.setAttribute('aria-expanded', 'true');
+        if (active >= 0) {
+            textarea.setAttribute('aria-activedescendant', `${listId}-${active}`);
+            suggestions.children[active]?.scrollIntoView({ block: 'nearest' });
+        }
+    }
+
+    function closeSuggestions() {
+        items = [];
+        active = -1;
+        suggestions.hidden = true;
+        clear(suggestions);
+        textarea.setAttribute('aria-expanded', 'false');
+        textarea.removeAttribute('aria-activedescendant');
+    }
+
+    /** @param {number} index */
+    function pick(index) {
+        const command = items[index];
+        if (!command) {
+            return;
+        }
+        textarea.value = `/${command.trigger} `;
+        closeSuggestions();
+        textarea.focus();
+        autosize();
+    }
+
+    async function send() {
+        const text = textarea.value;
+        if (!text.trim() || sending || !channel) {
+            return;
+        }
+        error.textContent = '';
+        sending = true;
+        sendButton.disabled = true;
+        const targetChannel = channel.id;
+        const root = rootId();
+        try {
+            if (text.trim().startsWith('/')) {
+                await runCommand(text.trim(), targetChannel, root);
+            } else {
+                await model.createPost(targetChannel, text, root);
+                textarea.value = '';
+            }
+        } catch (err) {
+            error.textContent = err.message;
+        } finally {
+            sending = false;
+            sendButton.disabled = false;
+            autosize();
+        }
+    }
+
+    /**
+     * @param {string} command
+     * @param {string} targetChannel
+     * @param {string} root
+     */
+    async function runCommand(command, targetChannel, root) {
+        const args = { channel_id: targetChannel, team_id: model.teamId, root_id: root };
+        const hooked = await host.runSlashCommandHooks(command, args);
+        if (hooked.swallowed) {
+            textarea.value = '';
+            return;
+        }
+        if (hooked.error) {
+            model.addLocalNote(targetChannel, hooked.error.message, { rootId: root, error: true });
+            return;
+        }
+        try {
+            await model.executeCommand({
+                channel_id: hooked.args.channel_id || targetChannel,
+                team_id: hooked.args.team_id || model.teamId,
+                root_id: hooked.args.root_id ?? root,
+                command: hooked.message,
+            });
+            textarea.value = '';
+        } catch (err) {
+            // Shown in the channel, like Mattermost's ephemeral error; the text stays to fix it.
+            model.addLocalNote(targetChannel, `${command.split(/\s/)[0]}: ${err.message}`, { rootId: root, error: true });
+        }
+    }
+
+    textarea.addEventListener('keydown', (event) => {
+        if (!suggestions.hidden && items.length > 0) {
+            if (event.key === 'ArrowDown' || event.key === 'ArrowUp') {
+                event.preventDefault();
+                active = (active + (event.key === 'ArrowDown' ? 1 : items.length - 1)) % items.length;
+                renderSuggestions();
+                return;
+            }
+            if ((event.key === 'Enter' && !event.shiftKey) || event.key === 'Tab') {
+                const partial = textarea.value.slice(1);
+                const exact = items[active] && items[active].trigger === partial;
+                if (!(event.key === 'Enter' && exact)) {
+                    event.preventDefault();
+                    pick(active);
+                    return;
+                }
+                closeSuggestions();
+            }
+            if (event.key === 'Escape') {
+                event.preventDefault();
+                event.stopPropagation();
+                closeSuggestions();
+                return;
+            }
+        }
+        if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
+            event.preventDefault();
+            send();
+        }
+    });
+    textarea.addEventListener('input', () => {
+        autosize();
+        updateSuggestions();
+        const now = Date.now();
+        if (channel && now - lastTyping > 3000 && textarea.value && !textarea.value.startsWith('/')) {
+            lastTyping = now;
+            socket.send('user_typing', { channel_id: channel.id, parent_id: rootId() });
+        }
+    });
+    textarea.addEventListener('blur', () => setTimeout(closeSuggestions, 150));
+    form.addEventListener('submit', (event) => {
+        event.preventDefault();
+        send();
+    });
+
+    return {
+        element: form,
+        setChannel,
+        setEnabled,
+        focus: () => textarea.focus(),
+        destroy() {},
+    };
+}

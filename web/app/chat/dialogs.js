@@ -1,0 +1,163 @@
+// @ts-check
+// Owns the chat's dialogs: browsing, joining and creating channels, and starting a
+// direct message. Each opens a modal, acts through the model, then navigates.
+
+import { h, clear, field, openDialog, uid } from '../dom.js';
+import { channelPath, slugify } from './shared.js';
+
+/** @typedef {import('../types.js').User} User */
+/** @typedef {import('../types.js').Navigate} Navigate */
+/** @typedef {import('../model.js').Model} Model */
+
+/**
+ * "Browse channels" (the team's open channels to open or join, and the creation form),
+ * or "Create a channel" alone.
+ * @param {object} options
+ * @param {Model} options.model
+ * @param {Navigate} options.navigate
+ * @param {'browse' | 'create'} [options.tab]
+ * @param {boolean} [options.private] the creation form starts as private
+ */
+export async function channelDialog({ model, navigate, tab = 'browse', private: isPrivate = false }) {
+    const teamId = model.teamId;
+    await openDialog(tab === 'browse' ? 'Browse channels' : 'Create a channel', (close) => {
+        const body = h('div');
+        const browseList = h('ul', { class: 'pick-list' }, h('li', null, 'Loading…'));
+        const browse = h('section', null, h('h3', null, 'Open channels'), browseList);
+        model.openChannels(teamId).then((channels) => {
+            clear(browseList);
+            if (!channels || channels.length === 0) {
+                browseList.append(h('li', null, 'No open channels yet.'));
+            }
+            for (const channel of channels || []) {
+                const member = model.channels.has(channel.id);
+                browseList.append(h('li', null,
+                    h('span', { class: 'pick-name' }, `#${channel.display_name}`),
+                    channel.purpose ? h('span', { class: 'pick-meta' }, channel.purpose) : null,
+                    h('button', {
+                        type: 'button',
+                        class: 'button small',
+                        'aria-label': `${member ? 'Open' : 'Join'} ${channel.display_name}`,
+                        onclick: async (/** @type {MouseEvent} */ event) => {
+                            const button = /** @type {HTMLButtonElement} */ (event.target);
+                            try {
+                                if (!member) {
+                                    button.disabled = true;
+                                    await model.joinChannel(channel.id, teamId);
+                                }
+                                close();
+                                navigate(channelPath(model, channel));
+                            } catch (err) {
+                                button.disabled = false;
+                                browseError.textContent = err.message;
+                            }
+                        },
+                    }, member ? 'Open' : 'Join')));
+            }
+        }).catch((err) => {
+            clear(browseList).append(h('li', { class: 'form-error' }, err.message));
+        });
+        const browseError = h('p', { class: 'form-error', role: 'alert' });
+
+        const displayName = field('Name', h('input', { type: 'text', required: true, maxlength: '64', autocomplete: 'off' }));
+        const urlName = field('URL name', h('input', { type: 'text', required: true, maxlength: '64', pattern: '[a-z0-9][a-z0-9_\\-]*', autocomplete: 'off' }), 'Lower-case letters, digits, - and _.');
+        let urlEdited = false;
+        displayName.input.addEventListener('input', () => {
+            if (!urlEdited) {
+                urlName.input.value = slugify(displayName.input.value);
+            }
+        });
+        urlName.input.addEventListener('input', () => { urlEdited = true; });
+        const privateBox = h('input', { type: 'checkbox', checked: isPrivate });
+        const privateId = uid('private');
+        privateBox.id = privateId;
+        const createError = h('p', { class: 'form-error', role: 'alert' });
+        const form = h('form', {
+            class: 'form',
+            onsubmit: async (/** @type {SubmitEvent} */ event) => {
+                event.preventDefault();
+                createError.textContent = '';
+                if (!displayName.input.value.trim()) {
+                    createError.textContent = 'Enter a name for the channel.';
+                    displayName.input.focus();
+                    return;
+                }
+                try {
+                    const channel = await model.createChannel(teamId, {
+                        display_name: displayName.input.value.trim(),
+                        name: urlName.input.value.trim() || slugify(displayName.input.value),
+                        type: privateBox.checked ? 'P' : 'O',
+                    });
+                    close();
+                    navigate(channelPath(model, channel));
+                } catch (err) {
+                    createError.textContent = err.message;
+                }
+            },
+        },
+        displayName.wrap,
+        urlName.wrap,
+        h('div', { class: 'field checkbox' }, privateBox, h('label', { for: privateId }, 'Private (only invited members can see it)')),
+        h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'button primary' }, 'Create channel')),
+        createError,
+        );
+        const create = h('section', null, h('h3', null, 'Create a new channel'), form);
+        if (tab === 'browse') {
+            body.append(browse, browseError, create);
+        } else {
+            body.append(create);
+        }
+        return body;
+    });
+}
+
+/**
+ * "Direct message": the team's people, filtered as one types, to message.
+ * @param {object} options
+ * @param {Model} options.model
+ * @param {Navigate} options.navigate
+ */
+export async function directDialog({ model, navigate }) {
+    const teamId = model.teamId;
+    await openDialog('Direct message', (close) => {
+        const list = h('ul', { class: 'pick-list' }, h('li', null, 'Loading…'));
+        const error = h('p', { class: 'form-error', role: 'alert' });
+        const filter = field('Find a person', h('input', { type: 'search', autocomplete: 'off' }));
+        /** @type {User[]} */
+        let users = [];
+        const render = () => {
+            const q = filter.input.value.trim().toLowerCase();
+            clear(list);
+            const shown = users.filter((u) => !q || u.username.toLowerCase().includes(q));
+            if (shown.length === 0) {
+                list.append(h('li', null, 'Nobody found.'));
+            }
+            for (const user of shown.slice(0, 100)) {
+                list.append(h('li', null,
+                    h('span', { class: 'pick-name' }, `@${user.username}${user.id === model.me.id ? ' (you)' : ''}`),
+                    h('button', {
+                        type: 'button',
+                        class: 'button small',
+                        'aria-label': `Message ${user.username}`,
+                        onclick: async () => {
+                            try {
+                                await model.openDirect(user, teamId);
+                                close();
+                                navigate(`/${model.team.name}/messages/@${user.username}`);
+                            } catch (err) {
+                                error.textContent = err.message;
+                            }
+                        },
+                    }, 'Message')));
+            }
+        };
+        filter.input.addEventListener('input', render);
+        model.teamUsers(teamId).then((found) => {
+            users = found;
+            render();
+        }).catch((err) => {
+            clear(list).append(h('li', { class: 'form-error' }, err.message));
+        });
+        return h('div', null, filter.wrap, list, error);
+    });
+}
