@@ -56,6 +56,7 @@ use crate::types::{
     Context, Post, Team, TeamMember, User,
 };
 use crate::LogLevel;
+use chorus_plugin_protocol::kv;
 use chorus_plugin_protocol::v1::{
     self, hooks_client::HooksClient, plugin_api_server::PluginApiServer,
 };
@@ -67,9 +68,6 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tonic::transport::Channel as GrpcChannel;
 use tonic::{Request, Response, Status};
-
-const MAX_KEY_CHARS: usize = 150;
-const MAX_VALUE_BYTES: usize = 1024 * 1024;
 
 /// A fresh 26-character id, as Mattermost's ids look.
 fn new_id() -> String {
@@ -447,14 +445,13 @@ impl FakeApi {
     }
 }
 
+/// The host's KV rules, refused with the status the host gives.
+fn kv_rule(result: Result<(), kv::KvRuleError>) -> Result<(), Status> {
+    result.map_err(|err| Status::invalid_argument(err.to_string()))
+}
+
 fn check_key(key: &str) -> Result<(), Status> {
-    let chars = key.chars().count();
-    if chars == 0 || chars > MAX_KEY_CHARS {
-        return Err(Status::invalid_argument(format!(
-            "a KV key has 1 to {MAX_KEY_CHARS} characters; {key:?} has {chars}"
-        )));
-    }
-    Ok(())
+    kv_rule(kv::check_key(key))
 }
 
 fn required<T>(value: Option<T>, what: &str) -> Result<T, Status> {
@@ -484,21 +481,11 @@ impl v1::plugin_api_server::PluginApi for FakeApi {
         request: Request<v1::KvSetRequest>,
     ) -> Result<Response<v1::KvSetResponse>, Status> {
         let request = request.into_inner();
-        check_key(&request.key)?;
-        if request
-            .value
-            .as_ref()
-            .is_some_and(|v| v.len() > MAX_VALUE_BYTES)
-        {
-            return Err(Status::invalid_argument(format!(
-                "a KV value is at most {MAX_VALUE_BYTES} bytes"
-            )));
-        }
-        if request.expire_in_seconds < 0 {
-            return Err(Status::invalid_argument(
-                "expire_in_seconds cannot be negative",
-            ));
-        }
+        kv_rule(kv::check_write(
+            &request.key,
+            request.value.as_deref(),
+            request.expire_in_seconds,
+        ))?;
         let mut state = self.state();
         if request.atomic && state.live_value(&request.key) != request.old_value.as_ref() {
             return ok(v1::KvSetResponse { written: false });
@@ -535,9 +522,7 @@ impl v1::plugin_api_server::PluginApi for FakeApi {
         request: Request<v1::KvGetManyRequest>,
     ) -> Result<Response<v1::KvGetManyResponse>, Status> {
         let keys = request.into_inner().keys;
-        for key in &keys {
-            check_key(key)?;
-        }
+        kv_rule(kv::check_keys(&keys))?;
         let state = self.state();
         let values = keys
             .into_iter()
@@ -566,10 +551,7 @@ impl v1::plugin_api_server::PluginApi for FakeApi {
         request: Request<v1::KvListRequest>,
     ) -> Result<Response<v1::KvListResponse>, Status> {
         let request = request.into_inner();
-        let per_page = match request.per_page {
-            0 => 100,
-            n => n.min(1000),
-        } as usize;
+        let per_page = kv::list_page_size(request.per_page) as usize;
         let state = self.state();
         let keys = state
             .kv

@@ -4,18 +4,25 @@
 //! the store (running migrations), builds the shared [`AppState`], and serves the HTTP
 //! API and the websocket on the given listener until `shutdown` resolves.
 //!
-//! Modules: `config` (settings and overrides), `store` (all SQL), `cluster` (node
-//! membership and the LISTEN/NOTIFY bus between nodes), `api` (one router per
-//! resource), `ws` (the websocket hub), `events` (who sees which event), `commands`
-//! (slash commands), `plugins` (the plugin host), `error` (Mattermost-shaped errors),
-//! `http_server` (the accept loop), `web` (the web app served at `/`).
+//! Three layers, data flowing downwards only:
+//! - front doors: `api` (one REST router per resource, and `/plugins/{id}/…`), the
+//!   websocket protocol in `ws`, and the plugin API server in `plugins::host_api`;
+//! - the domain layer, `app`: every rule and permission, once, for an explicit actor;
+//!   it fires plugin hooks and publishes websocket events;
+//! - infrastructure: `store` (all SQL), `cluster` (node membership and the
+//!   LISTEN/NOTIFY bus between nodes), `plugins` (the plugin host), `ws`'s hub,
+//!   `commands` (the trigger registry), `security`, `metrics`.
+//!
+//! Beside them: `config` (settings and overrides), `error` (the error-code table and
+//! Mattermost-shaped errors), `http_server` (the accept loop), `web` (the web app
+//! served at `/`).
 
 pub mod api;
+pub mod app;
 pub mod cluster;
 pub mod commands;
 pub mod config;
 pub mod error;
-pub mod events;
 pub mod http_server;
 pub mod metrics;
 pub mod plugins;
@@ -246,23 +253,5 @@ impl AppState {
         if let Some(bus) = &self.bus {
             bus.send(message);
         }
-    }
-
-    /// Sends a plugin's cluster event to its copies on the other nodes (all of them, or
-    /// the one it names). A single node has no other copy to reach.
-    pub fn publish_plugin_cluster_event(
-        &self,
-        plugin_id: &str,
-        event: chorus_plugin_protocol::v1::PublishPluginClusterEventRequest,
-    ) {
-        if event.target_node_id == self.node_id {
-            return;
-        }
-        self.tell_cluster(cluster::bus::ClusterMessage::PluginClusterEvent {
-            plugin_id: plugin_id.to_string(),
-            target_node_id: event.target_node_id,
-            id: event.id,
-            data: event.data,
-        });
     }
 }

@@ -22,7 +22,9 @@ pub async fn static_file(
     axum::extract::Path(file): axum::extract::Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    serve(&file, &headers).unwrap_or_else(|| crate::api::not_found().into_response())
+    serve(&file, &headers).unwrap_or_else(|| {
+        crate::error::AppError::from(crate::error::Code::RouteNotFound).into_response()
+    })
 }
 
 /// Whether `request` is a page load the web app should answer: a GET or HEAD of a

@@ -22,6 +22,7 @@
 //! A connection whose client cannot keep up (its channel is full) is cut; the client
 //! reconnects and resumes from the backlog, so a slow reader never slows the others.
 
+use crate::error::Code;
 use crate::metrics::Metrics;
 use crate::AppState;
 use axum::extract::ws::{Message, WebSocket};
@@ -193,7 +194,7 @@ impl Refusal {
             }
         };
         ApiError {
-            id: "api.web_socket.connect.too_many.app_error".into(),
+            id: Code::WebsocketTooMany.id().into(),
             message,
             detailed_error: String::new(),
             request_id: String::new(),
@@ -699,7 +700,7 @@ async fn authenticate(
             .get("token")
             .and_then(|t| t.as_str())
             .unwrap_or_default();
-        match crate::api::auth::session_for_token(state, token).await {
+        match crate::app::sessions::session_for_token(state, token).await {
             Ok(auth) => {
                 return Some((
                     SocketIdentity {
@@ -746,7 +747,8 @@ async fn handle_action(state: &Arc<AppState>, conn: &Conn, text: &str) -> Option
                 .and_then(|v| v.as_str())
                 .unwrap_or_default()
                 .to_string();
-            match crate::events::publish_typing(state, &conn.user_id, &channel_id, &parent_id).await
+            match crate::app::events::publish_typing(state, &conn.user_id, &channel_id, &parent_id)
+                .await
             {
                 Ok(()) => Some(success(request.seq, None)),
                 Err(err) => Some(failure(request.seq, err.to_api_error())),
@@ -755,7 +757,7 @@ async fn handle_action(state: &Arc<AppState>, conn: &Conn, text: &str) -> Option
         other => Some(failure(
             request.seq,
             ApiError {
-                id: "api.web_socket_router.bad_action.app_error".into(),
+                id: Code::WebsocketBadAction.id().into(),
                 message: format!("Unknown websocket action {other:?}."),
                 detailed_error: String::new(),
                 request_id: String::new(),
@@ -787,7 +789,7 @@ fn failure(seq: i64, error: ApiError) -> String {
 
 fn bad_request_error() -> ApiError {
     ApiError {
-        id: "api.web_socket_router.bad_request.app_error".into(),
+        id: Code::WebsocketBadRequest.id().into(),
         message:
             "The websocket message is not valid JSON of the form {\"seq\",\"action\",\"data\"}."
                 .into(),
@@ -799,7 +801,7 @@ fn bad_request_error() -> ApiError {
 
 fn not_authenticated_error() -> ApiError {
     ApiError {
-        id: "api.web_socket_router.not_authenticated.app_error".into(),
+        id: Code::WebsocketNotAuthenticated.id().into(),
         message: "Send an authentication_challenge with a valid token first.".into(),
         detailed_error: String::new(),
         request_id: String::new(),

@@ -1,7 +1,7 @@
-//! Authentication: finding the session token of a request (the `Authorization` header
-//! with a `Bearer` or `Token` scheme in any case, the `access_token` query parameter,
-//! or the `MMAUTHTOKEN` cookie), checking it against the sessions table, and CSRF
-//! protection for cookie-authenticated writes.
+//! Authentication at the HTTP door: finding the session token of a request (the
+//! `Authorization` header with a `Bearer` or `Token` scheme in any case, the
+//! `access_token` query parameter, or the `MMAUTHTOKEN` cookie), handing it to
+//! `app::sessions`, and CSRF protection for cookie-authenticated writes.
 //!
 //! CSRF: a browser attaches cookies to cross-site requests but cannot add custom
 //! headers to them without a CORS preflight this server never grants. A cookie-
@@ -10,34 +10,18 @@
 //! always sends (Mattermost's non-strict mode accepts the same two).
 
 use super::SharedState;
-use crate::error::AppError;
+use crate::app::sessions::session_error;
+use crate::app::sessions::session_for_token;
+pub use crate::app::Auth;
+use crate::error::{AppError, Code};
 use crate::store::Session;
-use crate::AppState;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, Method, StatusCode};
-use chorus_model::User;
+use axum::http::{HeaderMap, Method};
 
 pub const AUTH_COOKIE: &str = "MMAUTHTOKEN";
 pub const USER_COOKIE: &str = "MMUSERID";
 pub const CSRF_COOKIE: &str = "MMCSRF";
-
-/// An authenticated request: its session and the user's id, username and roles.
-#[derive(Debug, Clone)]
-pub struct Auth {
-    pub session: Session,
-    pub user: User,
-}
-
-impl Auth {
-    pub fn is_admin(&self) -> bool {
-        self.user.is_system_admin()
-    }
-
-    pub fn user_id(&self) -> &str {
-        &self.user.id
-    }
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TokenSource {
@@ -85,31 +69,6 @@ pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
         .filter(|value| !value.is_empty())
 }
 
-fn session_error() -> AppError {
-    AppError::unauthorized(
-        "api.context.session_expired.app_error",
-        "Invalid or expired session, please login again.",
-    )
-}
-
-/// Looks up a token's session; an expired one is deleted and refused.
-pub async fn session_for_token(state: &AppState, token: &str) -> Result<Auth, AppError> {
-    if token.is_empty() || token.len() > 64 {
-        return Err(session_error());
-    }
-    let Some((session, user)) = state.store.get_session(token).await? else {
-        return Err(session_error());
-    };
-    if session.is_expired() {
-        state.store.delete_session(token).await?;
-        return Err(AppError::unauthorized(
-            "api.context.session_expired.app_error",
-            "Your session has expired. Please log in again.",
-        ));
-    }
-    Ok(Auth { session, user })
-}
-
 pub fn csrf_ok(parts: &Parts, session: &Session) -> bool {
     let header = |name: &str| {
         parts
@@ -130,11 +89,7 @@ impl FromRequestParts<SharedState> for Auth {
         let auth = session_for_token(state, &token).await?;
         let safe = matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
         if source == TokenSource::Cookie && !safe && !csrf_ok(parts, &auth.session) {
-            return Err(AppError::new(
-                StatusCode::UNAUTHORIZED,
-                "api.context.csrf_check_failed.app_error",
-                "This request was authenticated by cookie but carried no valid X-CSRF-Token header.",
-            ));
+            return Err(Code::CsrfCheckFailed.into());
         }
         Ok(auth)
     }

@@ -6,7 +6,7 @@
 //! PostgreSQL cannot store it in a TEXT column, so it would otherwise be a 500 on
 //! PostgreSQL and silently stored on SQLite.
 
-use crate::error::AppError;
+use crate::error::{AppError, Code};
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::StatusCode;
@@ -25,35 +25,25 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
             .await
             .map_err(|rejection| {
                 if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                    AppError::new(
-                        StatusCode::PAYLOAD_TOO_LARGE,
-                        "api.context.request_body_too_large.app_error",
-                        "The request body is larger than this server accepts.",
-                    )
+                    Code::BodyTooLarge
+                        .with_message("The request body is larger than this server accepts.")
                 } else {
-                    AppError::bad_request(
-                        "api.context.invalid_body_param.app_error",
-                        "The request body could not be read.",
-                    )
+                    Code::InvalidBody.with_message("The request body could not be read.")
                 }
             })?;
         if bytes.iter().all(u8::is_ascii_whitespace) {
-            return Err(AppError::bad_request(
-                "api.context.invalid_body_param.app_error",
-                "The request body is empty; a JSON body is required.",
-            ));
+            return Err(Code::InvalidBody
+                .with_message("The request body is empty; a JSON body is required."));
         }
         if json_encodes_nul(&bytes) {
-            return Err(AppError::bad_request(
-                "api.context.invalid_body_param.app_error",
+            return Err(Code::InvalidBody.with_message(
                 "The request body contains a NUL character (\\u0000), which cannot be stored.",
             ));
         }
         serde_json::from_slice(&bytes).map(Body).map_err(|err| {
-            AppError::bad_request(
-                "api.context.invalid_body_param.app_error",
-                format!("The request body is not valid JSON for this request: {err}."),
-            )
+            Code::InvalidBody.with_message(format!(
+                "The request body is not valid JSON for this request: {err}."
+            ))
         })
     }
 }
@@ -88,19 +78,17 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Query<T> {
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
         if parts.uri.query().is_some_and(url_encodes_nul) {
-            return Err(AppError::bad_request(
-                "api.context.invalid_url_param.app_error",
-                "Invalid query parameter: it contains a NUL character.",
-            ));
+            return Err(Code::InvalidUrlParam
+                .with_message("Invalid query parameter: it contains a NUL character."));
         }
         axum::extract::Query::<T>::from_request_parts(parts, state)
             .await
             .map(|q| Query(q.0))
             .map_err(|rejection| {
-                AppError::bad_request(
-                    "api.context.invalid_url_param.app_error",
-                    format!("Invalid query parameter: {}.", rejection.body_text()),
-                )
+                Code::InvalidUrlParam.with_message(format!(
+                    "Invalid query parameter: {}.",
+                    rejection.body_text()
+                ))
             })
     }
 }
@@ -113,19 +101,15 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for Path<T>
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
         if url_encodes_nul(parts.uri.path()) {
-            return Err(AppError::bad_request(
-                "api.context.invalid_url_param.app_error",
-                "Invalid URL parameter: it contains a NUL character.",
-            ));
+            return Err(Code::InvalidUrlParam
+                .with_message("Invalid URL parameter: it contains a NUL character."));
         }
         axum::extract::Path::<T>::from_request_parts(parts, state)
             .await
             .map(|p| Path(p.0))
             .map_err(|rejection| {
-                AppError::bad_request(
-                    "api.context.invalid_url_param.app_error",
-                    format!("Invalid URL parameter: {}.", rejection.body_text()),
-                )
+                Code::InvalidUrlParam
+                    .with_message(format!("Invalid URL parameter: {}.", rejection.body_text()))
             })
     }
 }
@@ -164,15 +148,6 @@ impl Paging {
             return Err(AppError::invalid_url_param("page"));
         }
         Ok((self.page, per_page))
-    }
-}
-
-/// Checks a path or body id is shaped like an id, naming the parameter when not.
-pub fn require_id(value: &str, name: &str) -> Result<(), AppError> {
-    if chorus_model::is_valid_id(value) {
-        Ok(())
-    } else {
-        Err(AppError::invalid_url_param(name))
     }
 }
 

@@ -4,26 +4,26 @@
 //!
 //! Request flow: `request_context` gives the request an id (kept in a task-local so
 //! errors can report it) → the resource's handler, which takes `auth::Auth` when it
-//! needs a session and `extract::Body` for JSON → store → `events` for websocket
-//! fan-out → a JSON reply with exactly `Content-Type: application/json`.
+//! needs a session and `extract::Body` for JSON, and calls the domain layer (`app`)
+//! with the caller as actor → a JSON reply with exactly `Content-Type:
+//! application/json`. Handlers hold no rules of their own beyond parsing.
 
 pub mod auth;
 pub(crate) mod channels;
 pub(crate) mod commands;
 pub mod extract;
-mod permissions;
+mod plugin_http;
 mod plugins;
 pub(crate) mod posts;
 mod system;
 mod teams;
 pub(crate) mod users;
-mod validate;
 mod websocket;
 
-use crate::error::{AppError, REQUEST_ID};
+use crate::error::{AppError, Code, REQUEST_ID};
 use crate::AppState;
 use axum::extract::{DefaultBodyLimit, Request};
-use axum::http::{HeaderValue, StatusCode};
+use axum::http::HeaderValue;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get};
@@ -47,17 +47,14 @@ pub fn router(state: SharedState) -> Router {
         ));
     Router::new()
         .nest("/api/v4", api)
-        .route(
-            "/plugins/{plugin_id}",
-            any(crate::plugins::http::serve_plugin_http),
-        )
+        .route("/plugins/{plugin_id}", any(plugin_http::serve_plugin_http))
         .route(
             "/plugins/{plugin_id}/{*rest}",
-            any(crate::plugins::http::serve_plugin_http),
+            any(plugin_http::serve_plugin_http),
         )
         .route(
             "/static/plugins/{plugin_id}/{*file}",
-            get(crate::plugins::http::serve_webapp_file),
+            get(plugin_http::serve_webapp_file),
         )
         .route("/static/{*file}", get(crate::web::static_file))
         .fallback(fallback)
@@ -105,17 +102,9 @@ async fn fallback(request: Request) -> Response {
 }
 
 pub(crate) fn not_found() -> AppError {
-    AppError::new(
-        StatusCode::NOT_FOUND,
-        "api.context.404.app_error",
-        "Sorry, we could not find the page.",
-    )
+    Code::RouteNotFound.into()
 }
 
 async fn method_not_allowed() -> AppError {
-    AppError::new(
-        StatusCode::METHOD_NOT_ALLOWED,
-        "api.context.405.app_error",
-        "This method is not allowed on this route.",
-    )
+    Code::MethodNotAllowed.into()
 }

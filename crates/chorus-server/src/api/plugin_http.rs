@@ -7,8 +7,9 @@
 //! session token itself (the `Authorization` header, the `MMAUTHTOKEN` cookie, the
 //! `access_token` query parameter) never reaches the plugin.
 
-use crate::api::auth::{csrf_ok, session_for_token, token_from_parts, TokenSource, AUTH_COOKIE};
-use crate::error::AppError;
+use super::auth::{csrf_ok, token_from_parts, TokenSource, AUTH_COOKIE};
+use crate::app::sessions::session_for_token;
+use crate::error::{AppError, Code};
 use crate::AppState;
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
@@ -35,11 +36,7 @@ const HOP_BY_HOP: [&str; 6] = [
 ];
 
 fn plugin_not_found(plugin_id: &str) -> AppError {
-    AppError::new(
-        StatusCode::NOT_FOUND,
-        "app.plugin.not_found.app_error",
-        format!("No plugin with id {plugin_id:?} is installed."),
-    )
+    Code::PluginNotFound.with_message(format!("No plugin with id {plugin_id:?} is installed."))
 }
 
 /// `/plugins/{id}` and `/plugins/{id}/{*rest}`.
@@ -63,18 +60,13 @@ async fn proxy(state: &Arc<AppState>, request: Request) -> Result<Response, AppE
         .slot(plugin_id)
         .ok_or_else(|| plugin_not_found(plugin_id))?;
     let Some(running) = slot.running() else {
-        return Err(AppError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "app.plugin.not_running.app_error",
-            format!("The plugin {plugin_id:?} is installed but not running."),
-        ));
+        return Err(Code::PluginNotRunning.with_message(format!(
+            "The plugin {plugin_id:?} is installed but not running."
+        )));
     };
     if !running.implements("ServeHTTP") {
-        return Err(AppError::new(
-            StatusCode::NOT_FOUND,
-            "app.plugin.no_http.app_error",
-            format!("The plugin {plugin_id:?} does not serve HTTP."),
-        ));
+        return Err(Code::PluginNoHttp
+            .with_message(format!("The plugin {plugin_id:?} does not serve HTTP.")));
     }
     let user_id = authenticated_user(state, &parts).await;
     let headers = forwarded_headers(&mut parts.headers, user_id.as_deref());
@@ -107,21 +99,15 @@ async fn proxy(state: &Arc<AppState>, request: Request) -> Result<Response, AppE
     let mut hooks = running.hooks.clone();
     let plugin_failed = |reason: String| {
         tracing::warn!(plugin_id, %reason, "plugin ServeHTTP failed");
-        AppError::new(
-            StatusCode::BAD_GATEWAY,
-            "app.plugin.http_failed.app_error",
-            format!("The plugin {plugin_id:?} failed to answer: {reason}"),
-        )
+        Code::PluginHttpFailed.with_message(format!(
+            "The plugin {plugin_id:?} failed to answer: {reason}"
+        ))
     };
     let timed_out = || {
-        AppError::new(
-            StatusCode::GATEWAY_TIMEOUT,
-            "app.plugin.http_timeout.app_error",
-            format!(
-                "The plugin {plugin_id:?} did not answer within {} s.",
-                deadline.as_secs()
-            ),
-        )
+        Code::PluginHttpTimeout.with_message(format!(
+            "The plugin {plugin_id:?} did not answer within {} s.",
+            deadline.as_secs()
+        ))
     };
     let mut incoming = tokio::time::timeout(deadline, hooks.serve_http(outgoing))
         .await
@@ -247,12 +233,9 @@ pub async fn serve_webapp_file(
     axum::extract::Path((plugin_id, file)): axum::extract::Path<(String, String)>,
 ) -> Response {
     let not_found = || {
-        AppError::new(
-            StatusCode::NOT_FOUND,
-            "app.plugin.webapp_file.app_error",
-            "No such plugin web file.",
-        )
-        .into_response()
+        Code::PluginWebappFile
+            .with_message("No such plugin web file.")
+            .into_response()
     };
     let Some(slot) = state.plugins.slot(&plugin_id) else {
         return not_found();

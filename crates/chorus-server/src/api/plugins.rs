@@ -1,21 +1,17 @@
-//! `/plugins`: installing, enabling, disabling and removing plugins (system admins),
-//! for the whole cluster whichever node is asked; their statuses, one per plugin per
-//! node; and the list of web bundles (anyone). Routing of `/plugins/{id}/…`
-//! to plugins themselves lives in `plugins::http`.
+//! `/plugins` over REST: reading bundle uploads (multipart, size-capped) and the
+//! admin operations of `app::plugins_admin`. Routing of `/plugins/{id}/…`
+//! to plugins themselves lives in `api::plugin_http`.
 
-use super::auth::Auth;
 use super::extract::Path;
-use super::permissions::require_admin;
 use super::SharedState;
-use crate::error::{AppError, AppResult};
-use crate::plugins::bundle::BundleError;
-use crate::plugins::PluginError;
+use crate::app::Auth;
+use crate::error::{AppResult, Code};
 use axum::extract::{DefaultBodyLimit, Multipart, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
-use chorus_model::{plugin_state, PluginStatus, PluginsResponse, StatusOk, WebappPlugin};
+use chorus_model::{PluginStatus, PluginsResponse, StatusOk, WebappPlugin};
 
 pub fn router(max_bundle_bytes: usize) -> Router<SharedState> {
     Router::new()
@@ -32,53 +28,6 @@ pub fn router(max_bundle_bytes: usize) -> Router<SharedState> {
         .route("/plugins/{plugin_id}", delete(remove))
         .route("/plugins/{plugin_id}/enable", post(enable))
         .route("/plugins/{plugin_id}/disable", post(disable))
-}
-
-impl From<PluginError> for AppError {
-    fn from(err: PluginError) -> AppError {
-        let message = err.to_string();
-        match err {
-            PluginError::Disabled => {
-                AppError::not_implemented("app.plugin.disabled.app_error", message)
-            }
-            PluginError::UploadsDisabled => {
-                AppError::not_implemented("app.plugin.upload_disabled.app_error", message)
-            }
-            PluginError::UploadsRefusedInCluster => {
-                AppError::not_implemented("app.plugin.cluster.upload_disabled.app_error", message)
-            }
-            PluginError::NotFound(_) => AppError::new(
-                StatusCode::NOT_FOUND,
-                "app.plugin.not_installed.app_error",
-                message,
-            ),
-            PluginError::Bundle(BundleError::AlreadyInstalled(_)) => {
-                AppError::bad_request("app.plugin.install_id.app_error", message)
-            }
-            PluginError::Bundle(BundleError::Io(_)) => {
-                tracing::error!(error = %message, "plugin install failed on the file system");
-                AppError::Internal(message)
-            }
-            PluginError::Bundle(BundleError::TooLarge(_)) => AppError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "app.plugin.bundle_too_large.app_error",
-                message,
-            ),
-            PluginError::Bundle(_) => {
-                AppError::bad_request("app.plugin.extract.app_error", message)
-            }
-            PluginError::Store(err) => AppError::Store(err),
-            PluginError::Internal(message) => AppError::Internal(message),
-        }
-    }
-}
-
-fn require_plugins(state: &SharedState) -> AppResult<()> {
-    if state.plugins.enabled() {
-        Ok(())
-    } else {
-        Err(PluginError::Disabled.into())
-    }
 }
 
 fn is_multipart(headers: &axum::http::HeaderMap) -> bool {
@@ -110,18 +59,7 @@ async fn upload(
         let _ = axum::body::to_bytes(request.into_body(), limit).await;
         Err("the request is not multipart/form-data".to_string())
     };
-    let refusal = require_admin(&auth)
-        .and_then(|_| require_plugins(&state))
-        .and_then(|_| {
-            let settings = state.plugins.settings();
-            if !settings.enable_uploads {
-                Err(PluginError::UploadsDisabled.into())
-            } else if state.bus.is_some() && !settings.allow_uploads_in_cluster {
-                Err(PluginError::UploadsRefusedInCluster.into())
-            } else {
-                Ok(())
-            }
-        });
+    let refusal = state.may_upload_plugins(auth.actor());
     let mut form = match (form, refusal) {
         (Ok(mut form), Err(refusal)) => {
             // Read the (size-capped) upload before answering: a client still sending
@@ -133,12 +71,9 @@ async fn upload(
         }
         (Err(_), Err(refusal)) => return Err(refusal),
         (Err(rejection), Ok(())) => {
-            return Err(AppError::bad_request(
-                "api.plugin.upload.multipart.app_error",
-                format!(
+            return Err(Code::PluginUploadMultipart.with_message(format!(
                 "Upload the bundle as a multipart form with a part named \"plugin\": {rejection}"
-            ),
-            ))
+            )))
         }
         (Ok(form), Ok(())) => form,
     };
@@ -146,19 +81,13 @@ async fn upload(
     let mut force = false;
     let malformed = |e: axum::extract::multipart::MultipartError| {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            AppError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "app.plugin.bundle_too_large.app_error",
-                "The bundle is larger than PluginSettings.MaxBundleSizeBytes.",
-            )
+            Code::PluginBundleTooLarge
+                .with_message("The bundle is larger than PluginSettings.MaxBundleSizeBytes.")
         } else {
-            AppError::bad_request(
-                "api.plugin.upload.multipart.app_error",
-                format!(
-                    "The upload is not a valid multipart form: {}",
-                    e.body_text()
-                ),
-            )
+            Code::PluginUploadMultipart.with_message(format!(
+                "The upload is not a valid multipart form: {}",
+                e.body_text()
+            ))
         }
     };
     while let Some(field) = form.next_field().await.map_err(malformed)? {
@@ -169,73 +98,28 @@ async fn upload(
         }
     }
     let bundle = bundle.ok_or_else(|| {
-        AppError::bad_request(
-            "api.plugin.upload.file.app_error",
+        Code::PluginUploadFile.with_message(
             "The multipart form needs a part named \"plugin\" holding the .tar.gz bundle.",
         )
     })?;
-    let manifest = state.plugins.install(&state.store, bundle, force).await?;
+    let manifest = state.install_plugin(auth.actor(), bundle, force).await?;
     Ok((StatusCode::CREATED, Json(manifest)))
 }
 
 async fn list(State(state): State<SharedState>, auth: Auth) -> AppResult<Json<PluginsResponse>> {
-    require_admin(&auth)?;
-    require_plugins(&state)?;
-    let mut response = PluginsResponse::default();
-    for slot in state.plugins.slots() {
-        if slot.status().0 == plugin_state::RUNNING {
-            response.active.push(slot.manifest.clone());
-        } else {
-            response.inactive.push(slot.manifest.clone());
-        }
-    }
-    Ok(Json(response))
+    state.list_plugins(auth.actor()).map(Json)
 }
 
 async fn statuses(
     State(state): State<SharedState>,
     auth: Auth,
 ) -> AppResult<Json<Vec<PluginStatus>>> {
-    require_admin(&auth)?;
-    require_plugins(&state)?;
-    let mut statuses = state.plugins.statuses();
-    if state.bus.is_some() {
-        let settings = &state.config.cluster_settings;
-        let since = chorus_model::now_millis() - (settings.node_timeout_seconds as i64) * 1000;
-        statuses.extend(
-            state
-                .store
-                .other_nodes_plugin_statuses(&settings.cluster_name, since, &state.node_id)
-                .await?,
-        );
-    }
-    Ok(Json(statuses))
+    state.plugin_statuses(auth.actor()).await.map(Json)
 }
 
 /// Web bundles of running plugins; public, since the web app loads them before login.
-async fn webapp(State(state): State<SharedState>) -> AppResult<Json<Vec<WebappPlugin>>> {
-    if !state.plugins.enabled() {
-        return Ok(Json(Vec::new()));
-    }
-    let list = state
-        .plugins
-        .running_web_parts()
-        .into_iter()
-        .filter_map(|slot| {
-            let webapp = slot.manifest.webapp.as_ref()?;
-            Some(WebappPlugin {
-                id: slot.manifest.id.clone(),
-                version: slot.manifest.version.clone(),
-                webapp: chorus_model::ManifestWebapp {
-                    bundle_path: crate::plugins::http::webapp_bundle_url(
-                        &slot.manifest.id,
-                        &webapp.bundle_path,
-                    ),
-                },
-            })
-        })
-        .collect();
-    Ok(Json(list))
+async fn webapp(State(state): State<SharedState>) -> Json<Vec<WebappPlugin>> {
+    Json(state.plugin_web_bundles(super::plugin_http::webapp_bundle_url))
 }
 
 async fn enable(
@@ -243,8 +127,7 @@ async fn enable(
     auth: Auth,
     Path(plugin_id): Path<String>,
 ) -> AppResult<Json<StatusOk>> {
-    require_admin(&auth)?;
-    state.plugins.enable(&state.store, &plugin_id).await?;
+    state.enable_plugin(auth.actor(), &plugin_id).await?;
     Ok(Json(StatusOk::default()))
 }
 
@@ -253,8 +136,7 @@ async fn disable(
     auth: Auth,
     Path(plugin_id): Path<String>,
 ) -> AppResult<Json<StatusOk>> {
-    require_admin(&auth)?;
-    state.plugins.disable(&state.store, &plugin_id).await?;
+    state.disable_plugin(auth.actor(), &plugin_id).await?;
     Ok(Json(StatusOk::default()))
 }
 
@@ -263,7 +145,6 @@ async fn remove(
     auth: Auth,
     Path(plugin_id): Path<String>,
 ) -> AppResult<Json<StatusOk>> {
-    require_admin(&auth)?;
-    state.plugins.remove(&state.store, &plugin_id).await?;
+    state.remove_plugin(auth.actor(), &plugin_id).await?;
     Ok(Json(StatusOk::default()))
 }

@@ -4,16 +4,17 @@
 //! otherwise, or when they are no longer valid, the socket waits for an
 //! `authentication_challenge` (see `ws`), within a cap of such waiting sockets.
 
-use super::auth::{session_for_token, token_from_parts};
+use super::auth::token_from_parts;
 use super::extract::Query;
 use super::SharedState;
-use crate::error::AppError;
+use crate::app::sessions::session_for_token;
+use crate::error::{AppError, Code};
 use crate::ws::{serve_socket, Arrival, ConnectParams, SocketIdentity};
 use crate::AppState;
 use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::State;
+use axum::http::header;
 use axum::http::request::Parts;
-use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
 use axum::response::Response;
 use axum::routing::get;
@@ -36,10 +37,7 @@ async fn upgrade(
 ) -> Response {
     if let Some(origin) = foreign_origin(&state, &parts) {
         tracing::warn!(%origin, "websocket upgrade refused: foreign Origin");
-        return AppError::new(
-            StatusCode::FORBIDDEN,
-            "api.web_socket.connect.upgrade.app_error",
-            format!("Websockets cannot be opened from pages of {origin}; add it to ServiceSettings.AllowCorsFrom to allow it."),
+        return Code::WebsocketOrigin.with_message(format!("Websockets cannot be opened from pages of {origin}; add it to ServiceSettings.AllowCorsFrom to allow it."),
         )
         .into_response();
     }
@@ -61,13 +59,9 @@ async fn upgrade(
         None => match state.hub.reserve_unauthenticated() {
             Some(slot) => Arrival::Unauthenticated(slot),
             None => {
-                return AppError::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "api.web_socket.connect.too_many_unauthenticated.app_error",
-                    "Too many websockets are waiting to authenticate on this server; try again shortly.",
-                )
-                .with_retry_after(5)
-                .into_response()
+                return AppError::from(Code::WebsocketTooManyUnauthenticated)
+                    .with_retry_after(5)
+                    .into_response()
             }
         },
     };

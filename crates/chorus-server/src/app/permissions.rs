@@ -1,23 +1,24 @@
 //! Who may do what. Mattermost's rules, reduced to the roles Chorus has: system admins
-//! may do anything; channel content (posts, members) is for channel members; an open
-//! channel's metadata is visible to its team; users act for themselves only.
+//! (and plugins and the server itself) may do anything; channel content (posts,
+//! members) is for channel members; an open channel's metadata is visible to its team;
+//! users act for themselves only.
 
-use super::auth::Auth;
-use crate::error::{AppError, AppResult};
+use super::validate::require_id;
+use super::Actor;
+use crate::error::{AppError, AppResult, Code};
 use crate::AppState;
 use chorus_model::{Channel, Team, CHANNEL_OPEN};
 
 /// `me` in a path means the caller.
-pub fn resolve_user_id(param: &str, auth: &Auth) -> String {
-    if param == "me" {
-        auth.user.id.clone()
-    } else {
-        param.to_string()
+pub fn resolve_user_id(param: &str, actor: Actor<'_>) -> String {
+    match actor.user_id() {
+        Some(me) if param == "me" => me.to_string(),
+        _ => param.to_string(),
     }
 }
 
-pub fn require_self_or_admin(auth: &Auth, user_id: &str) -> AppResult<()> {
-    if auth.user.id == user_id || auth.is_admin() {
+pub fn require_self_or_admin(actor: Actor<'_>, user_id: &str) -> AppResult<()> {
+    if actor.user_id() == Some(user_id) || actor.is_admin() {
         Ok(())
     } else {
         Err(AppError::forbidden(
@@ -26,8 +27,8 @@ pub fn require_self_or_admin(auth: &Auth, user_id: &str) -> AppResult<()> {
     }
 }
 
-pub fn require_admin(auth: &Auth) -> AppResult<()> {
-    if auth.is_admin() {
+pub fn require_admin(actor: Actor<'_>) -> AppResult<()> {
+    if actor.is_admin() {
         Ok(())
     } else {
         Err(AppError::forbidden(
@@ -36,33 +37,37 @@ pub fn require_admin(auth: &Auth) -> AppResult<()> {
     }
 }
 
+/// A live channel, or Mattermost's 404.
 pub async fn load_channel(state: &AppState, channel_id: &str) -> AppResult<Channel> {
-    super::extract::require_id(channel_id, "channel_id")?;
+    require_id(channel_id, "channel_id")?;
     state
         .store
         .get_channel(channel_id)
         .await?
         .filter(|c| c.delete_at == 0)
-        .ok_or_else(|| AppError::not_found("app.channel.get.existing.app_error", "channel"))
+        .ok_or_else(|| Code::ChannelNotFound.into())
 }
 
 pub async fn load_team(state: &AppState, team_id: &str) -> AppResult<Team> {
-    super::extract::require_id(team_id, "team_id")?;
+    require_id(team_id, "team_id")?;
     state
         .store
         .get_team(team_id)
         .await?
-        .ok_or_else(|| AppError::not_found("app.team.get.find.app_error", "team"))
+        .ok_or_else(|| Code::TeamNotFound.into())
 }
 
-pub async fn is_channel_member(
+async fn is_channel_member(
     state: &AppState,
-    auth: &Auth,
+    actor: Actor<'_>,
     channel: &Channel,
 ) -> AppResult<bool> {
+    let Some(user_id) = actor.user_id() else {
+        return Ok(false);
+    };
     Ok(state
         .store
-        .get_channel_member(&channel.id, auth.user_id())
+        .get_channel_member(&channel.id, user_id)
         .await?
         .is_some())
 }
@@ -75,13 +80,20 @@ pub async fn is_team_member(state: &AppState, user_id: &str, team_id: &str) -> A
         .is_some())
 }
 
+async fn actor_in_team(state: &AppState, actor: Actor<'_>, team_id: &str) -> AppResult<bool> {
+    match actor.user_id() {
+        Some(user_id) => is_team_member(state, user_id, team_id).await,
+        None => Ok(false),
+    }
+}
+
 /// Reading and writing a channel's posts and members: members and admins.
 pub async fn require_channel_member(
     state: &AppState,
-    auth: &Auth,
+    actor: Actor<'_>,
     channel: &Channel,
 ) -> AppResult<()> {
-    if auth.is_admin() || is_channel_member(state, auth, channel).await? {
+    if actor.is_admin() || is_channel_member(state, actor, channel).await? {
         Ok(())
     } else {
         Err(AppError::forbidden(
@@ -93,14 +105,13 @@ pub async fn require_channel_member(
 /// Seeing a channel exists: members, admins, and for open channels the team.
 pub async fn require_channel_visible(
     state: &AppState,
-    auth: &Auth,
+    actor: Actor<'_>,
     channel: &Channel,
 ) -> AppResult<()> {
-    if auth.is_admin() || is_channel_member(state, auth, channel).await? {
+    if actor.is_admin() || is_channel_member(state, actor, channel).await? {
         return Ok(());
     }
-    if channel.channel_type == CHANNEL_OPEN
-        && is_team_member(state, auth.user_id(), &channel.team_id).await?
+    if channel.channel_type == CHANNEL_OPEN && actor_in_team(state, actor, &channel.team_id).await?
     {
         return Ok(());
     }
@@ -110,11 +121,12 @@ pub async fn require_channel_visible(
 }
 
 /// Seeing a team: members, admins, and anyone for open teams.
-pub async fn require_team_visible(state: &AppState, auth: &Auth, team: &Team) -> AppResult<()> {
-    if auth.is_admin()
-        || team.allow_open_invite
-        || is_team_member(state, auth.user_id(), &team.id).await?
-    {
+pub async fn require_team_visible(
+    state: &AppState,
+    actor: Actor<'_>,
+    team: &Team,
+) -> AppResult<()> {
+    if actor.is_admin() || team.allow_open_invite || actor_in_team(state, actor, &team.id).await? {
         Ok(())
     } else {
         Err(AppError::forbidden(
@@ -123,8 +135,12 @@ pub async fn require_team_visible(state: &AppState, auth: &Auth, team: &Team) ->
     }
 }
 
-pub async fn require_team_member(state: &AppState, auth: &Auth, team_id: &str) -> AppResult<()> {
-    if auth.is_admin() || is_team_member(state, auth.user_id(), team_id).await? {
+pub async fn require_team_member(
+    state: &AppState,
+    actor: Actor<'_>,
+    team_id: &str,
+) -> AppResult<()> {
+    if actor.is_admin() || actor_in_team(state, actor, team_id).await? {
         Ok(())
     } else {
         Err(AppError::forbidden(

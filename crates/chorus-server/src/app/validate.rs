@@ -1,7 +1,7 @@
 //! Field rules for what clients create, with Mattermost's limits and error ids. Each
 //! failure names the field and the rule.
 
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, Code};
 
 pub const USERNAME_MIN: usize = 3;
 pub const USERNAME_MAX: usize = 22;
@@ -27,19 +27,13 @@ pub fn username(name: &str) -> AppResult<()> {
             .chars()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '-' | '_'));
     if !(USERNAME_MIN..=USERNAME_MAX).contains(&len) || !well_formed {
-        return Err(AppError::bad_request(
-            "model.user.is_valid.username.app_error",
-            format!(
-                "username must be {USERNAME_MIN}-{USERNAME_MAX} characters, start with a letter, \
+        return Err(Code::UsernameInvalid.with_message(format!(
+            "username must be {USERNAME_MIN}-{USERNAME_MAX} characters, start with a letter, \
                  and contain only lower-case letters, digits, '.', '-' and '_'."
-            ),
-        ));
+        )));
     }
     if RESERVED_USERNAMES.contains(&name) {
-        return Err(AppError::bad_request(
-            "model.user.is_valid.username.app_error",
-            format!("username {name:?} is reserved."),
-        ));
+        return Err(Code::UsernameInvalid.with_message(format!("username {name:?} is reserved.")));
     }
     Ok(())
 }
@@ -74,10 +68,9 @@ pub fn email(email: &str) -> AppResult<()> {
     if valid {
         Ok(())
     } else {
-        Err(AppError::bad_request(
-            "model.user.is_valid.email.app_error",
-            format!("email must be a valid address of at most {EMAIL_MAX} characters."),
-        ))
+        Err(Code::EmailInvalid.with_message(format!(
+            "email must be a valid address of at most {EMAIL_MAX} characters."
+        )))
     }
 }
 
@@ -86,54 +79,53 @@ pub fn password(password: &str) -> AppResult<()> {
     if (PASSWORD_MIN..=PASSWORD_MAX).contains(&len) {
         Ok(())
     } else {
-        Err(AppError::bad_request(
-            "model.user.is_valid.pwd.app_error",
-            format!("password must be {PASSWORD_MIN}-{PASSWORD_MAX} characters."),
-        ))
+        Err(Code::PasswordInvalid.with_message(format!(
+            "password must be {PASSWORD_MIN}-{PASSWORD_MAX} characters."
+        )))
     }
 }
 
 /// Team and channel URL names: lower-case letters, digits, '-' and '_'.
-pub fn url_name(kind: &'static str, field_id: &'static str, name: &str) -> AppResult<()> {
+pub fn url_name(kind: &'static str, field_id: Code, name: &str) -> AppResult<()> {
     let len = name.chars().count();
     let well_formed = name
         .chars()
         .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '-' | '_'))
         && name.starts_with(|c: char| c.is_ascii_alphanumeric());
     if !(2..=NAME_MAX).contains(&len) || !well_formed {
-        return Err(AppError::bad_request(
-            field_id,
-            format!(
+        return Err(field_id.with_message(format!(
                 "{kind} name must be 2-{NAME_MAX} characters of lower-case letters, digits, '-' and '_', starting with a letter or digit."
             ),
         ));
     }
     if kind == "team" && RESERVED_TEAM_NAMES.contains(&name) {
-        return Err(AppError::bad_request(
-            field_id,
-            format!("team name {name:?} is reserved."),
-        ));
+        return Err(field_id.with_message(format!("team name {name:?} is reserved.")));
     }
     Ok(())
 }
 
-pub fn display_name(field_id: &'static str, value: &str) -> AppResult<()> {
+pub fn display_name(field_id: Code, value: &str) -> AppResult<()> {
     let len = value.chars().count();
     if value.trim().is_empty() || len > DISPLAY_NAME_MAX {
-        return Err(AppError::bad_request(
-            field_id,
-            format!("display_name must be 1-{DISPLAY_NAME_MAX} characters."),
-        ));
+        return Err(field_id.with_message(format!(
+            "display_name must be 1-{DISPLAY_NAME_MAX} characters."
+        )));
     }
     Ok(())
 }
 
-pub fn max_len(field_id: &'static str, field: &str, value: &str, max: usize) -> AppResult<()> {
+/// Checks a path or body id is shaped like an id, naming the parameter when not.
+pub fn require_id(value: &str, name: &str) -> AppResult<()> {
+    if chorus_model::is_valid_id(value) {
+        Ok(())
+    } else {
+        Err(AppError::invalid_url_param(name))
+    }
+}
+
+pub fn max_len(field_id: Code, field: &str, value: &str, max: usize) -> AppResult<()> {
     if value.chars().count() > max {
-        return Err(AppError::bad_request(
-            field_id,
-            format!("{field} must be at most {max} characters."),
-        ));
+        return Err(field_id.with_message(format!("{field} must be at most {max} characters.")));
     }
     Ok(())
 }
@@ -155,11 +147,11 @@ mod tests {
 
     #[test]
     fn url_names() {
-        assert!(url_name("team", "x", "my-team").is_ok());
-        assert!(url_name("team", "x", "api").is_err());
-        assert!(url_name("channel", "x", "town-square").is_ok());
-        assert!(url_name("channel", "x", "Town").is_err());
-        assert!(url_name("channel", "x", &"a".repeat(65)).is_err());
+        assert!(url_name("team", Code::TeamNameInvalid, "my-team").is_ok());
+        assert!(url_name("team", Code::TeamNameInvalid, "api").is_err());
+        assert!(url_name("channel", Code::ChannelNameInvalid, "town-square").is_ok());
+        assert!(url_name("channel", Code::ChannelNameInvalid, "Town").is_err());
+        assert!(url_name("channel", Code::ChannelNameInvalid, &"a".repeat(65)).is_err());
     }
 }
 

@@ -1,10 +1,15 @@
-//! The server's error type: every failure a handler can return, turned into Mattermost's
-//! error JSON with the right HTTP status. Store errors are logged with their detail and
-//! reach the client only as a generic message, so database text never leaks.
+//! The server's error type: every failure the domain layer or a front door can return,
+//! built from one [`Code`] of the table in `codes`, and turned into Mattermost's error
+//! JSON with the code's HTTP status (or, for plugins, its gRPC status). Store errors are
+//! logged with their detail and reach the client only as a generic message, so database
+//! text never leaks.
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use chorus_model::ApiError;
+
+mod codes;
+pub use codes::Code;
 
 tokio::task_local! {
     /// The id of the request being served, set by the request-id middleware so that
@@ -19,12 +24,11 @@ pub fn current_request_id() -> String {
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
-    /// A failure the client caused or must know about: status, Mattermost-style error id
-    /// and a message a person understands.
+    /// A failure the client caused or must know about: its code (Mattermost id and
+    /// statuses), and a message a person understands.
     #[error("{message}")]
     Api {
-        status: StatusCode,
-        id: &'static str,
+        code: Code,
         message: String,
         detail: String,
         /// Seconds the client should wait before trying again (`Retry-After`).
@@ -38,17 +42,37 @@ pub enum AppError {
 
 pub type AppResult<T> = Result<T, AppError>;
 
-impl AppError {
-    pub fn new(status: StatusCode, id: &'static str, message: impl Into<String>) -> Self {
+impl Code {
+    /// This code with a message saying more than the table's default.
+    pub fn with_message(self, message: impl Into<String>) -> AppError {
         AppError::Api {
-            status,
-            id,
+            code: self,
             message: message.into(),
             detail: String::new(),
             retry_after: None,
         }
     }
+}
 
+impl From<Code> for AppError {
+    fn from(code: Code) -> AppError {
+        code.with_message(code.message())
+    }
+}
+
+/// A database failure that is an outage (the client should retry) rather than a bug.
+fn is_outage(err: &sqlx::Error) -> bool {
+    match err {
+        sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => true,
+        // PostgreSQL shutting down or restarting ("57P…") and broken connections ("08…").
+        sqlx::Error::Database(err) => err
+            .code()
+            .is_some_and(|c| c.starts_with("57P") || c.starts_with("08")),
+        _ => false,
+    }
+}
+
+impl AppError {
     pub fn with_detail(mut self, detail: impl Into<String>) -> Self {
         if let AppError::Api { detail: slot, .. } = &mut self {
             *slot = detail.into();
@@ -64,105 +88,64 @@ impl AppError {
         self
     }
 
-    pub fn bad_request(id: &'static str, message: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, id, message)
-    }
-
+    /// A request body field that is missing or wrong.
     pub fn invalid_param(name: &str) -> Self {
-        Self::new(
-            StatusCode::BAD_REQUEST,
-            "api.context.invalid_param.app_error",
-            format!("Invalid or missing {name} in request body."),
-        )
+        Code::InvalidParam.with_message(format!("Invalid or missing {name} in request body."))
     }
 
+    /// A path or query parameter that is missing or wrong.
     pub fn invalid_url_param(name: &str) -> Self {
-        Self::new(
-            StatusCode::BAD_REQUEST,
-            "api.context.invalid_url_param.app_error",
-            format!("Invalid or missing {name} parameter in request URL."),
-        )
+        Code::InvalidUrlParam.with_message(format!(
+            "Invalid or missing {name} parameter in request URL."
+        ))
     }
 
-    pub fn unauthorized(id: &'static str, message: impl Into<String>) -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, id, message)
-    }
-
+    /// A permission refused, saying which.
     pub fn forbidden(message: impl Into<String>) -> Self {
-        Self::new(
-            StatusCode::FORBIDDEN,
-            "api.context.permissions.app_error",
-            message,
-        )
+        Code::Forbidden.with_message(message)
     }
 
-    pub fn not_found(id: &'static str, what: &str) -> Self {
-        Self::new(
-            StatusCode::NOT_FOUND,
-            id,
-            format!("Unable to find the {what}."),
-        )
-    }
-
-    pub fn conflict(id: &'static str, message: impl Into<String>) -> Self {
-        Self::new(StatusCode::CONFLICT, id, message)
-    }
-
-    pub fn not_implemented(id: &'static str, message: impl Into<String>) -> Self {
-        Self::new(StatusCode::NOT_IMPLEMENTED, id, message)
+    /// The code this error reports.
+    pub fn code(&self) -> Code {
+        match self {
+            AppError::Api { code, .. } => *code,
+            AppError::Store(err) if is_outage(err) => Code::StoreUnavailable,
+            AppError::Store(_) => Code::StoreFailed,
+            AppError::Internal(_) => Code::Internal,
+        }
     }
 
     pub fn status(&self) -> StatusCode {
+        self.code().status()
+    }
+
+    /// What a person is told: the call site's message, or the code's own for failures
+    /// whose detail must not leak.
+    pub fn message(&self) -> String {
         match self {
-            AppError::Api { status, .. } => *status,
-            AppError::Store(sqlx::Error::PoolTimedOut)
-            | AppError::Store(sqlx::Error::Io(_))
-            | AppError::Store(sqlx::Error::PoolClosed) => StatusCode::SERVICE_UNAVAILABLE,
-            // PostgreSQL shutting down or restarting ("57P…") and broken connections
-            // ("08…") are outages, not bugs: the client should retry.
-            AppError::Store(sqlx::Error::Database(err))
-                if err
-                    .code()
-                    .is_some_and(|c| c.starts_with("57P") || c.starts_with("08")) =>
-            {
-                StatusCode::SERVICE_UNAVAILABLE
-            }
-            _ => StatusCode::INTERNAL_SERVER_ERROR,
+            AppError::Api { message, .. } => message.clone(),
+            _ => self.code().message().to_string(),
         }
     }
 
     pub fn to_api_error(&self) -> ApiError {
-        let status = self.status();
-        let (id, message, detail) = match self {
-            AppError::Api {
-                id,
-                message,
-                detail,
-                ..
-            } => (id.to_string(), message.clone(), detail.clone()),
-            AppError::Store(_) if status == StatusCode::SERVICE_UNAVAILABLE => (
-                "app.store.unavailable.app_error".into(),
-                "The database is not reachable right now; try again shortly.".into(),
-                String::new(),
-            ),
-            AppError::Store(_) => (
-                "app.store.error.app_error".into(),
-                "The server could not complete the request because of a database error.".into(),
-                String::new(),
-            ),
-            AppError::Internal(_) => (
-                "app.internal.app_error".into(),
-                "The server hit an internal error.".into(),
-                String::new(),
-            ),
+        let code = self.code();
+        let detail = match self {
+            AppError::Api { detail, .. } => detail.clone(),
+            _ => String::new(),
         };
         ApiError {
-            id,
-            message,
+            id: code.id().to_string(),
+            message: self.message(),
             detailed_error: detail,
             request_id: current_request_id(),
-            status_code: status.as_u16(),
+            status_code: code.status().as_u16(),
         }
+    }
+
+    /// The same failure as a plugin API caller sees it.
+    pub fn to_grpc_status(&self) -> tonic::Status {
+        tonic::Status::new(self.code().grpc(), self.message())
     }
 }
 

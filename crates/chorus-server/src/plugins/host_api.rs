@@ -2,17 +2,17 @@
 //! its own per plugin process, bound to that plugin's id. Requests carry no plugin id,
 //! so a plugin can only ever reach its own KV keys, commands and settings.
 //!
-//! Each call is a thin translation to the same functions the REST API uses (posts go
-//! through the same hooks and websocket fan-out), with plugin-level trust: a plugin
-//! acts as the server, not as a user, so channel membership is not required.
+//! Each call is a front door to the domain layer (`app`), with the plugin as the actor
+//! ([`Actor::Plugin`]): posts go through the same rules, hooks and websocket fan-out
+//! as a user's, but a plugin acts for the server, so channel membership does not bind
+//! it.
 
 use super::SharedContext;
-use crate::api;
-use crate::commands::CommandHandler;
-use crate::error::AppError;
-use crate::store::{KvWrite, KV_MAX_KEY_LEN, KV_MAX_VALUE_LEN};
+use crate::app::plugins::PluginEvent;
+use crate::app::Actor;
+use crate::error::{AppError, Code};
+use crate::store::KvWrite;
 use crate::AppState;
-use axum::http::StatusCode;
 use chorus_model as model;
 use chorus_plugin_protocol::v1;
 use chorus_plugin_protocol::v1::plugin_api_server::{PluginApi, PluginApiServer};
@@ -86,41 +86,26 @@ struct HostApi {
 type Reply<T> = Result<Response<T>, Status>;
 
 fn status_of(err: AppError) -> Status {
-    let api = err.to_api_error();
-    match err.status() {
-        StatusCode::NOT_FOUND => Status::not_found(api.message),
-        StatusCode::BAD_REQUEST | StatusCode::PAYLOAD_TOO_LARGE => {
-            Status::invalid_argument(api.message)
-        }
-        StatusCode::FORBIDDEN | StatusCode::UNAUTHORIZED => Status::permission_denied(api.message),
-        StatusCode::CONFLICT => Status::already_exists(api.message),
-        StatusCode::SERVICE_UNAVAILABLE => Status::unavailable(api.message),
-        _ => Status::internal(api.message),
-    }
-}
-
-fn store_status(err: sqlx::Error) -> Status {
-    status_of(AppError::Store(err))
+    err.to_grpc_status()
 }
 
 fn required<T>(value: Option<T>, what: &str) -> Result<T, Status> {
     value.ok_or_else(|| Status::invalid_argument(format!("{what} is required")))
 }
 
-fn check_key(key: &str) -> Result<(), Status> {
-    if key.is_empty() || key.chars().count() > KV_MAX_KEY_LEN {
-        return Err(Status::invalid_argument(format!(
-            "KV keys must be 1-{KV_MAX_KEY_LEN} characters"
-        )));
-    }
-    Ok(())
+fn found<T>(value: Option<T>, code: Code) -> Result<T, Status> {
+    value.ok_or_else(|| status_of(code.into()))
 }
 
 impl HostApi {
     fn app(&self) -> Result<Arc<AppState>, Status> {
         self.app
             .upgrade()
-            .ok_or_else(|| Status::unavailable("the server is shutting down"))
+            .ok_or_else(|| status_of(Code::ShuttingDown.into()))
+    }
+
+    fn actor(&self) -> Actor<'_> {
+        Actor::Plugin(&self.plugin_id)
     }
 }
 
@@ -128,21 +113,6 @@ impl HostApi {
 impl PluginApi for HostApi {
     async fn kv_set(&self, request: Request<v1::KvSetRequest>) -> Reply<v1::KvSetResponse> {
         let request = request.into_inner();
-        check_key(&request.key)?;
-        if request
-            .value
-            .as_ref()
-            .is_some_and(|v| v.len() > KV_MAX_VALUE_LEN)
-        {
-            return Err(Status::invalid_argument(format!(
-                "KV values must be at most {KV_MAX_VALUE_LEN} bytes"
-            )));
-        }
-        if request.expire_in_seconds < 0 {
-            return Err(Status::invalid_argument(
-                "expire_in_seconds must not be negative",
-            ));
-        }
         let write = KvWrite {
             value: request.value,
             atomic: request.atomic,
@@ -151,22 +121,19 @@ impl PluginApi for HostApi {
         };
         let written = self
             .app()?
-            .store
-            .kv_write(&self.plugin_id, &request.key, &write)
+            .kv_write(&self.plugin_id, &request.key, write)
             .await
-            .map_err(store_status)?;
+            .map_err(status_of)?;
         Ok(Response::new(v1::KvSetResponse { written }))
     }
 
     async fn kv_get(&self, request: Request<v1::KvGetRequest>) -> Reply<v1::KvGetResponse> {
         let key = request.into_inner().key;
-        check_key(&key)?;
         let value = self
             .app()?
-            .store
             .kv_get(&self.plugin_id, &key)
             .await
-            .map_err(store_status)?;
+            .map_err(status_of)?;
         Ok(Response::new(v1::KvGetResponse { value }))
     }
 
@@ -175,18 +142,11 @@ impl PluginApi for HostApi {
         request: Request<v1::KvGetManyRequest>,
     ) -> Reply<v1::KvGetManyResponse> {
         let keys = request.into_inner().keys;
-        if keys.len() > 1000 {
-            return Err(Status::invalid_argument("at most 1000 keys per KVGetMany"));
-        }
-        for key in &keys {
-            check_key(key)?;
-        }
         let values = self
             .app()?
-            .store
             .kv_get_many(&self.plugin_id, &keys)
             .await
-            .map_err(store_status)?
+            .map_err(status_of)?
             .into_iter()
             .collect();
         Ok(Response::new(v1::KvGetManyResponse { values }))
@@ -194,55 +154,56 @@ impl PluginApi for HostApi {
 
     async fn kv_delete(&self, request: Request<v1::KvDeleteRequest>) -> Reply<v1::Empty> {
         let key = request.into_inner().key;
-        check_key(&key)?;
         self.app()?
-            .store
-            .kv_write(&self.plugin_id, &key, &KvWrite::default())
+            .kv_write(&self.plugin_id, &key, KvWrite::default())
             .await
-            .map_err(store_status)?;
+            .map_err(status_of)?;
         Ok(Response::new(v1::Empty {}))
     }
 
     async fn kv_delete_all(&self, _: Request<v1::Empty>) -> Reply<v1::Empty> {
         self.app()?
-            .store
             .kv_delete_all(&self.plugin_id)
             .await
-            .map_err(store_status)?;
+            .map_err(status_of)?;
         Ok(Response::new(v1::Empty {}))
     }
 
     async fn kv_list(&self, request: Request<v1::KvListRequest>) -> Reply<v1::KvListResponse> {
         let request = request.into_inner();
-        let per_page = match request.per_page {
-            0 => 100,
-            n => n.min(1000),
-        };
         let keys = self
             .app()?
-            .store
             .kv_list(
                 &self.plugin_id,
                 &request.prefix,
-                i64::from(request.page),
-                i64::from(per_page),
+                request.page,
+                request.per_page,
             )
             .await
-            .map_err(store_status)?;
+            .map_err(status_of)?;
         Ok(Response::new(v1::KvListResponse { keys }))
     }
 
     async fn create_post(&self, request: Request<v1::PostRequest>) -> Reply<v1::Post> {
         let post = required(request.into_inner().post, "post")?;
-        let created = api::posts::create_post_for_plugin(&*self.app()?, post.into())
+        let created = self
+            .app()?
+            .create_post(self.actor(), post.into())
             .await
             .map_err(status_of)?;
         Ok(Response::new((&created).into()))
     }
 
     async fn update_post(&self, request: Request<v1::PostRequest>) -> Reply<v1::Post> {
-        let post = required(request.into_inner().post, "post")?;
-        let updated = api::posts::update_post_for_plugin(&*self.app()?, post.into())
+        let post: model::Post = required(request.into_inner().post, "post")?.into();
+        let changes = crate::app::posts::PostChanges {
+            message: Some(post.message),
+            props: Some(post.props),
+            is_pinned: Some(post.is_pinned),
+        };
+        let updated = self
+            .app()?
+            .edit_post(self.actor(), &post.id, changes)
             .await
             .map_err(status_of)?;
         Ok(Response::new((&updated).into()))
@@ -250,7 +211,8 @@ impl PluginApi for HostApi {
 
     async fn delete_post(&self, request: Request<v1::PostIdRequest>) -> Reply<v1::Empty> {
         let post_id = request.into_inner().post_id;
-        api::posts::delete_post_for_plugin(&*self.app()?, &post_id)
+        self.app()?
+            .delete_post(self.actor(), &post_id)
             .await
             .map_err(status_of)?;
         Ok(Response::new(v1::Empty {}))
@@ -260,12 +222,9 @@ impl PluginApi for HostApi {
         let post_id = request.into_inner().post_id;
         let post = self
             .app()?
-            .store
-            .get_post(&post_id)
+            .get_post(self.actor(), &post_id)
             .await
-            .map_err(store_status)?
-            .filter(|p| p.delete_at == 0)
-            .ok_or_else(|| Status::not_found(format!("no post {post_id}")))?;
+            .map_err(status_of)?;
         Ok(Response::new((&post).into()))
     }
 
@@ -275,7 +234,9 @@ impl PluginApi for HostApi {
     ) -> Reply<v1::Post> {
         let request = request.into_inner();
         let post = required(request.post, "post")?;
-        let sent = api::commands::send_ephemeral_post(&*self.app()?, &request.user_id, post.into())
+        let sent = self
+            .app()?
+            .send_ephemeral_post(&request.user_id, post.into())
             .map_err(status_of)?;
         Ok(Response::new((&sent).into()))
     }
@@ -287,9 +248,8 @@ impl PluginApi for HostApi {
             .store
             .get_user(&user_id)
             .await
-            .map_err(store_status)?
-            .ok_or_else(|| Status::not_found(format!("no user {user_id}")))?;
-        Ok(Response::new((&user).into()))
+            .map_err(|e| status_of(e.into()))?;
+        Ok(Response::new((&found(user, Code::UserNotFound)?).into()))
     }
 
     async fn get_user_by_username(&self, request: Request<v1::UsernameRequest>) -> Reply<v1::User> {
@@ -299,20 +259,17 @@ impl PluginApi for HostApi {
             .store
             .get_user_by_username(&username)
             .await
-            .map_err(store_status)?
-            .ok_or_else(|| Status::not_found(format!("no user @{username}")))?;
-        Ok(Response::new((&user).into()))
+            .map_err(|e| status_of(e.into()))?;
+        Ok(Response::new((&found(user, Code::UserNotFound)?).into()))
     }
 
     async fn get_channel(&self, request: Request<v1::ChannelIdRequest>) -> Reply<v1::Channel> {
         let channel_id = request.into_inner().channel_id;
         let channel = self
             .app()?
-            .store
-            .get_channel(&channel_id)
+            .get_channel(self.actor(), &channel_id)
             .await
-            .map_err(store_status)?
-            .ok_or_else(|| Status::not_found(format!("no channel {channel_id}")))?;
+            .map_err(status_of)?;
         Ok(Response::new((&channel).into()))
     }
 
@@ -323,13 +280,9 @@ impl PluginApi for HostApi {
         let request = request.into_inner();
         let channel = self
             .app()?
-            .store
-            .get_channel_by_name(&request.team_id, &request.name)
+            .channel_by_name(self.actor(), &request.team_id, &request.name)
             .await
-            .map_err(store_status)?
-            .ok_or_else(|| {
-                Status::not_found(format!("no channel {:?} in that team", request.name))
-            })?;
+            .map_err(status_of)?;
         Ok(Response::new((&channel).into()))
     }
 
@@ -338,14 +291,11 @@ impl PluginApi for HostApi {
         request: Request<v1::DirectChannelRequest>,
     ) -> Reply<v1::Channel> {
         let request = request.into_inner();
-        let channel = api::channels::direct_channel(
-            &*self.app()?,
-            &request.user_id_1,
-            &request.user_id_2,
-            &request.user_id_1,
-        )
-        .await
-        .map_err(status_of)?;
+        let channel = self
+            .app()?
+            .open_direct_channel(self.actor(), &request.user_id_1, &request.user_id_2)
+            .await
+            .map_err(status_of)?;
         Ok(Response::new((&channel).into()))
     }
 
@@ -354,13 +304,11 @@ impl PluginApi for HostApi {
         request: Request<v1::AddChannelMemberRequest>,
     ) -> Reply<v1::ChannelMember> {
         let request = request.into_inner();
-        let member = api::channels::add_member_for_plugin(
-            &*self.app()?,
-            &request.channel_id,
-            &request.user_id,
-        )
-        .await
-        .map_err(status_of)?;
+        let member = self
+            .app()?
+            .add_channel_member(self.actor(), &request.channel_id, &request.user_id)
+            .await
+            .map_err(status_of)?;
         Ok(Response::new((&member).into()))
     }
 
@@ -374,48 +322,27 @@ impl PluginApi for HostApi {
             .store
             .get_channel_member(&request.channel_id, &request.user_id)
             .await
-            .map_err(store_status)?
-            .ok_or_else(|| Status::not_found("the user is not a member of that channel"))?;
-        Ok(Response::new((&member).into()))
+            .map_err(|e| status_of(e.into()))?;
+        Ok(Response::new(
+            (&found(member, Code::ChannelMemberNotFound)?).into(),
+        ))
     }
 
     async fn get_team(&self, request: Request<v1::TeamIdRequest>) -> Reply<v1::Team> {
         let team_id = request.into_inner().team_id;
         let team = self
             .app()?
-            .store
-            .get_team(&team_id)
+            .get_team(self.actor(), &team_id)
             .await
-            .map_err(store_status)?
-            .ok_or_else(|| Status::not_found(format!("no team {team_id}")))?;
+            .map_err(status_of)?;
         Ok(Response::new((&team).into()))
     }
 
     async fn register_command(&self, request: Request<v1::Command>) -> Reply<v1::Empty> {
-        let mut command = model::Command::from(request.into_inner());
-        command.trigger = command.trigger.trim_start_matches('/').to_lowercase();
-        if command.trigger.is_empty() || command.trigger.contains(char::is_whitespace) {
-            return Err(Status::invalid_argument(
-                "a command trigger is one word without spaces",
-            ));
-        }
-        command.plugin_id = self.plugin_id.clone();
-        let app = self.app()?;
-        if let Some(existing) = app.commands.get(&command.trigger) {
-            if existing.command.plugin_id != self.plugin_id {
-                return Err(Status::already_exists(format!(
-                    "the command /{} is already registered by {}",
-                    command.trigger,
-                    if existing.command.plugin_id.is_empty() {
-                        "the server"
-                    } else {
-                        &existing.command.plugin_id
-                    }
-                )));
-            }
-        }
-        let handler = CommandHandler::Plugin(self.plugin_id.clone());
-        app.commands.register(command, handler);
+        let command = model::Command::from(request.into_inner());
+        self.app()?
+            .register_plugin_command(&self.plugin_id, command)
+            .map_err(status_of)?;
         Ok(Response::new(v1::Empty {}))
     }
 
@@ -423,33 +350,24 @@ impl PluginApi for HostApi {
         &self,
         request: Request<v1::UnregisterCommandRequest>,
     ) -> Reply<v1::Empty> {
-        let trigger = request
-            .into_inner()
-            .trigger
-            .trim_start_matches('/')
-            .to_lowercase();
-        let app = self.app()?;
-        match app.commands.get(&trigger) {
-            Some(existing) if existing.command.plugin_id == self.plugin_id => {
-                app.commands.unregister(&trigger);
-                Ok(Response::new(v1::Empty {}))
-            }
-            _ => Err(Status::not_found(format!(
-                "this plugin has no command /{trigger}"
-            ))),
-        }
+        let trigger = request.into_inner().trigger;
+        self.app()?
+            .unregister_plugin_command(&self.plugin_id, &trigger)
+            .map_err(status_of)?;
+        Ok(Response::new(v1::Empty {}))
     }
 
     async fn ensure_bot_user(&self, request: Request<v1::EnsureBotUserRequest>) -> Reply<v1::User> {
         let request = request.into_inner();
-        let user = api::users::ensure_bot_user(
-            &*self.app()?,
-            &request.username,
-            &request.display_name,
-            &request.description,
-        )
-        .await
-        .map_err(status_of)?;
+        let user = self
+            .app()?
+            .ensure_bot_user(
+                &request.username,
+                &request.display_name,
+                &request.description,
+            )
+            .await
+            .map_err(status_of)?;
         Ok(Response::new((&user).into()))
     }
 
@@ -458,15 +376,16 @@ impl PluginApi for HostApi {
         request: Request<v1::PublishWebSocketEventRequest>,
     ) -> Reply<v1::Empty> {
         let request = request.into_inner();
-        if request.event.is_empty() {
-            return Err(Status::invalid_argument("the event name is required"));
-        }
         let data = if request.data_json.trim().is_empty() {
             serde_json::Map::new()
         } else {
             match serde_json::from_str(&request.data_json) {
                 Ok(serde_json::Value::Object(map)) => map,
-                _ => return Err(Status::invalid_argument("data_json must be a JSON object")),
+                _ => {
+                    return Err(status_of(
+                        Code::WebsocketEventInvalid.with_message("data_json must be a JSON object"),
+                    ))
+                }
             }
         };
         let wire = request.broadcast.unwrap_or_default();
@@ -486,13 +405,15 @@ impl PluginApi for HostApi {
             },
             ..Default::default()
         };
-        let event = model::WebSocketEvent {
-            event: format!("custom_{}_{}", self.plugin_id, request.event),
+        let event = PluginEvent {
+            event: request.event,
             data,
             broadcast,
-            seq: 0,
         };
-        self.app()?.publish(event).await.map_err(status_of)?;
+        self.app()?
+            .publish_plugin_event(&self.plugin_id, event)
+            .await
+            .map_err(status_of)?;
         Ok(Response::new(v1::Empty {}))
     }
 
@@ -501,23 +422,23 @@ impl PluginApi for HostApi {
         request: Request<v1::PublishPluginClusterEventRequest>,
     ) -> Reply<v1::Empty> {
         let request = request.into_inner();
-        if request.id.is_empty() {
-            return Err(Status::invalid_argument("the event id is required"));
-        }
-        // A single node has no other copies of the plugin to tell; the cluster layer
-        // delivers these between nodes.
         self.app()?
-            .publish_plugin_cluster_event(&self.plugin_id, request);
+            .publish_plugin_cluster_event(
+                &self.plugin_id,
+                request.id,
+                request.data,
+                request.target_node_id,
+            )
+            .map_err(status_of)?;
         Ok(Response::new(v1::Empty {}))
     }
 
     async fn get_plugin_config(&self, _: Request<v1::Empty>) -> Reply<v1::PluginConfig> {
-        let app = self.app()?;
-        let config = app
-            .plugins
-            .plugin_config(&app.store, &self.plugin_id)
+        let config = self
+            .app()?
+            .plugin_settings(&self.plugin_id)
             .await
-            .map_err(|e| Status::internal(e.to_string()))?;
+            .map_err(status_of)?;
         Ok(Response::new(v1::PluginConfig {
             config_json: serde_json::Value::Object(config).to_string(),
         }))
@@ -525,18 +446,10 @@ impl PluginApi for HostApi {
 
     async fn save_plugin_config(&self, request: Request<v1::PluginConfig>) -> Reply<v1::Empty> {
         let text = request.into_inner().config_json;
-        if !matches!(
-            serde_json::from_str(&text),
-            Ok(serde_json::Value::Object(_))
-        ) {
-            return Err(Status::invalid_argument(
-                "config_json must be a JSON object",
-            ));
-        }
         self.app()?
             .save_plugin_config(&self.plugin_id, &text)
             .await
-            .map_err(store_status)?;
+            .map_err(status_of)?;
         Ok(Response::new(v1::Empty {}))
     }
 

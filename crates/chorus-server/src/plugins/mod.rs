@@ -4,8 +4,8 @@
 //!
 //! Submodules: `manifest` (reading and validating manifests), `bundle` (safe
 //! unpacking and atomic install), `supervisor` (process lifecycle), `host_api` (the
-//! gRPC API served to each plugin), `hooks` (calling hooks with deadlines), `http`
-//! (routing `/plugins/{id}/…` to `ServeHTTP`).
+//! gRPC API served to each plugin), `hooks` (calling hooks with deadlines). The HTTP
+//! door to plugins (`/plugins/{id}/…`) is `api::plugin_http`.
 //!
 //! Nothing a plugin needs lives only in this node's memory: enabled states, settings
 //! and KV data are in the database, so every node of a cluster can run the same plugin
@@ -15,7 +15,6 @@
 pub mod bundle;
 pub mod hooks;
 pub mod host_api;
-pub mod http;
 pub mod manifest;
 pub mod supervisor;
 
@@ -829,26 +828,6 @@ impl PluginManager {
     }
 }
 
-impl AppState {
-    /// Saves a plugin's settings for the cluster. Every copy of the plugin, on every
-    /// node, gets `OnConfigurationChange`: this node's through the same content check
-    /// the bus triggers elsewhere.
-    pub async fn save_plugin_config(
-        &self,
-        plugin_id: &str,
-        config_json: &str,
-    ) -> Result<(), sqlx::Error> {
-        self.store
-            .save_plugin_config(plugin_id, config_json)
-            .await?;
-        self.plugins.request_configuration_check();
-        self.tell_cluster(ClusterMessage::PluginConfigChanged {
-            plugin_id: plugin_id.to_string(),
-        });
-        Ok(())
-    }
-}
-
 /// The upload a plugin folder was unpacked from, if it came from an upload.
 fn installed_upload(plugin_path: &std::path::Path) -> Option<String> {
     std::fs::read_to_string(plugin_path.join(UPLOAD_MARKER))
@@ -977,7 +956,7 @@ impl WebParts {
             .map(|slot| (slot.manifest.id.clone(), slot))
             .collect();
         let announce = |name: &str, slot: &PluginSlot| {
-            let event = crate::events::event(
+            let event = crate::app::events::event(
                 name,
                 serde_json::json!({ "manifest": slot.manifest }),
                 Default::default(),

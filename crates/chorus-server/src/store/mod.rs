@@ -23,7 +23,7 @@ mod teams;
 mod users;
 
 pub use channels::MemberName;
-pub use plugins::{KvWrite, StoredBundle, KV_MAX_KEY_LEN, KV_MAX_VALUE_LEN};
+pub use plugins::{KvWrite, StoredBundle};
 pub use posts::PostWindow;
 pub use sessions::Session;
 pub use users::{LoginRecord, UserFilter};

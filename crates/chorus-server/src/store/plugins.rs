@@ -9,11 +9,6 @@ use super::{get_bool, Store};
 use chorus_model::now_millis;
 use sqlx::Row;
 
-/// Longest key a plugin may use.
-pub const KV_MAX_KEY_LEN: usize = 150;
-/// Largest value a plugin may store.
-pub const KV_MAX_VALUE_LEN: usize = 1024 * 1024;
-
 /// What a KV write should do.
 #[derive(Debug, Clone, Default)]
 pub struct KvWrite {

@@ -1,0 +1,398 @@
+//! Channels: open and private channels, direct messages, membership and read
+//! positions, with the `channel_created`, `direct_added`, `user_added`,
+//! `user_removed` and `channel_viewed` events and the channel hooks.
+
+use super::events::{event, to_channel, to_team, to_user};
+use super::permissions::{
+    is_team_member, load_channel, load_team, require_channel_member, require_channel_visible,
+    require_self_or_admin, require_team_member,
+};
+use super::teams::DEFAULT_CHANNELS;
+use super::validate::{self, require_id};
+use super::Actor;
+use crate::error::{is_unique_violation, AppError, AppResult, Code};
+use crate::plugins::HookContext;
+use crate::AppState;
+use chorus_model::{
+    events, new_id, now_millis, Channel, ChannelMember, CHANNEL_DIRECT, CHANNEL_OPEN,
+    CHANNEL_PRIVATE,
+};
+
+/// What a user asks for when creating a channel.
+#[derive(Debug, Default)]
+pub struct ChannelDraft {
+    pub team_id: String,
+    pub name: String,
+    pub display_name: String,
+    pub channel_type: String,
+    pub header: String,
+    pub purpose: String,
+}
+
+impl AppState {
+    /// An open or private channel in a team the actor belongs to; the creator is its
+    /// first member.
+    pub async fn create_channel(
+        &self,
+        actor: Actor<'_>,
+        draft: ChannelDraft,
+    ) -> AppResult<Channel> {
+        let creator_id = actor.user_id().unwrap_or_default().to_string();
+        require_id(&draft.team_id, "team_id")?;
+        let team = load_team(self, &draft.team_id).await?;
+        require_team_member(self, actor, &team.id).await?;
+        let name = draft.name.trim().to_string();
+        validate::url_name("channel", Code::ChannelNameInvalid, &name)?;
+        validate::display_name(Code::ChannelDisplayNameInvalid, &draft.display_name)?;
+        validate::max_len(
+            Code::ChannelHeaderInvalid,
+            "header",
+            &draft.header,
+            validate::HEADER_MAX,
+        )?;
+        validate::max_len(
+            Code::ChannelPurposeInvalid,
+            "purpose",
+            &draft.purpose,
+            validate::PURPOSE_MAX,
+        )?;
+        let channel_type = match draft.channel_type.as_str() {
+            CHANNEL_OPEN | CHANNEL_PRIVATE => draft.channel_type.clone(),
+            _ => {
+                return Err(Code::ChannelTypeInvalid.with_message(
+                    "type must be \"O\" (open) or \"P\" (private); use /channels/direct for direct messages.",
+                ))
+            }
+        };
+        let now = now_millis();
+        let channel = Channel {
+            id: new_id(),
+            create_at: now,
+            update_at: now,
+            team_id: team.id.clone(),
+            channel_type,
+            name,
+            display_name: draft.display_name.trim().to_string(),
+            header: draft.header,
+            purpose: draft.purpose,
+            creator_id: creator_id.clone(),
+            ..Channel::default()
+        };
+        let members: Vec<&str> = actor.user_id().into_iter().collect();
+        self.store
+            .create_channel(&channel, &members)
+            .await
+            .map_err(|err| {
+                if is_unique_violation(&err) {
+                    Code::ChannelNameTaken
+                        .with_message("A channel with that name already exists on the same team.")
+                } else {
+                    err.into()
+                }
+            })?;
+        let audience = if channel.channel_type == CHANNEL_OPEN {
+            to_team(&team.id)
+        } else {
+            to_user(&creator_id)
+        };
+        self.publish(event(
+            events::CHANNEL_CREATED,
+            serde_json::json!({"channel_id": channel.id, "team_id": team.id}),
+            audience,
+        ))
+        .await?;
+        self.plugins
+            .channel_has_been_created(&actor.hook_context(), &channel);
+        Ok(channel)
+    }
+
+    /// The direct channel of two users, created on first use. Users may only open
+    /// their own; plugins any.
+    pub async fn open_direct_channel(
+        &self,
+        actor: Actor<'_>,
+        first: &str,
+        second: &str,
+    ) -> AppResult<Channel> {
+        require_id(first, "user_ids")?;
+        require_id(second, "user_ids")?;
+        let creator_id = match actor.user_id() {
+            Some(me) if !actor.is_admin() && first != me && second != me => {
+                return Err(AppError::forbidden(
+                    "You can only open direct channels that include yourself.",
+                ));
+            }
+            Some(me) => me,
+            None => first,
+        };
+        self.direct_channel(first, second, creator_id).await
+    }
+
+    /// The direct channel of two users, created (with both as members) on first use.
+    async fn direct_channel(
+        &self,
+        first: &str,
+        second: &str,
+        creator_id: &str,
+    ) -> AppResult<Channel> {
+        for id in [first, second] {
+            self.require_user(id).await?;
+        }
+        let name = Channel::direct_name(first, second);
+        if let Some(existing) = self.store.get_channel_by_name("", &name).await? {
+            return Ok(existing);
+        }
+        let now = now_millis();
+        let channel = Channel {
+            id: new_id(),
+            create_at: now,
+            update_at: now,
+            channel_type: CHANNEL_DIRECT.into(),
+            name: name.clone(),
+            creator_id: creator_id.to_string(),
+            ..Channel::default()
+        };
+        match self.store.create_channel(&channel, &[first, second]).await {
+            Ok(()) => {}
+            Err(err) if is_unique_violation(&err) => {
+                // Opened concurrently by the other person: theirs is ours.
+                return self
+                    .store
+                    .get_channel_by_name("", &name)
+                    .await?
+                    .ok_or(AppError::Store(err));
+            }
+            Err(err) => return Err(err.into()),
+        }
+        for (member, teammate) in [(first, second), (second, first)] {
+            self.publish_to(
+                event(
+                    events::DIRECT_ADDED,
+                    serde_json::json!({"creator_id": creator_id, "teammate_id": teammate, "channel_id": channel.id}),
+                    to_user(member),
+                ),
+                &[member.to_string()],
+            );
+            if first == second {
+                break;
+            }
+        }
+        self.plugins
+            .channel_has_been_created(&HookContext::for_user(creator_id, ""), &channel);
+        Ok(channel)
+    }
+
+    /// A channel the actor may know of.
+    pub async fn get_channel(&self, actor: Actor<'_>, channel_id: &str) -> AppResult<Channel> {
+        let channel = load_channel(self, channel_id).await?;
+        require_channel_visible(self, actor, &channel).await?;
+        Ok(channel)
+    }
+
+    /// A team's channel by URL name (the team id is empty for direct channels).
+    pub async fn channel_by_name(
+        &self,
+        actor: Actor<'_>,
+        team_id: &str,
+        name: &str,
+    ) -> AppResult<Channel> {
+        // Plugins also look up direct channels, whose team id is empty.
+        if actor.user_id().is_some() || !team_id.is_empty() {
+            require_id(team_id, "team_id")?;
+        }
+        let channel = self
+            .store
+            .get_channel_by_name(team_id, name)
+            .await?
+            .filter(|c| c.delete_at == 0)
+            .ok_or_else(|| AppError::from(Code::ChannelNameNotFound))?;
+        require_channel_visible(self, actor, &channel).await?;
+        Ok(channel)
+    }
+
+    /// The channels of a team (and the direct channels) a user belongs to.
+    pub async fn channels_for_user(
+        &self,
+        actor: Actor<'_>,
+        user_id: &str,
+        team_id: &str,
+    ) -> AppResult<Vec<Channel>> {
+        require_id(user_id, "user_id")?;
+        require_id(team_id, "team_id")?;
+        require_self_or_admin(actor, user_id)?;
+        Ok(self.store.channels_for_user(user_id, team_id).await?)
+    }
+
+    /// A team's open channels, to browse and join.
+    pub async fn open_channels(
+        &self,
+        actor: Actor<'_>,
+        team_id: &str,
+        page: i64,
+        per_page: i64,
+    ) -> AppResult<Vec<Channel>> {
+        require_id(team_id, "team_id")?;
+        require_team_member(self, actor, team_id).await?;
+        Ok(self
+            .store
+            .open_channels(team_id, page * per_page, per_page)
+            .await?)
+    }
+
+    /// Read positions (`msg_count`, `last_viewed_at`) that clients compare with each
+    /// channel's `total_msg_count` to show unread channels.
+    pub async fn channel_memberships(
+        &self,
+        actor: Actor<'_>,
+        user_id: &str,
+        team_id: &str,
+    ) -> AppResult<Vec<ChannelMember>> {
+        require_id(user_id, "user_id")?;
+        require_id(team_id, "team_id")?;
+        require_self_or_admin(actor, user_id)?;
+        Ok(self.store.channel_memberships(user_id, team_id).await?)
+    }
+
+    /// Marks a channel read; the user's other sessions learn it from `channel_viewed`.
+    /// Returns when it was viewed.
+    pub async fn view_channel(
+        &self,
+        actor: Actor<'_>,
+        user_id: &str,
+        channel_id: &str,
+    ) -> AppResult<i64> {
+        require_id(user_id, "user_id")?;
+        require_self_or_admin(actor, user_id)?;
+        require_id(channel_id, "channel_id")?;
+        let Some(viewed_at) = self.store.view_channel(channel_id, user_id).await? else {
+            return Err(AppError::forbidden(
+                "You do not have the appropriate permissions: you are not a member of this channel.",
+            ));
+        };
+        self.publish_to(
+            event(
+                events::CHANNEL_VIEWED,
+                serde_json::json!({"channel_id": channel_id}),
+                to_user(user_id),
+            ),
+            &[user_id.to_string()],
+        );
+        Ok(viewed_at)
+    }
+
+    /// Adds a member of the channel's team. Members add others; anyone in the team
+    /// joins an open channel; plugins add anyone in the team.
+    pub async fn add_channel_member(
+        &self,
+        actor: Actor<'_>,
+        channel_id: &str,
+        user_id: &str,
+    ) -> AppResult<ChannelMember> {
+        let channel = load_channel(self, channel_id).await?;
+        if channel.channel_type == CHANNEL_DIRECT {
+            return Err(Code::AddMemberToDirect
+                .with_message("Members cannot be added to a direct message channel."));
+        }
+        let target = self.require_user(user_id).await?;
+        let joining_open = match actor.user_id() {
+            Some(me) => {
+                target.id == me
+                    && channel.channel_type == CHANNEL_OPEN
+                    && is_team_member(self, me, &channel.team_id).await?
+            }
+            None => false,
+        };
+        if !joining_open {
+            require_channel_member(self, actor, &channel).await?;
+        }
+        if !is_team_member(self, &target.id, &channel.team_id).await? {
+            return Err(Code::AddMemberNotInTeam.with_message(
+                "The user is not a member of this channel's team; add them to the team first.",
+            ));
+        }
+        let (member, is_new) = self
+            .store
+            .add_channel_member(&channel.id, &target.id)
+            .await?;
+        if is_new {
+            self.publish(event(
+                events::USER_ADDED,
+                serde_json::json!({"user_id": target.id, "team_id": channel.team_id}),
+                to_channel(&channel.id),
+            ))
+            .await?;
+            let by = actor.user_id().filter(|me| *me != target.id).unwrap_or("");
+            self.plugins
+                .user_has_joined_channel(&actor.hook_context(), &member, by);
+        }
+        Ok(member)
+    }
+
+    pub async fn channel_members(
+        &self,
+        actor: Actor<'_>,
+        channel_id: &str,
+    ) -> AppResult<Vec<ChannelMember>> {
+        let channel = load_channel(self, channel_id).await?;
+        require_channel_member(self, actor, &channel).await?;
+        Ok(self.store.channel_members(&channel.id).await?)
+    }
+
+    /// Removes a member: anyone leaves, members remove others; nobody leaves direct
+    /// channels or the team's default channel.
+    pub async fn remove_channel_member(
+        &self,
+        actor: Actor<'_>,
+        channel_id: &str,
+        user_id: &str,
+    ) -> AppResult<()> {
+        let channel = load_channel(self, channel_id).await?;
+        require_id(user_id, "user_id")?;
+        if channel.channel_type == CHANNEL_DIRECT {
+            return Err(Code::RemoveFromDirect
+                .with_message("Nobody can be removed from a direct message channel."));
+        }
+        // Everyone in a team is in its default channel, as in Mattermost: nobody leaves it
+        // and nobody, admins included, removes anyone from it.
+        if channel.name == DEFAULT_CHANNELS[0].0 {
+            return Err(Code::RemoveFromDefault.with_message(format!(
+                "Nobody can leave or be removed from the default channel {}.",
+                channel.name
+            )));
+        }
+        let remover_id = actor.user_id().unwrap_or_default();
+        if user_id != remover_id {
+            require_channel_member(self, actor, &channel).await?;
+        }
+        let member = self.store.get_channel_member(&channel.id, user_id).await?;
+        if !self
+            .store
+            .remove_channel_member(&channel.id, user_id)
+            .await?
+        {
+            return Err(AppError::from(Code::ChannelMemberNotFound));
+        }
+        self.publish(event(
+            events::USER_REMOVED,
+            serde_json::json!({"user_id": user_id, "remover_id": remover_id}),
+            to_channel(&channel.id),
+        ))
+        .await?;
+        self.publish(event(
+            events::USER_REMOVED,
+            serde_json::json!({"channel_id": channel.id, "remover_id": remover_id}),
+            to_user(user_id),
+        ))
+        .await?;
+        if let Some(member) = member {
+            let by = if remover_id == user_id {
+                ""
+            } else {
+                remover_id
+            };
+            self.plugins
+                .user_has_left_channel(&actor.hook_context(), &member, by);
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,191 @@
+//! Slash commands: running one (a built-in or a plugin's `ExecuteCommand`) and
+//! delivering its answer (`in_channel` text becomes a post by the caller, `ephemeral`
+//! text a message only the caller sees, as Mattermost does); listing them; plugins
+//! registering their own triggers; and ephemeral posts.
+
+use super::events::{event, to_user};
+use super::permissions::{load_channel, require_channel_member, require_team_member};
+use super::validate::require_id;
+use super::{Actor, Auth};
+use crate::commands::{parse_command_line, CommandHandler};
+use crate::error::{AppError, AppResult, Code};
+use crate::AppState;
+use chorus_model::{
+    events, new_id, now_millis, Command, CommandArgs, CommandResponse, Post, POST_TYPE_EPHEMERAL,
+    RESPONSE_TYPE_EPHEMERAL, RESPONSE_TYPE_IN_CHANNEL,
+};
+
+impl AppState {
+    /// Runs `args.command` for a signed-in user in a channel they belong to, and
+    /// delivers the answer.
+    pub async fn execute_command(
+        &self,
+        auth: &Auth,
+        args: CommandArgs,
+    ) -> AppResult<CommandResponse> {
+        let actor = auth.actor();
+        let channel = load_channel(self, &args.channel_id).await?;
+        require_channel_member(self, actor, &channel).await?;
+        // A team channel's command runs in that channel's team, whatever the client said
+        // (as Mattermost overwrites it); in a direct channel the client's team must be one
+        // of the user's own.
+        let team_id = if !channel.team_id.is_empty() {
+            channel.team_id.clone()
+        } else if !args.team_id.is_empty() {
+            require_id(&args.team_id, "team_id")?;
+            require_team_member(self, actor, &args.team_id).await?;
+            args.team_id.clone()
+        } else {
+            String::new()
+        };
+        let Some((trigger, rest)) = parse_command_line(&args.command) else {
+            return Err(Code::CommandFormat.with_message(
+                "A command must start with '/' followed by its trigger, as in \"/echo hello\".",
+            ));
+        };
+        let Some(registered) = self.commands.get(&trigger) else {
+            return Err(Code::CommandNotFound
+                .with_message(format!("Command with a trigger of '{trigger}' not found.")));
+        };
+        let response = match registered.handler {
+            CommandHandler::Builtin(run) => run(&rest),
+            CommandHandler::Plugin(plugin_id) => {
+                let context = actor.hook_context();
+                let hook_args = chorus_plugin_protocol::v1::CommandArgs {
+                    user_id: auth.user.id.clone(),
+                    channel_id: channel.id.clone(),
+                    team_id: team_id.clone(),
+                    root_id: args.root_id.clone(),
+                    command: args.command.clone(),
+                    trigger: trigger.clone(),
+                };
+                self.plugins
+                    .execute_command(&plugin_id, &context, hook_args)
+                    .await
+                    .ok_or_else(|| {
+                        Code::CommandFailed
+                            .with_message(format!("The plugin behind /{trigger} failed to answer."))
+                    })?
+            }
+        };
+        let root_id = if args.root_id.is_empty() {
+            args.parent_id.clone()
+        } else {
+            args.root_id.clone()
+        };
+        self.deliver_command_response(auth, &channel.id, &root_id, &response)
+            .await?;
+        Ok(response)
+    }
+
+    /// Turns a command's answer into a post or an ephemeral message.
+    async fn deliver_command_response(
+        &self,
+        auth: &Auth,
+        channel_id: &str,
+        root_id: &str,
+        response: &CommandResponse,
+    ) -> AppResult<()> {
+        if response.text.is_empty() {
+            return Ok(());
+        }
+        let post = Post {
+            channel_id: channel_id.to_string(),
+            root_id: root_id.to_string(),
+            message: response.text.clone(),
+            props: response.props.clone(),
+            ..Post::default()
+        };
+        match response.response_type.as_str() {
+            RESPONSE_TYPE_IN_CHANNEL => {
+                self.create_post(auth.actor(), post).await?;
+            }
+            RESPONSE_TYPE_EPHEMERAL | "" => {
+                self.send_ephemeral_post(auth.user_id(), post)?;
+            }
+            other => {
+                tracing::warn!(
+                    response_type = other,
+                    "command answered with an unknown response_type"
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// A message only `user_id` sees, never stored, as Mattermost's `SendEphemeralPost`.
+    pub fn send_ephemeral_post(&self, user_id: &str, draft: Post) -> AppResult<Post> {
+        require_id(user_id, "user_id")?;
+        require_id(&draft.channel_id, "channel_id")?;
+        let now = now_millis();
+        let post = Post {
+            id: new_id(),
+            create_at: now,
+            update_at: now,
+            post_type: POST_TYPE_EPHEMERAL.into(),
+            ..draft
+        };
+        let post_json =
+            serde_json::to_string(&post).map_err(|e| AppError::Internal(e.to_string()))?;
+        self.publish_to(
+            event(
+                events::EPHEMERAL_MESSAGE,
+                serde_json::json!({"post": post_json}),
+                to_user(user_id),
+            ),
+            &[user_id.to_string()],
+        );
+        Ok(post)
+    }
+
+    /// Every command, sorted by trigger, for a member of `team_id` (when given).
+    pub async fn list_commands(
+        &self,
+        actor: Actor<'_>,
+        team_id: Option<&str>,
+    ) -> AppResult<Vec<Command>> {
+        if let Some(team_id) = team_id {
+            require_id(team_id, "team_id")?;
+            require_team_member(self, actor, team_id).await?;
+        }
+        Ok(self.commands.list())
+    }
+
+    /// Registers (or replaces) one of `plugin_id`'s own triggers.
+    pub fn register_plugin_command(&self, plugin_id: &str, mut command: Command) -> AppResult<()> {
+        command.trigger = command.trigger.trim_start_matches('/').to_lowercase();
+        if command.trigger.is_empty() || command.trigger.contains(char::is_whitespace) {
+            return Err(Code::CommandTriggerInvalid.into());
+        }
+        command.plugin_id = plugin_id.to_string();
+        if let Some(existing) = self.commands.get(&command.trigger) {
+            if existing.command.plugin_id != plugin_id {
+                return Err(Code::CommandTriggerTaken.with_message(format!(
+                    "the command /{} is already registered by {}",
+                    command.trigger,
+                    if existing.command.plugin_id.is_empty() {
+                        "the server"
+                    } else {
+                        &existing.command.plugin_id
+                    }
+                )));
+            }
+        }
+        self.commands
+            .register(command, CommandHandler::Plugin(plugin_id.to_string()));
+        Ok(())
+    }
+
+    /// Removes one of `plugin_id`'s own triggers.
+    pub fn unregister_plugin_command(&self, plugin_id: &str, trigger: &str) -> AppResult<()> {
+        let trigger = trigger.trim_start_matches('/').to_lowercase();
+        match self.commands.get(&trigger) {
+            Some(existing) if existing.command.plugin_id == plugin_id => {
+                self.commands.unregister(&trigger);
+                Ok(())
+            }
+            _ => Err(Code::CommandNotRegistered
+                .with_message(format!("this plugin has no command /{trigger}"))),
+        }
+    }
+}

@@ -1,0 +1,66 @@
+//! The domain layer: every rule, permission check and validation of Chorus, written
+//! once. The front doors (REST handlers in `api`, websocket actions in `ws`, slash
+//! commands, the plugin API servers in `plugins`) parse what they receive, call an
+//! operation here with an explicit [`Actor`], and shape the reply; none of them
+//! decides who may do what. Operations fire plugin hooks and publish websocket events
+//! (locally and over the cluster bus) from here, as Mattermost's `app` package does.
+//!
+//! Submodules, one per resource: `sessions` (tokens to signed-in users), `users`,
+//! `teams`, `channels`, `posts`, `commands` (slash commands), `config` (the running configuration), `plugins` (what plugins
+//! may do through their API), `plugins_admin` (installing and enabling them), `permissions` (the rules), `validate` (field rules),
+//! `events` (who sees which websocket event).
+
+pub mod channels;
+pub mod commands;
+pub mod config;
+pub mod events;
+pub mod permissions;
+pub mod plugins;
+pub mod plugins_admin;
+pub mod posts;
+pub mod sessions;
+pub mod teams;
+pub mod users;
+pub mod validate;
+
+pub use sessions::Auth;
+
+use crate::plugins::HookContext;
+
+/// Who asks for an operation. Permission checks look only at this.
+#[derive(Debug, Clone, Copy)]
+pub enum Actor<'a> {
+    /// A signed-in user, through one of their sessions.
+    User(&'a Auth),
+    /// A plugin, through its API: it acts for the server, so membership rules do not
+    /// bind it, but what it does is attributed to it.
+    Plugin(&'a str),
+    /// The server itself.
+    System,
+}
+
+impl<'a> Actor<'a> {
+    /// System admins, plugins and the server may do anything.
+    pub fn is_admin(self) -> bool {
+        match self {
+            Actor::User(auth) => auth.is_admin(),
+            Actor::Plugin(_) | Actor::System => true,
+        }
+    }
+
+    /// The user acting, if a user is.
+    pub fn user_id(self) -> Option<&'a str> {
+        match self {
+            Actor::User(auth) => Some(&auth.user.id),
+            Actor::Plugin(_) | Actor::System => None,
+        }
+    }
+
+    /// What hooks are told about who triggered them.
+    pub fn hook_context(self) -> HookContext {
+        match self {
+            Actor::User(auth) => HookContext::for_user(&auth.user.id, &auth.session.id),
+            Actor::Plugin(_) | Actor::System => HookContext::default(),
+        }
+    }
+}

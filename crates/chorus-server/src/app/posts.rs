@@ -1,0 +1,403 @@
+//! Posts: create (with `MessageWillBePosted`, the `posted` fan-out and
+//! `MessageHasBeenPosted`), read, edit, delete, a channel's history and a thread. Every
+//! front door that makes a post (REST, slash commands answering `in_channel`, the
+//! plugin API) comes through [`AppState::create_post`].
+
+use super::events::{event, to_channel};
+use super::permissions::{load_channel, require_channel_member};
+use super::validate::{self, require_id};
+use super::Actor;
+use crate::error::{AppError, AppResult, Code};
+use crate::plugins::{HookContext, Rejection};
+use crate::store::{MemberName, PostWindow};
+use crate::AppState;
+use chorus_model::{events, new_id, now_millis, Channel, Post, PostList, User};
+
+/// Longest `pending_post_id` a client may send.
+const PENDING_POST_ID_MAX: usize = 100;
+
+/// Most replies one page of a thread may hold (Mattermost's `PerPageMaximum`).
+pub const THREAD_PER_PAGE_MAX: i64 = 200;
+
+/// What may change in an existing post; `None` keeps the old value.
+#[derive(Debug, Default)]
+pub struct PostChanges {
+    pub message: Option<String>,
+    pub props: Option<serde_json::Map<String, serde_json::Value>>,
+    pub is_pinned: Option<bool>,
+}
+
+/// Which part of a thread to read.
+#[derive(Debug)]
+pub enum ThreadRead {
+    /// Every reply.
+    Whole,
+    /// Up to `per_page` replies past `(create_at, id)` (or from the start), newer ones
+    /// when `newer`, else older ones.
+    Page {
+        per_page: i64,
+        cursor: Option<(i64, String)>,
+        newer: bool,
+    },
+}
+
+/// Which part of a channel's history to read; pivots are post ids of that channel.
+#[derive(Debug)]
+pub enum HistoryRead {
+    Page,
+    Since(i64),
+    Before(String),
+    After(String),
+}
+
+fn check_message(message: &str) -> AppResult<()> {
+    if message.trim().is_empty() {
+        return Err(Code::PostMessageInvalid.into());
+    }
+    validate::max_len(
+        Code::PostMessageInvalid,
+        "message",
+        message,
+        validate::POST_MESSAGE_MAX,
+    )
+}
+
+fn rejected(rejection: Rejection) -> AppError {
+    Code::PostRejectedByPlugin.with_message(format!("Post rejected by plugin: {}", rejection.0))
+}
+
+fn to_json(post: &Post) -> AppResult<String> {
+    serde_json::to_string(post).map_err(|e| AppError::Internal(e.to_string()))
+}
+
+impl AppState {
+    /// Checks and stores a new post, then tells the channel and the plugins. A user
+    /// posts as themselves, in channels they belong to, with `custom_` types at most;
+    /// a plugin names the author in `draft.user_id` and may post anywhere.
+    pub async fn create_post(&self, actor: Actor<'_>, draft: Post) -> AppResult<Post> {
+        let (author, context) = match actor {
+            Actor::User(auth) => {
+                if !draft.post_type.is_empty() && !draft.post_type.starts_with("custom_") {
+                    return Err(Code::PostTypeReserved.into());
+                }
+                (auth.user.clone(), actor.hook_context())
+            }
+            Actor::Plugin(_) | Actor::System => {
+                require_id(&draft.user_id, "user_id")?;
+                let author = self
+                    .store
+                    .get_user(&draft.user_id)
+                    .await?
+                    .ok_or_else(|| AppError::from(Code::UserNotFound))?;
+                let context = HookContext::for_user(&author.id, "");
+                (author, context)
+            }
+        };
+        require_id(&draft.channel_id, "channel_id")?;
+        check_message(&draft.message)?;
+        validate::max_len(
+            Code::PendingPostIdInvalid,
+            "pending_post_id",
+            &draft.pending_post_id,
+            PENDING_POST_ID_MAX,
+        )?;
+        let channel = load_channel(self, &draft.channel_id).await?;
+        require_channel_member(self, actor, &channel).await?;
+        if !draft.root_id.is_empty() {
+            require_id(&draft.root_id, "root_id")?;
+            let root = self.store.get_post(&draft.root_id).await?;
+            let valid_root = root.is_some_and(|root| {
+                root.channel_id == channel.id && root.delete_at == 0 && root.root_id.is_empty()
+            });
+            if !valid_root {
+                return Err(Code::PostRootInvalid.into());
+            }
+        }
+        let now = now_millis();
+        let post = Post {
+            id: new_id(),
+            create_at: now,
+            update_at: now,
+            edit_at: 0,
+            delete_at: 0,
+            reply_count: 0,
+            last_reply_at: 0,
+            user_id: author.id.clone(),
+            channel_id: channel.id.clone(),
+            ..draft
+        };
+        self.submit_post(post, &channel, &author, &context).await
+    }
+
+    /// Runs `MessageWillBePosted`, stores the post, tells the channel, then notifies
+    /// plugins.
+    async fn submit_post(
+        &self,
+        post: Post,
+        channel: &Channel,
+        author: &User,
+        context: &HookContext,
+    ) -> AppResult<Post> {
+        let mut post = self
+            .plugins
+            .message_will_be_posted(context, post)
+            .await
+            .map_err(rejected)?;
+        validate::max_len(
+            Code::PostMessageInvalid,
+            "message",
+            &post.message,
+            validate::POST_MESSAGE_MAX,
+        )?;
+        if !self.store.insert_post(&post).await? {
+            return Err(Code::PostRootInvalid
+                .with_message("The thread's root post was deleted; the reply was not posted."));
+        }
+        if !post.root_id.is_empty() {
+            post.reply_count = self
+                .store
+                .get_post(&post.id)
+                .await?
+                .map_or(0, |stored| stored.reply_count);
+        }
+        self.publish_posted(channel, &post, &author.username)
+            .await?;
+        self.plugins.message_has_been_posted(context, &post);
+        Ok(post)
+    }
+
+    /// The `posted` event, with the channel's details and the members mentioned.
+    async fn publish_posted(&self, channel: &Channel, post: &Post, sender: &str) -> AppResult<()> {
+        let members = self.store.channel_member_names(&channel.id).await?;
+        let mentions = mentioned_users(&post.message, &post.user_id, &members);
+        let mut data = serde_json::json!({
+            "post": to_json(post)?,
+            "channel_type": channel.channel_type,
+            "channel_display_name": channel.display_name,
+            "channel_name": channel.name,
+            "sender_name": format!("@{sender}"),
+            "team_id": channel.team_id,
+            "set_online": true,
+        });
+        if !mentions.is_empty() {
+            data["mentions"] = serde_json::Value::String(
+                serde_json::to_string(&mentions).map_err(|e| AppError::Internal(e.to_string()))?,
+            );
+        }
+        let audience: Vec<String> = members.into_iter().map(|m| m.user_id).collect();
+        self.publish_to(
+            event(events::POSTED, data, to_channel(&channel.id)),
+            &audience,
+        );
+        Ok(())
+    }
+
+    /// A live post the actor may read, with its channel.
+    pub async fn readable_post(
+        &self,
+        actor: Actor<'_>,
+        post_id: &str,
+    ) -> AppResult<(Post, Channel)> {
+        require_id(post_id, "post_id")?;
+        let post = self
+            .store
+            .get_post(post_id)
+            .await?
+            .filter(|p| p.delete_at == 0)
+            .ok_or_else(|| AppError::from(Code::PostNotFound))?;
+        let channel = load_channel(self, &post.channel_id).await?;
+        require_channel_member(self, actor, &channel).await?;
+        Ok((post, channel))
+    }
+
+    pub async fn get_post(&self, actor: Actor<'_>, post_id: &str) -> AppResult<Post> {
+        Ok(self.readable_post(actor, post_id).await?.0)
+    }
+
+    /// Edits a live post: users their own (admins any), plugins any.
+    pub async fn edit_post(
+        &self,
+        actor: Actor<'_>,
+        post_id: &str,
+        changes: PostChanges,
+    ) -> AppResult<Post> {
+        let (old, channel) = self.readable_post(actor, post_id).await?;
+        if actor.user_id() != Some(old.user_id.as_str()) && !actor.is_admin() {
+            return Err(AppError::forbidden("You can only edit your own posts."));
+        }
+        let mut new = old.clone();
+        if let Some(message) = changes.message {
+            check_message(&message)?;
+            new.message = message;
+        }
+        if let Some(props) = changes.props {
+            new.props = props;
+        }
+        if let Some(pinned) = changes.is_pinned {
+            new.is_pinned = pinned;
+        }
+        let context = actor.hook_context();
+        let new = self
+            .plugins
+            .message_will_be_updated(&context, new, &old)
+            .await
+            .map_err(rejected)?;
+        check_message(&new.message)?;
+        let updated = self
+            .store
+            .update_post(&new)
+            .await?
+            .ok_or_else(|| AppError::from(Code::PostNotFound))?;
+        self.publish(event(
+            events::POST_EDITED,
+            serde_json::json!({"post": to_json(&updated)?}),
+            to_channel(&channel.id),
+        ))
+        .await?;
+        self.plugins
+            .message_has_been_updated(&context, &updated, &old);
+        Ok(updated)
+    }
+
+    /// Soft-deletes a live post (and a root's replies): users their own (admins any),
+    /// plugins any.
+    pub async fn delete_post(&self, actor: Actor<'_>, post_id: &str) -> AppResult<()> {
+        let (mut post, channel) = self.readable_post(actor, post_id).await?;
+        if actor.user_id() != Some(post.user_id.as_str()) && !actor.is_admin() {
+            return Err(AppError::forbidden("You can only delete your own posts."));
+        }
+        if !self.store.delete_post(&post.id).await? {
+            return Err(Code::PostNotFound.into());
+        }
+        post.delete_at = now_millis();
+        self.publish(event(
+            events::POST_DELETED,
+            serde_json::json!({"post": to_json(&post)?, "delete_by": actor.user_id().unwrap_or_default()}),
+            to_channel(&channel.id),
+        ))
+        .await?;
+        self.plugins
+            .message_has_been_deleted(&actor.hook_context(), &post);
+        Ok(())
+    }
+
+    /// A page of a channel's history, newest first.
+    pub async fn channel_history(
+        &self,
+        actor: Actor<'_>,
+        channel_id: &str,
+        read: HistoryRead,
+        page: i64,
+        per_page: i64,
+    ) -> AppResult<PostList> {
+        let channel = load_channel(self, channel_id).await?;
+        require_channel_member(self, actor, &channel).await?;
+        let pivot = |id: String, name: &'static str| {
+            let channel_id = channel.id.clone();
+            async move {
+                require_id(&id, name)?;
+                self.store
+                    .get_post(&id)
+                    .await?
+                    .filter(|p| p.channel_id == channel_id)
+                    .ok_or_else(|| AppError::from(Code::PostNotFound))
+            }
+        };
+        let window = match read {
+            HistoryRead::Page => PostWindow::Page,
+            HistoryRead::Since(since) => PostWindow::Since(since),
+            HistoryRead::Before(id) => PostWindow::Before(pivot(id, "before").await?),
+            HistoryRead::After(id) => PostWindow::After(pivot(id, "after").await?),
+        };
+        Ok(self
+            .store
+            .channel_posts(&channel.id, &window, page, per_page)
+            .await?)
+    }
+
+    /// The thread a post belongs to (the post may be its root or any reply).
+    pub async fn thread(
+        &self,
+        actor: Actor<'_>,
+        post_id: &str,
+        read: ThreadRead,
+    ) -> AppResult<PostList> {
+        let (post, _) = self.readable_post(actor, post_id).await?;
+        let root_id = if post.root_id.is_empty() {
+            &post.id
+        } else {
+            &post.root_id
+        };
+        match read {
+            ThreadRead::Whole => Ok(self.store.thread(root_id).await?),
+            ThreadRead::Page {
+                per_page,
+                cursor,
+                newer,
+            } => Ok(self
+                .store
+                .thread_page(root_id, per_page, cursor, newer)
+                .await?),
+        }
+    }
+}
+
+/// Ids of members named by `@username`, or all other members for `@all`, `@channel`
+/// and `@here`.
+fn mentioned_users(message: &str, sender_id: &str, members: &[MemberName]) -> Vec<String> {
+    let words: Vec<String> = message
+        .split(|c: char| c.is_whitespace())
+        .filter_map(|word| word.strip_prefix('@'))
+        .map(|word| {
+            word.trim_end_matches(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '-'))
+                .to_lowercase()
+        })
+        .filter(|word| !word.is_empty())
+        .collect();
+    let everyone = words
+        .iter()
+        .any(|w| matches!(w.as_str(), "all" | "channel" | "here"));
+    members
+        .iter()
+        .filter(|m| m.user_id != sender_id)
+        .filter(|m| everyone || words.contains(&m.username))
+        .map(|m| m.user_id.clone())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn member(id: &str, name: &str) -> MemberName {
+        MemberName {
+            user_id: id.into(),
+            username: name.into(),
+        }
+    }
+
+    #[test]
+    fn mentions_by_name_and_channel_wide() {
+        let members = [
+            member("a", "alice"),
+            member("b", "bob"),
+            member("c", "carol"),
+        ];
+        assert_eq!(
+            mentioned_users("hi @bob, and @Carol!", "a", &members),
+            vec!["b", "c"]
+        );
+        assert_eq!(
+            mentioned_users("@alice talking to self", "a", &members),
+            Vec::<String>::new()
+        );
+        assert_eq!(
+            mentioned_users("@channel hello", "a", &members),
+            vec!["b", "c"]
+        );
+        assert_eq!(
+            mentioned_users("email bob@example.com", "a", &members),
+            Vec::<String>::new()
+        );
+    }
+}

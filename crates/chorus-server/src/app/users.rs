@@ -1,0 +1,311 @@
+//! Users: sign-up, passwords, profiles (with other people's emails hidden), and the
+//! bot accounts plugins ask for.
+
+use super::permissions::{load_channel, require_channel_visible, require_team_member};
+use super::validate::{self, require_id};
+use super::{Actor, Auth};
+use crate::error::{is_unique_violation, AppError, AppResult, Code};
+use crate::plugins::HookContext;
+use crate::security::passwords::HashError;
+use crate::store::UserFilter;
+use crate::AppState;
+use chorus_model::{new_id, now_millis, CreateUserRequest, User};
+use std::net::IpAddr;
+
+impl AppState {
+    /// Checks that a user exists, for handlers that act on another user.
+    pub async fn require_user(&self, user_id: &str) -> AppResult<User> {
+        require_id(user_id, "user_id")?;
+        self.store
+            .get_user(user_id)
+            .await?
+            .filter(|u| u.delete_at == 0)
+            .ok_or_else(|| AppError::from(Code::UserNotFound))
+    }
+
+    /// The bot user `username`, created on first use (plugins' `EnsureBotUser`). Bots
+    /// cannot log in: their password hash matches no password.
+    pub async fn ensure_bot_user(
+        &self,
+        username: &str,
+        display_name: &str,
+        description: &str,
+    ) -> AppResult<User> {
+        let username = username.trim().to_lowercase();
+        validate::username(&username)?;
+        if let Some(existing) = self.store.get_user_by_username(&username).await? {
+            if existing.is_bot {
+                return Ok(existing);
+            }
+            return Err(Code::BotUsernameTaken
+                .with_message(format!("@{username} is a person's account, not a bot.")));
+        }
+        let now = now_millis();
+        let bot = User {
+            id: new_id(),
+            create_at: now,
+            update_at: now,
+            email: format!("{username}@bots.chorus.invalid"),
+            username,
+            nickname: display_name.chars().take(64).collect(),
+            position: description.chars().take(64).collect(),
+            locale: "en".into(),
+            is_bot: true,
+            ..User::default()
+        };
+        match self
+            .store
+            .create_user(&bot, "!bot-accounts-cannot-log-in")
+            .await
+        {
+            Ok(created) => Ok(created),
+            // Another node or plugin copy created it first.
+            Err(err) if is_unique_violation(&err) => self
+                .store
+                .get_user_by_username(&bot.username)
+                .await?
+                .filter(|u| u.is_bot)
+                .ok_or_else(|| AppError::Store(err)),
+            Err(err) => Err(err.into()),
+        }
+    }
+}
+
+/// Most ids [`AppState::users_by_ids`] looks up at once.
+pub const MAX_IDS_PER_REQUEST: usize = 1000;
+
+/// What someone signing up gives.
+pub type SignUp = CreateUserRequest;
+
+/// A password hashing failure as the client sees it: a busy server asks it to retry.
+pub(super) fn hashing_failed(state: &AppState, err: HashError) -> AppError {
+    match err {
+        HashError::Busy(_) => {
+            state.metrics.password_hash_busy.inc();
+            Code::PasswordHashingBusy
+                .with_message("Too many logins are being checked right now; try again in a moment.")
+                .with_retry_after(1)
+        }
+        HashError::Failed(reason) => AppError::Internal(reason),
+    }
+}
+
+fn username_taken() -> AppError {
+    Code::UsernameTaken.with_message("An account with that username already exists.")
+}
+
+fn email_taken() -> AppError {
+    Code::EmailTaken.with_message("An account with that email already exists.")
+}
+
+/// Hides other people's email addresses from non-admins, as Mattermost's default
+/// privacy settings do.
+fn sanitize(mut user: User, viewer: Actor<'_>) -> User {
+    if viewer.user_id() != Some(user.id.as_str()) && !viewer.is_admin() {
+        user.email.clear();
+    }
+    user
+}
+
+impl AppState {
+    /// Counts a login or sign-up attempt against the client's address.
+    pub(super) fn throttle_logins(&self, address: IpAddr) -> AppResult<()> {
+        self.login_throttle.check(address).map_err(|wait| {
+            tracing::warn!(%address, "login attempts throttled");
+            self.metrics.login_throttled.inc();
+            Code::RateLimited
+                .with_message(format!(
+                    "Too many login attempts from this address; try again in {} s.",
+                    wait.as_secs().max(1)
+                ))
+                .with_retry_after(wait.as_secs_f64().ceil() as u64)
+        })
+    }
+
+    /// A new account: anyone may sign up where the settings allow it (the first user
+    /// always may), admins always. Sign-ups by others count against `address`.
+    pub async fn sign_up(
+        &self,
+        by: Option<&Auth>,
+        address: IpAddr,
+        request: SignUp,
+    ) -> AppResult<User> {
+        let is_admin = by.is_some_and(|a| a.is_admin());
+        if !is_admin {
+            self.throttle_logins(address)?;
+        }
+        if !is_admin && self.store.any_user_exists().await? {
+            let settings = &self.config.team_settings;
+            if !settings.enable_user_creation {
+                return Err(Code::SignupDisabled.into());
+            }
+            if !settings.enable_open_server {
+                return Err(Code::NoOpenServer.into());
+            }
+        }
+        let username = request.username.trim().to_lowercase();
+        let email = request.email.trim().to_lowercase();
+        validate::username(&username)?;
+        validate::email(&email)?;
+        validate::password(&request.password)?;
+        for (field, value) in [
+            ("nickname", &request.nickname),
+            ("first_name", &request.first_name),
+            ("last_name", &request.last_name),
+            ("position", &request.position),
+        ] {
+            validate::max_len(Code::UserInvalid, field, value, 64)?;
+        }
+        if self.store.get_user_by_username(&username).await?.is_some() {
+            return Err(username_taken());
+        }
+        if self.store.get_user_for_login(&email).await?.is_some() {
+            return Err(email_taken());
+        }
+        let now = now_millis();
+        let user = User {
+            id: new_id(),
+            create_at: now,
+            update_at: now,
+            username,
+            email,
+            nickname: request.nickname,
+            first_name: request.first_name,
+            last_name: request.last_name,
+            position: request.position,
+            locale: if request.locale.is_empty() {
+                "en".into()
+            } else {
+                request.locale
+            },
+            ..User::default()
+        };
+        let hash = self
+            .passwords
+            .hash(request.password)
+            .await
+            .map_err(|e| hashing_failed(self, e))?;
+        let created = match self.store.create_user(&user, &hash).await {
+            Ok(created) => created,
+            // Lost a race with a concurrent sign-up: say which of the two was taken.
+            Err(err) if is_unique_violation(&err) => {
+                return Err(
+                    if self
+                        .store
+                        .get_user_by_username(&user.username)
+                        .await?
+                        .is_some()
+                    {
+                        username_taken()
+                    } else {
+                        email_taken()
+                    },
+                );
+            }
+            Err(err) => return Err(err.into()),
+        };
+        let actor = by.map_or(created.id.as_str(), |a| a.user.id.as_str());
+        self.plugins
+            .user_has_been_created(&HookContext::for_user(actor, ""), &created);
+        Ok(created)
+    }
+
+    /// Sets a password: one's own giving the current one, or anyone's as a system
+    /// admin. Setting a password also unlocks an account locked by failed logins, as
+    /// in Mattermost.
+    pub async fn update_password(
+        &self,
+        auth: &Auth,
+        user_id: &str,
+        current_password: String,
+        new_password: String,
+    ) -> AppResult<()> {
+        let user = self.require_user(user_id).await?;
+        let own = user.id == auth.user.id;
+        if !own && !auth.is_admin() {
+            return Err(AppError::forbidden(
+                "You do not have the appropriate permissions to change this user's password.",
+            ));
+        }
+        if user.is_bot {
+            return Err(Code::BotPassword.into());
+        }
+        validate::password(&new_password)?;
+        if own && !auth.is_admin() {
+            let current = self.store.password_hash(&user.id).await?;
+            let matches = self
+                .passwords
+                .verify(current_password, current)
+                .await
+                .map_err(|e| hashing_failed(self, e))?;
+            if !matches {
+                return Err(Code::PasswordIncorrect.with_message("The \"Current Password\" you entered is incorrect. Please check that Caps Lock is off and try again."));
+            }
+        }
+        let hash = self
+            .passwords
+            .hash(new_password)
+            .await
+            .map_err(|e| hashing_failed(self, e))?;
+        self.store
+            .set_password_hash(&user.id, &hash, now_millis())
+            .await?;
+        Ok(())
+    }
+
+    /// A profile, as the actor may see it.
+    pub async fn get_user(&self, actor: Actor<'_>, user_id: &str) -> AppResult<User> {
+        require_id(user_id, "user_id")?;
+        let user = self
+            .store
+            .get_user(user_id)
+            .await?
+            .ok_or_else(|| AppError::from(Code::UserNotFound))?;
+        Ok(sanitize(user, actor))
+    }
+
+    pub async fn user_by_username(&self, actor: Actor<'_>, username: &str) -> AppResult<User> {
+        let user = self
+            .store
+            .get_user_by_username(username)
+            .await?
+            .ok_or_else(|| AppError::from(Code::UserNotFound))?;
+        Ok(sanitize(user, actor))
+    }
+
+    pub async fn users_by_ids(&self, actor: Actor<'_>, ids: &[String]) -> AppResult<Vec<User>> {
+        if ids.len() > MAX_IDS_PER_REQUEST {
+            return Err(Code::InvalidBody.with_message(format!(
+                "At most {MAX_IDS_PER_REQUEST} user ids can be looked up at once."
+            )));
+        }
+        for id in ids {
+            require_id(id, "user_ids")?;
+        }
+        let users = self.store.get_users_by_ids(ids).await?;
+        Ok(users.into_iter().map(|u| sanitize(u, actor)).collect())
+    }
+
+    /// A page of users, optionally only those in a team or channel the actor may see.
+    pub async fn list_users(
+        &self,
+        actor: Actor<'_>,
+        filter: &UserFilter,
+        page: i64,
+        per_page: i64,
+    ) -> AppResult<Vec<User>> {
+        if let Some(team_id) = &filter.in_team {
+            require_id(team_id, "in_team")?;
+            require_team_member(self, actor, team_id).await?;
+        }
+        for channel_id in [&filter.in_channel, &filter.not_in_channel]
+            .into_iter()
+            .flatten()
+        {
+            let channel = load_channel(self, channel_id).await?;
+            require_channel_visible(self, actor, &channel).await?;
+        }
+        let users = self.store.list_users(filter, page, per_page).await?;
+        Ok(users.into_iter().map(|u| sanitize(u, actor)).collect())
+    }
+}

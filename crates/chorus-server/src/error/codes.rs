@@ -1,0 +1,170 @@
+//! The one table of error codes. Each code carries Mattermost's error id, the HTTP
+//! status a REST client sees, the gRPC status a plugin sees, and a default message;
+//! every [`AppError`](super::AppError) the server returns is built from one of them, so
+//! an id never drifts away from its status between two call sites.
+//!
+//! Ids are Mattermost's wherever Mattermost has the same failure (clients and bots
+//! branch on them); the few that are Chorus's own keep Mattermost's naming scheme.
+
+use axum::http::StatusCode;
+
+macro_rules! codes {
+    ($($(#[$doc:meta])* $name:ident = ($id:literal, $status:ident, $grpc:ident, $message:literal),)*) => {
+        /// Every failure the server reports, with its id, statuses and default message.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum Code {
+            $($(#[$doc])* $name,)*
+        }
+
+        impl Code {
+            /// Every code, for tests of the table itself.
+            pub const ALL: &'static [Code] = &[$(Code::$name,)*];
+
+            /// Mattermost's error id (`id` in the error JSON).
+            pub const fn id(self) -> &'static str {
+                match self { $(Code::$name => $id,)* }
+            }
+
+            /// The HTTP status of a REST reply.
+            pub const fn status(self) -> StatusCode {
+                match self { $(Code::$name => StatusCode::$status,)* }
+            }
+
+            /// The gRPC status a plugin API call fails with.
+            pub const fn grpc(self) -> tonic::Code {
+                match self { $(Code::$name => tonic::Code::$grpc,)* }
+            }
+
+            /// What the error says when the call site has nothing more specific.
+            pub const fn message(self) -> &'static str {
+                match self { $(Code::$name => $message,)* }
+            }
+        }
+    };
+}
+
+codes! {
+    // Requests in general.
+    RouteNotFound = ("api.context.404.app_error", NOT_FOUND, NotFound, "Sorry, we could not find the page."),
+    MethodNotAllowed = ("api.context.405.app_error", METHOD_NOT_ALLOWED, Unimplemented, "This method is not allowed on this route."),
+    InvalidParam = ("api.context.invalid_param.app_error", BAD_REQUEST, InvalidArgument, "Invalid or missing parameter in request body."),
+    InvalidUrlParam = ("api.context.invalid_url_param.app_error", BAD_REQUEST, InvalidArgument, "Invalid or missing parameter in request URL."),
+    InvalidBody = ("api.context.invalid_body_param.app_error", BAD_REQUEST, InvalidArgument, "The request body is not valid."),
+    BodyTooLarge = ("api.context.request_body_too_large.app_error", PAYLOAD_TOO_LARGE, InvalidArgument, "The request body is larger than this server accepts."),
+    Forbidden = ("api.context.permissions.app_error", FORBIDDEN, PermissionDenied, "You do not have the appropriate permissions."),
+    SessionExpired = ("api.context.session_expired.app_error", UNAUTHORIZED, Unauthenticated, "Invalid or expired session, please login again."),
+    CsrfCheckFailed = ("api.context.csrf_check_failed.app_error", UNAUTHORIZED, Unauthenticated, "This request was authenticated by cookie but carried no valid X-CSRF-Token header."),
+    RateLimited = ("api.context.rate_limit_exceeded.app_error", TOO_MANY_REQUESTS, ResourceExhausted, "Too many requests; try again shortly."),
+    StoreUnavailable = ("app.store.unavailable.app_error", SERVICE_UNAVAILABLE, Unavailable, "The database is not reachable right now; try again shortly."),
+    StoreFailed = ("app.store.error.app_error", INTERNAL_SERVER_ERROR, Internal, "The server could not complete the request because of a database error."),
+    Internal = ("app.internal.app_error", INTERNAL_SERVER_ERROR, Internal, "The server hit an internal error."),
+    ShuttingDown = ("app.server.shutting_down.app_error", SERVICE_UNAVAILABLE, Unavailable, "The server is shutting down."),
+
+    // Users, logins and sign-ups.
+    UserNotFound = ("app.user.missing_account.const", NOT_FOUND, NotFound, "Unable to find the user."),
+    UserInvalid = ("model.user.is_valid.app_error", BAD_REQUEST, InvalidArgument, "The user is not valid."),
+    UsernameInvalid = ("model.user.is_valid.username.app_error", BAD_REQUEST, InvalidArgument, "The username is not valid."),
+    EmailInvalid = ("model.user.is_valid.email.app_error", BAD_REQUEST, InvalidArgument, "The email address is not valid."),
+    PasswordInvalid = ("model.user.is_valid.pwd.app_error", BAD_REQUEST, InvalidArgument, "The password is not valid."),
+    UsernameTaken = ("app.user.save.username_exists.app_error", BAD_REQUEST, AlreadyExists, "An account with that username already exists."),
+    EmailTaken = ("app.user.save.email_exists.app_error", BAD_REQUEST, AlreadyExists, "An account with that email already exists."),
+    BotUsernameTaken = ("app.bot.create_bot.username_taken.app_error", CONFLICT, AlreadyExists, "The username is already taken by a user who is not a bot."),
+    InvalidCredentials = ("api.user.login.invalid_credentials_email_username", UNAUTHORIZED, Unauthenticated, "Enter a valid email or username and/or password."),
+    TooManyLoginAttempts = ("api.user.check_user_login_attempts.too_many.app_error", UNAUTHORIZED, Unauthenticated, "Your account is locked because of too many failed password attempts."),
+    PasswordHashingBusy = ("app.user.password_hashing_busy.app_error", SERVICE_UNAVAILABLE, Unavailable, "Too many logins are being checked right now; try again in a moment."),
+    SignupDisabled = ("api.user.create_user.signup_email_disabled.app_error", FORBIDDEN, PermissionDenied, "User sign-up is disabled on this server (TeamSettings.EnableUserCreation)."),
+    NoOpenServer = ("api.user.create_user.no_open_server", FORBIDDEN, PermissionDenied, "This server does not allow open sign-ups (TeamSettings.EnableOpenServer); ask an admin to create your account."),
+    BotPassword = ("api.user.update_password.bot.app_error", BAD_REQUEST, InvalidArgument, "Bot accounts have no password."),
+    PasswordIncorrect = ("api.user.update_password.incorrect.app_error", BAD_REQUEST, InvalidArgument, "The current password is incorrect."),
+
+    // Teams.
+    TeamNotFound = ("app.team.get.find.app_error", NOT_FOUND, NotFound, "Unable to find the team."),
+    TeamNameNotFound = ("app.team.get_by_name.missing.app_error", NOT_FOUND, NotFound, "Unable to find the team."),
+    TeamNameInvalid = ("model.team.is_valid.name.app_error", BAD_REQUEST, InvalidArgument, "The team name is not valid."),
+    TeamDescriptionInvalid = ("model.team.is_valid.description.app_error", BAD_REQUEST, InvalidArgument, "The team description is not valid."),
+    TeamNameTaken = ("store.sql_team.save_team.existing.app_error", BAD_REQUEST, AlreadyExists, "A team with that name already exists."),
+    TeamTypeInvalid = ("model.team.is_valid.type.app_error", BAD_REQUEST, InvalidArgument, "The team type is not valid."),
+
+    // Channels and their members.
+    ChannelNotFound = ("app.channel.get.existing.app_error", NOT_FOUND, NotFound, "Unable to find the channel."),
+    ChannelNameNotFound = ("app.channel.get_by_name.missing.app_error", NOT_FOUND, NotFound, "Unable to find the channel."),
+    ChannelMemberNotFound = ("app.channel.get_member.missing.app_error", NOT_FOUND, NotFound, "Unable to find the channel member."),
+    ChannelNameInvalid = ("model.channel.is_valid.name.app_error", BAD_REQUEST, InvalidArgument, "The channel name is not valid."),
+    ChannelDisplayNameInvalid = ("model.channel.is_valid.display_name.app_error", BAD_REQUEST, InvalidArgument, "The channel display name is not valid."),
+    ChannelHeaderInvalid = ("model.channel.is_valid.header.app_error", BAD_REQUEST, InvalidArgument, "The channel header is not valid."),
+    ChannelPurposeInvalid = ("model.channel.is_valid.purpose.app_error", BAD_REQUEST, InvalidArgument, "The channel purpose is not valid."),
+    ChannelNameTaken = ("store.sql_channel.save_channel.exists.app_error", BAD_REQUEST, AlreadyExists, "A channel with that name already exists."),
+    ChannelTypeInvalid = ("model.channel.is_valid.type.app_error", BAD_REQUEST, InvalidArgument, "The channel type is not valid."),
+    AddMemberToDirect = ("api.channel.add_user_to_channel.type.app_error", BAD_REQUEST, InvalidArgument, "Members cannot be added to direct message channels."),
+    AddMemberNotInTeam = ("api.channel.add_user.to.channel.failed.app_error", BAD_REQUEST, InvalidArgument, "The user is not a member of the channel's team."),
+    RemoveFromDirect = ("api.channel.remove_user_from_channel.direct.app_error", BAD_REQUEST, InvalidArgument, "Members cannot be removed from direct message channels."),
+    RemoveFromDefault = ("api.channel.remove.default.app_error", BAD_REQUEST, InvalidArgument, "Nobody can be removed from the team's default channel."),
+
+    // Posts.
+    PostNotFound = ("app.post.get.app_error", NOT_FOUND, NotFound, "Unable to find the post."),
+    PostMessageInvalid = ("model.post.is_valid.msg.app_error", BAD_REQUEST, InvalidArgument, "message must not be empty."),
+    PendingPostIdInvalid = ("model.post.is_valid.pending_post_id.app_error", BAD_REQUEST, InvalidArgument, "pending_post_id is not valid."),
+    PostRootInvalid = ("api.post.create_post.root_id.app_error", BAD_REQUEST, InvalidArgument, "root_id must be a live top-level post in the same channel."),
+    PostTypeReserved = ("api.post.create_post.type.app_error", BAD_REQUEST, InvalidArgument, "type must be empty or start with \"custom_\"; system post types are reserved for the server."),
+    PostFilesUnsupported = ("api.post.create_post.files.app_error", NOT_IMPLEMENTED, Unimplemented, "File attachments are not supported by this server yet."),
+    PostRejectedByPlugin = ("app.post.rejected_by_plugin.app_error", BAD_REQUEST, InvalidArgument, "Post rejected by plugin."),
+
+    // Slash commands.
+    CommandFormat = ("api.command.execute_command.format.app_error", BAD_REQUEST, InvalidArgument, "Command must start with a slash and a trigger word."),
+    CommandNotFound = ("api.command.execute_command.not_found.app_error", NOT_FOUND, NotFound, "Command not found."),
+    CommandFailed = ("api.command.execute_command.failed.app_error", INTERNAL_SERVER_ERROR, Internal, "The command failed to answer."),
+    CommandTriggerInvalid = ("model.command.is_valid.trigger.app_error", BAD_REQUEST, InvalidArgument, "A command trigger is one word without spaces."),
+    CommandTriggerTaken = ("api.command.duplicate_trigger.app_error", CONFLICT, AlreadyExists, "That command trigger is already registered."),
+    CommandNotRegistered = ("api.command.unregister.not_found.app_error", NOT_FOUND, NotFound, "This plugin has no such command."),
+
+    // Configuration.
+    ConfigRestricted = ("api.config.patch_config.restricted.app_error", BAD_REQUEST, InvalidArgument, "Only PluginSettings.Plugins can be changed at runtime."),
+
+    // Plugins: administration, HTTP and their key-value store.
+    PluginsDisabled = ("app.plugin.disabled.app_error", NOT_IMPLEMENTED, Unimplemented, "Plugins are disabled on this server (PluginSettings.Enable)."),
+    PluginUploadsDisabled = ("app.plugin.upload_disabled.app_error", NOT_IMPLEMENTED, Unimplemented, "Plugin uploads are disabled on this server (PluginSettings.EnableUploads)."),
+    PluginUploadsRefusedInCluster = ("app.plugin.cluster.upload_disabled.app_error", NOT_IMPLEMENTED, Unimplemented, "Plugin uploads are refused in this cluster."),
+    PluginNotInstalled = ("app.plugin.not_installed.app_error", NOT_FOUND, NotFound, "The plugin is not installed."),
+    PluginInstallId = ("app.plugin.install_id.app_error", BAD_REQUEST, InvalidArgument, "A plugin with that id is already installed."),
+    PluginBundleTooLarge = ("app.plugin.bundle_too_large.app_error", PAYLOAD_TOO_LARGE, InvalidArgument, "The bundle is larger than PluginSettings.MaxBundleSizeBytes."),
+    PluginExtract = ("app.plugin.extract.app_error", BAD_REQUEST, InvalidArgument, "The plugin bundle could not be unpacked."),
+    PluginUploadMultipart = ("api.plugin.upload.multipart.app_error", BAD_REQUEST, InvalidArgument, "The upload must be multipart/form-data."),
+    PluginUploadFile = ("api.plugin.upload.file.app_error", BAD_REQUEST, InvalidArgument, "The upload carries no plugin bundle."),
+    PluginNotFound = ("app.plugin.not_found.app_error", NOT_FOUND, NotFound, "No plugin with that id is installed."),
+    PluginNotRunning = ("app.plugin.not_running.app_error", SERVICE_UNAVAILABLE, Unavailable, "The plugin is installed but not running."),
+    PluginNoHttp = ("app.plugin.no_http.app_error", NOT_FOUND, NotFound, "The plugin does not serve HTTP."),
+    PluginHttpFailed = ("app.plugin.http_failed.app_error", BAD_GATEWAY, Unavailable, "The plugin failed to answer."),
+    PluginHttpTimeout = ("app.plugin.http_timeout.app_error", GATEWAY_TIMEOUT, DeadlineExceeded, "The plugin did not answer in time."),
+    PluginWebappFile = ("app.plugin.webapp_file.app_error", NOT_FOUND, NotFound, "No such plugin web file."),
+    PluginConfigInvalid = ("app.plugin.config.invalid.app_error", BAD_REQUEST, InvalidArgument, "The plugin's configuration must be a JSON object."),
+    KvKeyInvalid = ("model.plugin_key_value.is_valid.key.app_error", BAD_REQUEST, InvalidArgument, "The key is not valid."),
+    KvValueTooLarge = ("model.plugin_key_value.is_valid.value.app_error", BAD_REQUEST, InvalidArgument, "The value is too large."),
+    WebsocketEventInvalid = ("api.plugin.publish_websocket_event.app_error", BAD_REQUEST, InvalidArgument, "The websocket event is not valid."),
+
+    // Websockets.
+    WebsocketOrigin = ("api.web_socket.connect.upgrade.app_error", FORBIDDEN, PermissionDenied, "Websockets cannot be opened from this page's origin."),
+    WebsocketTooManyUnauthenticated = ("api.web_socket.connect.too_many_unauthenticated.app_error", SERVICE_UNAVAILABLE, Unavailable, "Too many websockets are waiting to authenticate on this server; try again shortly."),
+    WebsocketTooMany = ("api.web_socket.connect.too_many.app_error", TOO_MANY_REQUESTS, ResourceExhausted, "Too many websockets are open."),
+    WebsocketBadAction = ("api.web_socket_router.bad_action.app_error", BAD_REQUEST, InvalidArgument, "Unknown websocket action."),
+    WebsocketBadRequest = ("api.web_socket_router.bad_request.app_error", BAD_REQUEST, InvalidArgument, "The websocket message is not valid JSON of the form {\"seq\",\"action\",\"data\"}."),
+    WebsocketNotAuthenticated = ("api.web_socket_router.not_authenticated.app_error", UNAUTHORIZED, Unauthenticated, "Send an authentication_challenge with a valid token first."),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Code;
+    use std::collections::HashSet;
+
+    #[test]
+    fn every_id_names_one_code() {
+        let mut seen = HashSet::new();
+        for code in Code::ALL {
+            assert!(seen.insert(code.id()), "{} is used twice", code.id());
+            assert!(!code.message().is_empty());
+            assert!(
+                code.status().is_client_error() || code.status().is_server_error(),
+                "{code:?}"
+            );
+        }
+    }
+}
