@@ -24,6 +24,7 @@ pub mod commands;
 pub mod config;
 pub mod error;
 pub mod http_server;
+pub mod lifecycle;
 pub mod metrics;
 pub mod plugins;
 pub mod security;
@@ -34,6 +35,7 @@ pub mod ws;
 pub use config::Config;
 pub use store::Store;
 
+use lifecycle::Stage;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
@@ -55,6 +57,8 @@ pub struct AppState {
     pub passwords: security::passwords::Passwords,
     pub login_throttle: security::throttle::LoginThrottle,
     pub metrics: Arc<metrics::Metrics>,
+    /// Every background task of this node.
+    pub lifecycle: lifecycle::Lifecycle,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -111,6 +115,7 @@ pub async fn build_state(config: Config) -> Result<Arc<AppState>, ServerError> {
         passwords,
         login_throttle,
         metrics,
+        lifecycle: lifecycle::Lifecycle::new(),
     }))
 }
 
@@ -126,36 +131,37 @@ pub async fn run(
 }
 
 /// Serves an already-built state; split from [`run`] so tests can reach the state.
+/// Returns after every background task it started has ended (see `lifecycle`).
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: Arc<AppState>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServerError> {
-    let bus_tasks = match &state.bus {
-        Some(bus) => {
-            let tasks = bus.start(&state);
-            // Listen before reading the plugin state, so that no change falls between.
-            if !bus.wait_connected(Duration::from_secs(10)).await {
-                tracing::warn!("cluster bus: not listening yet; starting anyway and re-reading state once connected");
-            }
-            tasks
+    if let Some(bus) = &state.bus {
+        bus.start(&state);
+        // Listen before reading the plugin state, so that no change falls between.
+        if !bus.wait_connected(Duration::from_secs(10)).await {
+            tracing::warn!("cluster bus: not listening yet; starting anyway and re-reading state once connected");
         }
-        None => Vec::new(),
-    };
+    }
     state.plugins.start(&state).await;
     let address = listener
         .local_addr()
         .map(|a| a.to_string())
         .unwrap_or_default();
-    let membership = cluster::start_membership(state.clone(), address).await;
-    let sweeper = ws::spawn_sweeper(state.hub.clone());
-    let session_sweeper = spawn_session_sweeper(state.clone());
-    let orphan_sweeper = security::process::is_plugin_reaper().then(spawn_orphan_sweeper);
-    let metrics_server = if state.config.metrics_settings.enable {
-        Some(spawn_metrics_server(state.clone()).await?)
-    } else {
-        None
-    };
+    cluster::start_membership(state.clone(), address).await;
+    let lifecycle = &state.lifecycle;
+    lifecycle.spawn(Stage::Services, ws::sweep_forever(state.hub.clone()));
+    lifecycle.spawn(Stage::Services, sweep_expired(state.clone()));
+    let reaper = security::process::is_plugin_reaper();
+    if reaper {
+        // Transport: it must outlive the plugins it cleans up after.
+        lifecycle.spawn(Stage::Transport, sweep_orphans_forever());
+    }
+    if state.config.metrics_settings.enable {
+        let metrics = metrics_server(state.clone()).await?;
+        lifecycle.spawn(Stage::Services, metrics);
+    }
     let app = api::router(state.clone());
     let hub = state.hub.clone();
     let header_read_timeout = Duration::from_secs(
@@ -172,24 +178,15 @@ pub async fn serve(
     })
     .await
     .map_err(ServerError::Serve);
-    sweeper.abort();
-    session_sweeper.abort();
-    if let Some(task) = metrics_server {
-        task.abort();
-    }
-    membership.abort();
-    // No status report may land after this node's rows are removed.
-    state.plugins.stop_background();
+    // No heartbeat or status report may land after this node's rows are removed.
+    lifecycle.stop(Stage::Services).await;
     if let Err(err) = state.store.remove_node(&state.node_id).await {
         tracing::warn!(error = %err, "cannot remove this node from cluster_nodes");
     }
     state.plugins.stop_all().await;
-    if let Some(task) = orphan_sweeper {
-        task.abort();
+    lifecycle.stop_all().await;
+    if reaper {
         let _ = tokio::task::spawn_blocking(security::process::sweep_orphans).await;
-    }
-    for task in bus_tasks {
-        task.abort();
     }
     if let Some(bus) = &state.bus {
         bus.close().await;
@@ -199,20 +196,18 @@ pub async fn serve(
 }
 
 /// Ends what plugins daemonised while they run (see `security::process`).
-fn spawn_orphan_sweeper() -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(Duration::from_secs(2));
-        loop {
-            tick.tick().await;
-            let _ = tokio::task::spawn_blocking(security::process::sweep_orphans).await;
-        }
-    })
+async fn sweep_orphans_forever() {
+    let mut tick = tokio::time::interval(Duration::from_secs(2));
+    loop {
+        tick.tick().await;
+        let _ = tokio::task::spawn_blocking(security::process::sweep_orphans).await;
+    }
 }
 
-/// Serves `/metrics` on `MetricsSettings.ListenAddress`.
-async fn spawn_metrics_server(
+/// Binds `MetricsSettings.ListenAddress` and returns the task serving `/metrics` there.
+async fn metrics_server(
     state: Arc<AppState>,
-) -> Result<tokio::task::JoinHandle<()>, ServerError> {
+) -> Result<impl Future<Output = ()> + Send + 'static, ServerError> {
     let address = state
         .config
         .metrics_listen_address()
@@ -222,29 +217,27 @@ async fn spawn_metrics_server(
         .map_err(ServerError::Metrics)?;
     tracing::info!(%address, "serving metrics");
     let app = metrics::router(state);
-    Ok(tokio::spawn(async move {
+    Ok(async move {
         if let Err(err) = axum::serve(listener, app).await {
             tracing::warn!(error = %err, "metrics listener stopped");
         }
-    }))
+    })
 }
 
 /// Reclaims expired sessions and plugin KV keys (both are already refused or invisible
 /// when expired; this only frees space).
-fn spawn_session_sweeper(state: Arc<AppState>) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(Duration::from_secs(600));
-        loop {
-            tick.tick().await;
-            if let Err(err) = state.store.delete_expired_sessions().await {
-                tracing::warn!(error = %err, "could not sweep expired sessions");
-            }
-            if let Err(err) = state.store.kv_sweep_expired().await {
-                tracing::warn!(error = %err, "could not sweep expired plugin keys");
-            }
-            cluster::bus::sweep_large_messages(&state.store).await;
+async fn sweep_expired(state: Arc<AppState>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(600));
+    loop {
+        tick.tick().await;
+        if let Err(err) = state.store.delete_expired_sessions().await {
+            tracing::warn!(error = %err, "could not sweep expired sessions");
         }
-    })
+        if let Err(err) = state.store.kv_sweep_expired().await {
+            tracing::warn!(error = %err, "could not sweep expired plugin keys");
+        }
+        cluster::bus::sweep_large_messages(&state.store).await;
+    }
 }
 
 impl AppState {

@@ -809,13 +809,12 @@ fn not_authenticated_error() -> ApiError {
     }
 }
 
-/// Keeps the hub tidy: forgets connections that were not resumed in time.
-pub fn spawn_sweeper(hub: Arc<Hub>) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(Duration::from_secs(15));
-        loop {
-            tick.tick().await;
-            hub.sweep();
-        }
-    })
+/// Keeps the hub tidy: forgets connections that were not resumed in time. Runs until
+/// the node's services stop.
+pub async fn sweep_forever(hub: Arc<Hub>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(15));
+    loop {
+        tick.tick().await;
+        hub.sweep();
+    }
 }

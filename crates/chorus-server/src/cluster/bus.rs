@@ -16,12 +16,13 @@
 //! settings, and the sessions behind its websockets. Websocket events missed in that
 //! window are not replayed; clients learn of the gap as after any reconnection.
 
+use crate::lifecycle::Stage;
 use crate::AppState;
 use chorus_model::WebSocketEvent;
 use serde::{Deserialize, Serialize};
 use sqlx::postgres::{PgConnectOptions, PgListener, PgPool, PgPoolOptions};
 use std::str::FromStr;
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 
@@ -141,22 +142,18 @@ impl Bus {
             .is_ok_and(|r| r.is_ok())
     }
 
-    /// Starts the publisher and the listener; both end when the tasks are aborted.
-    pub fn start(self: &Arc<Self>, state: &Arc<AppState>) -> Vec<tokio::task::JoinHandle<()>> {
+    /// Starts the publisher and the listener in the node's transport stage.
+    pub fn start(self: &Arc<Self>, state: &Arc<AppState>) {
         let pending = self.pending.lock().expect("bus lock").take();
-        let mut tasks = Vec::new();
         if let Some(pending) = pending {
-            tasks.push(tokio::spawn(publish_loop(
-                self.clone(),
-                state.store.clone(),
-                pending,
-            )));
+            state.lifecycle.spawn(
+                Stage::Transport,
+                publish_loop(self.clone(), state.store.clone(), pending),
+            );
         }
-        tasks.push(tokio::spawn(listen_loop(
-            self.clone(),
-            Arc::downgrade(state),
-        )));
-        tasks
+        state
+            .lifecycle
+            .spawn(Stage::Transport, listen_loop(self.clone(), state.clone()));
     }
 
     pub async fn close(&self) {
@@ -276,7 +273,7 @@ fn retry_delay(attempt: u32) -> Duration {
     Duration::from_millis((50u64 << attempt.min(4)).min(1000))
 }
 
-async fn listen_loop(bus: Arc<Bus>, state: Weak<AppState>) {
+async fn listen_loop(bus: Arc<Bus>, state: Arc<AppState>) {
     let mut attempt = 0u32;
     let mut connected_before = false;
     loop {
@@ -294,17 +291,13 @@ async fn listen_loop(bus: Arc<Bus>, state: Weak<AppState>) {
         attempt = 0;
         if connected_before {
             tracing::info!("cluster bus: listening again; re-reading shared state");
-            match state.upgrade() {
-                Some(state) => resync(&state).await,
-                None => return,
-            }
+            resync(&state).await;
         }
         connected_before = true;
         bus.connected.send_replace(true);
         loop {
             match listener.try_recv().await {
                 Ok(Some(notification)) => {
-                    let Some(state) = state.upgrade() else { return };
                     receive(&state, &bus.node_id, notification.payload()).await;
                 }
                 Ok(None) => break,

@@ -9,6 +9,7 @@
 
 pub mod bus;
 
+use crate::lifecycle::Stage;
 use crate::AppState;
 use chorus_model::{now_millis, ClusterNode};
 use std::sync::Arc;
@@ -24,11 +25,8 @@ pub fn hostname() -> String {
         .unwrap_or_else(|| "unknown".into())
 }
 
-/// Records this node and keeps its heartbeat fresh until the task is aborted.
-pub async fn start_membership(
-    state: Arc<AppState>,
-    address: String,
-) -> tokio::task::JoinHandle<()> {
+/// Records this node and keeps its heartbeat fresh until the node's services stop.
+pub async fn start_membership(state: Arc<AppState>, address: String) {
     let now = now_millis();
     let node = ClusterNode {
         id: state.node_id.clone(),
@@ -43,7 +41,9 @@ pub async fn start_membership(
         tracing::warn!(error = %err, "cannot record this node in cluster_nodes; retrying with the heartbeat");
     }
     let interval = Duration::from_secs(state.config.cluster_settings.heartbeat_seconds.max(1));
-    tokio::spawn(async move {
+    let heartbeat_state = state.clone();
+    let heartbeat = async move {
+        let state = heartbeat_state;
         let mut tick = tokio::time::interval(interval);
         tick.tick().await;
         loop {
@@ -57,7 +57,8 @@ pub async fn start_membership(
                 tracing::warn!(error = %err, "cluster heartbeat failed");
             }
         }
-    })
+    };
+    state.lifecycle.spawn(Stage::Services, heartbeat);
 }
 
 /// Live nodes of this node's cluster.

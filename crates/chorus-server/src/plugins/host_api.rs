@@ -17,7 +17,7 @@ use chorus_model as model;
 use chorus_plugin_protocol::v1;
 use chorus_plugin_protocol::v1::plugin_api_server::{PluginApi, PluginApiServer};
 use std::path::Path;
-use std::sync::{Arc, Weak};
+use std::sync::Arc;
 use tonic::{Request, Response, Status};
 
 /// A running API server; `stop` ends it and removes its socket. Dropped without
@@ -57,7 +57,7 @@ pub fn spawn_api_server(
     let listener = tokio::net::UnixListener::bind(path)?;
     let service = HostApi {
         plugin_id: plugin_id.to_string(),
-        app: context.app.get().cloned().unwrap_or_default(),
+        app: context.app(),
     };
     let (shutdown, shutdown_rx) = tokio::sync::oneshot::channel::<()>();
     let task = tokio::spawn(async move {
@@ -80,7 +80,8 @@ pub fn spawn_api_server(
 
 struct HostApi {
     plugin_id: String,
-    app: Weak<AppState>,
+    /// `None` when the plugin started while the server was stopping.
+    app: Option<Arc<AppState>>,
 }
 
 type Reply<T> = Result<Response<T>, Status>;
@@ -100,7 +101,7 @@ fn found<T>(value: Option<T>, code: Code) -> Result<T, Status> {
 impl HostApi {
     fn app(&self) -> Result<Arc<AppState>, Status> {
         self.app
-            .upgrade()
+            .clone()
             .ok_or_else(|| status_of(Code::ShuttingDown.into()))
     }
 

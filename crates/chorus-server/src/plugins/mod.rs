@@ -20,13 +20,14 @@ pub mod supervisor;
 
 use crate::cluster::bus::ClusterMessage;
 use crate::config::PluginSettings;
+use crate::lifecycle::Stage;
 use crate::store::{Store, StoredBundle};
 use crate::AppState;
 use chorus_model::{plugin_state, Manifest, PluginStatus};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, OnceLock, RwLock, Weak};
+use std::sync::{Arc, Mutex, RwLock};
 use supervisor::RunningPlugin;
 use tokio::sync::watch;
 
@@ -39,7 +40,10 @@ pub struct SharedContext {
     /// Sockets of this node's plugins (kept short: Unix socket paths are limited).
     pub socket_root: PathBuf,
     launches: AtomicU64,
-    app: OnceLock<Weak<AppState>>,
+    /// The server, from `PluginManager::start` until `stop_all`: plugin API servers
+    /// reach the domain layer through it. It is dropped at `stop_all`, which ends
+    /// the reference cycle through the server's own plugin manager.
+    app: RwLock<Option<Arc<AppState>>>,
     pub metrics: Arc<crate::metrics::Metrics>,
     /// Files no plugin may reach (see `security::confine`).
     pub confidential: Vec<PathBuf>,
@@ -54,7 +58,7 @@ impl SharedContext {
 
     /// The server, while it runs.
     pub fn app(&self) -> Option<Arc<AppState>> {
-        self.app.get().and_then(Weak::upgrade)
+        self.app.read().expect("app lock").clone()
     }
 
     fn plugin_stopped(&self, slot: &PluginSlot) {
@@ -205,7 +209,6 @@ pub struct PluginManager {
     seen_configs: tokio::sync::Mutex<Option<BTreeMap<String, String>>>,
     /// Woken whenever a plugin's status changes, so the status writer reports it.
     status_changed: Arc<tokio::sync::Notify>,
-    background: Mutex<Vec<tokio::task::JoinHandle<()>>>,
 }
 
 impl PluginManager {
@@ -231,7 +234,7 @@ impl PluginManager {
                 node_id: node_id.to_string(),
                 socket_root,
                 launches: AtomicU64::new(0),
-                app: OnceLock::new(),
+                app: RwLock::new(None),
                 metrics,
                 confidential,
             }),
@@ -241,7 +244,6 @@ impl PluginManager {
             sync_queue: Mutex::new(Some(sync_queue)),
             seen_configs: tokio::sync::Mutex::new(None),
             status_changed: Arc::new(tokio::sync::Notify::new()),
-            background: Mutex::new(Vec::new()),
         })
     }
 
@@ -297,7 +299,7 @@ impl PluginManager {
     /// Connects the manager to the server, brings this node in line with the
     /// database (installing stored bundles it lacks) and starts every enabled plugin.
     pub async fn start(&self, app: &Arc<AppState>) {
-        let _ = self.context.app.set(Arc::downgrade(app));
+        *self.context.app.write().expect("app lock") = Some(app.clone());
         if !self.enabled() {
             return;
         }
@@ -314,22 +316,19 @@ impl PluginManager {
                 }
             }
         }
-        let mut background = self.background.lock().expect("background lock");
         if let Some(queue) = self.sync_queue.lock().expect("sync lock").take() {
-            background.push(tokio::spawn(sync_loop(Arc::downgrade(app), queue)));
+            app.lifecycle
+                .spawn(Stage::Services, sync_loop(app.clone(), queue));
         }
         // One task waits on `status_changed`: the status writer in a cluster (which
         // also announces web parts), the announcer alone otherwise.
+        let changed = self.status_changed.clone();
         if app.bus.is_some() {
-            background.push(tokio::spawn(status_writer(
-                Arc::downgrade(app),
-                self.status_changed.clone(),
-            )));
+            app.lifecycle
+                .spawn(Stage::Services, status_writer(app.clone(), changed));
         } else {
-            background.push(tokio::spawn(webapp_announcer(
-                Arc::downgrade(app),
-                self.status_changed.clone(),
-            )));
+            app.lifecycle
+                .spawn(Stage::Services, webapp_announcer(app.clone(), changed));
         }
     }
 
@@ -349,13 +348,6 @@ impl PluginManager {
     /// Asks the sync task to look for plugin settings saved elsewhere.
     pub fn request_configuration_check(&self) {
         let _ = self.sync_requests.send(SyncRequest::Configurations);
-    }
-
-    /// Stops the background tasks (sync and status reports), before the node leaves.
-    pub fn stop_background(&self) {
-        for task in self.background.lock().expect("background lock").drain(..) {
-            task.abort();
-        }
     }
 
     /// Reads every plugin folder; folders without a valid manifest are logged and skipped.
@@ -753,13 +745,14 @@ impl PluginManager {
         *seen = Some(configs);
     }
 
-    /// Stops every plugin, at shutdown.
+    /// Stops every plugin, at shutdown (after the lifecycle's services, which include
+    /// this manager's sync and status tasks).
     pub async fn stop_all(&self) {
-        self.stop_background();
         let _guard = self.operations.lock().await;
         let slots = self.slots();
         futures_util::future::join_all(slots.iter().map(|slot| slot.stop())).await;
         let _ = std::fs::remove_dir_all(&self.context.socket_root);
+        self.context.app.write().expect("app lock").take();
     }
 
     /// This node's status of every installed plugin.
@@ -839,11 +832,10 @@ fn installed_upload(plugin_path: &std::path::Path) -> Option<String> {
 /// Applies sync requests one at a time, under the admin-operation lock, so a change
 /// from another node never interleaves with one made here.
 async fn sync_loop(
-    app: Weak<AppState>,
+    app: Arc<AppState>,
     mut queue: tokio::sync::mpsc::UnboundedReceiver<SyncRequest>,
 ) {
     while let Some(request) = queue.recv().await {
-        let Some(app) = app.upgrade() else { return };
         let manager = &app.plugins;
         match request {
             SyncRequest::Plugins {
@@ -881,19 +873,16 @@ async fn sync_loop(
 /// Writes this node's plugin statuses to the database when they change, and at every
 /// heartbeat (after re-reading the shared plugin state and the plugin directory), so
 /// `GET /plugins/statuses` on any node shows every node.
-async fn status_writer(app: Weak<AppState>, changed: Arc<tokio::sync::Notify>) {
+async fn status_writer(app: Arc<AppState>, changed: Arc<tokio::sync::Notify>) {
     let mut web_parts = WebParts::default();
     let mut last_written: Option<Vec<PluginStatus>> = None;
     let mut last_write = std::time::Instant::now();
     loop {
-        let refresh = {
-            let Some(app) = app.upgrade() else { return };
-            std::time::Duration::from_secs(app.config.cluster_settings.heartbeat_seconds.max(1))
-        };
+        let refresh =
+            std::time::Duration::from_secs(app.config.cluster_settings.heartbeat_seconds.max(1));
         let woken = tokio::time::timeout(refresh, changed.notified())
             .await
             .is_ok();
-        let Some(app) = app.upgrade() else { return };
         {
             // Under the operations lock, so a scan never resurrects a plugin being
             // removed. At each heartbeat the whole plugin state is re-read too: a node
@@ -930,11 +919,10 @@ async fn status_writer(app: Weak<AppState>, changed: Arc<tokio::sync::Notify>) {
 
 /// Announces web parts starting and stopping on a single node (in a cluster the status
 /// writer does it).
-async fn webapp_announcer(app: Weak<AppState>, changed: Arc<tokio::sync::Notify>) {
+async fn webapp_announcer(app: Arc<AppState>, changed: Arc<tokio::sync::Notify>) {
     let mut web_parts = WebParts::default();
     loop {
         changed.notified().await;
-        let Some(app) = app.upgrade() else { return };
         web_parts.announce_changes(&app);
     }
 }
