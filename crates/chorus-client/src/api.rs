@@ -63,14 +63,6 @@ impl Client {
         Ok((token, user))
     }
 
-    /// The same server and pool without a session.
-    pub fn signed_out(&self) -> Client {
-        Client {
-            token: None,
-            ..self.clone()
-        }
-    }
-
     /// `POST /users`: sign-up, or an admin creating a user.
     pub async fn create_user(&self, user: &CreateUserRequest) -> Result<User, ClientError> {
         self.send(self.request(Method::POST, "/users").json(user))

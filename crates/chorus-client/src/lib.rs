@@ -96,6 +96,14 @@ impl Client {
         }
     }
 
+    /// The same server and pool without a session.
+    pub fn signed_out(&self) -> Client {
+        Client {
+            token: None,
+            ..self.clone()
+        }
+    }
+
     /// The same session talking to another server (another node of a cluster).
     pub fn at(&self, server_url: &str) -> Client {
         Client {
