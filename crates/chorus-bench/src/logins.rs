@@ -9,7 +9,7 @@ use crate::memory::rss_mib;
 use crate::report::{Report, Row};
 use chorus_client::{Client, Method, StatusCode};
 use chorus_testkit::load::quantile;
-use chorus_testkit::{Endpoint, Node};
+use chorus_testkit::Node;
 use serde_json::json;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;

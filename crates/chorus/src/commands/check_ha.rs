@@ -1,6 +1,6 @@
 //! `chorus plugin check-ha`: catches plugins that keep state in memory before they meet
 //! a cluster. It starts a throwaway cluster (N `chorus server` processes of this very
-//! binary, through `chorus-testkit`) on a fresh database of the PostgreSQL server given,
+//! binary, through `chorus-launcher`) on a fresh database of the PostgreSQL server given,
 //! installs and enables the plugin, and drives a scenario in which every step goes to
 //! the next node in turn. A step fails when its expectation does not hold; a GET is
 //! also replayed on every node, and different answers mean the result depends on the
@@ -21,8 +21,8 @@
 use crate::errors::{CliError, CliResult};
 use crate::output::{table, Output};
 use chorus_client::{multipart, Client, ClientError, Method};
+use chorus_launcher::{Cluster, LaunchError, Node};
 use chorus_model::{CreateUserRequest, PluginStatus, CHANNEL_OPEN, TEAM_OPEN};
-use chorus_testkit::{Cluster, Endpoint};
 use futures_util::StreamExt;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -234,20 +234,14 @@ pub async fn run(output: &Output, args: CheckHaArgs) -> CliResult<()> {
     let binary = std::env::current_exe()
         .map_err(|e| failed(format!("cannot find this chorus executable: {e}")))?;
     let spinner = output.spinner(&format!("starting {} nodes", args.nodes));
-    // The testkit reports setup failures by panicking (with the node's log); a task
-    // turns that into an error message here.
-    let (database, nodes) = (args.database.clone(), args.nodes);
-    let cluster = tokio::spawn(async move {
-        Cluster::builder()
-            .nodes(nodes)
-            .binary(binary)
-            .postgres(&database)
-            .start()
-            .await
-    })
-    .await
-    .map_err(|e| failed(format!("the cluster did not start: {}", panic_message(e))))?
-    .ok_or_else(|| failed("PostgreSQL is unreachable"))?;
+    let cluster = Cluster::builder(binary, &args.database)
+        .nodes(args.nodes)
+        .start()
+        .await
+        .map_err(|e| match e {
+            LaunchError::PostgresUnreachable { .. } => failed("PostgreSQL is unreachable"),
+            e => failed(format!("the cluster did not start: {e}")),
+        })?;
     spinner.set_message("installing the plugin");
     let result = check(&cluster, &scenario, bundle).await;
     spinner.finish_and_clear();
@@ -256,19 +250,8 @@ pub async fn run(output: &Output, args: CheckHaArgs) -> CliResult<()> {
     report(output, &plugin_id, args.nodes, &reports, total_writes)
 }
 
-fn panic_message(error: tokio::task::JoinError) -> String {
-    match error.try_into_panic() {
-        Ok(payload) => payload
-            .downcast_ref::<String>()
-            .cloned()
-            .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
-            .unwrap_or_else(|| "a panic".into()),
-        Err(error) => error.to_string(),
-    }
-}
-
 /// Signs a user up (the first becomes the admin) and returns a client with its token.
-async fn sign_up(node: &impl Endpoint, username: &str) -> CliResult<(Client, String)> {
+async fn sign_up(node: &Node, username: &str) -> CliResult<(Client, String)> {
     let anonymous = crate::connection::connect(&node.base_url(), None)?;
     let password = format!("check-ha-{username}-password");
     let user = anonymous
