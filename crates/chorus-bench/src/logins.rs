@@ -7,9 +7,9 @@
 
 use crate::memory::rss_mib;
 use crate::report::{Report, Row};
+use chorus_client::{Client, Method, StatusCode};
 use chorus_testkit::load::quantile;
-use chorus_testkit::{Endpoint, Node};
-use reqwest::StatusCode;
+use chorus_testkit::Node;
 use serde_json::json;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -19,18 +19,15 @@ const FLOOD_CLIENTS: usize = 200;
 
 pub async fn flood(report: &mut Report, node: &Node, seconds: u64) {
     let pid = node.pid().expect("node runs");
-    let url = format!("{}/api/v4/users/login", node.base_url());
-    let ping_url = format!("{}/api/v4/system/ping", node.base_url());
-    let http = reqwest::Client::new();
-    let idle_pings = ping_latencies(&http, &ping_url, Duration::from_secs(2)).await;
+    let client = Client::new(node.base_url());
+    let idle_pings = ping_latencies(&client, Duration::from_secs(2)).await;
     let before = rss_mib(pid);
 
-    let one = count_logins(&http, &url, 1, Duration::from_secs(seconds)).await;
+    let one = count_logins(&client, 1, Duration::from_secs(seconds)).await;
     let run = Duration::from_secs(seconds);
     let flood = {
-        let http = http.clone();
-        let url = url.clone();
-        tokio::spawn(async move { count_logins(&http, &url, FLOOD_CLIENTS, run).await })
+        let client = client.clone();
+        tokio::spawn(async move { count_logins(&client, FLOOD_CLIENTS, run).await })
     };
     tokio::time::sleep(Duration::from_millis(500)).await;
     let mut peak = rss_mib(pid);
@@ -39,7 +36,7 @@ pub async fn flood(report: &mut Report, node: &Node, seconds: u64) {
         let mut latencies = Vec::new();
         while started.elapsed() < run - Duration::from_secs(1) {
             let sent = Instant::now();
-            let _ = http.get(&ping_url).send().await;
+            let _ = client.ping().await;
             latencies.push(sent.elapsed());
             peak = peak.max(rss_mib(pid));
             tokio::time::sleep(Duration::from_millis(20)).await;
@@ -99,18 +96,19 @@ struct Counts {
 }
 
 /// `clients` loops of wrong logins for `run`: answers (401, 503) counted.
-async fn count_logins(http: &reqwest::Client, url: &str, clients: usize, run: Duration) -> Counts {
+async fn count_logins(client: &Client, clients: usize, run: Duration) -> Counts {
     let checked = Arc::new(AtomicUsize::new(0));
     let busy = Arc::new(AtomicUsize::new(0));
     let deadline = Instant::now() + run;
     let tasks: Vec<_> = (0..clients)
         .map(|n| {
-            let (http, url) = (http.clone(), url.to_string());
+            let client = client.clone();
             let (checked, busy) = (checked.clone(), busy.clone());
             tokio::spawn(async move {
                 let body = json!({"login_id": format!("nobody-{n}"), "password": "not-a-password"});
                 while Instant::now() < deadline {
-                    match http.post(&url).json(&body).send().await.map(|r| r.status()) {
+                    let reply = client.call(Method::POST, "/users/login", Some(&body)).await;
+                    match reply.map(|r| r.status) {
                         Ok(StatusCode::UNAUTHORIZED) => checked.fetch_add(1, Ordering::Relaxed),
                         Ok(StatusCode::SERVICE_UNAVAILABLE) => busy.fetch_add(1, Ordering::Relaxed),
                         _ => 0,
@@ -128,12 +126,12 @@ async fn count_logins(http: &reqwest::Client, url: &str, clients: usize, run: Du
     }
 }
 
-async fn ping_latencies(http: &reqwest::Client, url: &str, run: Duration) -> Vec<Duration> {
+async fn ping_latencies(client: &Client, run: Duration) -> Vec<Duration> {
     let started = Instant::now();
     let mut latencies = Vec::new();
     while started.elapsed() < run {
         let sent = Instant::now();
-        let _ = http.get(url).send().await;
+        let _ = client.ping().await;
         latencies.push(sent.elapsed());
         tokio::time::sleep(Duration::from_millis(20)).await;
     }

@@ -4,8 +4,9 @@
 //!
 //! `cargo run --release -p chorus-bench -- all [--json]`
 //!
-//! It starts everything through `chorus-testkit`: release builds of `chorus` and the
-//! plugins, real server processes on fresh PostgreSQL databases (127.0.0.1:5432, or
+//! It starts everything through `chorus-testkit` (clusters from `chorus-launcher`, REST
+//! calls through `chorus-client`): release builds of `chorus` and the plugins, real
+//! server processes on fresh PostgreSQL databases (127.0.0.1:5432, or
 //! `CHORUS_TEST_POSTGRES_URL`) and on SQLite. Scenarios: `hooks`, `posts`,
 //! `websockets`, `plugins`, `kv`, `memory`, `logins`, or `all`.
 

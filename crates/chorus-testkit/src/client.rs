@@ -1,8 +1,10 @@
-//! A tiny REST client for tests (every call returns the status and the parsed JSON
-//! body, and checks the exact `Content-Type`), the [`Endpoint`] trait that gives any
-//! running server (in-process or a cluster node) the same helpers, and assertions on
-//! Mattermost-shaped replies.
+//! The REST client of tests, [`Api`]: `chorus_client`'s raw layer with test
+//! assertions (every call returns the status and the parsed JSON body, and checks the
+//! exact `Content-Type`), the [`Endpoint`] trait that gives any running server
+//! (in-process or a cluster node) the same helpers, and assertions on Mattermost-shaped
+//! replies.
 
+use chorus_client::{Client, Reply};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use std::time::Duration;
@@ -13,18 +15,13 @@ pub trait Endpoint {
     fn base_url(&self) -> String;
 
     fn ws_url(&self) -> String {
-        format!(
-            "{}/api/v4/websocket",
-            self.base_url().replacen("http", "ws", 1)
-        )
+        chorus_client::websocket_url(&self.base_url())
     }
 
     /// An anonymous client.
     fn client(&self) -> Api {
         Api {
-            http: reqwest::Client::new(),
-            base: format!("{}/api/v4", self.base_url()),
-            token: None,
+            client: Client::new(self.base_url()),
         }
     }
 
@@ -54,68 +51,54 @@ pub trait Endpoint {
     }
 }
 
-/// A tiny REST client: every call returns the status and the parsed JSON body, and
-/// checks that replies carry exactly `Content-Type: application/json`.
+/// A REST client for tests: every call returns the status and the parsed JSON body,
+/// and checks that replies carry exactly `Content-Type: application/json`.
 #[derive(Clone)]
 pub struct Api {
-    pub http: reqwest::Client,
-    pub base: String,
-    pub token: Option<String>,
+    /// The client underneath, for typed calls.
+    pub client: Client,
 }
 
 impl Api {
     pub fn with_token(&self, token: &str) -> Api {
         Api {
-            token: Some(token.to_string()),
-            ..self.clone()
+            client: self.client.with_token(token),
         }
     }
 
     /// The same client (and session) talking to another server of the cluster.
     pub fn at(&self, endpoint: &impl Endpoint) -> Api {
         Api {
-            base: format!("{}/api/v4", endpoint.base_url()),
-            ..self.clone()
+            client: self.client.at(&endpoint.base_url()),
         }
     }
 
     pub fn token(&self) -> &str {
-        self.token.as_deref().expect("logged in")
+        self.client.token().expect("logged in")
     }
 
     pub async fn login(&self, login_id: &str, password: &str) -> Api {
-        let response = self
-            .http
-            .post(format!("{}/users/login", self.base))
-            .json(&json!({"login_id": login_id, "password": password, "token": null}))
-            .send()
+        let (token, _) = self
+            .client
+            .login(login_id, password)
             .await
-            .expect("login request");
-        assert_eq!(response.status(), StatusCode::OK, "login of {login_id}");
-        let token = response
-            .headers()
-            .get("Token")
-            .expect("Token header")
-            .to_str()
-            .unwrap()
-            .to_string();
+            .unwrap_or_else(|e| panic!("login of {login_id}: {e}"));
         self.with_token(&token)
     }
 
     /// Logs in and returns the session token and the CSRF token, as a browser would get
     /// them in the `MMAUTHTOKEN` and `MMCSRF` cookies.
     pub async fn login_cookies(&self, login_id: &str, password: &str) -> (String, String) {
-        let response = self
-            .http
-            .post(format!("{}/users/login", self.base))
-            .json(&json!({"login_id": login_id, "password": password}))
-            .send()
-            .await
-            .expect("login request");
-        assert_eq!(response.status(), StatusCode::OK, "login of {login_id}");
+        let request = self
+            .client
+            .signed_out()
+            .request(reqwest::Method::POST, "/users/login")
+            .json(&json!({"login_id": login_id, "password": password}));
+        let reply = self.client.send_raw(request).await.expect("login request");
+        assert_eq!(reply.status, StatusCode::OK, "login of {login_id}");
         let cookie = |name: &str| {
-            response
-                .headers()
+            reply
+                .headers
                 .get_all("set-cookie")
                 .iter()
                 .filter_map(|v| v.to_str().ok())
@@ -127,54 +110,43 @@ impl Api {
         (cookie("MMAUTHTOKEN"), cookie("MMCSRF"))
     }
 
+    /// A request to `/api/v4{path}` with this client's session.
     pub fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
-        let mut builder = self.http.request(method, format!("{}{}", self.base, path));
-        if let Some(token) = &self.token {
-            builder = builder.header("Authorization", format!("Bearer {token}"));
-        }
-        builder
+        self.client.request(method, path)
     }
 
     pub async fn send(&self, builder: reqwest::RequestBuilder) -> (StatusCode, Value) {
-        let response = builder.send().await.expect("request sent");
-        let status = response.status();
-        let content_type = response
-            .headers()
-            .get("content-type")
-            .map(|v| v.to_str().unwrap().to_string());
-        let text = response.text().await.expect("body");
-        if text.is_empty() {
-            assert!(status.is_success(), "a {status} reply without a body");
-            return (status, Value::Null);
-        }
-        assert_eq!(
-            content_type.as_deref(),
-            Some("application/json"),
-            "Content-Type of a {status} reply: {text}"
-        );
-        let body: Value = serde_json::from_str(&text).expect("JSON body");
-        if !status.is_success() {
-            assert_error_shape(status, &body);
-        }
-        (status, body)
+        checked(self.client.send_raw(builder).await.expect("request sent"))
+    }
+
+    async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        checked(
+            self.client
+                .call(method, path, body.as_ref())
+                .await
+                .expect("request sent"),
+        )
     }
 
     pub async fn get(&self, path: &str) -> (StatusCode, Value) {
-        self.send(self.request(reqwest::Method::GET, path)).await
+        self.call(reqwest::Method::GET, path, None).await
     }
 
     pub async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
-        self.send(self.request(reqwest::Method::POST, path).json(&body))
-            .await
+        self.call(reqwest::Method::POST, path, Some(body)).await
     }
 
     pub async fn put(&self, path: &str, body: Value) -> (StatusCode, Value) {
-        self.send(self.request(reqwest::Method::PUT, path).json(&body))
-            .await
+        self.call(reqwest::Method::PUT, path, Some(body)).await
     }
 
     pub async fn delete(&self, path: &str) -> (StatusCode, Value) {
-        self.send(self.request(reqwest::Method::DELETE, path)).await
+        self.call(reqwest::Method::DELETE, path, None).await
     }
 
     /// Creates an open team named `name`; the caller becomes its admin.
@@ -263,6 +235,28 @@ impl Api {
     }
 }
 
+/// A reply's status and JSON body (`Null` when empty, which only a success may be),
+/// checking that a body is exactly `Content-Type: application/json` and that errors
+/// have Mattermost's shape.
+fn checked(reply: Reply) -> (StatusCode, Value) {
+    let status = reply.status;
+    if reply.body.is_empty() {
+        assert!(status.is_success(), "a {status} reply without a body");
+        return (status, Value::Null);
+    }
+    assert_eq!(
+        reply.content_type(),
+        Some("application/json"),
+        "Content-Type of a {status} reply: {}",
+        reply.text()
+    );
+    let body: Value = serde_json::from_slice(&reply.body).expect("JSON body");
+    if !status.is_success() {
+        assert_error_shape(status, &body);
+    }
+    (status, body)
+}
+
 /// Every error is `{id, message, detailed_error, request_id, status_code}` with the HTTP
 /// status repeated.
 pub fn assert_error_shape(status: StatusCode, body: &Value) {
@@ -335,19 +329,9 @@ pub fn event_post(event: &Value) -> Value {
 impl Api {
     /// `POST /plugins` with the multipart form the official client sends.
     pub async fn upload_plugin(&self, bundle: Vec<u8>, force: bool) -> (StatusCode, Value) {
-        let mut form = reqwest::multipart::Form::new();
-        if force {
-            form = form.text("force", "true");
-        }
-        form = form.part(
-            "plugin",
-            reqwest::multipart::Part::bytes(bundle).file_name("plugin.tar.gz"),
-        );
-        self.send(
-            self.request(reqwest::Method::POST, "/plugins")
-                .multipart(form),
-        )
-        .await
+        let bundle = reqwest::multipart::Part::bytes(bundle).file_name("plugin.tar.gz");
+        self.send(self.client.plugin_upload_request(bundle, force))
+            .await
     }
 
     /// This node's status of `plugin_id`, if listed.
@@ -398,13 +382,6 @@ impl Api {
         plugin_id: &str,
         path: &str,
     ) -> reqwest::RequestBuilder {
-        let root = self.base.trim_end_matches("/api/v4");
-        let mut builder = self
-            .http
-            .request(method, format!("{root}/plugins/{plugin_id}{path}"));
-        if let Some(token) = &self.token {
-            builder = builder.header("Authorization", format!("Bearer {token}"));
-        }
-        builder
+        self.client.plugin_request(method, plugin_id, path)
     }
 }

@@ -1,22 +1,14 @@
-//! Real clusters: N `chorus server` processes on one fresh PostgreSQL database (or one
-//! process on its own SQLite file, for comparisons), each
-//! with its own port (chosen free), folder and plugin directory, started with
-//! `ClusterSettings.Enable` and short heartbeats, and waited for until healthy. Nodes
-//! can be killed (`SIGKILL`), stopped (`SIGTERM`) and restarted on the same port.
-//! Dropping a [`Cluster`] kills what is left and drops the database.
+//! Clusters for tests and benchmarks: `chorus_launcher`'s clusters with the test
+//! defaults (this workspace's `chorus`, the shared test PostgreSQL server), setup
+//! failures as panics carrying the node's log, and an unreachable PostgreSQL as a
+//! skip outside CI (see `database`). Everything else about a [`Cluster`] (its nodes,
+//! killing, stopping) is the launcher's, reached through `Deref`.
 
-use crate::client::Endpoint;
-use crate::database::{drop_database_on, fresh_database_on, postgres_admin_url};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use crate::database::{postgres_admin_url, skip_or_fail};
+use std::ops::{Deref, DerefMut};
+use std::path::PathBuf;
 
-/// The login throttle of test servers: high enough never to matter to a test that is
-/// not about it.
-pub const TEST_LOGINS_PER_MINUTE: u32 = 100_000;
-
-/// How long a node may take to answer its first ping.
-const START_TIMEOUT: Duration = Duration::from_secs(60);
+pub use chorus_launcher::{free_port, Node};
 
 /// The `chorus` executable: `CHORUS_BIN` when set, else this workspace's build of the
 /// same profile, built once per run when needed.
@@ -71,76 +63,37 @@ impl ClusterBuilder {
     /// waits until each answers. `None` when PostgreSQL is unreachable outside CI.
     pub async fn start(self) -> Option<Cluster> {
         let admin_url = self.admin_url.unwrap_or_else(postgres_admin_url);
-        let (database, url) = if self.sqlite {
-            (None, String::new())
-        } else {
-            let (database, url) = fresh_database_on(&admin_url).await?;
-            (Some(database), url)
-        };
-        let dir = tempfile::Builder::new()
-            .prefix("chorus-cluster-")
-            .tempdir()
-            .expect("cluster folder");
         let binary = self.binary.unwrap_or_else(chorus_binary);
-        let mut cluster = Cluster {
-            nodes: Vec::new(),
-            admin_url,
-            database,
-            database_url: url,
-            binary,
-            env: self.env,
-            dir,
-        };
-        for _ in 0..self.nodes {
-            cluster.add_node().await;
+        let mut builder = chorus_launcher::Cluster::builder(binary, &admin_url);
+        if self.sqlite {
+            builder = builder.sqlite();
         }
-        Some(cluster)
+        builder = builder.nodes(self.nodes);
+        for (key, value) in &self.env {
+            builder = builder.env(key, value);
+        }
+        match builder.start().await {
+            Ok(launched) => Some(Cluster { launched }),
+            Err(error) => skip_or_fail(error),
+        }
     }
 }
 
 pub struct Cluster {
-    nodes: Vec<Node>,
-    admin_url: String,
-    database: Option<String>,
-    database_url: String,
-    binary: PathBuf,
-    env: Vec<(String, String)>,
-    dir: tempfile::TempDir,
+    launched: chorus_launcher::Cluster,
 }
 
-/// One `chorus server` process of a cluster.
-pub struct Node {
-    pub index: usize,
-    pub port: u16,
-    dir: PathBuf,
-    child: Option<Child>,
-}
+impl Deref for Cluster {
+    type Target = chorus_launcher::Cluster;
 
-impl Endpoint for Node {
-    fn base_url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
+    fn deref(&self) -> &Self::Target {
+        &self.launched
     }
 }
 
-impl Node {
-    /// This node's `PluginSettings.Directory`.
-    pub fn plugin_dir(&self) -> PathBuf {
-        self.dir.join("plugins")
-    }
-
-    /// Everything the process printed (its log), for failure messages.
-    pub fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.join("node.log")).unwrap_or_default()
-    }
-
-    pub fn pid(&self) -> Option<u32> {
-        self.child.as_ref().map(Child::id)
-    }
-
-    pub fn is_running(&mut self) -> bool {
-        self.child
-            .as_mut()
-            .is_some_and(|child| matches!(child.try_wait(), Ok(None)))
+impl DerefMut for Cluster {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.launched
     }
 }
 
@@ -160,194 +113,29 @@ impl Cluster {
         Cluster::builder().nodes(nodes).start().await
     }
 
-    pub fn node(&self, index: usize) -> &Node {
-        &self.nodes[index]
-    }
-
-    pub fn node_mut(&mut self, index: usize) -> &mut Node {
-        &mut self.nodes[index]
-    }
-
-    pub fn nodes(&self) -> &[Node] {
-        &self.nodes
-    }
-
-    pub fn database_url(&self) -> &str {
-        &self.database_url
-    }
-
-    fn launch(&mut self, index: usize) {
-        let node = &self.nodes[index];
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(node.dir.join("node.log"))
-            .expect("node log");
-        let mut command = Command::new(&self.binary);
-        for (key, _) in std::env::vars() {
-            if key.starts_with("CHORUS_") {
-                command.env_remove(key);
-            }
-        }
-        let sqlite = self.database.is_none();
-        let (driver, data_source) = if sqlite {
-            (
-                "sqlite",
-                node.dir.join("chorus.db").to_string_lossy().into_owned(),
-            )
-        } else {
-            ("postgres", self.database_url.clone())
-        };
-        let settings = [
-            ("CHORUS_SQLSETTINGS_DRIVERNAME", driver.to_string()),
-            ("CHORUS_SQLSETTINGS_DATASOURCE", data_source),
-            ("CHORUS_SQLSETTINGS_MAXOPENCONNS", "10".into()),
-            (
-                "CHORUS_SERVICESETTINGS_LISTENADDRESS",
-                format!("127.0.0.1:{}", node.port),
-            ),
-            ("CHORUS_CLUSTERSETTINGS_ENABLE", (!sqlite).to_string()),
-            ("CHORUS_CLUSTERSETTINGS_HEARTBEATSECONDS", "1".into()),
-            ("CHORUS_CLUSTERSETTINGS_NODETIMEOUTSECONDS", "4".into()),
-            (
-                "CHORUS_PLUGINSETTINGS_DIRECTORY",
-                node.plugin_dir().to_string_lossy().into_owned(),
-            ),
-            ("CHORUS_PLUGINSETTINGS_ENABLEUPLOADS", "true".into()),
-            // Tests log in far more often from 127.0.0.1 than any person; the tests of
-            // the limit itself set it back (RateLimitSettings).
-            (
-                "CHORUS_RATELIMITSETTINGS_LOGINPERMINUTE",
-                TEST_LOGINS_PER_MINUTE.to_string(),
-            ),
-            (
-                "CHORUS_RATELIMITSETTINGS_LOGINMAXBURST",
-                TEST_LOGINS_PER_MINUTE.to_string(),
-            ),
-        ];
-        command
-            .arg("server")
-            .current_dir(&node.dir)
-            .envs(settings)
-            .envs(self.env.iter().cloned())
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().expect("log handle"))
-            .stderr(log);
-        let child = command
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {}: {e}", self.binary.display()));
-        self.nodes[index].child = Some(child);
-    }
-
-    async fn wait_ready(&mut self, index: usize) {
-        let deadline = Instant::now() + START_TIMEOUT;
-        let client = reqwest::Client::new();
-        let url = format!("{}/api/v4/system/ping", self.nodes[index].base_url());
-        loop {
-            if let Ok(reply) = client.get(&url).send().await {
-                if reply.status().is_success() {
-                    return;
-                }
-            }
-            let node = &mut self.nodes[index];
-            if !node.is_running() || Instant::now() > deadline {
-                panic!(
-                    "node {index} did not become ready; its log:\n{}",
-                    node.log()
-                );
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-
-    /// Kills node `index` with `SIGKILL`, as a crash would.
-    pub fn kill(&mut self, index: usize) {
-        if let Some(mut child) = self.nodes[index].child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-
-    /// Stops node `index` with `SIGTERM` and waits until it has exited.
-    pub async fn stop(&mut self, index: usize) {
-        if let Some(mut child) = self.nodes[index].child.take() {
-            // SAFETY: signalling our own child by its pid.
-            unsafe {
-                libc::kill(child.id() as libc::pid_t, libc::SIGTERM);
-            }
-            let deadline = Instant::now() + Duration::from_secs(30);
-            while matches!(child.try_wait(), Ok(None)) && Instant::now() < deadline {
-                tokio::time::sleep(Duration::from_millis(20)).await;
-            }
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-
     /// Starts node `index` again, on the same port and folder, and waits until ready.
     pub async fn restart(&mut self, index: usize) {
-        self.kill(index);
-        self.launch(index);
-        self.wait_ready(index).await;
+        if let Err(error) = self.launched.restart(index).await {
+            panic!("{error}");
+        }
     }
 
     /// Adds a node (a late joiner) and waits until it is ready; returns its index.
     pub async fn add_node(&mut self) -> usize {
-        let index = self.nodes.len();
-        let node = Node {
-            index,
-            port: free_port(),
-            dir: self.dir.path().join(format!("node{index}")),
-            child: None,
-        };
-        std::fs::create_dir_all(node.plugin_dir()).expect("node folder");
-        self.nodes.push(node);
-        self.launch(index);
-        self.wait_ready(index).await;
-        index
+        self.launched
+            .add_node()
+            .await
+            .unwrap_or_else(|error| panic!("{error}"))
     }
 
     /// Stops every node politely and drops the database.
-    pub async fn shutdown(mut self) {
-        for index in 0..self.nodes.len() {
-            self.stop(index).await;
-        }
-        if let Some(database) = self.database.take() {
-            drop_database_on(&self.admin_url, &database).await;
-        }
-    }
-
-    /// The folder holding the nodes' folders.
-    pub fn dir(&self) -> &Path {
-        self.dir.path()
+    pub async fn shutdown(self) {
+        self.launched.shutdown().await
     }
 }
 
-impl Drop for Cluster {
-    fn drop(&mut self) {
-        for index in 0..self.nodes.len() {
-            self.kill(index);
-        }
-        if let Some(database) = self.database.take() {
-            let admin_url = self.admin_url.clone();
-            // Drop may run inside a runtime, where blocking on another is not allowed.
-            let _ = std::thread::spawn(move || {
-                if let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                {
-                    runtime.block_on(drop_database_on(&admin_url, &database));
-                }
-            })
-            .join();
-        }
+impl crate::client::Endpoint for Node {
+    fn base_url(&self) -> String {
+        Node::base_url(self)
     }
-}
-
-/// A loopback port free at the time of asking.
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
 }

@@ -1,9 +1,9 @@
 //! Real Chorus servers for tests and benchmarks, shared by every crate that needs them:
-//! fresh PostgreSQL databases (`database`), REST and websocket clients (`client`, `ws`),
-//! plugins built from the workspace (`plugins`), load and latency summaries for
-//! benchmarks (`load`), a server inside the calling process (`server`), and clusters
-//! of real `chorus server` processes on one database that can be killed and restarted
-//! (`cluster`).
+//! fresh PostgreSQL databases (`database`), REST and websocket test clients with
+//! assertions (`client`, on `chorus-client`; `ws`), plugins built from the workspace
+//! (`plugins`), load and latency summaries for benchmarks (`load`), a server inside the
+//! calling process (`server`), and clusters of real `chorus server` processes on one
+//! database that can be killed and restarted (`cluster`, on `chorus-launcher`).
 
 pub mod client;
 pub mod cluster;

@@ -15,8 +15,8 @@
 //! waits until the server accepts connections or is gone, so there is nothing left to
 //! wait for asynchronously.
 
+use chorus_launcher::free_port;
 use std::fs;
-use std::net::TcpListener;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -349,14 +349,6 @@ fn system_user_ids(name: &str) -> Option<(u32, u32)> {
         );
         (rc == 0 && !found.is_null()).then_some((passwd.pw_uid, passwd.pw_gid))
     }
-}
-
-/// A free port on 127.0.0.1 right now (the OS picks one for port 0).
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .expect("find a free port")
-        .port()
 }
 
 fn shell_quote(word: &str) -> String {

@@ -57,8 +57,8 @@ impl TestServer {
             }
         }
         config.service_settings.listen_address = "127.0.0.1:0".into();
-        config.rate_limit_settings.login_per_minute = crate::cluster::TEST_LOGINS_PER_MINUTE;
-        config.rate_limit_settings.login_max_burst = crate::cluster::TEST_LOGINS_PER_MINUTE;
+        config.rate_limit_settings.login_per_minute = chorus_launcher::LOGINS_PER_MINUTE;
+        config.rate_limit_settings.login_max_burst = chorus_launcher::LOGINS_PER_MINUTE;
         config.plugin_settings.directory =
             dir.path().join("plugins").to_string_lossy().into_owned();
         adjust(&mut config);

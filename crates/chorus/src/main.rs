@@ -1,16 +1,18 @@
 //! The `chorus` command: `chorus server` runs an app server; the other subcommands are
 //! mmctl-style tooling for operators and plugin authors, talking to a server over its
-//! REST API (`client`, `profiles`, `output`, and one module per command group under
-//! `commands`).
+//! REST API through `chorus_client` (`connection` picks the server and token,
+//! `profiles` keeps sign-ins, `errors` maps failures to messages and exit codes,
+//! `output` prints, and one module per command group under `commands`).
 
-mod client;
 mod commands;
+mod connection;
+mod errors;
 mod output;
 mod profiles;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use client::{exit, CliError};
+use errors::{exit, CliError};
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;

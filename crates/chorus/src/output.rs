@@ -1,7 +1,6 @@
 //! How admin commands print: tables and sentences for people, or one JSON document for
 //! scripts (`--json`); progress bars on a terminal only, never in JSON mode.
 
-use serde_json::Value;
 use std::io::IsTerminal;
 use std::time::Duration;
 
@@ -12,9 +11,9 @@ pub struct Output {
 
 impl Output {
     /// Prints `json` in JSON mode, else the human text.
-    pub fn print(&self, human: impl FnOnce() -> String, json: Value) {
+    pub fn print(&self, human: impl FnOnce() -> String, json: impl serde::Serialize) {
         if self.json {
-            println!("{json}");
+            println!("{}", serde_json::to_value(json).unwrap_or_default());
         } else {
             let text = human();
             if !text.is_empty() {
@@ -82,15 +81,6 @@ pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
         out.push('\n');
     }
     out
-}
-
-/// A JSON string field, or "" when absent.
-pub fn text(value: &Value, field: &str) -> String {
-    match &value[field] {
-        Value::String(s) => s.clone(),
-        Value::Null => String::new(),
-        other => other.to_string(),
-    }
 }
 
 #[cfg(test)]

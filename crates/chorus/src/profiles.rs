@@ -3,7 +3,7 @@
 //! `$XDG_CONFIG_HOME/chorus/cli.json`, else `~/.config/chorus/cli.json`, readable by
 //! its owner only (it holds tokens).
 
-use crate::client::{CliError, CliResult};
+use crate::errors::{CliError, CliResult};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

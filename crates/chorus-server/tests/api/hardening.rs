@@ -465,7 +465,7 @@ async fn logins_are_throttled_per_client_address() {
             .request(Method::POST, "/users/login")
             .header("X-Forwarded-For", format!("{from}, 127.0.0.1"))
             .json(&json!({"login_id": "nobody", "password": "nothing-at-all"}));
-        anonymous.http.execute(request.build().unwrap())
+        anonymous.client.http().execute(request.build().unwrap())
     };
     for _ in 0..3 {
         let reply = attempt("192.0.2.10").await.unwrap();

@@ -40,8 +40,7 @@ async fn first_user_is_admin_and_login_sets_token_and_cookies(backend: Backend) 
     assert_eq!(bob["roles"], "system_user");
 
     let response = anonymous
-        .http
-        .post(format!("{}/users/login", anonymous.base))
+        .request(Method::POST, "/users/login")
         .json(&json!({"login_id": "ALICE", "password": "password-alice", "token": null}))
         .send()
         .await
@@ -567,7 +566,6 @@ async fn token_in_header_or_query(backend: Backend) {
         let anonymous = anonymous.clone();
         async move { anonymous.send(builder).await }
     };
-    let url = format!("{}/users/me", anonymous.base);
     for header in [
         format!("BEARER {token}"),
         format!("Bearer {token}"),
@@ -575,11 +573,15 @@ async fn token_in_header_or_query(backend: Backend) {
         format!("Token {token}"),
         format!("TOKEN {token}"),
     ] {
-        let (status, user) = me(anonymous.http.get(&url).header("Authorization", &header)).await;
+        let (status, user) = me(anonymous
+            .request(Method::GET, "/users/me")
+            .header("Authorization", &header))
+        .await;
         assert_eq!(status, StatusCode::OK, "{header}: {user}");
         assert_eq!(id(&user), id(&bob_user));
     }
-    let (status, user) = me(anonymous.http.get(format!("{url}?access_token={token}"))).await;
+    let (status, user) =
+        me(anonymous.request(Method::GET, &format!("/users/me?access_token={token}"))).await;
     assert_eq!((status, id(&user)), (StatusCode::OK, id(&bob_user)));
 
     for header in [
@@ -587,16 +589,20 @@ async fn token_in_header_or_query(backend: Backend) {
         format!("Bearer {}", chorus_model::new_id()),
         "Bearer".to_string(),
     ] {
-        let reply = me(anonymous.http.get(&url).header("Authorization", &header)).await;
+        let reply = me(anonymous
+            .request(Method::GET, "/users/me")
+            .header("Authorization", &header))
+        .await;
         assert_error(
             &reply,
             StatusCode::UNAUTHORIZED,
             "api.context.session_expired.app_error",
         );
     }
-    let reply = me(anonymous
-        .http
-        .get(format!("{url}?access_token={}", chorus_model::new_id())))
+    let reply = me(anonymous.request(
+        Method::GET,
+        &format!("/users/me?access_token={}", chorus_model::new_id()),
+    ))
     .await;
     assert_error(
         &reply,
@@ -626,13 +632,11 @@ async fn cookie_auth_needs_csrf_proof_for_writes(backend: Backend) {
         "MMAUTHTOKEN={token}; MMUSERID={}; MMCSRF={csrf}",
         id(&bob_user)
     );
-    let base = &anonymous.base;
 
     let (status, me) = anonymous
         .send(
             anonymous
-                .http
-                .get(format!("{base}/users/me"))
+                .request(Method::GET, "/users/me")
                 .header("Cookie", &cookies),
         )
         .await;
@@ -640,8 +644,7 @@ async fn cookie_auth_needs_csrf_proof_for_writes(backend: Backend) {
 
     let create = |name: &str| {
         anonymous
-            .http
-            .post(format!("{base}/teams"))
+            .request(Method::POST, "/teams")
             .header("Cookie", &cookies)
             .json(&json!({"name": name, "display_name": name}))
     };

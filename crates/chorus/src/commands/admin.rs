@@ -10,10 +10,15 @@
 //! commonest mistake, a misspelt name, leaves nothing half done.
 
 use super::Context;
-use crate::client::{is_not_found, CliError, CliResult, Client};
-use crate::output::{table, text};
+use crate::errors::{CliError, CliResult};
+use crate::output::table;
+use chorus_client::{Client, ClientError};
+use chorus_model::{
+    Channel, CreateUserRequest, Team, User, CHANNEL_OPEN, CHANNEL_PRIVATE, TEAM_INVITE, TEAM_OPEN,
+};
 use clap::Subcommand;
 use serde_json::{json, Value};
+use std::future::Future;
 
 /// The server's largest page (`MAX_PER_PAGE`); bigger requests are clamped, which
 /// would make `--all` think a full page was the last one.
@@ -169,28 +174,26 @@ async fn create_user(
 ) -> CliResult<()> {
     let client = context.client()?;
     let user = client
-        .post(
-            "/users",
-            &json!({"username": username, "email": email, "password": password}),
-        )
+        .create_user(&CreateUserRequest {
+            username: username.to_string(),
+            email: email.to_string(),
+            password: password.to_string(),
+            ..CreateUserRequest::default()
+        })
         .await?;
     context.output.print(
         || {
-            let admin = if text(&user, "roles")
-                .split_whitespace()
-                .any(|r| r == "system_admin")
-            {
+            let admin = if user.is_system_admin() {
                 " It is a system admin (the server's first user)."
             } else {
                 ""
             };
             format!(
                 "Created user @{} with id {}.{admin}",
-                text(&user, "username"),
-                text(&user, "id")
+                user.username, user.id
             )
         },
-        user.clone(),
+        &user,
     );
     Ok(())
 }
@@ -200,10 +203,7 @@ async fn list_users(context: &Context, page: i64, per_page: i64, all: bool) -> C
     let mut users = Vec::new();
     let mut current = if all { 0 } else { page };
     loop {
-        let batch = client
-            .get(&format!("/users?page={current}&per_page={per_page}"))
-            .await?;
-        let batch = batch.as_array().cloned().unwrap_or_default();
+        let batch = client.users(current, per_page).await?;
         let last = batch.len() < per_page as usize;
         users.extend(batch);
         if !all || last {
@@ -215,10 +215,10 @@ async fn list_users(context: &Context, page: i64, per_page: i64, all: bool) -> C
         .iter()
         .map(|u| {
             vec![
-                text(u, "id"),
-                text(u, "username"),
-                text(u, "email"),
-                text(u, "roles"),
+                u.id.clone(),
+                u.username.clone(),
+                u.email.clone(),
+                u.roles.clone(),
             ]
         })
         .collect();
@@ -239,7 +239,7 @@ async fn list_users(context: &Context, page: i64, per_page: i64, all: bool) -> C
                 )
             }
         },
-        Value::Array(users.clone()),
+        &users,
     );
     Ok(())
 }
@@ -252,24 +252,19 @@ async fn create_team(
 ) -> CliResult<()> {
     let client = context.client()?;
     let display_name = display_name.unwrap_or_else(|| name.to_string());
-    let kind = if private { "I" } else { "O" };
-    let team = client
-        .post(
-            "/teams",
-            &json!({"name": name, "display_name": display_name, "type": kind}),
-        )
-        .await?;
+    let kind = if private { TEAM_INVITE } else { TEAM_OPEN };
+    let team = client.create_team(name, &display_name, kind).await?;
     context.output.print(
         || {
             format!(
                 "Created {} team {} (\"{}\") with id {}.",
                 if private { "invite-only" } else { "open" },
-                text(&team, "name"),
-                text(&team, "display_name"),
-                text(&team, "id")
+                team.name,
+                team.display_name,
+                team.id
             )
         },
-        team.clone(),
+        &team,
     );
     Ok(())
 }
@@ -277,19 +272,14 @@ async fn create_team(
 async fn add_to_team(context: &Context, team_arg: &str, users: &[String]) -> CliResult<()> {
     let client = context.client()?;
     let team = find_team(&client, team_arg).await?;
-    let team_id = text(&team, "id");
     let targets = find_users(&client, users).await?;
-    let place = format!("team {}", text(&team, "name"));
+    let place = format!("team {}", team.name);
     let mut added = Vec::new();
     for user in &targets {
-        let user_id = text(user, "id");
         client
-            .post(
-                &format!("/teams/{team_id}/members"),
-                &json!({"team_id": team_id, "user_id": user_id}),
-            )
+            .add_team_member(&team.id, &user.id)
             .await
-            .map_err(|err| stopped(err, &place, user, &added, None))?;
+            .map_err(|err| stopped(err.into(), &place, user, &added, None))?;
         added.push(user.clone());
     }
     print_added(context, &place, json!({"team": team}), &added);
@@ -306,30 +296,26 @@ async fn create_channel(
     let client = context.client()?;
     let team = find_team(&client, team_arg).await?;
     let display_name = display_name.unwrap_or_else(|| name.to_string());
-    let kind = if private { "P" } else { "O" };
+    let kind = if private {
+        CHANNEL_PRIVATE
+    } else {
+        CHANNEL_OPEN
+    };
     let channel = client
-        .post(
-            "/channels",
-            &json!({
-                "team_id": text(&team, "id"),
-                "name": name,
-                "display_name": display_name,
-                "type": kind,
-            }),
-        )
+        .create_channel(&team.id, name, &display_name, kind)
         .await?;
     context.output.print(
         || {
             format!(
                 "Created {} channel {}:{} (\"{}\") with id {}.",
                 if private { "private" } else { "open" },
-                text(&team, "name"),
-                text(&channel, "name"),
-                text(&channel, "display_name"),
-                text(&channel, "id")
+                team.name,
+                channel.name,
+                channel.display_name,
+                channel.id
             )
         },
-        channel.clone(),
+        &channel,
     );
     Ok(())
 }
@@ -338,25 +324,17 @@ async fn add_to_channel(context: &Context, channel_arg: &str, users: &[String]) 
     let (team_name, channel_name) = team_channel(channel_arg)?;
     let client = context.client()?;
     let (team, channel) = find_channel(&client, team_name, channel_name).await?;
-    let channel_id = text(&channel, "id");
     let targets = find_users(&client, users).await?;
-    let place = format!("channel {}:{}", text(&team, "name"), text(&channel, "name"));
+    let place = format!("channel {}:{}", team.name, channel.name);
     let mut added = Vec::new();
     for user in &targets {
         client
-            .post(
-                &format!("/channels/{channel_id}/members"),
-                &json!({"user_id": text(user, "id")}),
-            )
+            .add_channel_member(&channel.id, &user.id)
             .await
             .map_err(|err| {
                 // The server says "add them to the team first"; say how.
-                let how = format!(
-                    "`chorus team add {} {}` first",
-                    text(&team, "name"),
-                    text(user, "username")
-                );
-                stopped(err, &place, user, &added, Some(&how))
+                let how = format!("`chorus team add {} {}` first", team.name, user.username);
+                stopped(err.into(), &place, user, &added, Some(&how))
             })?;
         added.push(user.clone());
     }
@@ -389,28 +367,21 @@ async fn create_post(
     let client = context.client()?;
     let (team, channel) = find_channel(&client, team_name, channel_name).await?;
     let post = client
-        .post(
-            "/posts",
-            &json!({
-                "channel_id": text(&channel, "id"),
-                "message": message,
-                "root_id": reply_to.unwrap_or_default(),
-            }),
-        )
+        .create_post(&channel.id, message, reply_to.unwrap_or_default())
         .await?;
     context.output.print(
         || {
             format!(
                 "Posted {} in {}:{}{}.",
-                text(&post, "id"),
-                text(&team, "name"),
-                text(&channel, "name"),
+                post.id,
+                team.name,
+                channel.name,
                 reply_to
                     .map(|root| format!(", replying to {root}"))
                     .unwrap_or_default()
             )
         },
-        post.clone(),
+        &post,
     );
     Ok(())
 }
@@ -429,33 +400,34 @@ fn team_channel(arg: &str) -> CliResult<(&str, &str)> {
     }
 }
 
-/// Percent-encodes a name for use as one path segment: names come from the command
-/// line, and a stray '/', '?' or '#' must not turn into another request.
-fn segment(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for byte in value.bytes() {
-        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
-            out.push(byte as char);
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    out
-}
-
-/// The first of `paths` that exists; when none does, a 404 saying `missing`. Only
-/// "not found" moves on to the next path: a refusal or an outage is the answer.
-async fn lookup(client: &Client, paths: &[String], missing: String) -> CliResult<Value> {
-    let mut error_id = String::new();
-    for path in paths {
-        match client.get(path).await {
+/// What `arg` names: looked up by name first, then, when it looks like an id, by id
+/// (like mmctl: a name may look like an id, never the reverse in practice, and names
+/// are what people type). When neither exists, a 404 saying `missing`. Only "not
+/// found" moves on to the id: a refusal or an outage is the answer.
+async fn by_name_then_id<T, ByName, ById>(
+    arg: &str,
+    by_name: ByName,
+    by_id: impl FnOnce(String) -> ById,
+    missing: String,
+) -> CliResult<T>
+where
+    ByName: Future<Output = Result<T, ClientError>>,
+    ById: Future<Output = Result<T, ClientError>>,
+{
+    let mut error_id = match by_name.await {
+        Ok(found) => return Ok(found),
+        Err(ClientError::Api {
+            status: 404, id, ..
+        }) => id,
+        Err(err) => return Err(err.into()),
+    };
+    if chorus_model::is_valid_id(arg) {
+        match by_id(arg.to_string()).await {
             Ok(found) => return Ok(found),
-            Err(err) if is_not_found(&err) => {
-                if let CliError::Api { id, .. } = err {
-                    error_id = id;
-                }
-            }
-            Err(err) => return Err(err),
+            Err(ClientError::Api {
+                status: 404, id, ..
+            }) => error_id = id,
+            Err(err) => return Err(err.into()),
         }
     }
     Err(CliError::Api {
@@ -475,24 +447,12 @@ fn non_empty<'a>(what: &str, value: &'a str) -> CliResult<&'a str> {
     }
 }
 
-/// Name first, then id, like mmctl: a name may look like an id, never the reverse
-/// in practice, and names are what people type.
-fn name_then_id(by_name: String, arg: &str, by_id: impl FnOnce(&str) -> String) -> Vec<String> {
-    let mut paths = vec![by_name];
-    if chorus_model::is_valid_id(arg) {
-        paths.push(by_id(arg));
-    }
-    paths
-}
-
-async fn find_team(client: &Client, arg: &str) -> CliResult<Value> {
+async fn find_team(client: &Client, arg: &str) -> CliResult<Team> {
     let name = non_empty("team", arg)?;
-    let paths = name_then_id(format!("/teams/name/{}", segment(name)), name, |id| {
-        format!("/teams/{id}")
-    });
-    lookup(
-        client,
-        &paths,
+    by_name_then_id(
+        name,
+        client.team_by_name(name),
+        |id| async move { client.team(&id).await },
         format!(
             "no team named {name:?}: give the team's URL name (not its display name) or its id"
         ),
@@ -505,24 +465,24 @@ async fn find_channel(
     client: &Client,
     team_arg: &str,
     channel_arg: &str,
-) -> CliResult<(Value, Value)> {
+) -> CliResult<(Team, Channel)> {
     let team = find_team(client, team_arg).await?;
-    let team_id = text(&team, "id");
     let name = non_empty("channel", channel_arg)?;
     let missing = || {
         format!(
             "no channel named {name:?} in team {}: give the channel's URL name (not its display name) or its id",
-            text(&team, "name")
+            team.name
         )
     };
-    let paths = name_then_id(
-        format!("/teams/{team_id}/channels/name/{}", segment(name)),
+    let channel = by_name_then_id(
         name,
-        |id| format!("/channels/{id}"),
-    );
-    let channel = lookup(client, &paths, missing()).await?;
+        client.channel_by_name(&team.id, name),
+        |id| async move { client.channel(&id).await },
+        missing(),
+    )
+    .await?;
     // Found by id, it may belong to another team; `team:channel` promised this one.
-    if text(&channel, "team_id") != team_id {
+    if channel.team_id != team.id {
         return Err(CliError::Api {
             status: 404,
             id: "app.channel.get_by_name.missing.app_error".into(),
@@ -534,16 +494,14 @@ async fn find_channel(
 
 /// Every user of `args` (usernames, with or without '@', or ids), in order; the
 /// first one missing is the error.
-async fn find_users(client: &Client, args: &[String]) -> CliResult<Vec<Value>> {
+async fn find_users(client: &Client, args: &[String]) -> CliResult<Vec<User>> {
     let mut users = Vec::with_capacity(args.len());
     for arg in args {
         let name = non_empty("user", arg.trim().trim_start_matches('@'))?;
-        let paths = name_then_id(format!("/users/username/{}", segment(name)), name, |id| {
-            format!("/users/{id}")
-        });
-        let user = lookup(
-            client,
-            &paths,
+        let user = by_name_then_id(
+            name,
+            client.user_by_username(name),
+            |id| async move { client.user(&id).await },
             format!(
                 "no user named {name:?}; nobody was added. See `chorus user list` for usernames"
             ),
@@ -554,10 +512,10 @@ async fn find_users(client: &Client, args: &[String]) -> CliResult<Vec<Value>> {
     Ok(users)
 }
 
-fn usernames(users: &[Value]) -> String {
+fn usernames(users: &[User]) -> String {
     users
         .iter()
-        .map(|u| format!("@{}", text(u, "username")))
+        .map(|u| format!("@{}", u.username))
         .collect::<Vec<_>>()
         .join(", ")
 }
@@ -568,8 +526,8 @@ fn usernames(users: &[Value]) -> String {
 fn stopped(
     err: CliError,
     place: &str,
-    user: &Value,
-    added: &[Value],
+    user: &User,
+    added: &[User],
     not_on_team_hint: Option<&str>,
 ) -> CliError {
     let done = if added.is_empty() {
@@ -580,7 +538,7 @@ fn stopped(
             usernames(added)
         )
     };
-    let prefix = format!("cannot add @{} to {place}", text(user, "username"));
+    let prefix = format!("cannot add @{} to {place}", user.username);
     match err {
         CliError::Api {
             status,
@@ -611,10 +569,10 @@ fn stopped(
     }
 }
 
-fn print_added(context: &Context, place: &str, mut json: Value, added: &[Value]) {
+fn print_added(context: &Context, place: &str, mut json: Value, added: &[User]) {
     json["added"] = added
         .iter()
-        .map(|u| json!({"user_id": text(u, "id"), "username": text(u, "username")}))
+        .map(|u| json!({"user_id": u.id, "username": u.username}))
         .collect();
     context
         .output
@@ -631,22 +589,23 @@ mod tests {
         assert_eq!(team_channel(" dev : town ").unwrap(), ("dev", "town"));
         for bad in ["dev", "dev:", ":town", "a:b:c", ""] {
             let err = team_channel(bad).unwrap_err();
-            assert_eq!(err.exit_code(), crate::client::exit::USAGE, "{bad}");
+            assert_eq!(err.exit_code(), crate::errors::exit::USAGE, "{bad}");
             assert!(err.to_string().contains("<team>:<channel>"), "{err}");
         }
     }
 
     #[test]
-    fn segments_cannot_escape_the_path() {
-        assert_eq!(segment("town-square_1.x~"), "town-square_1.x~");
-        assert_eq!(segment("a/../b?c#d"), "a%2F..%2Fb%3Fc%23d");
-        assert_eq!(segment("é"), "%C3%A9");
-    }
-
-    #[test]
     fn failures_keep_their_exit_code_and_say_who_was_added() {
-        let user = json!({"id": "u2", "username": "bob"});
-        let added = [json!({"id": "u1", "username": "alice"})];
+        let user = User {
+            id: "u2".into(),
+            username: "bob".into(),
+            ..User::default()
+        };
+        let added = [User {
+            id: "u1".into(),
+            username: "alice".into(),
+            ..User::default()
+        }];
         let err = stopped(
             CliError::Api {
                 status: 403,
@@ -658,7 +617,7 @@ mod tests {
             &added,
             None,
         );
-        assert_eq!(err.exit_code(), crate::client::exit::FORBIDDEN);
+        assert_eq!(err.exit_code(), crate::errors::exit::FORBIDDEN);
         let message = err.to_string();
         assert!(
             message.contains("cannot add @bob to team dev: No."),

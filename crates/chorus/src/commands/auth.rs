@@ -2,7 +2,8 @@
 //! mmctl's `auth login`), list the profiles, switch the current one.
 
 use super::Context;
-use crate::client::{CliError, CliResult, Client};
+use crate::connection::connect;
+use crate::errors::{CliError, CliResult};
 use crate::output::table;
 use crate::profiles::Profile;
 use clap::Subcommand;
@@ -69,14 +70,14 @@ async fn login(
     password: Option<String>,
     name: Option<String>,
 ) -> CliResult<()> {
-    let client = Client::new(url, None)?;
+    let client = connect(url, None)?;
     let password = match password {
         Some(password) => password,
         None => read_password(username)?,
     };
     let (token, user) = client.login(username, &password).await?;
     let name = name.unwrap_or_else(|| {
-        reqwest::Url::parse(&client.url)
+        reqwest::Url::parse(client.server_url())
             .ok()
             .and_then(|u| {
                 u.host_str().map(|h| {
@@ -86,13 +87,13 @@ async fn login(
                     )
                 })
             })
-            .unwrap_or_else(|| client.url.clone())
+            .unwrap_or_else(|| client.server_url().to_string())
     });
     let mut profiles = context.profiles()?;
     profiles.profiles.insert(
         name.clone(),
         Profile {
-            url: client.url.clone(),
+            url: client.server_url().to_string(),
             username: username.to_string(),
             token,
         },
@@ -103,10 +104,10 @@ async fn login(
         || {
             format!(
                 "Signed in to {} as {username}; profile {name:?} is now current.",
-                client.url
+                client.server_url()
             )
         },
-        json!({"profile": name, "url": client.url, "username": username, "user_id": user["id"]}),
+        json!({"profile": name, "url": client.server_url(), "username": username, "user_id": user.id}),
     );
     Ok(())
 }

@@ -1,6 +1,6 @@
 //! `chorus plugin check-ha`: catches plugins that keep state in memory before they meet
 //! a cluster. It starts a throwaway cluster (N `chorus server` processes of this very
-//! binary, through `chorus-testkit`) on a fresh database of the PostgreSQL server given,
+//! binary, through `chorus-launcher`) on a fresh database of the PostgreSQL server given,
 //! installs and enables the plugin, and drives a scenario in which every step goes to
 //! the next node in turn. A step fails when its expectation does not hold; a GET is
 //! also replayed on every node, and different answers mean the result depends on the
@@ -18,11 +18,12 @@
 //!   - event: {for: alice, event: ephemeral_message, contains: hello}
 //! ```
 
-use crate::client::{CliError, CliResult, Client};
+use crate::errors::{CliError, CliResult};
 use crate::output::{table, Output};
-use chorus_testkit::{Cluster, Endpoint};
+use chorus_client::{multipart, Client, ClientError, Method};
+use chorus_launcher::{Cluster, LaunchError, Node};
+use chorus_model::{CreateUserRequest, PluginStatus, CHANNEL_OPEN, TEAM_OPEN};
 use futures_util::StreamExt;
-use reqwest::Method;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use sqlx::Connection;
@@ -233,20 +234,14 @@ pub async fn run(output: &Output, args: CheckHaArgs) -> CliResult<()> {
     let binary = std::env::current_exe()
         .map_err(|e| failed(format!("cannot find this chorus executable: {e}")))?;
     let spinner = output.spinner(&format!("starting {} nodes", args.nodes));
-    // The testkit reports setup failures by panicking (with the node's log); a task
-    // turns that into an error message here.
-    let (database, nodes) = (args.database.clone(), args.nodes);
-    let cluster = tokio::spawn(async move {
-        Cluster::builder()
-            .nodes(nodes)
-            .binary(binary)
-            .postgres(&database)
-            .start()
-            .await
-    })
-    .await
-    .map_err(|e| failed(format!("the cluster did not start: {}", panic_message(e))))?
-    .ok_or_else(|| failed("PostgreSQL is unreachable"))?;
+    let cluster = Cluster::builder(binary, &args.database)
+        .nodes(args.nodes)
+        .start()
+        .await
+        .map_err(|e| match e {
+            LaunchError::PostgresUnreachable { .. } => failed("PostgreSQL is unreachable"),
+            e => failed(format!("the cluster did not start: {e}")),
+        })?;
     spinner.set_message("installing the plugin");
     let result = check(&cluster, &scenario, bundle).await;
     spinner.finish_and_clear();
@@ -255,52 +250,31 @@ pub async fn run(output: &Output, args: CheckHaArgs) -> CliResult<()> {
     report(output, &plugin_id, args.nodes, &reports, total_writes)
 }
 
-fn panic_message(error: tokio::task::JoinError) -> String {
-    match error.try_into_panic() {
-        Ok(payload) => payload
-            .downcast_ref::<String>()
-            .cloned()
-            .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
-            .unwrap_or_else(|| "a panic".into()),
-        Err(error) => error.to_string(),
-    }
-}
-
 /// Signs a user up (the first becomes the admin) and returns a client with its token.
-async fn sign_up(node: &impl Endpoint, username: &str) -> CliResult<(Client, String)> {
-    let anonymous = Client::new(&node.base_url(), None)?;
+async fn sign_up(node: &Node, username: &str) -> CliResult<(Client, String)> {
+    let anonymous = crate::connection::connect(&node.base_url(), None)?;
     let password = format!("check-ha-{username}-password");
     let user = anonymous
-        .post(
-            "/users",
-            &json!({"username": username, "email": format!("{username}@check-ha.invalid"), "password": password}),
-        )
+        .create_user(&CreateUserRequest {
+            username: username.to_string(),
+            email: format!("{username}@check-ha.invalid"),
+            password: password.clone(),
+            ..CreateUserRequest::default()
+        })
         .await?;
     let (token, _) = anonymous.login(username, &password).await?;
-    let id = user["id"].as_str().unwrap_or_default().to_string();
-    Ok((Client::new(&node.base_url(), Some(token))?, id))
+    Ok((anonymous.with_token(&token), user.id))
 }
 
 /// Every websocket frame one user has received so far.
 type Frames = Arc<Mutex<Vec<Value>>>;
 
-/// Collects every websocket frame a user receives.
-fn listen(node_url: &str, token: &str) -> CliResult<Frames> {
-    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-    let url = format!("{}/api/v4/websocket", node_url.replacen("http", "ws", 1));
-    let mut request = url
-        .into_client_request()
-        .map_err(|e| failed(format!("bad websocket URL: {e}")))?;
-    request.headers_mut().insert(
-        "Authorization",
-        format!("Bearer {token}")
-            .parse()
-            .map_err(|_| failed("bad token"))?,
-    );
+/// Collects every websocket frame the user of `client` receives from its server.
+fn listen(client: Client) -> Frames {
     let frames = Arc::new(Mutex::new(Vec::new()));
     let sink = frames.clone();
     tokio::spawn(async move {
-        let Ok((mut stream, _)) = tokio_tungstenite::connect_async(request).await else {
+        let Ok(mut stream) = client.websocket().await else {
             return;
         };
         while let Some(Ok(message)) = stream.next().await {
@@ -311,7 +285,7 @@ fn listen(node_url: &str, token: &str) -> CliResult<Frames> {
             }
         }
     });
-    Ok(frames)
+    frames
 }
 
 async fn kv_snapshot(db: &mut sqlx::PgConnection, plugin_id: &str) -> CliResult<KvSnapshot> {
@@ -327,19 +301,18 @@ async fn kv_snapshot(db: &mut sqlx::PgConnection, plugin_id: &str) -> CliResult<
 async fn plugin_http(client: &Client, plugin_id: &str, step: &HttpStep) -> CliResult<Outcome> {
     let method = Method::from_bytes(step.method.to_uppercase().as_bytes())
         .map_err(|_| CliError::Usage(format!("{:?} is not an HTTP method", step.method)))?;
-    let url = format!("{}/plugins/{plugin_id}{}", client.url, step.path);
-    let mut request = reqwest::Client::new()
-        .request(method, url)
-        .bearer_auth(client.token.as_deref().unwrap_or_default())
+    let mut request = client
+        .plugin_request(method, plugin_id, &step.path)
         // Plugins' CSRF check applies to cookies only; a header marks it as an API call.
         .header("X-Requested-With", "XMLHttpRequest");
     if let Some(body) = &step.body {
         request = request.json(body);
     }
-    let reply = request.send().await.map_err(|e| client.unreachable(e))?;
-    let status = reply.status().as_u16();
-    let body = reply.text().await.unwrap_or_default();
-    Ok(Outcome { status, body })
+    let reply = client.send_raw(request).await?;
+    Ok(Outcome {
+        status: reply.status.as_u16(),
+        body: reply.text(),
+    })
 }
 
 type Checked = (String, Vec<StepReport>, usize);
@@ -348,35 +321,30 @@ async fn check(cluster: &Cluster, scenario: &Scenario, bundle: Vec<u8>) -> CliRe
     let nodes = cluster.nodes();
     let (admin, _) = sign_up(&nodes[0], "checkadmin").await?;
     // Install and enable through node 1, then wait for every node.
-    let form = reqwest::multipart::Form::new().part(
-        "plugin",
-        reqwest::multipart::Part::bytes(bundle).file_name("plugin.tar.gz"),
-    );
     let manifest = admin
-        .send(admin.request(Method::POST, "/plugins").multipart(form))
+        .upload_plugin(
+            multipart::Part::bytes(bundle).file_name("plugin.tar.gz"),
+            false,
+        )
         .await?;
-    let plugin_id = manifest["id"].as_str().unwrap_or_default().to_string();
-    admin
-        .send(admin.request(Method::POST, &format!("/plugins/{plugin_id}/enable")))
-        .await?;
+    let plugin_id = manifest.id;
+    admin.enable_plugin(&plugin_id).await?;
     let started = Instant::now();
     loop {
-        let statuses = admin.get("/plugins/statuses").await?;
-        let mine: Vec<&Value> = statuses
-            .as_array()
-            .map(|l| l.iter().filter(|s| s["plugin_id"] == plugin_id).collect())
-            .unwrap_or_default();
-        if mine.len() == nodes.len() && mine.iter().all(|s| s["state"] == 2) {
+        let statuses = admin.plugin_statuses().await?;
+        let mine: Vec<&PluginStatus> = statuses
+            .iter()
+            .filter(|s| s.plugin_id == plugin_id)
+            .collect();
+        if mine.len() == nodes.len() && mine.iter().all(|s| s.state == 2) {
             break;
         }
         if started.elapsed() > Duration::from_secs(60)
-            || mine
-                .iter()
-                .any(|s| matches!(s["state"].as_i64(), Some(3 | 4)))
+            || mine.iter().any(|s| matches!(s.state, 3 | 4))
         {
             return Err(failed(format!(
                 "{plugin_id} does not run on every node: {}",
-                Value::from(mine.into_iter().cloned().collect::<Vec<_>>())
+                serde_json::to_value(&mine).unwrap_or_default()
             )));
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -384,40 +352,21 @@ async fn check(cluster: &Cluster, scenario: &Scenario, bundle: Vec<u8>) -> CliRe
 
     // The scenario's people, in one team and one channel; each listens for events on
     // a node of its own (user i on node i+1), so events must cross nodes.
-    let team = admin
-        .post(
-            "/teams",
-            &json!({"name": "check-ha", "display_name": "check-ha", "type": "O"}),
-        )
-        .await?;
-    let team_id = team["id"].as_str().unwrap_or_default().to_string();
-    let channel = admin
-        .post(
-            "/channels",
-            &json!({"team_id": team_id, "name": "scenario", "display_name": "scenario", "type": "O"}),
-        )
-        .await?;
-    let channel_id = channel["id"].as_str().unwrap_or_default().to_string();
+    let team_id = admin
+        .create_team("check-ha", "check-ha", TEAM_OPEN)
+        .await?
+        .id;
+    let channel_id = admin
+        .create_channel(&team_id, "scenario", "scenario", CHANNEL_OPEN)
+        .await?
+        .id;
     let mut users: BTreeMap<String, (Client, Frames)> = BTreeMap::new();
     for (i, name) in scenario.users.iter().enumerate() {
         let (client, user_id) = sign_up(&nodes[0], name).await?;
-        admin
-            .post(
-                &format!("/teams/{team_id}/members"),
-                &json!({"team_id": team_id, "user_id": user_id}),
-            )
-            .await?;
-        admin
-            .post(
-                &format!("/channels/{channel_id}/members"),
-                &json!({"user_id": user_id}),
-            )
-            .await?;
+        admin.add_team_member(&team_id, &user_id).await?;
+        admin.add_channel_member(&channel_id, &user_id).await?;
         let listen_node = &nodes[(i + 1) % nodes.len()];
-        let frames = listen(
-            &listen_node.base_url(),
-            client.token.as_deref().unwrap_or_default(),
-        )?;
+        let frames = listen(client.at(&listen_node.base_url()));
         users.insert(name.clone(), (client, frames));
     }
     // Let the sockets finish their handshakes before anything happens.
@@ -432,20 +381,17 @@ async fn check(cluster: &Cluster, scenario: &Scenario, bundle: Vec<u8>) -> CliRe
         let node_index = index % nodes.len();
         let node_url = nodes[node_index].base_url();
         let before = kv_snapshot(&mut db, &plugin_id).await?;
-        let on_node = |user: &str| -> CliResult<Client> {
-            let (client, _) = &users[user];
-            Client::new(&node_url, client.token.clone())
-        };
+        let on_node = |user: &str| -> Client { users[user].0.at(&node_url) };
         let mut problem = None;
         let mut writes = true;
         let (action, outcome) = if let Some(http) = &step.http {
             writes = !http.method.eq_ignore_ascii_case("GET");
-            let outcome = plugin_http(&on_node(&http.user)?, &plugin_id, http).await?;
+            let outcome = plugin_http(&on_node(&http.user), &plugin_id, http).await?;
             if !writes {
                 // A read must give the same answer on every node.
                 let mut answers = Vec::new();
                 for node in nodes {
-                    let client = Client::new(&node.base_url(), users[&http.user].0.token.clone())?;
+                    let client = users[&http.user].0.at(&node.base_url());
                     answers.push(plugin_http(&client, &plugin_id, http).await?);
                 }
                 if answers.iter().any(|a| *a != answers[0]) {
@@ -470,21 +416,17 @@ async fn check(cluster: &Cluster, scenario: &Scenario, bundle: Vec<u8>) -> CliRe
                 Some(outcome),
             )
         } else if let Some(post) = &step.post {
-            let client = on_node(&post.user)?;
-            let created = client
-                .post(
-                    "/posts",
-                    &json!({"channel_id": channel_id, "message": post.message}),
-                )
+            let created = on_node(&post.user)
+                .create_post(&channel_id, &post.message, "")
                 .await;
             let outcome = match created {
-                Ok(body) => Outcome {
+                Ok(created) => Outcome {
                     status: 201,
-                    body: body.to_string(),
+                    body: json_text(&created),
                 },
                 Err(err) => Outcome {
                     status: 0,
-                    body: err.to_string(),
+                    body: CliError::from(err).to_string(),
                 },
             };
             (
@@ -492,25 +434,21 @@ async fn check(cluster: &Cluster, scenario: &Scenario, bundle: Vec<u8>) -> CliRe
                 Some(outcome),
             )
         } else if let Some(command) = &step.command {
-            let client = on_node(&command.user)?;
-            let reply = client
-                .post(
-                    "/commands/execute",
-                    &json!({"channel_id": channel_id, "team_id": team_id, "command": command.command}),
-                )
+            let reply = on_node(&command.user)
+                .execute_command(&channel_id, &team_id, &command.command)
                 .await;
             let outcome = match reply {
-                Ok(body) => Outcome {
+                Ok(response) => Outcome {
                     status: 200,
-                    body: body.to_string(),
+                    body: json_text(&response),
                 },
-                Err(CliError::Api {
+                Err(ClientError::Api {
                     status, message, ..
                 }) => Outcome {
                     status,
                     body: message,
                 },
-                Err(err) => return Err(err),
+                Err(err) => return Err(err.into()),
             };
             (
                 format!("{} as {}", command.command, command.user),
@@ -603,6 +541,11 @@ async fn check(cluster: &Cluster, scenario: &Scenario, bundle: Vec<u8>) -> CliRe
         });
     }
     Ok((plugin_id, reports, total_writes))
+}
+
+/// A reply as JSON text, the way scenario expectations (`contains`) match it.
+fn json_text(value: &impl serde::Serialize) -> String {
+    serde_json::to_value(value).unwrap_or_default().to_string()
 }
 
 fn shorten(text: &str) -> String {

@@ -1,8 +1,8 @@
 //! `chorus cluster status`: the live nodes of the deployment.
 
 use super::Context;
-use crate::client::CliResult;
-use crate::output::{table, text};
+use crate::errors::CliResult;
+use crate::output::table;
 use clap::Subcommand;
 
 #[derive(Subcommand)]
@@ -15,20 +15,17 @@ pub async fn run(context: &Context, command: ClusterCommand) -> CliResult<()> {
     match command {
         ClusterCommand::Status => {
             let client = context.client()?;
-            let nodes = client.get("/cluster/status").await?;
+            let nodes = client.cluster_status().await?;
             let now = chorus_model::now_millis();
             let rows: Vec<Vec<String>> = nodes
-                .as_array()
-                .map(Vec::as_slice)
-                .unwrap_or_default()
                 .iter()
                 .map(|node| {
-                    let age = now - node["last_heartbeat_at"].as_i64().unwrap_or(now);
+                    let age = now - node.last_heartbeat_at;
                     vec![
-                        text(node, "id"),
-                        text(node, "hostname"),
-                        text(node, "version"),
-                        text(node, "ipaddress"),
+                        node.id.clone(),
+                        node.hostname.clone(),
+                        node.version.clone(),
+                        node.ipaddress.clone(),
                         format!("{:.1} s ago", age.max(0) as f64 / 1000.0),
                     ]
                 })
@@ -44,7 +41,7 @@ pub async fn run(context: &Context, command: ClusterCommand) -> CliResult<()> {
                         rows.len()
                     )
                 },
-                nodes.clone(),
+                &nodes,
             );
             Ok(())
         }

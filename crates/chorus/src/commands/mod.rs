@@ -9,9 +9,10 @@ pub mod cluster;
 pub mod plugin;
 pub mod plugin_new;
 
-use crate::client::{CliResult, Client};
+use crate::errors::CliResult;
 use crate::output::Output;
 use crate::profiles::Profiles;
+use chorus_client::Client;
 use std::path::PathBuf;
 
 pub struct Context {
@@ -28,7 +29,7 @@ impl Context {
 
     /// A client for the server of `--url`, else the current profile.
     pub fn client(&self) -> CliResult<Client> {
-        Client::resolve(
+        crate::connection::resolve(
             self.url.as_deref(),
             self.token.as_deref(),
             &self.profiles()?,

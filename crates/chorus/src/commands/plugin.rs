@@ -3,12 +3,13 @@
 //! a bundle into an operator-managed `PluginSettings.Directory`.
 
 use super::Context;
-use crate::client::{CliError, CliResult, Client};
-use crate::output::{table, text, Output};
+use crate::errors::{CliError, CliResult};
+use crate::output::{table, Output};
 use anyhow::Context as _;
+use chorus_client::Client;
+use chorus_model::PluginStatus;
 use clap::Subcommand;
-use reqwest::Method;
-use serde_json::{json, Value};
+use serde_json::json;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -137,44 +138,32 @@ async fn add(context: &Context, path: &Path, force: bool) -> CliResult<()> {
     let part =
         reqwest::multipart::Part::stream_with_length(reqwest::Body::wrap_stream(stream), total)
             .file_name(file_name);
-    let mut form = reqwest::multipart::Form::new().part("plugin", part);
-    if force {
-        form = form.text("force", "true");
-    }
-    let result = client
-        .send(client.request(Method::POST, "/plugins").multipart(form))
-        .await;
+    let result = client.upload_plugin(part, force).await;
     bar.finish_and_clear();
     let manifest = result?;
     context.output.print(
         || {
             format!(
                 "Installed {} {} on every node. Enable it with `chorus plugin enable {} --wait`.",
-                text(&manifest, "id"),
-                text(&manifest, "version"),
-                text(&manifest, "id")
+                manifest.id, manifest.version, manifest.id
             )
         },
-        manifest.clone(),
+        &manifest,
     );
     Ok(())
 }
 
 async fn list(context: &Context) -> CliResult<()> {
     let client = context.client()?;
-    let plugins = client.get("/plugins").await?;
+    let plugins = client.plugins().await?;
     let mut rows = Vec::new();
-    for (group, label) in [("active", "active"), ("inactive", "inactive")] {
-        for manifest in plugins[group]
-            .as_array()
-            .map(Vec::as_slice)
-            .unwrap_or_default()
-        {
+    for (group, label) in [(&plugins.active, "active"), (&plugins.inactive, "inactive")] {
+        for manifest in group {
             rows.push(vec![
-                text(manifest, "id"),
-                text(manifest, "version"),
+                manifest.id.clone(),
+                manifest.version.clone(),
                 label.to_string(),
-                text(manifest, "name"),
+                manifest.name.clone(),
             ]);
         }
     }
@@ -186,12 +175,12 @@ async fn list(context: &Context) -> CliResult<()> {
                 table(&["ID", "VERSION", "STATE", "NAME"], &rows)
             }
         },
-        plugins.clone(),
+        &plugins,
     );
     Ok(())
 }
 
-fn state_name(state: i64) -> &'static str {
+fn state_name(state: i32) -> &'static str {
     match state {
         0 => "not running",
         1 => "starting",
@@ -203,16 +192,10 @@ fn state_name(state: i64) -> &'static str {
     }
 }
 
-async fn statuses_of(client: &Client, plugin_id: &str) -> CliResult<Vec<Value>> {
-    let list = client.get("/plugins/statuses").await?;
-    Ok(list
-        .as_array()
-        .map(Vec::as_slice)
-        .unwrap_or_default()
-        .iter()
-        .filter(|s| s["plugin_id"] == plugin_id)
-        .cloned()
-        .collect())
+async fn statuses_of(client: &Client, plugin_id: &str) -> CliResult<Vec<PluginStatus>> {
+    let mut list = client.plugin_statuses().await?;
+    list.retain(|s| s.plugin_id == plugin_id);
+    Ok(list)
 }
 
 async fn switch(
@@ -223,9 +206,11 @@ async fn switch(
 ) -> CliResult<()> {
     let client = context.client()?;
     let action = if enable { "enable" } else { "disable" };
-    client
-        .send(client.request(Method::POST, &format!("/plugins/{id}/{action}")))
-        .await?;
+    if enable {
+        client.enable_plugin(id).await?;
+    } else {
+        client.disable_plugin(id).await?;
+    }
     let mut statuses = Vec::new();
     if let Some(timeout) = wait {
         let wanted = if enable { "running" } else { "stopped" };
@@ -237,26 +222,21 @@ async fn switch(
             statuses = statuses_of(&client, id).await?;
             // Every live node must report it running (a node that has not reported yet
             // is not done); stopped means no node reports it running any more.
-            let live_nodes = client.get("/cluster/status").await?;
+            let live_nodes = client.cluster_status().await?;
             let missing: Vec<String> = live_nodes
-                .as_array()
-                .map(Vec::as_slice)
-                .unwrap_or_default()
-                .iter()
-                .map(|node| text(node, "id"))
-                .filter(|node| !statuses.iter().any(|s| text(s, "cluster_id") == *node))
+                .into_iter()
+                .map(|node| node.id)
+                .filter(|node| !statuses.iter().any(|s| s.cluster_id == *node))
                 .collect();
             let done = if enable {
-                missing.is_empty()
-                    && !statuses.is_empty()
-                    && statuses.iter().all(|s| s["state"] == 2)
+                missing.is_empty() && !statuses.is_empty() && statuses.iter().all(|s| s.state == 2)
             } else {
-                statuses.iter().all(|s| s["state"] == 0)
+                statuses.iter().all(|s| s.state == 0)
             };
             // A plugin that failed will not get there by waiting.
-            let failed: Vec<&Value> = statuses
+            let failed: Vec<&PluginStatus> = statuses
                 .iter()
-                .filter(|s| enable && matches!(s["state"].as_i64(), Some(3 | 4)))
+                .filter(|s| enable && matches!(s.state, 3 | 4))
                 .collect();
             if done {
                 break;
@@ -268,12 +248,12 @@ async fn switch(
                     .map(|s| {
                         format!(
                             "{}: {}{}",
-                            text(s, "cluster_id"),
-                            state_name(s["state"].as_i64().unwrap_or(-1)),
-                            if text(s, "error").is_empty() {
+                            s.cluster_id,
+                            state_name(s.state),
+                            if s.error.is_empty() {
                                 String::new()
                             } else {
-                                format!(" ({})", text(s, "error"))
+                                format!(" ({})", s.error)
                             }
                         )
                     })
@@ -318,7 +298,7 @@ async fn switch(
 
 async fn delete(context: &Context, id: &str) -> CliResult<()> {
     let client = context.client()?;
-    client.delete(&format!("/plugins/{id}")).await?;
+    client.remove_plugin(id).await?;
     context.output.print(
         || format!("{id} removed from every node."),
         json!({"plugin_id": id, "removed": true}),
@@ -328,21 +308,18 @@ async fn delete(context: &Context, id: &str) -> CliResult<()> {
 
 async fn status(context: &Context) -> CliResult<()> {
     let client = context.client()?;
-    let list = client.get("/plugins/statuses").await?;
-    let mut entries: Vec<&Value> = list
-        .as_array()
-        .map(|l| l.iter().collect())
-        .unwrap_or_default();
-    entries.sort_by_key(|s| (text(s, "plugin_id"), text(s, "cluster_id")));
+    let list = client.plugin_statuses().await?;
+    let mut entries: Vec<&PluginStatus> = list.iter().collect();
+    entries.sort_by_key(|s| (&s.plugin_id, &s.cluster_id));
     let rows: Vec<Vec<String>> = entries
         .iter()
         .map(|s| {
             vec![
-                text(s, "plugin_id"),
-                text(s, "version"),
-                text(s, "cluster_id"),
-                state_name(s["state"].as_i64().unwrap_or(-1)).to_string(),
-                text(s, "error"),
+                s.plugin_id.clone(),
+                s.version.clone(),
+                s.cluster_id.clone(),
+                state_name(s.state).to_string(),
+                s.error.clone(),
             ]
         })
         .collect();
@@ -354,7 +331,7 @@ async fn status(context: &Context) -> CliResult<()> {
                 table(&["PLUGIN", "VERSION", "NODE", "STATE", "ERROR"], &rows)
             }
         },
-        list.clone(),
+        &list,
     );
     Ok(())
 }

@@ -8,7 +8,7 @@
 //! placeholders replaced by plain text substitution: the values are checked names and
 //! ids, and the one free-form value (the SDK path) is escaped for TOML.
 
-use crate::client::{CliError, CliResult};
+use crate::errors::{CliError, CliResult};
 use crate::output::Output;
 use serde_json::json;
 use std::path::{Path, PathBuf};

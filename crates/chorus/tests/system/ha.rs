@@ -644,9 +644,7 @@ async fn a_killed_node_loses_no_acknowledged_post() {
                     n += 1;
                     let after_kill = killed.load(Ordering::Relaxed);
                     let reply = api
-                        .http
-                        .post(format!("{}/posts", api.base))
-                        .bearer_auth(api.token())
+                        .request(Method::POST, "/posts")
                         .json(&json!({"channel_id": channel_id, "message": message}))
                         .timeout(Duration::from_secs(10))
                         .send()
