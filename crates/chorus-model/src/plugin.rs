@@ -69,14 +69,77 @@ pub struct PluginOption {
     pub value: String,
 }
 
-/// Plugin states as Mattermost numbers them.
-pub mod plugin_state {
-    pub const NOT_RUNNING: i32 = 0;
-    pub const STARTING: i32 = 1;
-    pub const RUNNING: i32 = 2;
-    pub const FAILED_TO_START: i32 = 3;
-    pub const FAILED_TO_STAY_RUNNING: i32 = 4;
-    pub const STOPPING: i32 = 5;
+/// A plugin's state on one node. On the wire (and in the database) it is Mattermost's
+/// number for it; a number this version does not know reads as `NotRunning`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(into = "i32", from = "i32")]
+pub enum PluginState {
+    #[default]
+    NotRunning,
+    Starting,
+    Running,
+    FailedToStart,
+    FailedToStayRunning,
+    Stopping,
+}
+
+impl PluginState {
+    /// Every state, in Mattermost's numbering order.
+    pub const ALL: [PluginState; 6] = [
+        PluginState::NotRunning,
+        PluginState::Starting,
+        PluginState::Running,
+        PluginState::FailedToStart,
+        PluginState::FailedToStayRunning,
+        PluginState::Stopping,
+    ];
+
+    /// Mattermost's number for this state.
+    pub const fn number(self) -> i32 {
+        match self {
+            PluginState::NotRunning => 0,
+            PluginState::Starting => 1,
+            PluginState::Running => 2,
+            PluginState::FailedToStart => 3,
+            PluginState::FailedToStayRunning => 4,
+            PluginState::Stopping => 5,
+        }
+    }
+
+    /// How a person reads it.
+    pub const fn name(self) -> &'static str {
+        match self {
+            PluginState::NotRunning => "not running",
+            PluginState::Starting => "starting",
+            PluginState::Running => "running",
+            PluginState::FailedToStart => "failed to start",
+            PluginState::FailedToStayRunning => "failed to stay running",
+            PluginState::Stopping => "stopping",
+        }
+    }
+
+    /// Failed, and waiting for an admin.
+    pub const fn is_failed(self) -> bool {
+        matches!(
+            self,
+            PluginState::FailedToStart | PluginState::FailedToStayRunning
+        )
+    }
+}
+
+impl From<PluginState> for i32 {
+    fn from(state: PluginState) -> i32 {
+        state.number()
+    }
+}
+
+impl From<i32> for PluginState {
+    fn from(number: i32) -> PluginState {
+        PluginState::ALL
+            .into_iter()
+            .find(|state| state.number() == number)
+            .unwrap_or_default()
+    }
 }
 
 /// One plugin on one node, as `GET /plugins/statuses` lists it.
@@ -86,7 +149,7 @@ pub struct PluginStatus {
     pub plugin_id: String,
     pub cluster_id: String,
     pub plugin_path: String,
-    pub state: i32,
+    pub state: PluginState,
     pub error: String,
     pub name: String,
     pub description: String,
@@ -122,4 +185,26 @@ pub struct ClusterNode {
     pub ipaddress: String,
     pub started_at: i64,
     pub last_heartbeat_at: i64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plugin_states_travel_as_mattermost_numbers() {
+        for (number, state) in PluginState::ALL.into_iter().enumerate() {
+            let number = number as i32;
+            assert_eq!(state.number(), number);
+            assert_eq!(serde_json::to_string(&state).unwrap(), number.to_string());
+            assert_eq!(
+                serde_json::from_str::<PluginState>(&number.to_string()).unwrap(),
+                state
+            );
+        }
+        let status: PluginStatus = serde_json::from_str(r#"{"state":4}"#).unwrap();
+        assert_eq!(status.state, PluginState::FailedToStayRunning);
+        assert!(status.state.is_failed());
+        assert_eq!(PluginState::from(99), PluginState::NotRunning);
+    }
 }

@@ -15,7 +15,7 @@ use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
-use chorus_model::plugin_state;
+use chorus_model::PluginState;
 use chorus_plugin_protocol::v1;
 use futures_util::StreamExt;
 use std::path::{Component, Path};
@@ -243,7 +243,7 @@ pub async fn serve_webapp_file(
     let Some(webapp) = slot.manifest.webapp.as_ref() else {
         return not_found();
     };
-    if slot.status().0 != plugin_state::RUNNING {
+    if slot.status().0 != PluginState::Running {
         return not_found();
     }
     let relative = Path::new(&file);

@@ -9,7 +9,7 @@ use crate::error::{AppError, AppResult, Code};
 use crate::plugins::bundle::BundleError;
 use crate::plugins::PluginError;
 use crate::AppState;
-use chorus_model::{plugin_state, Manifest, PluginStatus, PluginsResponse, WebappPlugin};
+use chorus_model::{Manifest, PluginState, PluginStatus, PluginsResponse, WebappPlugin};
 
 impl From<PluginError> for AppError {
     fn from(err: PluginError) -> AppError {
@@ -78,7 +78,7 @@ impl AppState {
         require_plugins(self)?;
         let mut response = PluginsResponse::default();
         for slot in self.plugins.slots() {
-            if slot.status().0 == plugin_state::RUNNING {
+            if slot.status().0 == PluginState::Running {
                 response.active.push(slot.manifest.clone());
             } else {
                 response.inactive.push(slot.manifest.clone());

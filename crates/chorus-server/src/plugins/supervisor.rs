@@ -11,7 +11,7 @@ use super::host_api::{spawn_api_server, ApiServer};
 use super::{PluginSlot, SharedContext};
 use crate::security::confine::{Confinement, Prepared};
 use crate::security::process;
-use chorus_model::plugin_state;
+use chorus_model::PluginState;
 use chorus_plugin_protocol::v1::hooks_client::HooksClient;
 use chorus_plugin_protocol::UnixConnection;
 use chorus_plugin_protocol::{v1, Handshake};
@@ -86,9 +86,9 @@ pub async fn supervise(
 ) {
     if slot.manifest.server.is_none() {
         // A web-only plugin has no process: it is running while enabled.
-        slot.set_status(plugin_state::RUNNING, "");
+        slot.set_status(PluginState::Running, "");
         let _ = stop.wait_for(|stopped| *stopped).await;
-        slot.set_status(plugin_state::NOT_RUNNING, "");
+        slot.set_status(PluginState::NotRunning, "");
         return;
     }
     let settings = &context.settings;
@@ -98,28 +98,28 @@ pub async fn supervise(
     let mut ever_started = false;
     loop {
         if *stop.borrow() {
-            slot.set_status(plugin_state::NOT_RUNNING, "");
+            slot.set_status(PluginState::NotRunning, "");
             return;
         }
-        slot.set_status(plugin_state::STARTING, "");
+        slot.set_status(PluginState::Starting, "");
         let launched = tokio::select! {
             launched = launch(&slot, &context) => launched,
             _ = stop.changed() => {
-                slot.set_status(plugin_state::NOT_RUNNING, "");
+                slot.set_status(PluginState::NotRunning, "");
                 return;
             }
         };
         let reason = match launched {
             Err(reason) if !ever_started => {
                 tracing::warn!(plugin_id = %slot.manifest.id, %reason, "plugin failed to start");
-                slot.set_status(plugin_state::FAILED_TO_START, &reason);
+                slot.set_status(PluginState::FailedToStart, &reason);
                 return;
             }
             Err(reason) => reason,
             Ok(mut launch) => {
                 ever_started = true;
                 slot.set_running(Some(launch.running.clone()));
-                slot.set_status(plugin_state::RUNNING, "");
+                slot.set_status(PluginState::Running, "");
                 tracing::info!(plugin_id = %slot.manifest.id, pid = launch.running.pid, "plugin running");
                 let running_since = Instant::now();
                 let outcome = watch_process(&mut launch, &mut stop, &context).await;
@@ -130,9 +130,9 @@ pub async fn supervise(
                 context.plugin_stopped(&slot);
                 match outcome {
                     Outcome::StopRequested => {
-                        slot.set_status(plugin_state::STOPPING, "");
+                        slot.set_status(PluginState::Stopping, "");
                         shut_down(launch).await;
-                        slot.set_status(plugin_state::NOT_RUNNING, "");
+                        slot.set_status(PluginState::NotRunning, "");
                         tracing::info!(plugin_id = %slot.manifest.id, "plugin stopped");
                         return;
                     }
@@ -160,15 +160,15 @@ pub async fn supervise(
                 settings.crash_window_seconds
             );
             tracing::error!(plugin_id = %slot.manifest.id, %message, "plugin failed to stay running");
-            slot.set_status(plugin_state::FAILED_TO_STAY_RUNNING, &message);
+            slot.set_status(PluginState::FailedToStayRunning, &message);
             return;
         }
         tracing::warn!(plugin_id = %slot.manifest.id, %reason, backoff_ms = backoff.as_millis() as u64, "plugin crashed; restarting");
-        slot.set_status(plugin_state::STARTING, &reason);
+        slot.set_status(PluginState::Starting, &reason);
         tokio::select! {
             _ = tokio::time::sleep(backoff) => {}
             _ = stop.changed() => {
-                slot.set_status(plugin_state::NOT_RUNNING, "");
+                slot.set_status(PluginState::NotRunning, "");
                 return;
             }
         }

@@ -99,7 +99,7 @@ impl Store {
             .bind(node_id)
             .bind(&status.plugin_id)
             .bind(&status.plugin_path)
-            .bind(status.state)
+            .bind(status.state.number())
             .bind(&status.error)
             .bind(&status.name)
             .bind(&status.description)
@@ -136,7 +136,7 @@ impl Store {
                     plugin_id: get_str(row, "plugin_id")?,
                     cluster_id: get_str(row, "node_id")?,
                     plugin_path: get_str(row, "plugin_path")?,
-                    state: row.try_get::<i32, _>("state")?,
+                    state: row.try_get::<i32, _>("state")?.into(),
                     error: get_str(row, "error")?,
                     name: get_str(row, "name")?,
                     description: get_str(row, "description")?,

@@ -22,7 +22,7 @@ use crate::errors::{CliError, CliResult};
 use crate::output::{table, Output};
 use chorus_client::{multipart, Client, ClientError, Method};
 use chorus_launcher::{Cluster, LaunchError, Node};
-use chorus_model::{CreateUserRequest, PluginStatus, CHANNEL_OPEN, TEAM_OPEN};
+use chorus_model::{CreateUserRequest, PluginState, PluginStatus, CHANNEL_OPEN, TEAM_OPEN};
 use futures_util::StreamExt;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -336,12 +336,10 @@ async fn check(cluster: &Cluster, scenario: &Scenario, bundle: Vec<u8>) -> CliRe
             .iter()
             .filter(|s| s.plugin_id == plugin_id)
             .collect();
-        if mine.len() == nodes.len() && mine.iter().all(|s| s.state == 2) {
+        if mine.len() == nodes.len() && mine.iter().all(|s| s.state == PluginState::Running) {
             break;
         }
-        if started.elapsed() > Duration::from_secs(60)
-            || mine.iter().any(|s| matches!(s.state, 3 | 4))
-        {
+        if started.elapsed() > Duration::from_secs(60) || mine.iter().any(|s| s.state.is_failed()) {
             return Err(failed(format!(
                 "{plugin_id} does not run on every node: {}",
                 serde_json::to_value(&mine).unwrap_or_default()

@@ -7,7 +7,7 @@ use crate::errors::{CliError, CliResult};
 use crate::output::{table, Output};
 use anyhow::Context as _;
 use chorus_client::Client;
-use chorus_model::PluginStatus;
+use chorus_model::{PluginState, PluginStatus};
 use clap::Subcommand;
 use serde_json::json;
 use std::path::{Path, PathBuf};
@@ -180,18 +180,6 @@ async fn list(context: &Context) -> CliResult<()> {
     Ok(())
 }
 
-fn state_name(state: i32) -> &'static str {
-    match state {
-        0 => "not running",
-        1 => "starting",
-        2 => "running",
-        3 => "failed to start",
-        4 => "failed to stay running",
-        5 => "stopping",
-        _ => "unknown",
-    }
-}
-
 async fn statuses_of(client: &Client, plugin_id: &str) -> CliResult<Vec<PluginStatus>> {
     let mut list = client.plugin_statuses().await?;
     list.retain(|s| s.plugin_id == plugin_id);
@@ -229,14 +217,16 @@ async fn switch(
                 .filter(|node| !statuses.iter().any(|s| s.cluster_id == *node))
                 .collect();
             let done = if enable {
-                missing.is_empty() && !statuses.is_empty() && statuses.iter().all(|s| s.state == 2)
+                missing.is_empty()
+                    && !statuses.is_empty()
+                    && statuses.iter().all(|s| s.state == PluginState::Running)
             } else {
-                statuses.iter().all(|s| s.state == 0)
+                statuses.iter().all(|s| s.state == PluginState::NotRunning)
             };
             // A plugin that failed will not get there by waiting.
             let failed: Vec<&PluginStatus> = statuses
                 .iter()
-                .filter(|s| enable && matches!(s.state, 3 | 4))
+                .filter(|s| enable && s.state.is_failed())
                 .collect();
             if done {
                 break;
@@ -249,7 +239,7 @@ async fn switch(
                         format!(
                             "{}: {}{}",
                             s.cluster_id,
-                            state_name(s.state),
+                            s.state.name(),
                             if s.error.is_empty() {
                                 String::new()
                             } else {
@@ -318,7 +308,7 @@ async fn status(context: &Context) -> CliResult<()> {
                 s.plugin_id.clone(),
                 s.version.clone(),
                 s.cluster_id.clone(),
-                state_name(s.state).to_string(),
+                s.state.name().to_string(),
                 s.error.clone(),
             ]
         })

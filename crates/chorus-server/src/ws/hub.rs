@@ -1,34 +1,12 @@
 //! The websocket hub: every live (and recently dropped) websocket connection of this
-//! node, the per-connection event sequence, and delivery of events to the connections
-//! of the users an event is for.
-//!
-//! Data flow: an API handler decides *who* may see an event (see `events.rs`) and calls
-//! [`Hub::deliver`] with those user ids; the hub serialises the event once, numbers it
-//! per connection, keeps it in that connection's backlog and hands it to the
-//! connection's socket task through a bounded channel. The serialised body is shared by
-//! every receiver (an `Arc<str>`); each socket adds its own `seq` as it writes. A socket
-//! task owns one websocket: it authenticates, attaches to the hub (resuming a dropped
-//! connection when the client presents its `connection_id` and a `sequence_number`
-//! still in the backlog, else starting a new connection id with `hello` at seq 0),
-//! answers client actions, and writes events.
-//!
-//! Memory is bounded (`HubLimits`): each connection's resume backlog by events and by
-//! bytes, all backlogs together by bytes (past that, the resume state of the
-//! connections dropped longest ago is forgotten first, then the oldest events of live
-//! ones), sockets per user, per session and waiting for authentication. A client whose
-//! resume state was forgotten gets a new connection id and `hello`, and catches up over
-//! REST, exactly as after a long disconnection.
-//!
-//! A connection whose client cannot keep up (its channel is full) is cut; the client
-//! reconnects and resumes from the backlog, so a slow reader never slows the others.
+//! node, the per-connection event sequence and resume backlog, and delivery of events
+//! to the connections of the users an event is for. It knows nothing of the socket
+//! protocol (`socket.rs`), which attaches to it and drains a connection's outbox.
 
+use super::socket::SocketIdentity;
 use crate::error::Code;
 use crate::metrics::Metrics;
-use crate::AppState;
-use axum::extract::ws::{Message, WebSocket};
-use chorus_model::{
-    events, new_id, now_millis, ApiError, WebSocketEvent, WebSocketRequest, WebSocketResponse,
-};
+use chorus_model::{events, new_id, now_millis, ApiError, WebSocketEvent};
 use serde::Serialize;
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -37,9 +15,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 
 /// Frames queued for one socket before its client is considered too slow.
-const OUTBOX_LEN: usize = 1024;
-/// How long a new socket may take to authenticate.
-const AUTH_TIMEOUT: Duration = Duration::from_secs(60);
+pub(super) const OUTBOX_LEN: usize = 1024;
 
 /// The bounds of the hub, from `ServiceSettings`.
 #[derive(Debug, Clone)]
@@ -69,52 +45,48 @@ impl HubLimits {
 
 /// One event as a socket writes it: its number on that connection and the body shared
 /// by every receiver (serialised without its closing brace, where `seq` goes).
-type Frame = (i64, Arc<str>);
-
-fn frame_text((seq, body): &Frame) -> String {
-    format!("{body},\"seq\":{seq}}}")
-}
+pub(super) type Frame = (i64, Arc<str>);
 
 pub struct Hub {
-    node_id: String,
-    limits: HubLimits,
-    metrics: Arc<Metrics>,
-    inner: Mutex<HubInner>,
+    pub(super) node_id: String,
+    pub(super) limits: HubLimits,
+    pub(super) metrics: Arc<Metrics>,
+    pub(super) inner: Mutex<HubInner>,
     /// Bytes in every connection's backlog together.
-    backlog_bytes: AtomicUsize,
+    pub(super) backlog_bytes: AtomicUsize,
     /// Sockets upgraded but not yet authenticated.
-    unauthenticated: AtomicUsize,
+    pub(super) unauthenticated: AtomicUsize,
 }
 
 #[derive(Default)]
-struct HubInner {
-    conns: HashMap<String, Arc<Conn>>,
-    by_user: HashMap<String, HashSet<String>>,
+pub(super) struct HubInner {
+    pub(super) conns: HashMap<String, Arc<Conn>>,
+    pub(super) by_user: HashMap<String, HashSet<String>>,
 }
 
-struct Conn {
-    id: String,
-    user_id: String,
-    session_id: String,
+pub(super) struct Conn {
+    pub(super) id: String,
+    pub(super) user_id: String,
+    pub(super) session_id: String,
     /// When the session behind the socket expires (ms); the socket is closed then.
-    session_expires_at: i64,
-    state: Mutex<ConnState>,
+    pub(super) session_expires_at: i64,
+    pub(super) state: Mutex<ConnState>,
 }
 
-struct ConnState {
-    next_seq: i64,
-    backlog: VecDeque<Frame>,
-    bytes: usize,
-    outbox: Option<mpsc::Sender<Frame>>,
+pub(super) struct ConnState {
+    pub(super) next_seq: i64,
+    pub(super) backlog: VecDeque<Frame>,
+    pub(super) bytes: usize,
+    pub(super) outbox: Option<mpsc::Sender<Frame>>,
     /// Bumped at each attach so that a stale socket's detach does not undo a newer one.
-    generation: u64,
-    disconnected_at: Option<Instant>,
+    pub(super) generation: u64,
+    pub(super) disconnected_at: Option<Instant>,
 }
 
 impl ConnState {
     /// Numbers one event for this connection, remembers it within the limits, and
     /// sends it if connected. Answers the change in backlog bytes.
-    fn push(&mut self, body: &Arc<str>, limits: &HubLimits) -> isize {
+    pub(super) fn push(&mut self, body: &Arc<str>, limits: &HubLimits) -> isize {
         let seq = self.next_seq;
         self.next_seq += 1;
         let before = self.bytes;
@@ -138,27 +110,27 @@ impl ConnState {
     }
 
     /// Forgets the backlog; answers the bytes freed.
-    fn clear_backlog(&mut self) -> usize {
+    pub(super) fn clear_backlog(&mut self) -> usize {
         let freed = self.bytes;
         self.backlog.clear();
         self.bytes = 0;
         freed
     }
 
-    fn is_live(&self) -> bool {
+    pub(super) fn is_live(&self) -> bool {
         self.outbox.is_some()
     }
 }
 
 /// The event without its `seq`, serialised once for all its receivers.
 #[derive(Serialize)]
-struct EventBody<'a> {
+pub(super) struct EventBody<'a> {
     event: &'a str,
     data: &'a serde_json::Map<String, serde_json::Value>,
     broadcast: &'a chorus_model::Broadcast,
 }
 
-fn body_without_seq(event: &WebSocketEvent) -> Arc<str> {
+pub(super) fn body_without_seq(event: &WebSocketEvent) -> Arc<str> {
     let mut body = serde_json::to_string(&EventBody {
         event: &event.event,
         data: &event.data,
@@ -170,10 +142,10 @@ fn body_without_seq(event: &WebSocketEvent) -> Arc<str> {
 }
 
 /// What attaching a socket to the hub produced.
-struct Attached {
-    conn: Arc<Conn>,
-    generation: u64,
-    outbox: mpsc::Receiver<Frame>,
+pub(super) struct Attached {
+    pub(super) conn: Arc<Conn>,
+    pub(super) generation: u64,
+    pub(super) outbox: mpsc::Receiver<Frame>,
 }
 
 /// Why a socket could not be attached.
@@ -184,7 +156,7 @@ pub enum Refusal {
 }
 
 impl Refusal {
-    fn to_api_error(&self) -> ApiError {
+    pub(super) fn to_api_error(&self) -> ApiError {
         let message = match self {
             Refusal::TooManyForUser(max) => {
                 format!("This user already has {max} websockets open, the most allowed (ServiceSettings.MaximumWebsocketsPerUser).")
@@ -273,7 +245,7 @@ impl Hub {
         }
     }
 
-    fn account(&self, change: isize) {
+    pub(super) fn account(&self, change: isize) {
         if change >= 0 {
             self.backlog_bytes
                 .fetch_add(change as usize, Ordering::SeqCst);
@@ -285,7 +257,7 @@ impl Hub {
 
     /// Brings the backlogs together under `hub_resume_bytes`: forgets the connections
     /// dropped longest ago first, then empties the largest backlogs of live ones.
-    fn shed(&self) {
+    pub(super) fn shed(&self) {
         let cap = self.limits.hub_resume_bytes;
         let mut inner = self.inner.lock().expect("hub lock");
         let mut dropped: Vec<(Instant, Arc<Conn>)> = inner
@@ -361,7 +333,7 @@ impl Hub {
     }
 
     /// Closes a connection's socket and drops its resume state.
-    fn forget(&self, inner: &mut HubInner, conn: &Conn) {
+    pub(super) fn forget(&self, inner: &mut HubInner, conn: &Conn) {
         let mut state = conn.state.lock().expect("conn lock");
         state.outbox = None;
         let freed = state.clear_backlog();
@@ -411,7 +383,7 @@ impl Hub {
     /// Attaches a socket: resumes `resume_id` when it belongs to this user and its
     /// backlog still holds `sequence_number`, else opens a new connection with `hello`
     /// (unless the user or session already has as many sockets as allowed).
-    fn attach(
+    pub(super) fn attach(
         &self,
         identity: &SocketIdentity,
         resume_id: &str,
@@ -533,7 +505,7 @@ impl Hub {
         })
     }
 
-    fn detach(&self, conn: &Conn, generation: u64) {
+    pub(super) fn detach(&self, conn: &Conn, generation: u64) {
         let mut state = conn.state.lock().expect("conn lock");
         if state.generation == generation {
             state.outbox = None;
@@ -543,7 +515,7 @@ impl Hub {
 }
 
 impl HubInner {
-    fn remove(&mut self, conn: &Conn) {
+    pub(super) fn remove(&mut self, conn: &Conn) {
         self.conns.remove(&conn.id);
         if let Some(ids) = self.by_user.get_mut(&conn.user_id) {
             ids.remove(&conn.id);
@@ -551,261 +523,6 @@ impl HubInner {
                 self.by_user.remove(&conn.user_id);
             }
         }
-    }
-}
-
-/// Who a socket belongs to once authenticated.
-pub struct SocketIdentity {
-    pub user_id: String,
-    pub session_id: String,
-    pub session_expires_at: i64,
-}
-
-/// Query parameters of `/api/v4/websocket`.
-#[derive(Debug, Default, serde::Deserialize)]
-#[serde(default)]
-pub struct ConnectParams {
-    pub connection_id: String,
-    pub sequence_number: i64,
-}
-
-/// How a socket arrived: authenticated at upgrade, or holding a place among the
-/// sockets that must still send an `authentication_challenge`.
-pub enum Arrival {
-    Authenticated(SocketIdentity),
-    Unauthenticated(UnauthenticatedSlot),
-}
-
-/// Runs one websocket from upgrade to close.
-pub async fn serve_socket(
-    mut socket: WebSocket,
-    state: Arc<AppState>,
-    arrival: Arrival,
-    params: ConnectParams,
-) {
-    let (identity, challenge_seq) = match arrival {
-        Arrival::Authenticated(identity) => (identity, None),
-        Arrival::Unauthenticated(slot) => {
-            let authenticated = authenticate(&mut socket, &state).await;
-            drop(slot);
-            match authenticated {
-                Some((identity, seq)) => (identity, Some(seq)),
-                None => return,
-            }
-        }
-    };
-    let attached = state
-        .hub
-        .attach(&identity, &params.connection_id, params.sequence_number);
-    let Attached {
-        conn,
-        generation,
-        mut outbox,
-    } = match attached {
-        Ok(attached) => attached,
-        Err(refusal) => {
-            let error = refusal.to_api_error();
-            if let Some(seq) = challenge_seq {
-                let _ = socket
-                    .send(Message::Text(failure(seq, error.clone()).into()))
-                    .await;
-            }
-            let _ = socket
-                .send(Message::Close(Some(axum::extract::ws::CloseFrame {
-                    code: axum::extract::ws::close_code::POLICY,
-                    reason: error.message.chars().take(120).collect::<String>().into(),
-                })))
-                .await;
-            return;
-        }
-    };
-    // The challenge is answered only once the connection is attached (as Mattermost
-    // registers before replying): a client that acts as soon as it reads the OK must
-    // not miss the events its own action causes.
-    if let Some(seq) = challenge_seq {
-        if socket
-            .send(Message::Text(success(seq, None).into()))
-            .await
-            .is_err()
-        {
-            state.hub.detach(&conn, generation);
-            return;
-        }
-    }
-    loop {
-        tokio::select! {
-            frame = outbox.recv() => match frame {
-                Some(frame) => {
-                    if socket.send(Message::Text(frame_text(&frame).into())).await.is_err() {
-                        break;
-                    }
-                }
-                None => {
-                    // Logged out, replaced by a resumed socket, too slow, or shutting down.
-                    let _ = socket.send(Message::Close(None)).await;
-                    break;
-                }
-            },
-            incoming = socket.recv() => match incoming {
-                Some(Ok(Message::Text(text))) => {
-                    if let Some(reply) = handle_action(&state, &conn, text.as_str()).await {
-                        if socket.send(Message::Text(reply.into())).await.is_err() {
-                            break;
-                        }
-                    }
-                }
-                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
-                // Protocol pings are answered by the websocket layer itself.
-                Some(Ok(_)) => {}
-            },
-        }
-    }
-    state.hub.detach(&conn, generation);
-}
-
-/// Waits for an `authentication_challenge` on a socket that came without credentials;
-/// returns who it is and the `seq` of the challenge, which the caller answers once the
-/// socket is attached to the hub.
-async fn authenticate(
-    socket: &mut WebSocket,
-    state: &Arc<AppState>,
-) -> Option<(SocketIdentity, i64)> {
-    let deadline = tokio::time::sleep(AUTH_TIMEOUT);
-    tokio::pin!(deadline);
-    loop {
-        let message = tokio::select! {
-            _ = &mut deadline => return None,
-            message = socket.recv() => message?.ok()?,
-        };
-        let text = match message {
-            Message::Text(text) => text,
-            Message::Close(_) => return None,
-            _ => continue,
-        };
-        let request = match serde_json::from_str::<WebSocketRequest>(text.as_str()) {
-            Ok(request) => request,
-            Err(_) => {
-                let reply = failure(0, bad_request_error());
-                socket.send(Message::Text(reply.into())).await.ok()?;
-                continue;
-            }
-        };
-        if request.action != "authentication_challenge" {
-            let reply = failure(request.seq, not_authenticated_error());
-            socket.send(Message::Text(reply.into())).await.ok()?;
-            continue;
-        }
-        let token = request
-            .data
-            .get("token")
-            .and_then(|t| t.as_str())
-            .unwrap_or_default();
-        match crate::app::sessions::session_for_token(state, token).await {
-            Ok(auth) => {
-                return Some((
-                    SocketIdentity {
-                        user_id: auth.user.id,
-                        session_id: auth.session.id,
-                        session_expires_at: auth.session.expires_at,
-                    },
-                    request.seq,
-                ));
-            }
-            Err(err) => {
-                let reply = failure(request.seq, err.to_api_error());
-                socket.send(Message::Text(reply.into())).await.ok()?;
-            }
-        }
-    }
-}
-
-async fn handle_action(state: &Arc<AppState>, conn: &Conn, text: &str) -> Option<String> {
-    let Ok(request) = serde_json::from_str::<WebSocketRequest>(text) else {
-        return Some(failure(0, bad_request_error()));
-    };
-    match request.action.as_str() {
-        "ping" => {
-            let data = serde_json::json!({
-                "text": "pong",
-                "version": crate::SERVER_VERSION,
-                "server_time": now_millis(),
-                "node_id": state.node_id,
-            });
-            Some(success(request.seq, data.as_object().cloned()))
-        }
-        "authentication_challenge" => Some(success(request.seq, None)),
-        "user_typing" => {
-            let channel_id = request
-                .data
-                .get("channel_id")
-                .and_then(|v| v.as_str())
-                .unwrap_or_default()
-                .to_string();
-            let parent_id = request
-                .data
-                .get("parent_id")
-                .and_then(|v| v.as_str())
-                .unwrap_or_default()
-                .to_string();
-            match crate::app::events::publish_typing(state, &conn.user_id, &channel_id, &parent_id)
-                .await
-            {
-                Ok(()) => Some(success(request.seq, None)),
-                Err(err) => Some(failure(request.seq, err.to_api_error())),
-            }
-        }
-        other => Some(failure(
-            request.seq,
-            ApiError {
-                id: Code::WebsocketBadAction.id().into(),
-                message: format!("Unknown websocket action {other:?}."),
-                detailed_error: String::new(),
-                request_id: String::new(),
-                status_code: 400,
-            },
-        )),
-    }
-}
-
-fn success(seq: i64, data: Option<serde_json::Map<String, serde_json::Value>>) -> String {
-    serde_json::to_string(&WebSocketResponse {
-        status: "OK".into(),
-        seq_reply: seq,
-        data,
-        error: None,
-    })
-    .expect("responses serialise")
-}
-
-fn failure(seq: i64, error: ApiError) -> String {
-    serde_json::to_string(&WebSocketResponse {
-        status: "FAIL".into(),
-        seq_reply: seq,
-        data: None,
-        error: Some(error),
-    })
-    .expect("responses serialise")
-}
-
-fn bad_request_error() -> ApiError {
-    ApiError {
-        id: Code::WebsocketBadRequest.id().into(),
-        message:
-            "The websocket message is not valid JSON of the form {\"seq\",\"action\",\"data\"}."
-                .into(),
-        detailed_error: String::new(),
-        request_id: String::new(),
-        status_code: 400,
-    }
-}
-
-fn not_authenticated_error() -> ApiError {
-    ApiError {
-        id: Code::WebsocketNotAuthenticated.id().into(),
-        message: "Send an authentication_challenge with a valid token first.".into(),
-        detailed_error: String::new(),
-        request_id: String::new(),
-        status_code: 401,
     }
 }
 
