@@ -388,23 +388,7 @@ impl PluginApi for HostApi {
                 }
             }
         };
-        let wire = request.broadcast.unwrap_or_default();
-        let broadcast = model::Broadcast {
-            user_id: wire.user_id,
-            channel_id: wire.channel_id,
-            team_id: wire.team_id,
-            omit_users: if wire.omit_user_ids.is_empty() {
-                None
-            } else {
-                Some(
-                    wire.omit_user_ids
-                        .into_iter()
-                        .map(|id| (id, true))
-                        .collect(),
-                )
-            },
-            ..Default::default()
-        };
+        let broadcast = model::Broadcast::from(request.broadcast.unwrap_or_default());
         let event = PluginEvent {
             event: request.event,
             data,
