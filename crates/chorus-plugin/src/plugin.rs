@@ -9,11 +9,11 @@
 //! test catches the mistake.
 
 use crate::http::{HttpRequest, HttpResponse};
-use crate::types::{
+use crate::Api;
+use crate::{
     Channel, ChannelMember, ClusterEvent, CommandArgs, CommandResponse, Context, Post, TeamMember,
     User,
 };
-use crate::Api;
 use std::fmt;
 use std::future::Future;
 

@@ -5,7 +5,7 @@
 use crate::api::{self, Api};
 use crate::http::HttpRequest;
 use crate::plugin::{Hook, HookError, Plugin, PostDecision};
-use crate::types::{self, ClusterEvent, TeamMember};
+use crate::{ClusterEvent, Context, Post, TeamMember};
 use chorus_plugin_protocol::v1::{self, hooks_server::Hooks, hooks_server::HooksServer};
 use chorus_plugin_protocol::{
     Handshake, APP_PROTOCOL_VERSION, ENV_API_SOCKET, ENV_PROTOCOL_VERSIONS, ENV_SOCKET_DIR,
@@ -294,6 +294,14 @@ fn decided(
     Ok(Response::new(response))
 }
 
+fn context(c: Option<v1::Context>) -> Context {
+    c.map(Context::from).unwrap_or_default()
+}
+
+fn post(p: Option<v1::Post>) -> Post {
+    p.map(Post::from).unwrap_or_default()
+}
+
 fn actor(actor_id: String) -> Option<String> {
     Some(actor_id).filter(|id| !id.is_empty())
 }
@@ -339,10 +347,10 @@ impl<P: Plugin> Hooks for HooksService<P> {
         request: Request<v1::MessageWillBePostedRequest>,
     ) -> Result<Response<v1::MessageWillBePostedResponse>, Status> {
         let request = request.into_inner();
-        let ctx = types::context(request.context);
+        let ctx = context(request.context);
         decided(
             self.plugin
-                .message_will_be_posted(&self.api, &ctx, types::post(request.post))
+                .message_will_be_posted(&self.api, &ctx, post(request.post))
                 .await,
         )
     }
@@ -352,8 +360,8 @@ impl<P: Plugin> Hooks for HooksService<P> {
         request: Request<v1::MessageWillBeUpdatedRequest>,
     ) -> Result<Response<v1::MessageWillBePostedResponse>, Status> {
         let request = request.into_inner();
-        let ctx = types::context(request.context);
-        let (new_post, old_post) = (types::post(request.new_post), types::post(request.old_post));
+        let ctx = context(request.context);
+        let (new_post, old_post) = (post(request.new_post), post(request.old_post));
         decided(
             self.plugin
                 .message_will_be_updated(&self.api, &ctx, new_post, old_post)
@@ -366,10 +374,10 @@ impl<P: Plugin> Hooks for HooksService<P> {
         request: Request<v1::PostEvent>,
     ) -> Result<Response<v1::Empty>, Status> {
         let request = request.into_inner();
-        let ctx = types::context(request.context);
+        let ctx = context(request.context);
         notified(
             self.plugin
-                .message_has_been_posted(&self.api, &ctx, types::post(request.post))
+                .message_has_been_posted(&self.api, &ctx, post(request.post))
                 .await,
         )
     }
@@ -379,8 +387,8 @@ impl<P: Plugin> Hooks for HooksService<P> {
         request: Request<v1::PostUpdatedEvent>,
     ) -> Result<Response<v1::Empty>, Status> {
         let request = request.into_inner();
-        let ctx = types::context(request.context);
-        let (new_post, old_post) = (types::post(request.new_post), types::post(request.old_post));
+        let ctx = context(request.context);
+        let (new_post, old_post) = (post(request.new_post), post(request.old_post));
         notified(
             self.plugin
                 .message_has_been_updated(&self.api, &ctx, new_post, old_post)
@@ -393,10 +401,10 @@ impl<P: Plugin> Hooks for HooksService<P> {
         request: Request<v1::PostEvent>,
     ) -> Result<Response<v1::Empty>, Status> {
         let request = request.into_inner();
-        let ctx = types::context(request.context);
+        let ctx = context(request.context);
         notified(
             self.plugin
-                .message_has_been_deleted(&self.api, &ctx, types::post(request.post))
+                .message_has_been_deleted(&self.api, &ctx, post(request.post))
                 .await,
         )
     }
@@ -406,7 +414,7 @@ impl<P: Plugin> Hooks for HooksService<P> {
         request: Request<v1::ChannelEvent>,
     ) -> Result<Response<v1::Empty>, Status> {
         let request = request.into_inner();
-        let ctx = types::context(request.context);
+        let ctx = context(request.context);
         let channel = request.channel.map(Into::into).unwrap_or_default();
         notified(
             self.plugin
@@ -420,7 +428,7 @@ impl<P: Plugin> Hooks for HooksService<P> {
         request: Request<v1::UserEvent>,
     ) -> Result<Response<v1::Empty>, Status> {
         let request = request.into_inner();
-        let ctx = types::context(request.context);
+        let ctx = context(request.context);
         let user = request.user.map(Into::into).unwrap_or_default();
         notified(
             self.plugin
@@ -434,7 +442,7 @@ impl<P: Plugin> Hooks for HooksService<P> {
         request: Request<v1::ChannelMemberEvent>,
     ) -> Result<Response<v1::Empty>, Status> {
         let request = request.into_inner();
-        let ctx = types::context(request.context);
+        let ctx = context(request.context);
         let member = request.member.map(Into::into).unwrap_or_default();
         notified(
             self.plugin
@@ -448,7 +456,7 @@ impl<P: Plugin> Hooks for HooksService<P> {
         request: Request<v1::ChannelMemberEvent>,
     ) -> Result<Response<v1::Empty>, Status> {
         let request = request.into_inner();
-        let ctx = types::context(request.context);
+        let ctx = context(request.context);
         let member = request.member.map(Into::into).unwrap_or_default();
         notified(
             self.plugin
@@ -462,11 +470,8 @@ impl<P: Plugin> Hooks for HooksService<P> {
         request: Request<v1::TeamMemberEvent>,
     ) -> Result<Response<v1::Empty>, Status> {
         let request = request.into_inner();
-        let ctx = types::context(request.context);
-        let member = TeamMember {
-            team_id: request.team_id,
-            user_id: request.user_id,
-        };
+        let member = TeamMember::from(&request);
+        let ctx = context(request.context);
         notified(
             self.plugin
                 .user_has_joined_team(&self.api, &ctx, member, actor(request.actor_id))
@@ -479,7 +484,7 @@ impl<P: Plugin> Hooks for HooksService<P> {
         request: Request<v1::UserEvent>,
     ) -> Result<Response<v1::Empty>, Status> {
         let request = request.into_inner();
-        let ctx = types::context(request.context);
+        let ctx = context(request.context);
         let user = request.user.map(Into::into).unwrap_or_default();
         notified(self.plugin.user_has_logged_in(&self.api, &ctx, user).await)
     }
@@ -489,7 +494,7 @@ impl<P: Plugin> Hooks for HooksService<P> {
         request: Request<v1::ExecuteCommandRequest>,
     ) -> Result<Response<v1::CommandResponse>, Status> {
         let request = request.into_inner();
-        let ctx = types::context(request.context);
+        let ctx = context(request.context);
         let args = request.args.map(Into::into).unwrap_or_default();
         match self.plugin.execute_command(&self.api, &ctx, args).await {
             Ok(response) => Ok(Response::new(response.into())),

@@ -51,11 +51,12 @@ use crate::api::Api;
 use crate::http::{HttpRequest, HttpResponse};
 use crate::plugin::{Hook, Plugin, PostDecision};
 use crate::server::{hooks_server, server_builder, unique_socket_path};
-use crate::types::{
-    Broadcast, Channel, ChannelMember, ClusterEvent, Command, CommandArgs, CommandResponse,
-    Context, Post, Team, TeamMember, User,
-};
 use crate::LogLevel;
+use crate::{
+    Broadcast, Channel, ChannelMember, ClusterEvent, Command, CommandArgs, CommandResponse,
+    Context, Post, Team, TeamMember, User, WebSocketEvent,
+};
+use chorus_model::new_id;
 use chorus_plugin_protocol::kv;
 use chorus_plugin_protocol::v1::{
     self, hooks_client::HooksClient, plugin_api_server::PluginApiServer,
@@ -63,17 +64,10 @@ use chorus_plugin_protocol::v1::{
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tonic::transport::Channel as GrpcChannel;
 use tonic::{Request, Response, Status};
-
-/// A fresh 26-character id, as Mattermost's ids look.
-fn new_id() -> String {
-    static NEXT: AtomicU64 = AtomicU64::new(1);
-    format!("t{:025x}", NEXT.fetch_add(1, Ordering::Relaxed))
-}
 
 /// A folder for the sockets of one test, removed when dropped.
 #[derive(Debug)]
@@ -92,15 +86,6 @@ impl Drop for SocketDir {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
     }
-}
-
-/// A websocket event a plugin published.
-#[derive(Debug, Clone, PartialEq)]
-pub struct WebSocketEvent {
-    /// As the plugin named it (clients would receive `custom_<plugin id>_<event>`).
-    pub event: String,
-    pub data: Value,
-    pub broadcast: Broadcast,
 }
 
 /// An ephemeral post a plugin showed to one user.
@@ -714,10 +699,8 @@ impl v1::plugin_api_server::PluginApi for FakeApi {
         let mut state = self.state();
         state.user(&request.user_id_1)?;
         state.user(&request.user_id_2)?;
-        // Mattermost names a direct channel after its two members, sorted.
-        let mut ids = [request.user_id_1, request.user_id_2];
-        ids.sort();
-        let name = format!("{}__{}", ids[0], ids[1]);
+        let name = Channel::direct_name(&request.user_id_1, &request.user_id_2);
+        let ids = [request.user_id_1, request.user_id_2];
         if let Some(channel) = state
             .channels
             .iter()
@@ -857,12 +840,14 @@ impl v1::plugin_api_server::PluginApi for FakeApi {
         if request.event.is_empty() {
             return Err(Status::invalid_argument("a websocket event needs a name"));
         }
-        let data = Value::Object(json_object(&request.data_json, "websocket event data")?);
+        let data = json_object(&request.data_json, "websocket event data")?;
         let broadcast = request.broadcast.map(Broadcast::from).unwrap_or_default();
+        // As the plugin named it: clients would receive `custom_<plugin id>_<event>`.
         self.state().websocket_events.push(WebSocketEvent {
             event: request.event,
             data,
             broadcast,
+            seq: 0,
         });
         ok(v1::Empty {})
     }
@@ -1220,8 +1205,8 @@ impl<P: Plugin> Harness<P> {
     ) -> Result<(), HarnessError> {
         let request = v1::TeamMemberEvent {
             context: Self::context(actor_id.unwrap_or(&member.user_id)),
-            team_id: member.team_id,
-            user_id: member.user_id,
+            team_id: member.team_id.clone(),
+            user_id: member.user_id.clone(),
             actor_id: actor_id.unwrap_or_default().to_string(),
         };
         self.check(Hook::UserHasJoinedTeam)?

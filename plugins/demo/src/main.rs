@@ -1089,6 +1089,7 @@ mod tests {
         let team_member = TeamMember {
             team_id: town.team_id.clone(),
             user_id: alice.id.clone(),
+            ..TeamMember::default()
         };
         harness
             .user_has_joined_team(team_member, None)
