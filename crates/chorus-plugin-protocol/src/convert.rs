@@ -19,12 +19,18 @@ fn props_to_json(props: &serde_json::Map<String, serde_json::Value>) -> String {
 
 /// Parses a `*_json` field as an object; empty or invalid text gives an empty map.
 pub fn json_object(text: &str) -> serde_json::Map<String, serde_json::Value> {
+    strict_json_object(text).unwrap_or_default()
+}
+
+/// Parses a `*_json` field the sender must fill with an object (websocket event data,
+/// plugin settings): empty text is `{}`, anything but an object `None`, to refuse.
+pub fn strict_json_object(text: &str) -> Option<serde_json::Map<String, serde_json::Value>> {
     if text.trim().is_empty() {
-        return Default::default();
+        return Some(Default::default());
     }
     match serde_json::from_str(text) {
-        Ok(serde_json::Value::Object(map)) => map,
-        _ => Default::default(),
+        Ok(serde_json::Value::Object(map)) => Some(map),
+        _ => None,
     }
 }
 

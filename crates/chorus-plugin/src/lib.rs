@@ -49,6 +49,7 @@ mod plugin;
 mod server;
 pub mod testing;
 mod types;
+mod wire;
 
 pub use api::{Api, ApiError, ApiResult, KvSetOptions, LogLevel};
 /// The data types hooks receive and API calls take: `chorus-model`'s, the same the
@@ -60,7 +61,7 @@ pub use chorus_model::{
 };
 pub use cluster::{ClusterJob, ClusterMutex, ClusterMutexGuard, JobHandle};
 pub use http::{HttpRequest, HttpResponse, HTTP_CHUNK_SIZE};
-pub use plugin::{Hook, HookError, Plugin, PostDecision};
+pub use plugin::{Hook, HookError, HookKind, Plugin, PostDecision};
 pub use server::{serve, NOT_STARTED_BY_SERVER};
 pub use types::{ClusterEvent, Context};
 

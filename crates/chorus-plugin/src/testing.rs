@@ -51,18 +51,20 @@ use crate::api::Api;
 use crate::http::{HttpRequest, HttpResponse};
 use crate::plugin::{Hook, Plugin, PostDecision};
 use crate::server::{hooks_server, server_builder, unique_socket_path};
+use crate::wire::{HarnessArg, HookReply, HookRequest};
 use crate::LogLevel;
 use crate::{
     Broadcast, Channel, ChannelMember, ClusterEvent, Command, CommandArgs, CommandResponse,
     Context, Post, Team, TeamMember, User, WebSocketEvent,
 };
 use chorus_model::new_id;
-use chorus_plugin_protocol::kv;
 use chorus_plugin_protocol::v1::{
     self, hooks_client::HooksClient, plugin_api_server::PluginApiServer,
 };
+use chorus_plugin_protocol::{convert, kv};
 use serde_json::Value;
 use std::collections::BTreeMap;
+use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -444,15 +446,8 @@ fn required<T>(value: Option<T>, what: &str) -> Result<T, Status> {
 }
 
 fn json_object(text: &str, what: &str) -> Result<serde_json::Map<String, Value>, Status> {
-    if text.trim().is_empty() {
-        return Ok(serde_json::Map::new());
-    }
-    match serde_json::from_str(text) {
-        Ok(Value::Object(map)) => Ok(map),
-        _ => Err(Status::invalid_argument(format!(
-            "{what} must be a JSON object"
-        ))),
-    }
+    convert::strict_json_object(text)
+        .ok_or_else(|| Status::invalid_argument(format!("{what} must be a JSON object")))
 }
 
 fn ok<T>(value: T) -> Result<Response<T>, Status> {
@@ -1014,16 +1009,32 @@ impl<P: Plugin> Harness<P> {
         }
     }
 
-    fn context(user_id: &str) -> Option<v1::Context> {
-        Some(
-            Context {
-                request_id: new_id(),
-                user_id: user_id.to_string(),
-                session_id: String::new(),
-                node_id: "test-node".into(),
-            }
-            .into(),
-        )
+    /// Calls a unary hook as the server would: `args` packed into its request with a
+    /// context naming the user who acted, the answer unpacked.
+    async fn call<R, A, F, Fut>(
+        &self,
+        hook: Hook,
+        args: R::Args,
+        send: F,
+    ) -> Result<A::Output, HarnessError>
+    where
+        R: HookRequest,
+        A: HookReply,
+        F: FnOnce(HooksClient<GrpcChannel>, R) -> Fut,
+        Fut: Future<Output = Result<Response<A>, Status>>,
+    {
+        let hooks = self.check(hook)?;
+        let context = Context {
+            request_id: new_id(),
+            user_id: R::acting_user(&args).to_string(),
+            session_id: String::new(),
+            node_id: "test-node".into(),
+        };
+        let reply = send(hooks, R::from_args(context, args)).await?;
+        reply
+            .into_inner()
+            .into_output()
+            .map_err(HarnessError::Failed)
     }
 
     /// The hook names the plugin reports through the `Implemented` RPC.
@@ -1035,216 +1046,6 @@ impl<P: Plugin> Harness<P> {
             .await?
             .into_inner()
             .hooks)
-    }
-
-    fn hook_result(result: v1::HookResult) -> Result<(), HarnessError> {
-        if result.error.is_empty() {
-            Ok(())
-        } else {
-            Err(HarnessError::Failed(result.error))
-        }
-    }
-
-    pub async fn on_activate(&self) -> Result<(), HarnessError> {
-        let result = self
-            .check(Hook::OnActivate)?
-            .on_activate(v1::Empty {})
-            .await?;
-        Self::hook_result(result.into_inner())
-    }
-
-    pub async fn on_deactivate(&self) -> Result<(), HarnessError> {
-        let result = self
-            .check(Hook::OnDeactivate)?
-            .on_deactivate(v1::Empty {})
-            .await?;
-        Self::hook_result(result.into_inner())
-    }
-
-    pub async fn on_configuration_change(&self) -> Result<(), HarnessError> {
-        let result = self
-            .check(Hook::OnConfigurationChange)?
-            .on_configuration_change(v1::Empty {})
-            .await?;
-        Self::hook_result(result.into_inner())
-    }
-
-    fn decision(response: v1::MessageWillBePostedResponse) -> PostDecision {
-        match (response.post, response.rejection_reason) {
-            (_, reason) if !reason.is_empty() => PostDecision::Reject(reason),
-            (Some(post), _) => PostDecision::Replace(post.into()),
-            (None, _) => PostDecision::Accept,
-        }
-    }
-
-    pub async fn message_will_be_posted(&self, post: Post) -> Result<PostDecision, HarnessError> {
-        let request = v1::MessageWillBePostedRequest {
-            context: Self::context(&post.user_id),
-            post: Some(post.into()),
-        };
-        let response = self
-            .check(Hook::MessageWillBePosted)?
-            .message_will_be_posted(request)
-            .await?;
-        Ok(Self::decision(response.into_inner()))
-    }
-
-    pub async fn message_will_be_updated(
-        &self,
-        new_post: Post,
-        old_post: Post,
-    ) -> Result<PostDecision, HarnessError> {
-        let request = v1::MessageWillBeUpdatedRequest {
-            context: Self::context(&new_post.user_id),
-            new_post: Some(new_post.into()),
-            old_post: Some(old_post.into()),
-        };
-        let response = self
-            .check(Hook::MessageWillBeUpdated)?
-            .message_will_be_updated(request)
-            .await?;
-        Ok(Self::decision(response.into_inner()))
-    }
-
-    pub async fn message_has_been_posted(&self, post: Post) -> Result<(), HarnessError> {
-        let request = v1::PostEvent {
-            context: Self::context(&post.user_id),
-            post: Some(post.into()),
-        };
-        self.check(Hook::MessageHasBeenPosted)?
-            .message_has_been_posted(request)
-            .await?;
-        Ok(())
-    }
-
-    pub async fn message_has_been_updated(
-        &self,
-        new_post: Post,
-        old_post: Post,
-    ) -> Result<(), HarnessError> {
-        let request = v1::PostUpdatedEvent {
-            context: Self::context(&new_post.user_id),
-            new_post: Some(new_post.into()),
-            old_post: Some(old_post.into()),
-        };
-        self.check(Hook::MessageHasBeenUpdated)?
-            .message_has_been_updated(request)
-            .await?;
-        Ok(())
-    }
-
-    pub async fn message_has_been_deleted(&self, post: Post) -> Result<(), HarnessError> {
-        let request = v1::PostEvent {
-            context: Self::context(&post.user_id),
-            post: Some(post.into()),
-        };
-        self.check(Hook::MessageHasBeenDeleted)?
-            .message_has_been_deleted(request)
-            .await?;
-        Ok(())
-    }
-
-    pub async fn channel_has_been_created(&self, channel: Channel) -> Result<(), HarnessError> {
-        let request = v1::ChannelEvent {
-            context: Self::context(&channel.creator_id),
-            channel: Some(channel.into()),
-        };
-        self.check(Hook::ChannelHasBeenCreated)?
-            .channel_has_been_created(request)
-            .await?;
-        Ok(())
-    }
-
-    pub async fn user_has_been_created(&self, user: User) -> Result<(), HarnessError> {
-        let request = v1::UserEvent {
-            context: Self::context(&user.id),
-            user: Some(user.into()),
-        };
-        self.check(Hook::UserHasBeenCreated)?
-            .user_has_been_created(request)
-            .await?;
-        Ok(())
-    }
-
-    pub async fn user_has_joined_channel(
-        &self,
-        member: ChannelMember,
-        actor_id: Option<&str>,
-    ) -> Result<(), HarnessError> {
-        let request = v1::ChannelMemberEvent {
-            context: Self::context(actor_id.unwrap_or(&member.user_id)),
-            member: Some(member.into()),
-            actor_id: actor_id.unwrap_or_default().to_string(),
-        };
-        self.check(Hook::UserHasJoinedChannel)?
-            .user_has_joined_channel(request)
-            .await?;
-        Ok(())
-    }
-
-    pub async fn user_has_left_channel(
-        &self,
-        member: ChannelMember,
-        actor_id: Option<&str>,
-    ) -> Result<(), HarnessError> {
-        let request = v1::ChannelMemberEvent {
-            context: Self::context(actor_id.unwrap_or(&member.user_id)),
-            member: Some(member.into()),
-            actor_id: actor_id.unwrap_or_default().to_string(),
-        };
-        self.check(Hook::UserHasLeftChannel)?
-            .user_has_left_channel(request)
-            .await?;
-        Ok(())
-    }
-
-    pub async fn user_has_joined_team(
-        &self,
-        member: TeamMember,
-        actor_id: Option<&str>,
-    ) -> Result<(), HarnessError> {
-        let request = v1::TeamMemberEvent {
-            context: Self::context(actor_id.unwrap_or(&member.user_id)),
-            team_id: member.team_id.clone(),
-            user_id: member.user_id.clone(),
-            actor_id: actor_id.unwrap_or_default().to_string(),
-        };
-        self.check(Hook::UserHasJoinedTeam)?
-            .user_has_joined_team(request)
-            .await?;
-        Ok(())
-    }
-
-    pub async fn user_has_logged_in(&self, user: User) -> Result<(), HarnessError> {
-        let request = v1::UserEvent {
-            context: Self::context(&user.id),
-            user: Some(user.into()),
-        };
-        self.check(Hook::UserHasLoggedIn)?
-            .user_has_logged_in(request)
-            .await?;
-        Ok(())
-    }
-
-    /// Runs a slash command line (`"/demo kv get x"`) as `args.user_id`; `trigger` is
-    /// filled from the command line when empty.
-    pub async fn execute_command(
-        &self,
-        mut args: CommandArgs,
-    ) -> Result<CommandResponse, HarnessError> {
-        if args.trigger.is_empty() {
-            let first = args.command.split_whitespace().next().unwrap_or_default();
-            args.trigger = first.trim_start_matches('/').to_string();
-        }
-        let request = v1::ExecuteCommandRequest {
-            context: Self::context(&args.user_id),
-            args: Some(args.into()),
-        };
-        let response = self
-            .check(Hook::ExecuteCommand)?
-            .execute_command(request)
-            .await?;
-        Ok(response.into_inner().into())
     }
 
     /// Sends an HTTP request through `ServeHTTP` (streamed in chunks, as the server
@@ -1261,14 +1062,57 @@ impl<P: Plugin> Harness<P> {
             HarnessError::Failed("ServeHTTP answered without a response head".into())
         })
     }
-
-    pub async fn on_plugin_cluster_event(&self, event: ClusterEvent) -> Result<(), HarnessError> {
-        self.check(Hook::OnPluginClusterEvent)?
-            .on_plugin_cluster_event(v1::PluginClusterEvent::from(event))
-            .await?;
-        Ok(())
-    }
 }
+
+/// A harness type of a hook parameter: the one after `as` in the hook table, else the
+/// `Plugin` method's own.
+macro_rules! harness_type {
+    ($harness:ty; $own:ty) => {
+        $harness
+    };
+    (; $own:ty) => {
+        $own
+    };
+}
+
+/// One method per unary hook of the hook table, calling it through [`Harness::call`].
+/// (`ServeHTTP`, the streaming hook, is [`Harness::serve_http`].)
+macro_rules! harness_calls {
+    (@munch [$($done:tt)*]) => {
+        impl<P: Plugin> Harness<P> {
+            $($done)*
+        }
+    };
+    (@munch [$($done:tt)*] streaming $variant:ident = $name:literal, $rpc:ident: $kind:ident,
+        $request:ident => $response:ident, ($($params:tt)*) -> $output:ty; $($rest:tt)*) => {
+        harness_calls! { @munch [$($done)*] $($rest)* }
+    };
+    (@munch [$($done:tt)*] unary $variant:ident = $name:literal, $rpc:ident: $kind:ident,
+        $request:ident => $response:ident,
+        ($(&$ctx:ident,)? $($arg:ident: $ty:ty $(as $harness_ty:ty)?),*) -> $output:ty;
+        $($rest:tt)*) => {
+        harness_calls! { @munch [$($done)*
+            #[doc = concat!("Calls `", $name, "` as the server would (see [`Harness`]).")]
+            pub async fn $rpc(
+                &self,
+                $($arg: harness_type!($($harness_ty)?; $ty)),*
+            ) -> Result<$output, HarnessError> {
+                let args = ($(<_ as HarnessArg<$ty>>::into_arg($arg),)*);
+                self.call::<v1::$request, v1::$response, _, _>(
+                    Hook::$variant,
+                    args,
+                    |mut hooks, request| async move { hooks.$rpc(request).await },
+                )
+                .await
+            }
+        ] $($rest)* }
+    };
+    ([] $($table:tt)*) => {
+        harness_calls! { @munch [] $($table)* }
+    };
+}
+
+chorus_plugin_protocol::for_each_hook!(harness_calls);
 
 impl<P> Drop for Harness<P> {
     fn drop(&mut self) {

@@ -376,18 +376,12 @@ impl PluginApi for HostApi {
         request: Request<v1::PublishWebSocketEventRequest>,
     ) -> Reply<v1::Empty> {
         let request = request.into_inner();
-        let data = if request.data_json.trim().is_empty() {
-            serde_json::Map::new()
-        } else {
-            match serde_json::from_str(&request.data_json) {
-                Ok(serde_json::Value::Object(map)) => map,
-                _ => {
-                    return Err(status_of(
-                        Code::WebsocketEventInvalid.with_message("data_json must be a JSON object"),
-                    ))
-                }
-            }
-        };
+        let data = chorus_plugin_protocol::convert::strict_json_object(&request.data_json)
+            .ok_or_else(|| {
+                status_of(
+                    Code::WebsocketEventInvalid.with_message("data_json must be a JSON object"),
+                )
+            })?;
         let broadcast = model::Broadcast::from(request.broadcast.unwrap_or_default());
         let event = PluginEvent {
             event: request.event,
