@@ -1,7 +1,7 @@
 //! [`Harness`]: a plugin served in-process with a [`TestServer`] as its API, and one
 //! method per hook, generated from the hook table, to call it as the server would.
 
-use super::{SocketDir, TestServer};
+use super::{serve_on, SocketDir, TestServer};
 use crate::api::Api;
 use crate::http::{HttpRequest, HttpResponse};
 use crate::plugin::{Hook, Plugin, PostDecision};
@@ -63,19 +63,8 @@ impl<P: Plugin> Harness<P> {
         let server = TestServer::start_in(dir.clone()).await;
         let implemented = plugin.implemented();
         let socket = dir.0.join("hooks.sock");
-        let listener = tokio::net::UnixListener::bind(&socket)
-            .unwrap_or_else(|e| panic!("could not listen on {}: {e}", socket.display()));
-        let service = hooks_server(plugin, server.api().clone());
-        let task = tokio::spawn(async move {
-            let incoming = chorus_plugin_protocol::unix_incoming(listener);
-            if let Err(error) = server_builder()
-                .add_service(service)
-                .serve_with_incoming(incoming)
-                .await
-            {
-                eprintln!("the test hooks server stopped: {error}");
-            }
-        });
+        let router = server_builder().add_service(hooks_server(plugin, server.api().clone()));
+        let task = serve_on(&socket, router, "hooks");
         let channel = chorus_plugin_protocol::connect_unix(&socket)
             .await
             .unwrap_or_else(|e| {

@@ -61,7 +61,8 @@ pub use server::TestServer;
 pub use state::{EphemeralPost, LogEntry, PublishedClusterEvent};
 
 use crate::server::unique_socket_path;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use tonic::transport::server::Router;
 
 /// A folder for the sockets of one test, removed when dropped.
 #[derive(Debug)]
@@ -80,4 +81,21 @@ impl Drop for SocketDir {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
     }
+}
+
+/// Serves `router` on a new Unix socket at `socket`, in a task of its own; `what` names
+/// the server in the message printed should it stop with an error.
+pub(crate) fn serve_on(
+    socket: &Path,
+    router: Router,
+    what: &'static str,
+) -> tokio::task::JoinHandle<()> {
+    let listener = tokio::net::UnixListener::bind(socket)
+        .unwrap_or_else(|e| panic!("could not listen on {}: {e}", socket.display()));
+    tokio::spawn(async move {
+        let incoming = chorus_plugin_protocol::unix_incoming(listener);
+        if let Err(error) = router.serve_with_incoming(incoming).await {
+            eprintln!("the test {what} server stopped: {error}");
+        }
+    })
 }

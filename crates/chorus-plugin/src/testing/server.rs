@@ -4,7 +4,7 @@
 
 use super::fake_api::FakeApi;
 use super::state::{EphemeralPost, LogEntry, PublishedClusterEvent, State};
-use super::SocketDir;
+use super::{serve_on, SocketDir};
 use crate::api::Api;
 use crate::server::server_builder;
 use crate::{Channel, ChannelMember, Command, Post, Team, User, WebSocketEvent};
@@ -40,23 +40,13 @@ impl TestServer {
 
     pub(super) async fn start_in(dir: Arc<SocketDir>) -> TestServer {
         let socket = dir.0.join("api.sock");
-        let listener = tokio::net::UnixListener::bind(&socket)
-            .unwrap_or_else(|e| panic!("could not listen on {}: {e}", socket.display()));
         let state = Arc::new(Mutex::new(State {
             server_version: "0.0.0-test".into(),
             ..State::default()
         }));
-        let service = PluginApiServer::new(FakeApi::new(state.clone()));
-        let task = tokio::spawn(async move {
-            let incoming = chorus_plugin_protocol::unix_incoming(listener);
-            if let Err(error) = server_builder()
-                .add_service(service)
-                .serve_with_incoming(incoming)
-                .await
-            {
-                eprintln!("the test API server stopped: {error}");
-            }
-        });
+        let router =
+            server_builder().add_service(PluginApiServer::new(FakeApi::new(state.clone())));
+        let task = serve_on(&socket, router, "API");
         let api = Api::connect_lazy(&socket);
         TestServer {
             state,
