@@ -31,6 +31,18 @@ pub struct Post {
     pub metadata: serde_json::Map<String, serde_json::Value>,
 }
 
+impl Post {
+    /// A new post of `message` in a channel, everything else empty: what a plugin
+    /// hands to `create_post` (after setting `user_id`, for example to its bot's id).
+    pub fn new(channel_id: impl Into<String>, message: impl Into<String>) -> Post {
+        Post {
+            channel_id: channel_id.into(),
+            message: message.into(),
+            ..Post::default()
+        }
+    }
+}
+
 /// `GET /channels/{id}/posts` and `GET /posts/{id}/thread`: ids newest first in `order`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[serde(default)]

@@ -14,6 +14,32 @@ pub struct Broadcast {
     pub omit_connection_id: String,
 }
 
+impl Broadcast {
+    /// One user's connections.
+    pub fn to_user(user_id: impl Into<String>) -> Broadcast {
+        Broadcast {
+            user_id: user_id.into(),
+            ..Broadcast::default()
+        }
+    }
+
+    /// The members of one channel.
+    pub fn to_channel(channel_id: impl Into<String>) -> Broadcast {
+        Broadcast {
+            channel_id: channel_id.into(),
+            ..Broadcast::default()
+        }
+    }
+
+    /// The members of one team.
+    pub fn to_team(team_id: impl Into<String>) -> Broadcast {
+        Broadcast {
+            team_id: team_id.into(),
+            ..Broadcast::default()
+        }
+    }
+}
+
 /// `{"event","data","broadcast","seq"}`; `seq` is set per connection when delivered.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[serde(default)]

@@ -1,6 +1,10 @@
 //! Conversions between the wire types of `chorus-model` (the REST API's JSON shapes)
 //! and the protocol's messages, so the host and the SDK translate the same way.
 //! JSON objects (`props`) travel as text; an empty or malformed text reads as `{}`.
+//!
+//! This is the only place that converts between the two: the host, the SDK and its
+//! test harness all go through it. Fields the wire does not carry (a post's
+//! `metadata`, a user's `auth_data`, ...) read as their defaults.
 
 use crate::v1;
 use chorus_model as model;
@@ -15,12 +19,18 @@ fn props_to_json(props: &serde_json::Map<String, serde_json::Value>) -> String {
 
 /// Parses a `*_json` field as an object; empty or invalid text gives an empty map.
 pub fn json_object(text: &str) -> serde_json::Map<String, serde_json::Value> {
+    strict_json_object(text).unwrap_or_default()
+}
+
+/// Parses a `*_json` field the sender must fill with an object (websocket event data,
+/// plugin settings): empty text is `{}`, anything but an object `None`, to refuse.
+pub fn strict_json_object(text: &str) -> Option<serde_json::Map<String, serde_json::Value>> {
     if text.trim().is_empty() {
-        return Default::default();
+        return Some(Default::default());
     }
     match serde_json::from_str(text) {
-        Ok(serde_json::Value::Object(map)) => map,
-        _ => Default::default(),
+        Ok(serde_json::Value::Object(map)) => Some(map),
+        _ => None,
     }
 }
 
@@ -271,6 +281,102 @@ impl From<&model::Command> for v1::Command {
     }
 }
 
+impl From<v1::CommandArgs> for model::CommandArgs {
+    fn from(a: v1::CommandArgs) -> Self {
+        model::CommandArgs {
+            user_id: a.user_id,
+            channel_id: a.channel_id,
+            team_id: a.team_id,
+            root_id: a.root_id,
+            command: a.command,
+            trigger: a.trigger,
+            parent_id: String::new(),
+        }
+    }
+}
+
+impl From<&model::CommandArgs> for v1::CommandArgs {
+    fn from(a: &model::CommandArgs) -> Self {
+        v1::CommandArgs {
+            user_id: a.user_id.clone(),
+            channel_id: a.channel_id.clone(),
+            team_id: a.team_id.clone(),
+            root_id: a.root_id.clone(),
+            command: a.command.clone(),
+            trigger: a.trigger.clone(),
+        }
+    }
+}
+
+/// The wire lists the users to leave out; the model keeps them as a set (`omit_users`).
+impl From<v1::Broadcast> for model::Broadcast {
+    fn from(b: v1::Broadcast) -> Self {
+        let omit_users = Some(b.omit_user_ids)
+            .filter(|ids| !ids.is_empty())
+            .map(|ids| ids.into_iter().map(|id| (id, true)).collect());
+        model::Broadcast {
+            user_id: b.user_id,
+            channel_id: b.channel_id,
+            team_id: b.team_id,
+            omit_users,
+            ..Default::default()
+        }
+    }
+}
+
+impl From<&model::Broadcast> for v1::Broadcast {
+    fn from(b: &model::Broadcast) -> Self {
+        let mut omit_user_ids: Vec<String> = b
+            .omit_users
+            .iter()
+            .flatten()
+            .filter(|(_, omitted)| **omitted)
+            .map(|(id, _)| id.clone())
+            .collect();
+        omit_user_ids.sort();
+        v1::Broadcast {
+            user_id: b.user_id.clone(),
+            channel_id: b.channel_id.clone(),
+            team_id: b.team_id.clone(),
+            omit_user_ids,
+        }
+    }
+}
+
+/// The membership a `UserHasJoinedTeam` event is about (the wire carries its two ids).
+impl From<&v1::TeamMemberEvent> for model::TeamMember {
+    fn from(e: &v1::TeamMemberEvent) -> Self {
+        model::TeamMember {
+            team_id: e.team_id.clone(),
+            user_id: e.user_id.clone(),
+            ..Default::default()
+        }
+    }
+}
+
+/// Owned values convert as their references do: the SDK hands values over by move.
+macro_rules! by_value {
+    ($($name:ident),*) => {$(
+        impl From<model::$name> for v1::$name {
+            fn from(value: model::$name) -> Self {
+                v1::$name::from(&value)
+            }
+        }
+    )*};
+}
+
+by_value!(
+    Post,
+    User,
+    Channel,
+    ChannelMember,
+    Team,
+    Command,
+    CommandArgs,
+    CommandResponse,
+    Broadcast
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -290,5 +396,26 @@ mod tests {
         assert_eq!(model::Post::from(wire), post);
         assert!(json_object("not json").is_empty());
         assert!(json_object("[1]").is_empty());
+        let empty = v1::Post::from(model::Post::new("c1", "hi"));
+        assert_eq!(
+            empty.props_json, "",
+            "an empty object travels as the empty string"
+        );
+    }
+
+    #[test]
+    fn broadcast_omissions_travel_as_a_sorted_list() {
+        let wire = v1::Broadcast {
+            user_id: "u".into(),
+            omit_user_ids: vec!["b".into(), "a".into()],
+            ..Default::default()
+        };
+        let broadcast = model::Broadcast::from(wire);
+        assert_eq!(broadcast.omit_users.as_ref().map(|m| m.len()), Some(2));
+        assert_eq!(v1::Broadcast::from(&broadcast).omit_user_ids, ["a", "b"]);
+        assert_eq!(
+            model::Broadcast::from(v1::Broadcast::default()).omit_users,
+            None
+        );
     }
 }

@@ -14,6 +14,7 @@ pub mod v1 {
 }
 
 pub mod convert;
+pub mod hooks;
 pub mod kv;
 
 use std::path::Path;

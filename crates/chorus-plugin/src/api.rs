@@ -5,7 +5,7 @@
 //! for its whole life even while the server restarts its end. Cloning it is cheap
 //! (one shared HTTP/2 connection), so hand clones to spawned tasks freely.
 
-use crate::types::{Broadcast, Channel, ChannelMember, Command, Post, Team, User};
+use crate::{Broadcast, Channel, ChannelMember, Command, Post, Team, User};
 use chorus_plugin_protocol::v1::{self, plugin_api_client::PluginApiClient};
 use serde::{de::DeserializeOwned, Serialize};
 use serde_json::Value;

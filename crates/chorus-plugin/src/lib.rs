@@ -49,16 +49,24 @@ mod plugin;
 mod server;
 pub mod testing;
 mod types;
+mod wire;
 
 pub use api::{Api, ApiError, ApiResult, KvSetOptions, LogLevel};
+/// The data types hooks receive and API calls take: `chorus-model`'s, the same the
+/// server and its REST API use, so a plugin can store what it sees with
+/// [`Api::kv_set_json`] in Mattermost's JSON shape.
+pub use chorus_model::{
+    Broadcast, Channel, ChannelMember, Command, CommandArgs, CommandResponse, Post, Team,
+    TeamMember, User, WebSocketEvent,
+};
 pub use cluster::{ClusterJob, ClusterMutex, ClusterMutexGuard, JobHandle};
 pub use http::{HttpRequest, HttpResponse, HTTP_CHUNK_SIZE};
-pub use plugin::{Hook, HookError, Plugin, PostDecision};
+pub use plugin::{Hook, HookError, HookKind, Plugin, PostDecision};
 pub use server::{serve, NOT_STARTED_BY_SERVER};
-pub use types::{
-    Broadcast, Channel, ChannelMember, ClusterEvent, Command, CommandArgs, CommandResponse,
-    Context, Post, Team, TeamMember, User,
-};
+pub use types::{ClusterEvent, Context};
+
+/// `chorus-model`, for its other types and constants (`RESPONSE_TYPE_EPHEMERAL`, ...).
+pub use chorus_model as model;
 
 /// The protocol crate, for what the SDK does not wrap (generated clients, constants).
 pub use chorus_plugin_protocol as protocol;

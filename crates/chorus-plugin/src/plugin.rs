@@ -1,5 +1,7 @@
-//! The [`Plugin`] trait a plugin implements, one method per hook of the protocol, and
-//! the [`Hook`] names it lists in [`Plugin::implemented`].
+//! The [`Plugin`] trait a plugin implements, one method per hook of the protocol, each
+//! named as the hook's RPC method in the hook table
+//! (`chorus_plugin_protocol::for_each_hook!`), which generates the [`Hook`] names a
+//! plugin lists in [`Plugin::implemented`] and the dispatch to these methods.
 //!
 //! Every hook has a default that does nothing (lets a post through unchanged, answers
 //! 404 to HTTP requests). Rust cannot tell which defaults a plugin overrode, so the
@@ -9,12 +11,12 @@
 //! test catches the mistake.
 
 use crate::http::{HttpRequest, HttpResponse};
-use crate::types::{
+use crate::Api;
+use crate::{
     Channel, ChannelMember, ClusterEvent, CommandArgs, CommandResponse, Context, Post, TeamMember,
     User,
 };
-use crate::Api;
-use std::fmt;
+pub use chorus_plugin_protocol::hooks::{Hook, HookKind};
 use std::future::Future;
 
 /// What a hook returns when it fails: anything that is an error (API errors, JSON
@@ -22,85 +24,6 @@ use std::future::Future;
 /// the plugin does not start; synchronous hooks that fail are skipped (the post goes
 /// through unchanged).
 pub type HookError = Box<dyn std::error::Error + Send + Sync + 'static>;
-
-/// The hooks of the protocol, named in [`Hook::name`] as in `hooks.proto`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Hook {
-    OnActivate,
-    OnDeactivate,
-    OnConfigurationChange,
-    MessageWillBePosted,
-    MessageWillBeUpdated,
-    MessageHasBeenPosted,
-    MessageHasBeenUpdated,
-    MessageHasBeenDeleted,
-    ChannelHasBeenCreated,
-    UserHasBeenCreated,
-    UserHasJoinedChannel,
-    UserHasLeftChannel,
-    UserHasJoinedTeam,
-    UserHasLoggedIn,
-    ExecuteCommand,
-    ServeHttp,
-    OnPluginClusterEvent,
-}
-
-impl Hook {
-    /// Every hook, in the order of `hooks.proto`.
-    pub const ALL: [Hook; 17] = [
-        Hook::OnActivate,
-        Hook::OnDeactivate,
-        Hook::OnConfigurationChange,
-        Hook::MessageWillBePosted,
-        Hook::MessageWillBeUpdated,
-        Hook::MessageHasBeenPosted,
-        Hook::MessageHasBeenUpdated,
-        Hook::MessageHasBeenDeleted,
-        Hook::ChannelHasBeenCreated,
-        Hook::UserHasBeenCreated,
-        Hook::UserHasJoinedChannel,
-        Hook::UserHasLeftChannel,
-        Hook::UserHasJoinedTeam,
-        Hook::UserHasLoggedIn,
-        Hook::ExecuteCommand,
-        Hook::ServeHttp,
-        Hook::OnPluginClusterEvent,
-    ];
-
-    /// The name the protocol uses in `Implemented`: the RPC name of `hooks.proto`.
-    pub fn name(self) -> &'static str {
-        match self {
-            Hook::OnActivate => "OnActivate",
-            Hook::OnDeactivate => "OnDeactivate",
-            Hook::OnConfigurationChange => "OnConfigurationChange",
-            Hook::MessageWillBePosted => "MessageWillBePosted",
-            Hook::MessageWillBeUpdated => "MessageWillBeUpdated",
-            Hook::MessageHasBeenPosted => "MessageHasBeenPosted",
-            Hook::MessageHasBeenUpdated => "MessageHasBeenUpdated",
-            Hook::MessageHasBeenDeleted => "MessageHasBeenDeleted",
-            Hook::ChannelHasBeenCreated => "ChannelHasBeenCreated",
-            Hook::UserHasBeenCreated => "UserHasBeenCreated",
-            Hook::UserHasJoinedChannel => "UserHasJoinedChannel",
-            Hook::UserHasLeftChannel => "UserHasLeftChannel",
-            Hook::UserHasJoinedTeam => "UserHasJoinedTeam",
-            Hook::UserHasLoggedIn => "UserHasLoggedIn",
-            Hook::ExecuteCommand => "ExecuteCommand",
-            Hook::ServeHttp => "ServeHTTP",
-            Hook::OnPluginClusterEvent => "OnPluginClusterEvent",
-        }
-    }
-
-    /// The hook with this protocol name.
-    pub fn from_name(name: &str) -> Option<Hook> {
-        Hook::ALL.into_iter().find(|hook| hook.name() == name)
-    }
-}
-
-impl fmt::Display for Hook {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
 
 /// What `MessageWillBePosted` / `MessageWillBeUpdated` decide about a post.
 // One short-lived value per hook call: `Replace(post)` reads better than boxing it.
@@ -337,32 +260,5 @@ pub trait Plugin: Send + Sync + 'static {
     ) -> impl Future<Output = Result<(), HookError>> + Send {
         let _ = (api, event);
         async { Ok(()) }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn hook_names_match_the_proto() {
-        assert_eq!(Hook::ServeHttp.name(), "ServeHTTP");
-        for hook in Hook::ALL {
-            assert_eq!(Hook::from_name(hook.name()), Some(hook));
-        }
-        assert_eq!(Hook::from_name("Nope"), None);
-    }
-
-    #[test]
-    fn every_rpc_of_hooks_proto_is_a_hook() {
-        let proto = include_str!("../../chorus-plugin-protocol/proto/chorus/plugin/v1/hooks.proto");
-        let rpcs: Vec<&str> = proto
-            .lines()
-            .filter_map(|line| line.trim().strip_prefix("rpc "))
-            .filter_map(|rest| rest.split('(').next())
-            .filter(|name| *name != "Implemented")
-            .collect();
-        let names: Vec<&str> = Hook::ALL.iter().map(|hook| hook.name()).collect();
-        assert_eq!(rpcs, names);
     }
 }

@@ -4,8 +4,8 @@
 
 use crate::api::{self, Api};
 use crate::http::HttpRequest;
-use crate::plugin::{Hook, HookError, Plugin, PostDecision};
-use crate::types::{self, ClusterEvent, TeamMember};
+use crate::plugin::Plugin;
+use crate::wire::{HookReply, HookRequest};
 use chorus_plugin_protocol::v1::{self, hooks_server::Hooks, hooks_server::HooksServer};
 use chorus_plugin_protocol::{
     Handshake, APP_PROTOCOL_VERSION, ENV_API_SOCKET, ENV_PROTOCOL_VERSIONS, ENV_SOCKET_DIR,
@@ -259,252 +259,82 @@ pub(crate) struct HooksService<P> {
     api: Api,
 }
 
-fn hook_result(result: Result<(), HookError>) -> Response<v1::HookResult> {
-    Response::new(v1::HookResult {
-        error: result.err().map(|e| e.to_string()).unwrap_or_default(),
-    })
-}
-
-fn notified(result: Result<(), HookError>) -> Result<Response<v1::Empty>, Status> {
-    match result {
-        Ok(()) => Ok(Response::new(v1::Empty {})),
-        Err(error) => Err(Status::internal(error.to_string())),
-    }
-}
-
-fn decided(
-    result: Result<PostDecision, HookError>,
-) -> Result<Response<v1::MessageWillBePostedResponse>, Status> {
-    let response = match result.map_err(|error| Status::internal(error.to_string()))? {
-        PostDecision::Accept => v1::MessageWillBePostedResponse::default(),
-        PostDecision::Replace(post) => v1::MessageWillBePostedResponse {
-            post: Some(post.into()),
-            ..Default::default()
-        },
-        // An empty reason would read as "let it through"; a rejection must say something.
-        PostDecision::Reject(reason) if reason.is_empty() => v1::MessageWillBePostedResponse {
-            rejection_reason: "rejected by a plugin".into(),
-            ..Default::default()
-        },
-        PostDecision::Reject(reason) => v1::MessageWillBePostedResponse {
-            rejection_reason: reason,
-            ..Default::default()
-        },
+/// The `Hooks` service's methods for the unary hooks of the hook table, each
+/// unpacking its request ([`HookRequest`]), calling the `Plugin` method of the same
+/// name and packing its result ([`HookReply`]); the tokens in brackets are the
+/// service's other methods.
+macro_rules! hooks_service {
+    (@munch [$($done:tt)*]) => {
+        #[tonic::async_trait]
+        impl<P: Plugin> Hooks for HooksService<P> {
+            $($done)*
+        }
     };
-    Ok(Response::new(response))
+    (@munch [$($done:tt)*] streaming $variant:ident = $name:literal, $rpc:ident: $kind:ident,
+        $request:ident => $response:ident, ($($params:tt)*) -> $output:ty; $($rest:tt)*) => {
+        hooks_service! { @munch [$($done)*] $($rest)* }
+    };
+    (@munch [$($done:tt)*] unary $variant:ident = $name:literal, $rpc:ident: $kind:ident,
+        $request:ident => $response:ident,
+        ($(&$ctx:ident,)? $($arg:ident: $ty:ty $(as $harness_ty:ty)?),*) -> $output:ty;
+        $($rest:tt)*) => {
+        hooks_service! { @munch [$($done)*
+            async fn $rpc(
+                &self,
+                request: Request<v1::$request>,
+            ) -> Result<Response<v1::$response>, Status> {
+                let (_context, ($($arg,)*)) = HookRequest::into_args(request.into_inner());
+                $(let $ctx = _context;)?
+                let result = self.plugin.$rpc(&self.api, $(&$ctx,)? $($arg),*).await;
+                <v1::$response as HookReply>::from_result(result).map(Response::new)
+            }
+        ] $($rest)* }
+    };
+    ([$($other:tt)*] $($table:tt)*) => {
+        hooks_service! { @munch [$($other)*] $($table)* }
+    };
 }
 
-fn actor(actor_id: String) -> Option<String> {
-    Some(actor_id).filter(|id| !id.is_empty())
-}
-
-#[tonic::async_trait]
-impl<P: Plugin> Hooks for HooksService<P> {
+chorus_plugin_protocol::for_each_hook! { hooks_service,
     async fn implemented(
         &self,
         _: Request<v1::Empty>,
     ) -> Result<Response<v1::ImplementedResponse>, Status> {
+        Ok(Response::new(self.implemented_hooks()))
+    }
+
+    type ServeHTTPStream = HttpResponseStream;
+
+    async fn serve_http(
+        &self,
+        request: Request<Streaming<v1::HttpRequestPart>>,
+    ) -> Result<Response<HttpResponseStream>, Status> {
+        self.serve_http_parts(request.into_inner()).await
+    }
+}
+
+type HttpResponseStream =
+    tokio_stream::Iter<std::vec::IntoIter<Result<v1::HttpResponsePart, Status>>>;
+
+impl<P: Plugin> HooksService<P> {
+    /// The names of the hooks the plugin lists, each once, in the order of the table.
+    fn implemented_hooks(&self) -> v1::ImplementedResponse {
         let mut hooks = self.plugin.implemented();
         hooks.sort();
         hooks.dedup();
         let hooks = hooks
             .into_iter()
-            .map(|hook: Hook| hook.name().to_string())
+            .map(|hook| hook.name().to_string())
             .collect();
-        Ok(Response::new(v1::ImplementedResponse { hooks }))
+        v1::ImplementedResponse { hooks }
     }
 
-    async fn on_activate(&self, _: Request<v1::Empty>) -> Result<Response<v1::HookResult>, Status> {
-        Ok(hook_result(self.plugin.on_activate(&self.api).await))
-    }
-
-    async fn on_deactivate(
+    /// `ServeHTTP`: collects the request (head first, then body chunks), calls the
+    /// plugin, and streams the response back in chunks.
+    async fn serve_http_parts(
         &self,
-        _: Request<v1::Empty>,
-    ) -> Result<Response<v1::HookResult>, Status> {
-        Ok(hook_result(self.plugin.on_deactivate(&self.api).await))
-    }
-
-    async fn on_configuration_change(
-        &self,
-        _: Request<v1::Empty>,
-    ) -> Result<Response<v1::HookResult>, Status> {
-        Ok(hook_result(
-            self.plugin.on_configuration_change(&self.api).await,
-        ))
-    }
-
-    async fn message_will_be_posted(
-        &self,
-        request: Request<v1::MessageWillBePostedRequest>,
-    ) -> Result<Response<v1::MessageWillBePostedResponse>, Status> {
-        let request = request.into_inner();
-        let ctx = types::context(request.context);
-        decided(
-            self.plugin
-                .message_will_be_posted(&self.api, &ctx, types::post(request.post))
-                .await,
-        )
-    }
-
-    async fn message_will_be_updated(
-        &self,
-        request: Request<v1::MessageWillBeUpdatedRequest>,
-    ) -> Result<Response<v1::MessageWillBePostedResponse>, Status> {
-        let request = request.into_inner();
-        let ctx = types::context(request.context);
-        let (new_post, old_post) = (types::post(request.new_post), types::post(request.old_post));
-        decided(
-            self.plugin
-                .message_will_be_updated(&self.api, &ctx, new_post, old_post)
-                .await,
-        )
-    }
-
-    async fn message_has_been_posted(
-        &self,
-        request: Request<v1::PostEvent>,
-    ) -> Result<Response<v1::Empty>, Status> {
-        let request = request.into_inner();
-        let ctx = types::context(request.context);
-        notified(
-            self.plugin
-                .message_has_been_posted(&self.api, &ctx, types::post(request.post))
-                .await,
-        )
-    }
-
-    async fn message_has_been_updated(
-        &self,
-        request: Request<v1::PostUpdatedEvent>,
-    ) -> Result<Response<v1::Empty>, Status> {
-        let request = request.into_inner();
-        let ctx = types::context(request.context);
-        let (new_post, old_post) = (types::post(request.new_post), types::post(request.old_post));
-        notified(
-            self.plugin
-                .message_has_been_updated(&self.api, &ctx, new_post, old_post)
-                .await,
-        )
-    }
-
-    async fn message_has_been_deleted(
-        &self,
-        request: Request<v1::PostEvent>,
-    ) -> Result<Response<v1::Empty>, Status> {
-        let request = request.into_inner();
-        let ctx = types::context(request.context);
-        notified(
-            self.plugin
-                .message_has_been_deleted(&self.api, &ctx, types::post(request.post))
-                .await,
-        )
-    }
-
-    async fn channel_has_been_created(
-        &self,
-        request: Request<v1::ChannelEvent>,
-    ) -> Result<Response<v1::Empty>, Status> {
-        let request = request.into_inner();
-        let ctx = types::context(request.context);
-        let channel = request.channel.map(Into::into).unwrap_or_default();
-        notified(
-            self.plugin
-                .channel_has_been_created(&self.api, &ctx, channel)
-                .await,
-        )
-    }
-
-    async fn user_has_been_created(
-        &self,
-        request: Request<v1::UserEvent>,
-    ) -> Result<Response<v1::Empty>, Status> {
-        let request = request.into_inner();
-        let ctx = types::context(request.context);
-        let user = request.user.map(Into::into).unwrap_or_default();
-        notified(
-            self.plugin
-                .user_has_been_created(&self.api, &ctx, user)
-                .await,
-        )
-    }
-
-    async fn user_has_joined_channel(
-        &self,
-        request: Request<v1::ChannelMemberEvent>,
-    ) -> Result<Response<v1::Empty>, Status> {
-        let request = request.into_inner();
-        let ctx = types::context(request.context);
-        let member = request.member.map(Into::into).unwrap_or_default();
-        notified(
-            self.plugin
-                .user_has_joined_channel(&self.api, &ctx, member, actor(request.actor_id))
-                .await,
-        )
-    }
-
-    async fn user_has_left_channel(
-        &self,
-        request: Request<v1::ChannelMemberEvent>,
-    ) -> Result<Response<v1::Empty>, Status> {
-        let request = request.into_inner();
-        let ctx = types::context(request.context);
-        let member = request.member.map(Into::into).unwrap_or_default();
-        notified(
-            self.plugin
-                .user_has_left_channel(&self.api, &ctx, member, actor(request.actor_id))
-                .await,
-        )
-    }
-
-    async fn user_has_joined_team(
-        &self,
-        request: Request<v1::TeamMemberEvent>,
-    ) -> Result<Response<v1::Empty>, Status> {
-        let request = request.into_inner();
-        let ctx = types::context(request.context);
-        let member = TeamMember {
-            team_id: request.team_id,
-            user_id: request.user_id,
-        };
-        notified(
-            self.plugin
-                .user_has_joined_team(&self.api, &ctx, member, actor(request.actor_id))
-                .await,
-        )
-    }
-
-    async fn user_has_logged_in(
-        &self,
-        request: Request<v1::UserEvent>,
-    ) -> Result<Response<v1::Empty>, Status> {
-        let request = request.into_inner();
-        let ctx = types::context(request.context);
-        let user = request.user.map(Into::into).unwrap_or_default();
-        notified(self.plugin.user_has_logged_in(&self.api, &ctx, user).await)
-    }
-
-    async fn execute_command(
-        &self,
-        request: Request<v1::ExecuteCommandRequest>,
-    ) -> Result<Response<v1::CommandResponse>, Status> {
-        let request = request.into_inner();
-        let ctx = types::context(request.context);
-        let args = request.args.map(Into::into).unwrap_or_default();
-        match self.plugin.execute_command(&self.api, &ctx, args).await {
-            Ok(response) => Ok(Response::new(response.into())),
-            Err(error) => Err(Status::internal(error.to_string())),
-        }
-    }
-
-    type ServeHTTPStream =
-        tokio_stream::Iter<std::vec::IntoIter<Result<v1::HttpResponsePart, Status>>>;
-
-    async fn serve_http(
-        &self,
-        request: Request<Streaming<v1::HttpRequestPart>>,
-    ) -> Result<Response<Self::ServeHTTPStream>, Status> {
-        let mut parts = request.into_inner();
+        mut parts: Streaming<v1::HttpRequestPart>,
+    ) -> Result<Response<HttpResponseStream>, Status> {
         let mut http_request: Option<HttpRequest> = None;
         while let Some(part) = parts.message().await? {
             if let (Some(head), None) = (part.head, &http_request) {
@@ -524,14 +354,6 @@ impl<P: Plugin> Hooks for HooksService<P> {
         let response = self.plugin.serve_http(&self.api, http_request).await;
         let parts: Vec<_> = response.into_parts().into_iter().map(Ok).collect();
         Ok(Response::new(tokio_stream::iter(parts)))
-    }
-
-    async fn on_plugin_cluster_event(
-        &self,
-        request: Request<v1::PluginClusterEvent>,
-    ) -> Result<Response<v1::Empty>, Status> {
-        let event = ClusterEvent::from(request.into_inner());
-        notified(self.plugin.on_plugin_cluster_event(&self.api, event).await)
     }
 }
 

@@ -275,8 +275,11 @@ async fn the_other_api_calls_work_against_the_test_server() {
     .unwrap();
     let events = server.websocket_events();
     assert_eq!(
-        (events[0].event.as_str(), &events[0].data),
-        ("alert", &json!({"word": "hello"}))
+        (
+            events[0].event.as_str(),
+            serde_json::Value::Object(events[0].data.clone())
+        ),
+        ("alert", json!({"word": "hello"}))
     );
     assert_eq!(events[0].broadcast.user_id, alice.id);
     assert!(matches!(

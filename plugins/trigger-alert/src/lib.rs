@@ -370,6 +370,7 @@ impl Plugin for TriggerAlert {
             auto_complete_hint: "add <word> | remove <word> | list".into(),
             display_name: "Trigger alert".into(),
             description: "Manage your trigger words".into(),
+            ..chorus_plugin::Command::default()
         })
         .await?;
         Ok(())

@@ -4,10 +4,13 @@
 //! skipped (the post goes through as it stands), logged and counted. Notification
 //! hooks (`...Has...`) are sent from background tasks after the commit and never delay
 //! the caller. Only plugins that listed a hook in `Implemented` are ever called for it.
+//! Hooks are named, and their kind (hence their deadline) told, by the protocol's hook
+//! table ([`Hook`]).
 
 use super::supervisor::RunningPlugin;
 use super::PluginManager;
 use chorus_model::{Channel, ChannelMember, CommandResponse, Post, User};
+use chorus_plugin_protocol::hooks::{Hook, HookKind};
 use chorus_plugin_protocol::v1;
 use std::future::Future;
 use std::sync::atomic::Ordering;
@@ -46,23 +49,31 @@ impl HookContext {
 pub struct Rejection(pub String);
 
 impl PluginManager {
-    fn deadline(&self) -> Duration {
-        Duration::from_millis(self.context.settings.hook_timeout_milliseconds.max(1))
+    /// How long a call of `hook` may take: the configured deadline for synchronous
+    /// hooks, five times that for notifications, which nobody waits for.
+    fn deadline(&self, hook: Hook) -> Duration {
+        let deadline =
+            Duration::from_millis(self.context.settings.hook_timeout_milliseconds.max(1));
+        match hook.kind() {
+            HookKind::Notification => deadline * 5,
+            HookKind::Synchronous | HookKind::Lifecycle => deadline,
+        }
     }
 
     /// Running plugins implementing `hook`, in plugin id order.
-    pub(crate) fn implementing(&self, hook: &str) -> Vec<Arc<RunningPlugin>> {
+    pub(crate) fn implementing(&self, hook: Hook) -> Vec<Arc<RunningPlugin>> {
         self.slots()
             .into_iter()
             .filter_map(|slot| slot.running())
-            .filter(|running| running.implements(hook))
+            .filter(|running| running.implements(hook.name()))
             .collect()
     }
 
-    fn count_failure(&self, plugin_id: &str, hook: &str, reason: &str) {
+    fn count_failure(&self, plugin_id: &str, hook: Hook, reason: &str) {
         if let Some(slot) = self.slot(plugin_id) {
             slot.hook_failures.fetch_add(1, Ordering::Relaxed);
         }
+        let hook = hook.name();
         tracing::warn!(plugin_id, hook, reason, "plugin hook failed; skipped");
     }
 
@@ -71,25 +82,26 @@ impl PluginManager {
     async fn call_sync<T>(
         &self,
         plugin: &RunningPlugin,
-        hook: &str,
+        hook: Hook,
         call: impl Future<Output = Result<tonic::Response<T>, tonic::Status>>,
     ) -> Option<T> {
+        debug_assert_eq!(hook.kind(), HookKind::Synchronous, "{hook}");
         let started = std::time::Instant::now();
-        let outcome = tokio::time::timeout(self.deadline(), call).await;
+        let outcome = tokio::time::timeout(self.deadline(hook), call).await;
         let seconds = started.elapsed().as_secs_f64();
         let metrics = &self.context.metrics;
         match outcome {
             Ok(Ok(reply)) => {
-                metrics.observe_hook(&plugin.plugin_id, hook, seconds, false);
+                metrics.observe_hook(&plugin.plugin_id, hook.name(), seconds, false);
                 Some(reply.into_inner())
             }
             Ok(Err(status)) => {
-                metrics.observe_hook(&plugin.plugin_id, hook, seconds, true);
+                metrics.observe_hook(&plugin.plugin_id, hook.name(), seconds, true);
                 self.count_failure(&plugin.plugin_id, hook, status.message());
                 None
             }
             Err(_) => {
-                metrics.observe_hook(&plugin.plugin_id, hook, seconds, true);
+                metrics.observe_hook(&plugin.plugin_id, hook.name(), seconds, true);
                 self.count_failure(&plugin.plugin_id, hook, "missed the deadline");
                 None
             }
@@ -104,7 +116,7 @@ impl PluginManager {
         post: Post,
     ) -> Result<Post, Rejection> {
         let mut post = post;
-        for plugin in self.implementing("MessageWillBePosted") {
+        for plugin in self.implementing(Hook::MessageWillBePosted) {
             let request = v1::MessageWillBePostedRequest {
                 context: Some(context.to_wire(&self.context.node_id)),
                 post: Some(v1::Post::from(&post)),
@@ -113,7 +125,7 @@ impl PluginManager {
             let Some(reply) = self
                 .call_sync(
                     &plugin,
-                    "MessageWillBePosted",
+                    Hook::MessageWillBePosted,
                     hooks.message_will_be_posted(request),
                 )
                 .await
@@ -138,7 +150,7 @@ impl PluginManager {
         old_post: &Post,
     ) -> Result<Post, Rejection> {
         let mut post = new_post;
-        for plugin in self.implementing("MessageWillBeUpdated") {
+        for plugin in self.implementing(Hook::MessageWillBeUpdated) {
             let request = v1::MessageWillBeUpdatedRequest {
                 context: Some(context.to_wire(&self.context.node_id)),
                 new_post: Some(v1::Post::from(&post)),
@@ -148,7 +160,7 @@ impl PluginManager {
             let Some(reply) = self
                 .call_sync(
                     &plugin,
-                    "MessageWillBeUpdated",
+                    Hook::MessageWillBeUpdated,
                     hooks.message_will_be_updated(request),
                 )
                 .await
@@ -173,7 +185,7 @@ impl PluginManager {
         args: v1::CommandArgs,
     ) -> Option<CommandResponse> {
         let plugin = self.slot(plugin_id)?.running()?;
-        if !plugin.implements("ExecuteCommand") {
+        if !plugin.implements(Hook::ExecuteCommand.name()) {
             return None;
         }
         let request = v1::ExecuteCommandRequest {
@@ -181,13 +193,17 @@ impl PluginManager {
             args: Some(args),
         };
         let mut hooks = plugin.hooks.clone();
-        self.call_sync(&plugin, "ExecuteCommand", hooks.execute_command(request))
-            .await
-            .map(CommandResponse::from)
+        self.call_sync(
+            &plugin,
+            Hook::ExecuteCommand,
+            hooks.execute_command(request),
+        )
+        .await
+        .map(CommandResponse::from)
     }
 
     /// Sends a notification hook to every plugin implementing it, in the background.
-    fn notify<F, Fut>(&self, hook: &'static str, call: F)
+    fn notify<F, Fut>(&self, hook: Hook, call: F)
     where
         F: Fn(Arc<RunningPlugin>) -> Fut + Send + 'static,
         Fut: Future<Output = Result<tonic::Response<v1::Empty>, tonic::Status>> + Send + 'static,
@@ -196,7 +212,8 @@ impl PluginManager {
         if plugins.is_empty() {
             return;
         }
-        let deadline = self.deadline() * 5;
+        debug_assert_eq!(hook.kind(), HookKind::Notification, "{hook}");
+        let deadline = self.deadline(hook);
         for plugin in plugins {
             let call = call(plugin.clone());
             let slot = self.slot(&plugin.plugin_id);
@@ -206,7 +223,7 @@ impl PluginManager {
                 let outcome = tokio::time::timeout(deadline, call).await;
                 metrics.observe_hook(
                     &plugin.plugin_id,
-                    hook,
+                    hook.name(),
                     started.elapsed().as_secs_f64(),
                     !matches!(outcome, Ok(Ok(_))),
                 );
@@ -219,7 +236,7 @@ impl PluginManager {
                     if let Some(slot) = slot {
                         slot.hook_failures.fetch_add(1, Ordering::Relaxed);
                     }
-                    tracing::warn!(plugin_id = %plugin.plugin_id, hook, %reason, "notification hook failed");
+                    tracing::warn!(plugin_id = %plugin.plugin_id, hook = hook.name(), %reason, "notification hook failed");
                 }
             });
         }
@@ -230,7 +247,7 @@ impl PluginManager {
             context: Some(context.to_wire(&self.context.node_id)),
             post: Some(post.into()),
         };
-        self.notify("MessageHasBeenPosted", move |plugin| {
+        self.notify(Hook::MessageHasBeenPosted, move |plugin| {
             let event = event.clone();
             async move { plugin.hooks.clone().message_has_been_posted(event).await }
         });
@@ -247,7 +264,7 @@ impl PluginManager {
             new_post: Some(new_post.into()),
             old_post: Some(old_post.into()),
         };
-        self.notify("MessageHasBeenUpdated", move |plugin| {
+        self.notify(Hook::MessageHasBeenUpdated, move |plugin| {
             let event = event.clone();
             async move { plugin.hooks.clone().message_has_been_updated(event).await }
         });
@@ -258,7 +275,7 @@ impl PluginManager {
             context: Some(context.to_wire(&self.context.node_id)),
             post: Some(post.into()),
         };
-        self.notify("MessageHasBeenDeleted", move |plugin| {
+        self.notify(Hook::MessageHasBeenDeleted, move |plugin| {
             let event = event.clone();
             async move { plugin.hooks.clone().message_has_been_deleted(event).await }
         });
@@ -269,7 +286,7 @@ impl PluginManager {
             context: Some(context.to_wire(&self.context.node_id)),
             channel: Some(channel.into()),
         };
-        self.notify("ChannelHasBeenCreated", move |plugin| {
+        self.notify(Hook::ChannelHasBeenCreated, move |plugin| {
             let event = event.clone();
             async move { plugin.hooks.clone().channel_has_been_created(event).await }
         });
@@ -280,7 +297,7 @@ impl PluginManager {
             context: Some(context.to_wire(&self.context.node_id)),
             user: Some(user.into()),
         };
-        self.notify("UserHasBeenCreated", move |plugin| {
+        self.notify(Hook::UserHasBeenCreated, move |plugin| {
             let event = event.clone();
             async move { plugin.hooks.clone().user_has_been_created(event).await }
         });
@@ -291,7 +308,7 @@ impl PluginManager {
             context: Some(context.to_wire(&self.context.node_id)),
             user: Some(user.into()),
         };
-        self.notify("UserHasLoggedIn", move |plugin| {
+        self.notify(Hook::UserHasLoggedIn, move |plugin| {
             let event = event.clone();
             async move { plugin.hooks.clone().user_has_logged_in(event).await }
         });
@@ -308,7 +325,7 @@ impl PluginManager {
             member: Some(member.into()),
             actor_id: actor_id.to_string(),
         };
-        self.notify("UserHasJoinedChannel", move |plugin| {
+        self.notify(Hook::UserHasJoinedChannel, move |plugin| {
             let event = event.clone();
             async move { plugin.hooks.clone().user_has_joined_channel(event).await }
         });
@@ -325,7 +342,7 @@ impl PluginManager {
             member: Some(member.into()),
             actor_id: actor_id.to_string(),
         };
-        self.notify("UserHasLeftChannel", move |plugin| {
+        self.notify(Hook::UserHasLeftChannel, move |plugin| {
             let event = event.clone();
             async move { plugin.hooks.clone().user_has_left_channel(event).await }
         });
@@ -344,7 +361,7 @@ impl PluginManager {
             user_id: user_id.to_string(),
             actor_id: actor_id.to_string(),
         };
-        self.notify("UserHasJoinedTeam", move |plugin| {
+        self.notify(Hook::UserHasJoinedTeam, move |plugin| {
             let event = event.clone();
             async move { plugin.hooks.clone().user_has_joined_team(event).await }
         });
@@ -354,7 +371,7 @@ impl PluginManager {
         let Some(plugin) = self.slot(plugin_id).and_then(|s| s.running()) else {
             return;
         };
-        if !plugin.implements("OnConfigurationChange") {
+        if !plugin.implements(Hook::OnConfigurationChange.name()) {
             return;
         }
         tokio::spawn(async move {
@@ -370,7 +387,7 @@ impl PluginManager {
         let Some(plugin) = self.slot(plugin_id).and_then(|s| s.running()) else {
             return;
         };
-        if !plugin.implements("OnPluginClusterEvent") {
+        if !plugin.implements(Hook::OnPluginClusterEvent.name()) {
             return;
         }
         tokio::spawn(async move {

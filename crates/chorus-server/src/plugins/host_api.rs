@@ -377,35 +377,13 @@ impl PluginApi for HostApi {
         request: Request<v1::PublishWebSocketEventRequest>,
     ) -> Reply<v1::Empty> {
         let request = request.into_inner();
-        let data = if request.data_json.trim().is_empty() {
-            serde_json::Map::new()
-        } else {
-            match serde_json::from_str(&request.data_json) {
-                Ok(serde_json::Value::Object(map)) => map,
-                _ => {
-                    return Err(status_of(
-                        Code::WebsocketEventInvalid.with_message("data_json must be a JSON object"),
-                    ))
-                }
-            }
-        };
-        let wire = request.broadcast.unwrap_or_default();
-        let broadcast = model::Broadcast {
-            user_id: wire.user_id,
-            channel_id: wire.channel_id,
-            team_id: wire.team_id,
-            omit_users: if wire.omit_user_ids.is_empty() {
-                None
-            } else {
-                Some(
-                    wire.omit_user_ids
-                        .into_iter()
-                        .map(|id| (id, true))
-                        .collect(),
+        let data = chorus_plugin_protocol::convert::strict_json_object(&request.data_json)
+            .ok_or_else(|| {
+                status_of(
+                    Code::WebsocketEventInvalid.with_message("data_json must be a JSON object"),
                 )
-            },
-            ..Default::default()
-        };
+            })?;
+        let broadcast = model::Broadcast::from(request.broadcast.unwrap_or_default());
         let event = PluginEvent {
             event: request.event,
             data,

@@ -1,0 +1,510 @@
+//! The `PluginApi` gRPC service behind the [`TestServer`](super::TestServer): each
+//! call checks what the host checks (the KV rules of `chorus_plugin_protocol::kv`,
+//! required fields, known users and channels), answers with the host's statuses, and
+//! reads or changes the [`State`].
+
+use super::state::{EphemeralPost, KvEntry, LogEntry, PublishedClusterEvent, State};
+use crate::LogLevel;
+use crate::{Broadcast, Channel, ChannelMember, Command, Post, User, WebSocketEvent};
+use chorus_model::new_id;
+use chorus_plugin_protocol::v1;
+use chorus_plugin_protocol::{convert, kv};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+use tonic::{Request, Response, Status};
+
+/// The gRPC service behind [`TestServer`].
+pub(super) struct FakeApi {
+    state: Arc<Mutex<State>>,
+}
+
+impl FakeApi {
+    pub(super) fn new(state: Arc<Mutex<State>>) -> FakeApi {
+        FakeApi { state }
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// The host's KV rules, refused with the status the host gives.
+fn kv_rule(result: Result<(), kv::KvRuleError>) -> Result<(), Status> {
+    result.map_err(|err| Status::invalid_argument(err.to_string()))
+}
+
+fn check_key(key: &str) -> Result<(), Status> {
+    kv_rule(kv::check_key(key))
+}
+
+fn required<T>(value: Option<T>, what: &str) -> Result<T, Status> {
+    value.ok_or_else(|| Status::invalid_argument(format!("{what} is required")))
+}
+
+fn json_object(text: &str, what: &str) -> Result<serde_json::Map<String, Value>, Status> {
+    convert::strict_json_object(text)
+        .ok_or_else(|| Status::invalid_argument(format!("{what} must be a JSON object")))
+}
+
+fn ok<T>(value: T) -> Result<Response<T>, Status> {
+    Ok(Response::new(value))
+}
+
+#[tonic::async_trait]
+impl v1::plugin_api_server::PluginApi for FakeApi {
+    async fn kv_set(
+        &self,
+        request: Request<v1::KvSetRequest>,
+    ) -> Result<Response<v1::KvSetResponse>, Status> {
+        let request = request.into_inner();
+        kv_rule(kv::check_write(
+            &request.key,
+            request.value.as_deref(),
+            request.expire_in_seconds,
+        ))?;
+        let mut state = self.state();
+        if request.atomic && state.live_value(&request.key) != request.old_value.as_ref() {
+            return ok(v1::KvSetResponse { written: false });
+        }
+        match request.value {
+            Some(value) => {
+                let expire_at = if request.expire_in_seconds > 0 {
+                    state.now_ms() + request.expire_in_seconds * 1000
+                } else {
+                    0
+                };
+                state.kv.insert(request.key, KvEntry { value, expire_at });
+            }
+            None => {
+                state.kv.remove(&request.key);
+            }
+        }
+        ok(v1::KvSetResponse { written: true })
+    }
+
+    async fn kv_get(
+        &self,
+        request: Request<v1::KvGetRequest>,
+    ) -> Result<Response<v1::KvGetResponse>, Status> {
+        let request = request.into_inner();
+        check_key(&request.key)?;
+        ok(v1::KvGetResponse {
+            value: self.state().live_value(&request.key).cloned(),
+        })
+    }
+
+    async fn kv_get_many(
+        &self,
+        request: Request<v1::KvGetManyRequest>,
+    ) -> Result<Response<v1::KvGetManyResponse>, Status> {
+        let keys = request.into_inner().keys;
+        kv_rule(kv::check_keys(&keys))?;
+        let state = self.state();
+        let values = keys
+            .into_iter()
+            .filter_map(|key| state.live_value(&key).cloned().map(|value| (key, value)))
+            .collect();
+        ok(v1::KvGetManyResponse { values })
+    }
+
+    async fn kv_delete(
+        &self,
+        request: Request<v1::KvDeleteRequest>,
+    ) -> Result<Response<v1::Empty>, Status> {
+        let request = request.into_inner();
+        check_key(&request.key)?;
+        self.state().kv.remove(&request.key);
+        ok(v1::Empty {})
+    }
+
+    async fn kv_delete_all(&self, _: Request<v1::Empty>) -> Result<Response<v1::Empty>, Status> {
+        self.state().kv.clear();
+        ok(v1::Empty {})
+    }
+
+    async fn kv_list(
+        &self,
+        request: Request<v1::KvListRequest>,
+    ) -> Result<Response<v1::KvListResponse>, Status> {
+        let request = request.into_inner();
+        let per_page = kv::list_page_size(request.per_page) as usize;
+        let state = self.state();
+        let keys = state
+            .kv
+            .range(request.prefix.clone()..)
+            .take_while(|(key, _)| key.starts_with(&request.prefix))
+            .filter(|(key, _)| state.live_value(key).is_some())
+            .map(|(key, _)| key.clone())
+            .skip(request.page as usize * per_page)
+            .take(per_page)
+            .collect();
+        ok(v1::KvListResponse { keys })
+    }
+
+    async fn create_post(
+        &self,
+        request: Request<v1::PostRequest>,
+    ) -> Result<Response<v1::Post>, Status> {
+        let post = Post::from(required(request.into_inner().post, "post")?);
+        let mut state = self.state();
+        if post.user_id.is_empty() {
+            return Err(Status::invalid_argument(
+                "a post needs a user_id (for example your bot's id)",
+            ));
+        }
+        state.user(&post.user_id)?;
+        state.channel(&post.channel_id)?;
+        let post = state.add_post(Post {
+            id: String::new(),
+            create_at: 0,
+            ..post
+        });
+        ok(post.into())
+    }
+
+    async fn update_post(
+        &self,
+        request: Request<v1::PostRequest>,
+    ) -> Result<Response<v1::Post>, Status> {
+        let update = Post::from(required(request.into_inner().post, "post")?);
+        let mut state = self.state();
+        let now = state.now_ms();
+        let stored = state
+            .posts
+            .iter_mut()
+            .find(|p| p.id == update.id && p.delete_at == 0)
+            .ok_or_else(|| Status::not_found(format!("no post with id {:?}", update.id)))?;
+        stored.message = update.message;
+        stored.props = update.props;
+        stored.is_pinned = update.is_pinned;
+        stored.hashtags = update.hashtags;
+        stored.update_at = now;
+        stored.edit_at = now;
+        ok(stored.clone().into())
+    }
+
+    async fn delete_post(
+        &self,
+        request: Request<v1::PostIdRequest>,
+    ) -> Result<Response<v1::Empty>, Status> {
+        let id = request.into_inner().post_id;
+        let mut state = self.state();
+        let now = state.now_ms();
+        let stored = state
+            .posts
+            .iter_mut()
+            .find(|p| p.id == id && p.delete_at == 0)
+            .ok_or_else(|| Status::not_found(format!("no post with id {id:?}")))?;
+        stored.delete_at = now;
+        stored.update_at = now;
+        ok(v1::Empty {})
+    }
+
+    async fn get_post(
+        &self,
+        request: Request<v1::PostIdRequest>,
+    ) -> Result<Response<v1::Post>, Status> {
+        let id = request.into_inner().post_id;
+        let state = self.state();
+        let post = state
+            .posts
+            .iter()
+            .find(|p| p.id == id && p.delete_at == 0)
+            .ok_or_else(|| Status::not_found(format!("no post with id {id:?}")))?;
+        ok(post.clone().into())
+    }
+
+    async fn send_ephemeral_post(
+        &self,
+        request: Request<v1::SendEphemeralPostRequest>,
+    ) -> Result<Response<v1::Post>, Status> {
+        let request = request.into_inner();
+        let mut post = Post::from(required(request.post, "post")?);
+        let mut state = self.state();
+        state.user(&request.user_id)?;
+        post.id = new_id();
+        post.create_at = state.now_ms();
+        post.update_at = post.create_at;
+        post.post_type = "system_ephemeral".into();
+        state.ephemeral_posts.push(EphemeralPost {
+            user_id: request.user_id,
+            post: post.clone(),
+        });
+        ok(post.into())
+    }
+
+    async fn get_user(
+        &self,
+        request: Request<v1::UserIdRequest>,
+    ) -> Result<Response<v1::User>, Status> {
+        let id = request.into_inner().user_id;
+        ok(self.state().user(&id)?.clone().into())
+    }
+
+    async fn get_user_by_username(
+        &self,
+        request: Request<v1::UsernameRequest>,
+    ) -> Result<Response<v1::User>, Status> {
+        let username = request.into_inner().username;
+        let state = self.state();
+        let user = state
+            .users
+            .iter()
+            .find(|u| u.username == username)
+            .ok_or_else(|| Status::not_found(format!("no user named {username:?}")))?;
+        ok(user.clone().into())
+    }
+
+    async fn get_channel(
+        &self,
+        request: Request<v1::ChannelIdRequest>,
+    ) -> Result<Response<v1::Channel>, Status> {
+        let id = request.into_inner().channel_id;
+        ok(self.state().channel(&id)?.clone().into())
+    }
+
+    async fn get_channel_by_name(
+        &self,
+        request: Request<v1::ChannelByNameRequest>,
+    ) -> Result<Response<v1::Channel>, Status> {
+        let request = request.into_inner();
+        let state = self.state();
+        let channel = state
+            .channels
+            .iter()
+            .find(|c| c.team_id == request.team_id && c.name == request.name)
+            .ok_or_else(|| {
+                Status::not_found(format!(
+                    "no channel {:?} in team {:?}",
+                    request.name, request.team_id
+                ))
+            })?;
+        ok(channel.clone().into())
+    }
+
+    async fn get_direct_channel(
+        &self,
+        request: Request<v1::DirectChannelRequest>,
+    ) -> Result<Response<v1::Channel>, Status> {
+        let request = request.into_inner();
+        let mut state = self.state();
+        state.user(&request.user_id_1)?;
+        state.user(&request.user_id_2)?;
+        let name = Channel::direct_name(&request.user_id_1, &request.user_id_2);
+        let ids = [request.user_id_1, request.user_id_2];
+        if let Some(channel) = state
+            .channels
+            .iter()
+            .find(|c| c.channel_type == "D" && c.name == name)
+        {
+            return ok(channel.clone().into());
+        }
+        let channel = state.add_channel(Channel {
+            name,
+            channel_type: "D".into(),
+            ..Channel::default()
+        });
+        for user_id in ids {
+            state.members.push(ChannelMember {
+                channel_id: channel.id.clone(),
+                user_id,
+                roles: "channel_user".into(),
+                ..ChannelMember::default()
+            });
+        }
+        ok(channel.into())
+    }
+
+    async fn add_channel_member(
+        &self,
+        request: Request<v1::AddChannelMemberRequest>,
+    ) -> Result<Response<v1::ChannelMember>, Status> {
+        let request = request.into_inner();
+        let mut state = self.state();
+        state.user(&request.user_id)?;
+        state.channel(&request.channel_id)?;
+        if let Some(member) = state
+            .members
+            .iter()
+            .find(|m| m.channel_id == request.channel_id && m.user_id == request.user_id)
+        {
+            return ok(member.clone().into());
+        }
+        let member = ChannelMember {
+            channel_id: request.channel_id,
+            user_id: request.user_id,
+            roles: "channel_user".into(),
+            last_update_at: state.now_ms(),
+            ..ChannelMember::default()
+        };
+        state.members.push(member.clone());
+        ok(member.into())
+    }
+
+    async fn get_channel_member(
+        &self,
+        request: Request<v1::ChannelMemberRequest>,
+    ) -> Result<Response<v1::ChannelMember>, Status> {
+        let request = request.into_inner();
+        let state = self.state();
+        let member = state
+            .members
+            .iter()
+            .find(|m| m.channel_id == request.channel_id && m.user_id == request.user_id)
+            .cloned()
+            .ok_or_else(|| Status::not_found("the user is not a member of that channel"))?;
+        ok(member.into())
+    }
+
+    async fn get_team(
+        &self,
+        request: Request<v1::TeamIdRequest>,
+    ) -> Result<Response<v1::Team>, Status> {
+        let id = request.into_inner().team_id;
+        let state = self.state();
+        let team = state
+            .teams
+            .iter()
+            .find(|t| t.id == id)
+            .ok_or_else(|| Status::not_found(format!("no team with id {id:?}")))?;
+        ok(team.clone().into())
+    }
+
+    async fn register_command(
+        &self,
+        request: Request<v1::Command>,
+    ) -> Result<Response<v1::Empty>, Status> {
+        let command = Command::from(request.into_inner());
+        let trigger = &command.trigger;
+        if trigger.is_empty() || trigger.starts_with('/') || trigger.contains(char::is_whitespace) {
+            return Err(Status::invalid_argument(format!(
+                "a command trigger is one word without the slash, not {trigger:?}"
+            )));
+        }
+        self.state()
+            .commands
+            .insert(command.trigger.clone(), command);
+        ok(v1::Empty {})
+    }
+
+    async fn unregister_command(
+        &self,
+        request: Request<v1::UnregisterCommandRequest>,
+    ) -> Result<Response<v1::Empty>, Status> {
+        self.state().commands.remove(&request.into_inner().trigger);
+        ok(v1::Empty {})
+    }
+
+    async fn ensure_bot_user(
+        &self,
+        request: Request<v1::EnsureBotUserRequest>,
+    ) -> Result<Response<v1::User>, Status> {
+        let request = request.into_inner();
+        if request.username.is_empty() {
+            return Err(Status::invalid_argument("a bot needs a username"));
+        }
+        let mut state = self.state();
+        if let Some(user) = state.users.iter().find(|u| u.username == request.username) {
+            if !user.is_bot {
+                return Err(Status::already_exists(format!(
+                    "the username {:?} belongs to a person, not a bot",
+                    request.username
+                )));
+            }
+            return ok(user.clone().into());
+        }
+        let bot = state.add_user(User {
+            username: request.username,
+            nickname: request.display_name,
+            position: request.description,
+            is_bot: true,
+            ..User::default()
+        });
+        ok(bot.into())
+    }
+
+    async fn publish_web_socket_event(
+        &self,
+        request: Request<v1::PublishWebSocketEventRequest>,
+    ) -> Result<Response<v1::Empty>, Status> {
+        let request = request.into_inner();
+        if request.event.is_empty() {
+            return Err(Status::invalid_argument("a websocket event needs a name"));
+        }
+        let data = json_object(&request.data_json, "websocket event data")?;
+        let broadcast = request.broadcast.map(Broadcast::from).unwrap_or_default();
+        // As the plugin named it: clients would receive `custom_<plugin id>_<event>`.
+        self.state().websocket_events.push(WebSocketEvent {
+            event: request.event,
+            data,
+            broadcast,
+            seq: 0,
+        });
+        ok(v1::Empty {})
+    }
+
+    async fn publish_plugin_cluster_event(
+        &self,
+        request: Request<v1::PublishPluginClusterEventRequest>,
+    ) -> Result<Response<v1::Empty>, Status> {
+        let request = request.into_inner();
+        let target_node_id = Some(request.target_node_id).filter(|id| !id.is_empty());
+        self.state().cluster_events.push(PublishedClusterEvent {
+            id: request.id,
+            data: request.data,
+            target_node_id,
+        });
+        ok(v1::Empty {})
+    }
+
+    async fn get_plugin_config(
+        &self,
+        _: Request<v1::Empty>,
+    ) -> Result<Response<v1::PluginConfig>, Status> {
+        let config_json = Value::Object(self.state().config.clone()).to_string();
+        ok(v1::PluginConfig { config_json })
+    }
+
+    async fn save_plugin_config(
+        &self,
+        request: Request<v1::PluginConfig>,
+    ) -> Result<Response<v1::Empty>, Status> {
+        let config = json_object(
+            &request.into_inner().config_json,
+            "the plugin configuration",
+        )?;
+        self.state().config = config;
+        ok(v1::Empty {})
+    }
+
+    async fn log(&self, request: Request<v1::LogRequest>) -> Result<Response<v1::Empty>, Status> {
+        let request = request.into_inner();
+        let level = match v1::LogLevel::try_from(request.level) {
+            Ok(v1::LogLevel::Debug) => LogLevel::Debug,
+            Ok(v1::LogLevel::Warn) => LogLevel::Warn,
+            Ok(v1::LogLevel::Error) => LogLevel::Error,
+            _ => LogLevel::Info,
+        };
+        let fields: BTreeMap<String, String> = request.fields.into_iter().collect();
+        // Shown by cargo test when the test fails.
+        eprintln!("plugin log {level:?}: {} {fields:?}", request.message);
+        self.state().logs.push(LogEntry {
+            level,
+            message: request.message,
+            fields,
+        });
+        ok(v1::Empty {})
+    }
+
+    async fn get_server_version(
+        &self,
+        _: Request<v1::Empty>,
+    ) -> Result<Response<v1::ServerVersion>, Status> {
+        ok(v1::ServerVersion {
+            version: self.state().server_version.clone(),
+        })
+    }
+}

@@ -1,0 +1,142 @@
+//! What the [`TestServer`](super::TestServer) holds: its clock, the KV store with
+//! expiry, the users, teams, channels, members and posts a test registered or a plugin
+//! created, and the records of what the plugin sent out (ephemeral posts, websocket
+//! and cluster events, log lines), with the rules shared by its accessors and its gRPC
+//! service.
+
+use crate::LogLevel;
+use crate::{Channel, ChannelMember, Command, Post, Team, User, WebSocketEvent};
+use chorus_model::new_id;
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use tonic::Status;
+
+/// An ephemeral post a plugin showed to one user.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EphemeralPost {
+    pub user_id: String,
+    pub post: Post,
+}
+
+/// A cluster event a plugin published.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublishedClusterEvent {
+    pub id: String,
+    pub data: Vec<u8>,
+    /// `None`: every other node.
+    pub target_node_id: Option<String>,
+}
+
+/// A line a plugin logged.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogEntry {
+    pub level: LogLevel,
+    pub message: String,
+    pub fields: BTreeMap<String, String>,
+}
+
+#[derive(Debug)]
+pub(super) struct KvEntry {
+    pub(super) value: Vec<u8>,
+    /// Milliseconds since the epoch on the server's clock; 0 never expires.
+    pub(super) expire_at: i64,
+}
+
+#[derive(Debug, Default)]
+pub(super) struct State {
+    pub(super) clock_offset: Duration,
+    pub(super) kv: BTreeMap<String, KvEntry>,
+    pub(super) posts: Vec<Post>,
+    pub(super) users: Vec<User>,
+    pub(super) teams: Vec<Team>,
+    pub(super) channels: Vec<Channel>,
+    pub(super) members: Vec<ChannelMember>,
+    pub(super) commands: BTreeMap<String, Command>,
+    pub(super) ephemeral_posts: Vec<EphemeralPost>,
+    pub(super) websocket_events: Vec<WebSocketEvent>,
+    pub(super) cluster_events: Vec<PublishedClusterEvent>,
+    pub(super) logs: Vec<LogEntry>,
+    pub(super) config: serde_json::Map<String, Value>,
+    pub(super) server_version: String,
+}
+
+impl State {
+    pub(super) fn now_ms(&self) -> i64 {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+            + self.clock_offset;
+        i64::try_from(now.as_millis()).unwrap_or(i64::MAX)
+    }
+
+    pub(super) fn live_value(&self, key: &str) -> Option<&Vec<u8>> {
+        let now = self.now_ms();
+        self.kv
+            .get(key)
+            .filter(|e| e.expire_at == 0 || e.expire_at > now)
+            .map(|e| &e.value)
+    }
+
+    pub(super) fn user(&self, id: &str) -> Result<&User, Status> {
+        self.users
+            .iter()
+            .find(|u| u.id == id)
+            .ok_or_else(|| Status::not_found(format!("no user with id {id:?}")))
+    }
+
+    pub(super) fn channel(&self, id: &str) -> Result<&Channel, Status> {
+        self.channels
+            .iter()
+            .find(|c| c.id == id)
+            .ok_or_else(|| Status::not_found(format!("no channel with id {id:?}")))
+    }
+
+    pub(super) fn add_user(&mut self, mut user: User) -> User {
+        if user.id.is_empty() {
+            user.id = new_id();
+        }
+        if user.create_at == 0 {
+            user.create_at = self.now_ms();
+            user.update_at = user.create_at;
+        }
+        if user.roles.is_empty() {
+            user.roles = "system_user".into();
+        }
+        self.users.retain(|u| u.id != user.id);
+        self.users.push(user.clone());
+        user
+    }
+
+    pub(super) fn add_channel(&mut self, mut channel: Channel) -> Channel {
+        if channel.id.is_empty() {
+            channel.id = new_id();
+        }
+        if channel.name.is_empty() {
+            channel.name = channel.id.clone();
+        }
+        if channel.channel_type.is_empty() {
+            channel.channel_type = "O".into();
+        }
+        if channel.create_at == 0 {
+            channel.create_at = self.now_ms();
+            channel.update_at = channel.create_at;
+        }
+        self.channels.retain(|c| c.id != channel.id);
+        self.channels.push(channel.clone());
+        channel
+    }
+
+    pub(super) fn add_post(&mut self, mut post: Post) -> Post {
+        if post.id.is_empty() {
+            post.id = new_id();
+        }
+        if post.create_at == 0 {
+            post.create_at = self.now_ms();
+            post.update_at = post.create_at;
+        }
+        self.posts.retain(|p| p.id != post.id);
+        self.posts.push(post.clone());
+        post
+    }
+}

@@ -1,0 +1,198 @@
+//! `/demo`: the slash command whose subcommands between them call every API method.
+
+use crate::cluster::increment;
+use crate::demo::{Demo, TRIGGER};
+use chorus_plugin::{Api, ApiError, Broadcast, CommandArgs, CommandResponse, KvSetOptions, Post};
+use serde_json::{json, Value};
+use std::time::Duration;
+
+pub(crate) const HELP: &str = "\
+/demo greet                  greet you with the configured Greeting
+/demo echo <text>            post <text> in the channel as you
+/demo post <text>            have demo-bot post <text> here
+/demo edit <post id> <text>  edit a post
+/demo delete <post id>       delete a post
+/demo whisper <text>         an ephemeral post from demo-bot, only you see it
+/demo dm <username>          demo-bot sends <username> a direct message
+/demo join <channel name>    add you to a channel of this team
+/demo channel                about this channel
+/demo kv get|set|del|list|incr|expire|cas-del|clear ...  the plugin's KV store
+/demo config greeting <text> change the Greeting setting
+/demo cluster <text>         send <text> to the plugin on the other servers
+/demo ws <event>             send you a websocket event custom_com.chorus.demo_<event>
+/demo version                the server's version
+/demo unregister             remove /demo until the plugin is activated again";
+
+impl Demo {
+    pub(crate) async fn run_command(
+        &self,
+        api: &Api,
+        args: &CommandArgs,
+    ) -> Result<CommandResponse, ApiError> {
+        let words = args.arguments();
+        // The text after the first `n` words, spacing kept.
+        let rest = |n: usize| -> String {
+            let mut text = args.command.trim_start();
+            for _ in 0..=n {
+                text = text
+                    .split_once(char::is_whitespace)
+                    .map_or("", |(_, after)| after)
+                    .trim_start();
+            }
+            text.to_string()
+        };
+        fn reply(text: impl Into<String>) -> CommandResponse {
+            CommandResponse::ephemeral(text)
+        }
+        let response = match words.as_slice() {
+            [] | ["help"] => reply(HELP),
+            ["greet"] => {
+                let user = api.get_user(&args.user_id).await?;
+                reply(format!("{}, @{}!", self.config().greeting, user.username))
+            }
+            ["echo", ..] => CommandResponse::in_channel(rest(1)),
+            ["post", ..] => {
+                let post = Post {
+                    user_id: self.bot_id(api).await?,
+                    ..Post::new(&args.channel_id, rest(1))
+                };
+                let post = api.create_post(post).await?;
+                reply(format!("demo-bot posted {}", post.id))
+            }
+            ["edit", post_id, ..] => {
+                let mut post = api.get_post(*post_id).await?;
+                post.message = rest(2);
+                let post = api.update_post(post).await?;
+                reply(format!("edited {}", post.id))
+            }
+            ["delete", post_id] => {
+                api.delete_post(*post_id).await?;
+                reply(format!("deleted {post_id}"))
+            }
+            ["whisper", ..] => {
+                let post = Post {
+                    user_id: self.bot_id(api).await?,
+                    ..Post::new(&args.channel_id, rest(1))
+                };
+                api.send_ephemeral_post(&args.user_id, post).await?;
+                reply("whispered")
+            }
+            ["dm", username] => {
+                let user = api
+                    .get_user_by_username(username.trim_start_matches('@'))
+                    .await?;
+                let bot_id = self.bot_id(api).await?;
+                let channel = api.get_direct_channel(&bot_id, &user.id).await?;
+                let greeting = format!(
+                    "{} from the demo plugin, @{}!",
+                    self.config().greeting,
+                    user.username
+                );
+                api.create_post(Post {
+                    user_id: bot_id,
+                    ..Post::new(&channel.id, greeting)
+                })
+                .await?;
+                reply(format!("sent @{} a direct message", user.username))
+            }
+            ["join", name] => {
+                let team = api.get_team(&args.team_id).await?;
+                let channel = api.get_channel_by_name(&team.id, *name).await?;
+                api.add_channel_member(&channel.id, &args.user_id).await?;
+                reply(format!(
+                    "added you to ~{} in {}",
+                    channel.name, team.display_name
+                ))
+            }
+            ["channel"] => {
+                let channel = api.get_channel(&args.channel_id).await?;
+                reply(format!(
+                    "~{} ({}), type {}",
+                    channel.name, channel.display_name, channel.channel_type
+                ))
+            }
+            ["kv", ..] => reply(self.kv_command(api, &words[1..], rest(3)).await?),
+            ["config", "greeting", ..] => {
+                // Read-modify-write the whole settings object: other settings stay as
+                // they are. Every copy of the plugin then gets OnConfigurationChange.
+                let mut config = api.get_plugin_config().await?;
+                config["Greeting"] = Value::String(rest(2));
+                api.save_plugin_config(&config).await?;
+                reply(format!("Greeting is now {:?}", rest(2)))
+            }
+            ["cluster", ..] => {
+                api.publish_plugin_cluster_event("demo", rest(1), None)
+                    .await?;
+                reply("sent to the other servers")
+            }
+            ["cluster-to", node_id, ..] => {
+                api.publish_plugin_cluster_event("demo", rest(2), Some(node_id))
+                    .await?;
+                reply(format!("sent to server {node_id}"))
+            }
+            ["ws", event] => {
+                let data = json!({ "from": "demo", "user_id": args.user_id });
+                api.publish_websocket_event(*event, data, Broadcast::to_user(&args.user_id))
+                    .await?;
+                reply(format!("sent custom_com.chorus.demo_{event}"))
+            }
+            ["version"] => reply(format!("Chorus {}", api.get_server_version().await?)),
+            ["unregister"] => {
+                api.unregister_command(TRIGGER).await?;
+                reply(format!(
+                    "/{TRIGGER} is gone until the plugin is activated again"
+                ))
+            }
+            _ => reply(format!("unknown subcommand; try:\n{HELP}")),
+        };
+        Ok(response)
+    }
+
+    /// `/demo kv ...`: the KV store by hand. `value` is the text after the key.
+    pub(crate) async fn kv_command(
+        &self,
+        api: &Api,
+        words: &[&str],
+        value: String,
+    ) -> Result<String, ApiError> {
+        Ok(match words {
+            ["get", key] => match api.kv_get(*key).await? {
+                Some(bytes) => format!("{key} = {}", String::from_utf8_lossy(&bytes)),
+                None => format!("{key} is not set"),
+            },
+            ["set", key, ..] => {
+                api.kv_set(*key, value).await?;
+                format!("set {key}")
+            }
+            ["del", key] => {
+                api.kv_delete(*key).await?;
+                format!("deleted {key}")
+            }
+            ["list"] | ["list", _] => {
+                let prefix = words.get(1).copied().unwrap_or("");
+                let keys = api.kv_list(prefix, 0, 100).await?;
+                format!("{} keys: {}", keys.len(), keys.join(", "))
+            }
+            ["incr", key] => format!("{key} = {}", increment(api, key).await?),
+            ["expire", key, seconds, ..] => {
+                let seconds: u64 = seconds.parse().map_err(|_| ApiError::InvalidArgument("seconds?".into()))?;
+                // `value` starts after the key; drop the seconds word from it.
+                let text = value.split_once(char::is_whitespace).map_or("", |(_, v)| v).to_string();
+                let options = KvSetOptions { expire_in: Some(Duration::from_secs(seconds)), ..KvSetOptions::default() };
+                api.kv_set_with_options(*key, Some(text.into_bytes()), options).await?;
+                format!("set {key} for {seconds} s")
+            }
+            ["cas-del", key, ..] => match api.kv_compare_and_delete(*key, value.as_bytes()).await? {
+                true => format!("deleted {key}"),
+                false => format!("{key} did not hold {value:?}; left alone"),
+            },
+            ["clear"] => {
+                api.kv_delete_all().await?;
+                "deleted every key".into()
+            }
+            _ => "usage: /demo kv get <key> | set <key> <value> | del <key> | list [prefix] | incr <key> | \
+                  expire <key> <seconds> <value> | cas-del <key> <value> | clear"
+                .into(),
+        })
+    }
+}
