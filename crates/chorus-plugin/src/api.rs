@@ -260,7 +260,7 @@ impl Api {
     pub async fn kv_get_many(
         &self,
         keys: impl IntoIterator<Item = impl Into<String>>,
-    ) -> ApiResult<std::collections::HashMap<String, Vec<u8>>> {
+    ) -> ApiResult<HashMap<String, Vec<u8>>> {
         let request = v1::KvGetManyRequest {
             keys: keys.into_iter().map(Into::into).collect(),
         };

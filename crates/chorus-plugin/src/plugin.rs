@@ -26,8 +26,10 @@ use std::future::Future;
 pub type HookError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
 /// What `MessageWillBePosted` / `MessageWillBeUpdated` decide about a post.
-// One short-lived value per hook call: `Replace(post)` reads better than boxing it.
-#[allow(clippy::large_enum_variant)]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "one short-lived value per hook call: `Replace(post)` reads better than boxing it"
+)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum PostDecision {
     /// Let the post through unchanged.

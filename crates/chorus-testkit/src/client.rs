@@ -26,7 +26,10 @@ pub trait Endpoint {
     }
 
     /// Signs `username` up (password `password-<username>`) and logs in.
-    #[allow(async_fn_in_trait)]
+    #[allow(
+        async_fn_in_trait,
+        reason = "only the test kit calls these, with no Send bound needed"
+    )]
     async fn user(&self, username: &str) -> (Api, Value) {
         let anonymous = self.client();
         let (status, user) = anonymous
@@ -43,7 +46,10 @@ pub trait Endpoint {
     }
 
     /// Signs `username` up and has `team_admin` add them to `team_id`.
-    #[allow(async_fn_in_trait)]
+    #[allow(
+        async_fn_in_trait,
+        reason = "only the test kit calls these, with no Send bound needed"
+    )]
     async fn member(&self, team_admin: &Api, team_id: &str, username: &str) -> (Api, Value) {
         let (api, user) = self.user(username).await;
         team_admin.add_to_team(team_id, &id(&user)).await;

@@ -16,6 +16,7 @@ use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chorus_model::PluginState;
+use chorus_plugin_protocol::hooks::Hook;
 use chorus_plugin_protocol::v1;
 use futures_util::StreamExt;
 use std::path::{Component, Path};
@@ -64,7 +65,7 @@ async fn proxy(state: &Arc<AppState>, request: Request) -> Result<Response, AppE
             "The plugin {plugin_id:?} is installed but not running."
         )));
     };
-    if !running.implements("ServeHTTP") {
+    if !running.implements(Hook::ServeHttp) {
         return Err(Code::PluginNoHttp
             .with_message(format!("The plugin {plugin_id:?} does not serve HTTP.")));
     }

@@ -2,7 +2,7 @@
 //! positions, with the `channel_created`, `direct_added`, `user_added`,
 //! `user_removed` and `channel_viewed` events and the channel hooks.
 
-use super::events::{event, to_channel, to_team, to_user};
+use super::events::event;
 use super::permissions::{
     is_team_member, load_channel, load_team, require_channel_member, require_channel_visible,
     require_self_or_admin, require_team_member,
@@ -14,7 +14,7 @@ use crate::error::{is_unique_violation, AppError, AppResult, Code};
 use crate::plugins::HookContext;
 use crate::AppState;
 use chorus_model::{
-    events, new_id, now_millis, Channel, ChannelMember, CHANNEL_DIRECT, CHANNEL_OPEN,
+    events, new_id, now_millis, Broadcast, Channel, ChannelMember, CHANNEL_DIRECT, CHANNEL_OPEN,
     CHANNEL_PRIVATE,
 };
 
@@ -91,9 +91,9 @@ impl AppState {
                 }
             })?;
         let audience = if channel.channel_type == CHANNEL_OPEN {
-            to_team(&team.id)
+            Broadcast::to_team(&team.id)
         } else {
-            to_user(&creator_id)
+            Broadcast::to_user(&creator_id)
         };
         self.publish(event(
             events::CHANNEL_CREATED,
@@ -169,7 +169,7 @@ impl AppState {
                 event(
                     events::DIRECT_ADDED,
                     serde_json::json!({"creator_id": creator_id, "teammate_id": teammate, "channel_id": channel.id}),
-                    to_user(member),
+                    Broadcast::to_user(member),
                 ),
                 &[member.to_string()],
             );
@@ -273,7 +273,7 @@ impl AppState {
             event(
                 events::CHANNEL_VIEWED,
                 serde_json::json!({"channel_id": channel_id}),
-                to_user(user_id),
+                Broadcast::to_user(user_id),
             ),
             &[user_id.to_string()],
         );
@@ -318,7 +318,7 @@ impl AppState {
             self.publish(event(
                 events::USER_ADDED,
                 serde_json::json!({"user_id": target.id, "team_id": channel.team_id}),
-                to_channel(&channel.id),
+                Broadcast::to_channel(&channel.id),
             ))
             .await?;
             let by = actor.user_id().filter(|me| *me != target.id).unwrap_or("");
@@ -375,13 +375,13 @@ impl AppState {
         self.publish(event(
             events::USER_REMOVED,
             serde_json::json!({"user_id": user_id, "remover_id": remover_id}),
-            to_channel(&channel.id),
+            Broadcast::to_channel(&channel.id),
         ))
         .await?;
         self.publish(event(
             events::USER_REMOVED,
             serde_json::json!({"channel_id": channel.id, "remover_id": remover_id}),
-            to_user(user_id),
+            Broadcast::to_user(user_id),
         ))
         .await?;
         if let Some(member) = member {

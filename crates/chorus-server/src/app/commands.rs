@@ -3,7 +3,7 @@
 //! text a message only the caller sees, as Mattermost does); listing them; plugins
 //! registering their own triggers; and ephemeral posts.
 
-use super::events::{event, to_user};
+use super::events::event;
 use super::permissions::{load_channel, require_channel_member, require_team_member};
 use super::validate::require_id;
 use super::{Actor, Auth};
@@ -11,8 +11,8 @@ use crate::commands::{parse_command_line, CommandHandler};
 use crate::error::{AppError, AppResult, Code};
 use crate::AppState;
 use chorus_model::{
-    events, new_id, now_millis, Command, CommandArgs, CommandResponse, Post, POST_TYPE_EPHEMERAL,
-    RESPONSE_TYPE_EPHEMERAL, RESPONSE_TYPE_IN_CHANNEL,
+    events, new_id, now_millis, Broadcast, Command, CommandArgs, CommandResponse, Post,
+    POST_TYPE_EPHEMERAL, RESPONSE_TYPE_EPHEMERAL, RESPONSE_TYPE_IN_CHANNEL,
 };
 
 impl AppState {
@@ -131,7 +131,7 @@ impl AppState {
             event(
                 events::EPHEMERAL_MESSAGE,
                 serde_json::json!({"post": post_json}),
-                to_user(user_id),
+                Broadcast::to_user(user_id),
             ),
             &[user_id.to_string()],
         );

@@ -25,27 +25,6 @@ pub fn event(name: &str, data: Value, broadcast: Broadcast) -> WebSocketEvent {
     }
 }
 
-pub fn to_user(user_id: &str) -> Broadcast {
-    Broadcast {
-        user_id: user_id.to_string(),
-        ..Default::default()
-    }
-}
-
-pub fn to_channel(channel_id: &str) -> Broadcast {
-    Broadcast {
-        channel_id: channel_id.to_string(),
-        ..Default::default()
-    }
-}
-
-pub fn to_team(team_id: &str) -> Broadcast {
-    Broadcast {
-        team_id: team_id.to_string(),
-        ..Default::default()
-    }
-}
-
 impl AppState {
     /// Delivers `event` to everyone its broadcast allows.
     pub async fn publish(&self, event: WebSocketEvent) -> AppResult<()> {
@@ -103,7 +82,7 @@ pub async fn publish_typing(
             "You can only send typing events to channels you are a member of.",
         ));
     }
-    let mut broadcast = to_channel(channel_id);
+    let mut broadcast = Broadcast::to_channel(channel_id);
     broadcast.omit_users = Some([(user_id.to_string(), true)].into_iter().collect());
     state
         .publish(event(

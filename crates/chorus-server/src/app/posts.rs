@@ -3,7 +3,7 @@
 //! front door that makes a post (REST, slash commands answering `in_channel`, the
 //! plugin API) comes through [`AppState::create_post`].
 
-use super::events::{event, to_channel};
+use super::events::event;
 use super::permissions::{load_channel, require_channel_member};
 use super::validate::{self, require_id};
 use super::Actor;
@@ -11,7 +11,7 @@ use crate::error::{AppError, AppResult, Code};
 use crate::plugins::{HookContext, Rejection};
 use crate::store::{MemberName, PostWindow};
 use crate::AppState;
-use chorus_model::{events, new_id, now_millis, Channel, Post, PostList, User};
+use chorus_model::{events, new_id, now_millis, Broadcast, Channel, Post, PostList, User};
 
 /// Longest `pending_post_id` a client may send.
 const PENDING_POST_ID_MAX: usize = 100;
@@ -186,7 +186,7 @@ impl AppState {
         }
         let audience: Vec<String> = members.into_iter().map(|m| m.user_id).collect();
         self.publish_to(
-            event(events::POSTED, data, to_channel(&channel.id)),
+            event(events::POSTED, data, Broadcast::to_channel(&channel.id)),
             &audience,
         );
         Ok(())
@@ -251,7 +251,7 @@ impl AppState {
         self.publish(event(
             events::POST_EDITED,
             serde_json::json!({"post": to_json(&updated)?}),
-            to_channel(&channel.id),
+            Broadcast::to_channel(&channel.id),
         ))
         .await?;
         self.plugins
@@ -273,7 +273,7 @@ impl AppState {
         self.publish(event(
             events::POST_DELETED,
             serde_json::json!({"post": to_json(&post)?, "delete_by": actor.user_id().unwrap_or_default()}),
-            to_channel(&channel.id),
+            Broadcast::to_channel(&channel.id),
         ))
         .await?;
         self.plugins

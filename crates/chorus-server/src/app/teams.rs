@@ -2,7 +2,7 @@
 //! and membership. A new team gets the channels Mattermost users expect
 //! (`town-square`, `off-topic`), and everyone who joins the team joins those channels.
 
-use super::events::{event, to_channel, to_user};
+use super::events::event;
 use super::permissions::{
     load_team, require_self_or_admin, require_team_member, require_team_visible,
 };
@@ -11,7 +11,8 @@ use super::{Actor, Auth};
 use crate::error::{is_unique_violation, AppError, AppResult, Code};
 use crate::AppState;
 use chorus_model::{
-    events, new_id, now_millis, Channel, Team, TeamMember, CHANNEL_OPEN, TEAM_INVITE, TEAM_OPEN,
+    events, new_id, now_millis, Broadcast, Channel, Team, TeamMember, CHANNEL_OPEN, TEAM_INVITE,
+    TEAM_OPEN,
 };
 
 /// Channels every team starts with, and every new team member joins.
@@ -201,7 +202,7 @@ impl AppState {
             self.publish(event(
                 events::ADDED_TO_TEAM,
                 serde_json::json!({"team_id": team.id, "user_id": target.id}),
-                to_user(&target.id),
+                Broadcast::to_user(&target.id),
             ))
             .await?;
             for name in default_names {
@@ -209,7 +210,7 @@ impl AppState {
                     self.publish(event(
                         events::USER_ADDED,
                         serde_json::json!({"user_id": target.id, "team_id": team.id}),
-                        to_channel(&channel.id),
+                        Broadcast::to_channel(&channel.id),
                     ))
                     .await?;
                 }

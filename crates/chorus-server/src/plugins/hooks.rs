@@ -65,7 +65,7 @@ impl PluginManager {
         self.slots()
             .into_iter()
             .filter_map(|slot| slot.running())
-            .filter(|running| running.implements(hook.name()))
+            .filter(|running| running.implements(hook))
             .collect()
     }
 
@@ -185,7 +185,7 @@ impl PluginManager {
         args: v1::CommandArgs,
     ) -> Option<CommandResponse> {
         let plugin = self.slot(plugin_id)?.running()?;
-        if !plugin.implements(Hook::ExecuteCommand.name()) {
+        if !plugin.implements(Hook::ExecuteCommand) {
             return None;
         }
         let request = v1::ExecuteCommandRequest {
@@ -371,7 +371,7 @@ impl PluginManager {
         let Some(plugin) = self.slot(plugin_id).and_then(|s| s.running()) else {
             return;
         };
-        if !plugin.implements(Hook::OnConfigurationChange.name()) {
+        if !plugin.implements(Hook::OnConfigurationChange) {
             return;
         }
         tokio::spawn(async move {
@@ -387,7 +387,7 @@ impl PluginManager {
         let Some(plugin) = self.slot(plugin_id).and_then(|s| s.running()) else {
             return;
         };
-        if !plugin.implements(Hook::OnPluginClusterEvent.name()) {
+        if !plugin.implements(Hook::OnPluginClusterEvent) {
             return;
         }
         tokio::spawn(async move {

@@ -265,10 +265,10 @@ mod tests {
 
     #[test]
     fn ids_may_not_start_with_a_dot() {
-        assert!(super::is_valid_plugin_id("com.example.demo"));
-        assert!(!super::is_valid_plugin_id(".staging-x"));
-        assert!(!super::is_valid_plugin_id("..."));
-        assert!(!super::is_valid_plugin_id("a/b"));
+        assert!(is_valid_plugin_id("com.example.demo"));
+        assert!(!is_valid_plugin_id(".staging-x"));
+        assert!(!is_valid_plugin_id("..."));
+        assert!(!is_valid_plugin_id("a/b"));
     }
 
     #[test]

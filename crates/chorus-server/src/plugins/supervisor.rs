@@ -12,6 +12,7 @@ use super::{PluginSlot, SharedContext};
 use crate::security::confine::{Confinement, Prepared};
 use crate::security::process;
 use chorus_model::PluginState;
+use chorus_plugin_protocol::hooks::Hook;
 use chorus_plugin_protocol::v1::hooks_client::HooksClient;
 use chorus_plugin_protocol::UnixConnection;
 use chorus_plugin_protocol::{v1, Handshake};
@@ -57,8 +58,8 @@ pub struct RunningPlugin {
 }
 
 impl RunningPlugin {
-    pub fn implements(&self, hook: &str) -> bool {
-        self.implemented.contains(hook)
+    pub fn implements(&self, hook: Hook) -> bool {
+        self.implemented.contains(hook.name())
     }
 }
 
@@ -341,7 +342,7 @@ async fn launch(slot: &Arc<PluginSlot>, context: &SharedContext) -> Result<Launc
             .hooks
             .into_iter()
             .collect::<HashSet<String>>();
-        if implemented.contains("OnActivate") {
+        if implemented.contains(Hook::OnActivate.name()) {
             let result = tokio::time::timeout(start_timeout, hooks.on_activate(v1::Empty {}))
                 .await
                 .map_err(|_| "OnActivate did not finish in time".to_string())?
@@ -388,7 +389,7 @@ async fn launch(slot: &Arc<PluginSlot>, context: &SharedContext) -> Result<Launc
 /// SIGKILL to what is left of it.
 async fn shut_down(mut launch: Launch) {
     let pid = launch.running.pid;
-    if launch.running.implements("OnDeactivate") {
+    if launch.running.implements(Hook::OnDeactivate) {
         let mut hooks = launch.running.hooks.clone();
         let _ = tokio::time::timeout(DEACTIVATE_TIMEOUT, hooks.on_deactivate(v1::Empty {})).await;
     }

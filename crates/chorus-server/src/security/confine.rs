@@ -114,10 +114,12 @@ impl Prepared {
         if fd < 0 {
             return Ok(());
         }
-        if libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 {
+        // SAFETY: prctl with integer arguments only changes this process's flags.
+        if unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) } != 0 {
             return Err(std::io::Error::last_os_error());
         }
-        if libc::syscall(libc::SYS_landlock_restrict_self, fd, 0) != 0 {
+        // SAFETY: `fd` is the open ruleset the parent prepared (the caller's contract).
+        if unsafe { libc::syscall(libc::SYS_landlock_restrict_self, fd, 0) } != 0 {
             return Err(std::io::Error::last_os_error());
         }
         Ok(())

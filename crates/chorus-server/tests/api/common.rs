@@ -7,7 +7,11 @@
 //! when the test stops the server. When PostgreSQL is unreachable the PostgreSQL variant
 //! of a test is skipped with a loud message, except under `CI`, where it fails.
 
-#![allow(dead_code, unused_imports)]
+#![allow(
+    dead_code,
+    unused_imports,
+    reason = "each test module uses a different part of these shared helpers"
+)]
 
 pub use chorus_testkit::client::{
     assert_error, assert_error_shape, event_post, id, ids, strings, Api, Endpoint,
