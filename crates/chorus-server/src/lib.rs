@@ -64,7 +64,7 @@ pub struct AppState {
 #[derive(Debug, thiserror::Error)]
 pub enum ServerError {
     #[error(transparent)]
-    Store(#[from] store::StoreError),
+    Store(#[from] store::OpenError),
     #[error("the server stopped with an error: {0}")]
     Serve(std::io::Error),
     #[error("cannot prepare the plugin host: {0}")]

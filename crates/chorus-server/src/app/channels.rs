@@ -10,7 +10,7 @@ use super::permissions::{
 use super::teams::DEFAULT_CHANNELS;
 use super::validate::{self, require_id};
 use super::Actor;
-use crate::error::{is_unique_violation, AppError, AppResult, Code};
+use crate::error::{AppError, AppResult, Code};
 use crate::plugins::HookContext;
 use crate::AppState;
 use chorus_model::{
@@ -83,7 +83,7 @@ impl AppState {
             .create_channel(&channel, &members)
             .await
             .map_err(|err| {
-                if is_unique_violation(&err) {
+                if err.is_unique_violation() {
                     Code::ChannelNameTaken
                         .with_message("A channel with that name already exists on the same team.")
                 } else {
@@ -154,7 +154,7 @@ impl AppState {
         };
         match self.store.create_channel(&channel, &[first, second]).await {
             Ok(()) => {}
-            Err(err) if is_unique_violation(&err) => {
+            Err(err) if err.is_unique_violation() => {
                 // Opened concurrently by the other person: theirs is ours.
                 return self
                     .store

@@ -8,7 +8,7 @@ use super::permissions::{
 };
 use super::validate::{self, require_id};
 use super::{Actor, Auth};
-use crate::error::{is_unique_violation, AppError, AppResult, Code};
+use crate::error::{AppError, AppResult, Code};
 use crate::AppState;
 use chorus_model::{
     events, new_id, now_millis, Broadcast, Channel, Team, TeamMember, CHANNEL_OPEN, TEAM_INVITE,
@@ -87,7 +87,7 @@ impl AppState {
             .create_team(&team, auth.user_id(), &channels)
             .await
             .map_err(|err| {
-                if is_unique_violation(&err) {
+                if err.is_unique_violation() {
                     Code::TeamNameTaken.with_message("A team with that name already exists.")
                 } else {
                     err.into()

@@ -4,7 +4,7 @@
 use super::permissions::{load_channel, require_channel_visible, require_team_member};
 use super::validate::{self, require_id};
 use super::{Actor, Auth};
-use crate::error::{is_unique_violation, AppError, AppResult, Code};
+use crate::error::{AppError, AppResult, Code};
 use crate::plugins::HookContext;
 use crate::security::passwords::HashError;
 use crate::store::UserFilter;
@@ -60,7 +60,7 @@ impl AppState {
         {
             Ok(created) => Ok(created),
             // Another node or plugin copy created it first.
-            Err(err) if is_unique_violation(&err) => self
+            Err(err) if err.is_unique_violation() => self
                 .store
                 .get_user_by_username(&bot.username)
                 .await?
@@ -188,7 +188,7 @@ impl AppState {
         let created = match self.store.create_user(&user, &hash).await {
             Ok(created) => created,
             // Lost a race with a concurrent sign-up: say which of the two was taken.
-            Err(err) if is_unique_violation(&err) => {
+            Err(err) if err.is_unique_violation() => {
                 return Err(
                     if self
                         .store

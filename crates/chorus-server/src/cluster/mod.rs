@@ -62,7 +62,7 @@ pub async fn start_membership(state: Arc<AppState>, address: String) {
 }
 
 /// Live nodes of this node's cluster.
-pub async fn live_nodes(state: &AppState) -> Result<Vec<ClusterNode>, sqlx::Error> {
+pub async fn live_nodes(state: &AppState) -> crate::store::StoreResult<Vec<ClusterNode>> {
     let settings = &state.config.cluster_settings;
     let since = now_millis() - (settings.node_timeout_seconds as i64) * 1000;
     state.store.live_nodes(&settings.cluster_name, since).await

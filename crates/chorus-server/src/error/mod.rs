@@ -4,6 +4,7 @@
 //! logged with their detail and reach the client only as a generic message, so database
 //! text never leaks.
 
+use crate::store::StoreError;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use chorus_model::ApiError;
@@ -35,7 +36,7 @@ pub enum AppError {
         retry_after: Option<u64>,
     },
     #[error("database error: {0}")]
-    Store(#[from] sqlx::Error),
+    Store(#[from] StoreError),
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -57,18 +58,6 @@ impl Code {
 impl From<Code> for AppError {
     fn from(code: Code) -> AppError {
         code.with_message(code.message())
-    }
-}
-
-/// A database failure that is an outage (the client should retry) rather than a bug.
-fn is_outage(err: &sqlx::Error) -> bool {
-    match err {
-        sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => true,
-        // PostgreSQL shutting down or restarting ("57P…") and broken connections ("08…").
-        sqlx::Error::Database(err) => err
-            .code()
-            .is_some_and(|c| c.starts_with("57P") || c.starts_with("08")),
-        _ => false,
     }
 }
 
@@ -109,7 +98,7 @@ impl AppError {
     pub fn code(&self) -> Code {
         match self {
             AppError::Api { code, .. } => *code,
-            AppError::Store(err) if is_outage(err) => Code::StoreUnavailable,
+            AppError::Store(err) if err.is_outage() => Code::StoreUnavailable,
             AppError::Store(_) => Code::StoreFailed,
             AppError::Internal(_) => Code::Internal,
         }
@@ -167,9 +156,4 @@ impl IntoResponse for AppError {
         }
         response
     }
-}
-
-/// True when a store error is a unique-constraint violation (a duplicate name, say).
-pub fn is_unique_violation(err: &sqlx::Error) -> bool {
-    matches!(err, sqlx::Error::Database(db) if db.is_unique_violation())
 }

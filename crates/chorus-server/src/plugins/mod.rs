@@ -90,7 +90,7 @@ pub enum PluginError {
     #[error(transparent)]
     Bundle(#[from] bundle::BundleError),
     #[error("database error: {0}")]
-    Store(#[from] sqlx::Error),
+    Store(#[from] crate::store::StoreError),
     #[error("{0}")]
     Internal(String),
 }

@@ -182,7 +182,7 @@ impl PluginManager {
     pub(super) async fn enabled_ids(
         &self,
         store: &Store,
-    ) -> Result<std::collections::HashSet<String>, sqlx::Error> {
+    ) -> crate::store::StoreResult<std::collections::HashSet<String>> {
         let stored: BTreeMap<String, bool> = store.plugin_states().await?.into_iter().collect();
         let mut enabled = std::collections::HashSet::new();
         for slot in self.slots() {
@@ -212,7 +212,7 @@ impl PluginManager {
         &self,
         store: &Store,
         plugin_id: &str,
-    ) -> Result<bool, sqlx::Error> {
+    ) -> crate::store::StoreResult<bool> {
         let stored = store.plugin_states().await?;
         Ok(stored
             .into_iter()
@@ -223,7 +223,11 @@ impl PluginManager {
 
     /// Whether `plugin_id` is installed on this node, stored for the cluster, or
     /// reported by another node (deployed there by an operator).
-    pub async fn is_known(&self, store: &Store, plugin_id: &str) -> Result<bool, sqlx::Error> {
+    pub async fn is_known(
+        &self,
+        store: &Store,
+        plugin_id: &str,
+    ) -> crate::store::StoreResult<bool> {
         self.scan();
         Ok(self.slot(plugin_id).is_some() || store.plugin_known_to_cluster(plugin_id).await?)
     }

@@ -1,6 +1,6 @@
 //! Channels (open, private, direct) and channel membership.
 
-use super::{get_i64, get_str, Store};
+use super::{get_i64, get_str, Store, StoreError, StoreResult};
 use chorus_model::{now_millis, Channel, ChannelMember, ROLE_CHANNEL_ADMIN, ROLE_CHANNEL_USER};
 use sqlx::any::AnyRow;
 use sqlx::{Any, Transaction};
@@ -8,7 +8,7 @@ use sqlx::{Any, Transaction};
 const CHANNEL_COLUMNS: &str = "c.id, c.create_at, c.update_at, c.delete_at, c.team_id, c.type, \
      c.name, c.display_name, c.header, c.purpose, c.creator_id, c.last_post_at, c.total_msg_count";
 
-fn channel_from_row(row: &AnyRow) -> Result<Channel, sqlx::Error> {
+fn channel_from_row(row: &AnyRow) -> StoreResult<Channel> {
     Ok(Channel {
         id: get_str(row, "id")?,
         create_at: get_i64(row, "create_at")?,
@@ -26,7 +26,7 @@ fn channel_from_row(row: &AnyRow) -> Result<Channel, sqlx::Error> {
     })
 }
 
-fn member_from_row(row: &AnyRow) -> Result<ChannelMember, sqlx::Error> {
+fn member_from_row(row: &AnyRow) -> StoreResult<ChannelMember> {
     Ok(ChannelMember {
         channel_id: get_str(row, "channel_id")?,
         user_id: get_str(row, "user_id")?,
@@ -45,7 +45,7 @@ const MEMBER_COLUMNS: &str =
 pub(super) async fn insert_channel(
     tx: &mut Transaction<'_, Any>,
     channel: &Channel,
-) -> Result<(), sqlx::Error> {
+) -> StoreResult<()> {
     sqlx::query(
         "INSERT INTO channels (id, create_at, update_at, delete_at, team_id, type, name, \
            display_name, header, purpose, creator_id, last_post_at, total_msg_count) \
@@ -71,7 +71,7 @@ pub(super) async fn insert_channel_member(
     channel_id: &str,
     user_id: &str,
     now: i64,
-) -> Result<bool, sqlx::Error> {
+) -> StoreResult<bool> {
     insert_member_with_roles(tx, channel_id, user_id, ROLE_CHANNEL_USER, now).await
 }
 
@@ -81,7 +81,7 @@ async fn insert_member_with_roles(
     user_id: &str,
     roles: &str,
     now: i64,
-) -> Result<bool, sqlx::Error> {
+) -> StoreResult<bool> {
     let done = sqlx::query(
         "INSERT INTO channel_members (channel_id, user_id, roles, last_viewed_at, msg_count, \
            mention_count, last_update_at) VALUES ($1, $2, $3, 0, 0, 0, $4) \
@@ -106,11 +106,7 @@ pub struct MemberName {
 impl Store {
     /// Creates a channel and makes each of `member_ids` a member (the first one channel
     /// admin, except in direct channels), all in one transaction.
-    pub async fn create_channel(
-        &self,
-        channel: &Channel,
-        member_ids: &[&str],
-    ) -> Result<(), sqlx::Error> {
+    pub async fn create_channel(&self, channel: &Channel, member_ids: &[&str]) -> StoreResult<()> {
         let mut tx = self.pool.begin().await?;
         insert_channel(&mut tx, channel).await?;
         for (index, user_id) in member_ids.iter().enumerate() {
@@ -127,10 +123,10 @@ impl Store {
                 insert_channel_member(&mut tx, &channel.id, user_id, channel.create_at).await?;
             }
         }
-        tx.commit().await
+        tx.commit().await.map_err(StoreError::from)
     }
 
-    pub async fn get_channel(&self, id: &str) -> Result<Option<Channel>, sqlx::Error> {
+    pub async fn get_channel(&self, id: &str) -> StoreResult<Option<Channel>> {
         let sql = format!("SELECT {CHANNEL_COLUMNS} FROM channels c WHERE c.id = $1");
         let row = sqlx::query(&sql)
             .bind(id)
@@ -143,7 +139,7 @@ impl Store {
         &self,
         team_id: &str,
         name: &str,
-    ) -> Result<Option<Channel>, sqlx::Error> {
+    ) -> StoreResult<Option<Channel>> {
         let sql = format!(
             "SELECT {CHANNEL_COLUMNS} FROM channels c WHERE c.team_id = $1 AND c.name = $2"
         );
@@ -161,7 +157,7 @@ impl Store {
         &self,
         user_id: &str,
         team_id: &str,
-    ) -> Result<Vec<Channel>, sqlx::Error> {
+    ) -> StoreResult<Vec<Channel>> {
         let sql = format!(
             "SELECT {CHANNEL_COLUMNS} FROM channels c JOIN channel_members m ON m.channel_id = c.id \
              WHERE m.user_id = $1 AND (c.team_id = $2 OR c.team_id = '') AND c.delete_at = 0 \
@@ -180,7 +176,7 @@ impl Store {
         &self,
         channel_id: &str,
         user_id: &str,
-    ) -> Result<(ChannelMember, bool), sqlx::Error> {
+    ) -> StoreResult<(ChannelMember, bool)> {
         let mut tx = self.pool.begin().await?;
         let inserted = insert_channel_member(&mut tx, channel_id, user_id, now_millis()).await?;
         tx.commit().await?;
@@ -195,7 +191,7 @@ impl Store {
         &self,
         channel_id: &str,
         user_id: &str,
-    ) -> Result<bool, sqlx::Error> {
+    ) -> StoreResult<bool> {
         let done =
             sqlx::query("DELETE FROM channel_members WHERE channel_id = $1 AND user_id = $2")
                 .bind(channel_id)
@@ -209,7 +205,7 @@ impl Store {
         &self,
         channel_id: &str,
         user_id: &str,
-    ) -> Result<Option<ChannelMember>, sqlx::Error> {
+    ) -> StoreResult<Option<ChannelMember>> {
         let sql = format!(
             "SELECT {MEMBER_COLUMNS} FROM channel_members WHERE channel_id = $1 AND user_id = $2"
         );
@@ -221,10 +217,7 @@ impl Store {
         row.as_ref().map(member_from_row).transpose()
     }
 
-    pub async fn channel_members(
-        &self,
-        channel_id: &str,
-    ) -> Result<Vec<ChannelMember>, sqlx::Error> {
+    pub async fn channel_members(&self, channel_id: &str) -> StoreResult<Vec<ChannelMember>> {
         let sql = format!(
             "SELECT {MEMBER_COLUMNS} FROM channel_members WHERE channel_id = $1 ORDER BY user_id"
         );
@@ -241,7 +234,7 @@ impl Store {
         team_id: &str,
         offset: i64,
         limit: i64,
-    ) -> Result<Vec<Channel>, sqlx::Error> {
+    ) -> StoreResult<Vec<Channel>> {
         let sql = format!(
             "SELECT {CHANNEL_COLUMNS} FROM channels c WHERE c.team_id = $1 AND c.type = 'O' \
              AND c.delete_at = 0 ORDER BY lower(c.display_name), c.id LIMIT $2 OFFSET $3"
@@ -260,7 +253,7 @@ impl Store {
         &self,
         user_id: &str,
         team_id: &str,
-    ) -> Result<Vec<ChannelMember>, sqlx::Error> {
+    ) -> StoreResult<Vec<ChannelMember>> {
         let sql = format!(
             "SELECT {MEMBER_COLUMNS} FROM channel_members WHERE user_id = $1 AND channel_id IN \
                (SELECT id FROM channels WHERE (team_id = $2 OR team_id = '') AND delete_at = 0) \
@@ -276,11 +269,7 @@ impl Store {
 
     /// Marks a channel read for a member: everything posted so far counts as seen.
     /// Returns the new `last_viewed_at`, or `None` when `user_id` is not a member.
-    pub async fn view_channel(
-        &self,
-        channel_id: &str,
-        user_id: &str,
-    ) -> Result<Option<i64>, sqlx::Error> {
+    pub async fn view_channel(&self, channel_id: &str, user_id: &str) -> StoreResult<Option<i64>> {
         let now = now_millis();
         let done = sqlx::query(
             "UPDATE channel_members SET last_viewed_at = $3, last_update_at = $3, \
@@ -297,10 +286,7 @@ impl Store {
     }
 
     /// Ids and usernames of a channel's members, in one query.
-    pub async fn channel_member_names(
-        &self,
-        channel_id: &str,
-    ) -> Result<Vec<MemberName>, sqlx::Error> {
+    pub async fn channel_member_names(&self, channel_id: &str) -> StoreResult<Vec<MemberName>> {
         let rows = sqlx::query(
             "SELECT m.user_id, u.username FROM channel_members m JOIN users u ON u.id = m.user_id \
              WHERE m.channel_id = $1",

@@ -2,13 +2,13 @@
 //! itself at a clean stop; nodes with a stale heartbeat are not listed), each node's
 //! plugin statuses, and the cluster messages too large for a NOTIFY payload.
 
-use super::{get_i64, get_str, Store};
+use super::{get_i64, get_str, Store, StoreError, StoreResult};
 use chorus_model::{now_millis, ClusterNode, PluginStatus};
 use sqlx::Row;
 
 impl Store {
     /// Records (or refreshes) this node.
-    pub async fn register_node(&self, node: &ClusterNode) -> Result<(), sqlx::Error> {
+    pub async fn register_node(&self, node: &ClusterNode) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO cluster_nodes (node_id, cluster_name, hostname, version, address, started_at, last_heartbeat_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7) \
@@ -26,7 +26,7 @@ impl Store {
         Ok(())
     }
 
-    pub async fn heartbeat_node(&self, node_id: &str) -> Result<(), sqlx::Error> {
+    pub async fn heartbeat_node(&self, node_id: &str) -> StoreResult<()> {
         sqlx::query("UPDATE cluster_nodes SET last_heartbeat_at = $1 WHERE node_id = $2")
             .bind(now_millis())
             .bind(node_id)
@@ -36,7 +36,7 @@ impl Store {
     }
 
     /// Forgets a node and its plugin statuses, at its clean stop.
-    pub async fn remove_node(&self, node_id: &str) -> Result<(), sqlx::Error> {
+    pub async fn remove_node(&self, node_id: &str) -> StoreResult<()> {
         sqlx::query("DELETE FROM plugin_statuses WHERE node_id = $1")
             .bind(node_id)
             .execute(&self.pool)
@@ -53,7 +53,7 @@ impl Store {
         &self,
         cluster_name: &str,
         since: i64,
-    ) -> Result<Vec<ClusterNode>, sqlx::Error> {
+    ) -> StoreResult<Vec<ClusterNode>> {
         let rows = sqlx::query(
             "SELECT node_id, cluster_name, hostname, version, address, started_at, last_heartbeat_at \
              FROM cluster_nodes WHERE cluster_name = $1 AND last_heartbeat_at >= $2 ORDER BY started_at, node_id",
@@ -84,7 +84,7 @@ impl Store {
         &self,
         node_id: &str,
         statuses: &[PluginStatus],
-    ) -> Result<(), sqlx::Error> {
+    ) -> StoreResult<()> {
         let now = now_millis();
         let mut tx = self.pool.begin().await?;
         sqlx::query("DELETE FROM plugin_statuses WHERE node_id = $1")
@@ -108,7 +108,7 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         }
-        tx.commit().await
+        tx.commit().await.map_err(StoreError::from)
     }
 
     /// Plugin statuses reported by the live nodes of `cluster_name` other than
@@ -118,7 +118,7 @@ impl Store {
         cluster_name: &str,
         since: i64,
         except_node: &str,
-    ) -> Result<Vec<PluginStatus>, sqlx::Error> {
+    ) -> StoreResult<Vec<PluginStatus>> {
         let rows = sqlx::query(
             "SELECT s.node_id, s.plugin_id, s.plugin_path, s.state, s.error, s.name, s.description, s.version \
              FROM plugin_statuses s JOIN cluster_nodes n ON n.node_id = s.node_id \
@@ -147,7 +147,7 @@ impl Store {
     }
 
     /// Keeps a cluster message too large for a NOTIFY payload; returns its id.
-    pub async fn save_cluster_message(&self, payload: &str) -> Result<i64, sqlx::Error> {
+    pub async fn save_cluster_message(&self, payload: &str) -> StoreResult<i64> {
         sqlx::query_scalar(
             "INSERT INTO cluster_messages (payload, create_at) VALUES ($1, $2) RETURNING id",
         )
@@ -155,18 +155,20 @@ impl Store {
         .bind(now_millis())
         .fetch_one(&self.pool)
         .await
+        .map_err(StoreError::from)
     }
 
-    pub async fn cluster_message(&self, id: i64) -> Result<Option<String>, sqlx::Error> {
+    pub async fn cluster_message(&self, id: i64) -> StoreResult<Option<String>> {
         sqlx::query_scalar("SELECT payload FROM cluster_messages WHERE id = $1")
             .bind(id)
             .fetch_optional(&self.pool)
             .await
+            .map_err(StoreError::from)
     }
 
     /// Deletes large cluster messages older than `before` (ms): every node has read
     /// them long since, or missed them and re-read the state instead.
-    pub async fn delete_cluster_messages_before(&self, before: i64) -> Result<u64, sqlx::Error> {
+    pub async fn delete_cluster_messages_before(&self, before: i64) -> StoreResult<u64> {
         let done = sqlx::query("DELETE FROM cluster_messages WHERE create_at < $1")
             .bind(before)
             .execute(&self.pool)
@@ -175,10 +177,7 @@ impl Store {
     }
 
     /// Which of `session_ids` still exist and are unexpired.
-    pub async fn live_session_ids(
-        &self,
-        session_ids: &[String],
-    ) -> Result<Vec<String>, sqlx::Error> {
+    pub async fn live_session_ids(&self, session_ids: &[String]) -> StoreResult<Vec<String>> {
         if session_ids.is_empty() {
             return Ok(Vec::new());
         }
@@ -190,6 +189,6 @@ impl Store {
         for id in session_ids {
             query = query.bind(id);
         }
-        query.fetch_all(&self.pool).await
+        query.fetch_all(&self.pool).await.map_err(StoreError::from)
     }
 }

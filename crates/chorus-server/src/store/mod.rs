@@ -39,8 +39,9 @@ pub enum Backend {
     Sqlite,
 }
 
+/// Why the store could not be opened.
 #[derive(Debug, thiserror::Error)]
-pub enum StoreError {
+pub enum OpenError {
     #[error("cannot create the data folder {path}: {source}")]
     DataDir {
         path: String,
@@ -51,6 +52,34 @@ pub enum StoreError {
     #[error("database migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
 }
+
+/// A failed read or write. sqlx stays inside the store: callers ask what kind of
+/// failure it is, never look at the database's own error.
+#[derive(Debug, thiserror::Error)]
+#[error(transparent)]
+pub struct StoreError(#[from] sqlx::Error);
+
+impl StoreError {
+    /// A duplicate of something unique (a name, an email).
+    pub fn is_unique_violation(&self) -> bool {
+        matches!(&self.0, sqlx::Error::Database(db) if db.is_unique_violation())
+    }
+
+    /// An outage (the client should retry) rather than a bug: no connection, a
+    /// closed pool, or PostgreSQL shutting down or restarting ("57P…") or losing the
+    /// connection ("08…").
+    pub fn is_outage(&self) -> bool {
+        match &self.0 {
+            sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => true,
+            sqlx::Error::Database(err) => err
+                .code()
+                .is_some_and(|c| c.starts_with("57P") || c.starts_with("08")),
+            _ => false,
+        }
+    }
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
 
 #[derive(Clone)]
 pub struct Store {
@@ -79,7 +108,7 @@ static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../../migrat
 
 impl Store {
     /// Opens the database named by `SqlSettings` and brings its schema up to date.
-    pub async fn open(settings: &SqlSettings) -> Result<Store, StoreError> {
+    pub async fn open(settings: &SqlSettings) -> Result<Store, OpenError> {
         sqlx::any::install_default_drivers();
         let (backend, url) = match settings.driver_name.as_str() {
             "postgres" => (Backend::Postgres, settings.data_source.clone()),
@@ -88,7 +117,7 @@ impl Store {
         let pool = pool_options(backend, settings.max_open_conns, 1)
             .connect(&url)
             .await
-            .map_err(StoreError::Connect)?;
+            .map_err(OpenError::Connect)?;
         match backend {
             Backend::Postgres => POSTGRES_MIGRATIONS.run(&pool).await?,
             Backend::Sqlite => SQLITE_MIGRATIONS.run(&pool).await?,
@@ -98,7 +127,7 @@ impl Store {
             Backend::Sqlite => pool_options(backend, 0, SQLITE_READERS)
                 .connect(&url)
                 .await
-                .map_err(StoreError::Connect)?,
+                .map_err(OpenError::Connect)?,
         };
         let files = match backend {
             Backend::Postgres => Vec::new(),
@@ -137,11 +166,12 @@ impl Store {
     }
 
     /// A cheap round trip, for health checks.
-    pub async fn ping(&self) -> Result<(), sqlx::Error> {
+    pub async fn ping(&self) -> StoreResult<()> {
         sqlx::query("SELECT 1")
             .execute(&self.pool)
             .await
             .map(|_| ())
+            .map_err(StoreError::from)
     }
 
     pub async fn close(&self) {
@@ -180,13 +210,13 @@ fn pool_options(backend: Backend, max_open_conns: u32, sqlite_connections: u32) 
 
 /// Accepts a plain path (`./data/chorus.db`) or an `sqlite:` URL, creates the parent
 /// folder of a path, and returns a URL that creates the file when missing.
-fn sqlite_url(data_source: &str) -> Result<String, StoreError> {
+fn sqlite_url(data_source: &str) -> Result<String, OpenError> {
     if data_source.starts_with("sqlite:") {
         return Ok(data_source.to_string());
     }
     let path = std::path::Path::new(data_source);
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent).map_err(|source| StoreError::DataDir {
+        std::fs::create_dir_all(parent).map_err(|source| OpenError::DataDir {
             path: parent.display().to_string(),
             source,
         })?;
@@ -203,16 +233,17 @@ fn placeholders(start: usize, count: usize) -> String {
         .join(", ")
 }
 
-fn get_str(row: &AnyRow, column: &str) -> Result<String, sqlx::Error> {
-    row.try_get::<String, _>(column)
+fn get_str(row: &AnyRow, column: &str) -> StoreResult<String> {
+    row.try_get::<String, _>(column).map_err(StoreError::from)
 }
 
-fn get_i64(row: &AnyRow, column: &str) -> Result<i64, sqlx::Error> {
-    row.try_get::<i64, _>(column)
+fn get_i64(row: &AnyRow, column: &str) -> StoreResult<i64> {
+    row.try_get::<i64, _>(column).map_err(StoreError::from)
 }
 
-fn get_bool(row: &AnyRow, column: &str) -> Result<bool, sqlx::Error> {
+fn get_bool(row: &AnyRow, column: &str) -> StoreResult<bool> {
     // SQLite may hand back a BOOLEAN as an integer when it loses the declared type.
     row.try_get::<bool, _>(column)
         .or_else(|_| row.try_get::<i64, _>(column).map(|v| v != 0))
+        .map_err(StoreError::from)
 }

@@ -5,7 +5,7 @@
 //! Compare-and-set is a single conditional statement, so concurrent writers from any
 //! node race inside the database, never between a read and a write.
 
-use super::{get_bool, Store};
+use super::{get_bool, Store, StoreError, StoreResult};
 use chorus_model::now_millis;
 use sqlx::Row;
 
@@ -31,12 +31,7 @@ fn expiry(now: i64, seconds: i64) -> i64 {
 impl Store {
     /// Applies a KV write; returns whether it happened (false only for a failed
     /// compare-and-set).
-    pub async fn kv_write(
-        &self,
-        plugin_id: &str,
-        key: &str,
-        write: &KvWrite,
-    ) -> Result<bool, sqlx::Error> {
+    pub async fn kv_write(&self, plugin_id: &str, key: &str, write: &KvWrite) -> StoreResult<bool> {
         let now = now_millis();
         let expire_at = expiry(now, write.expire_in_seconds);
         let live = "(plugin_kv.expire_at = 0 OR plugin_kv.expire_at > $3)";
@@ -105,7 +100,7 @@ impl Store {
     }
 
     /// A live (unexpired) value.
-    pub async fn kv_get(&self, plugin_id: &str, key: &str) -> Result<Option<Vec<u8>>, sqlx::Error> {
+    pub async fn kv_get(&self, plugin_id: &str, key: &str) -> StoreResult<Option<Vec<u8>>> {
         let row = sqlx::query(
             "SELECT pvalue FROM plugin_kv WHERE plugin_id = $1 AND pkey = $2 \
              AND (expire_at = 0 OR expire_at > $3)",
@@ -115,7 +110,9 @@ impl Store {
         .bind(now_millis())
         .fetch_optional(&self.reader)
         .await?;
-        row.map(|r| r.try_get::<Vec<u8>, _>("pvalue")).transpose()
+        row.map(|r| r.try_get::<Vec<u8>, _>("pvalue"))
+            .transpose()
+            .map_err(StoreError::from)
     }
 
     /// Live values of several keys; absent keys are left out.
@@ -123,7 +120,7 @@ impl Store {
         &self,
         plugin_id: &str,
         keys: &[String],
-    ) -> Result<Vec<(String, Vec<u8>)>, sqlx::Error> {
+    ) -> StoreResult<Vec<(String, Vec<u8>)>> {
         if keys.is_empty() {
             return Ok(Vec::new());
         }
@@ -147,7 +144,7 @@ impl Store {
             .collect()
     }
 
-    pub async fn kv_delete_all(&self, plugin_id: &str) -> Result<(), sqlx::Error> {
+    pub async fn kv_delete_all(&self, plugin_id: &str) -> StoreResult<()> {
         sqlx::query("DELETE FROM plugin_kv WHERE plugin_id = $1")
             .bind(plugin_id)
             .execute(&self.pool)
@@ -162,7 +159,7 @@ impl Store {
         prefix: &str,
         page: i64,
         per_page: i64,
-    ) -> Result<Vec<String>, sqlx::Error> {
+    ) -> StoreResult<Vec<String>> {
         sqlx::query_scalar(
             "SELECT pkey FROM plugin_kv WHERE plugin_id = $1 AND substr(pkey, 1, CAST($2 AS INTEGER)) = $3 \
              AND (expire_at = 0 OR expire_at > $4) ORDER BY pkey LIMIT $5 OFFSET $6",
@@ -174,11 +171,11 @@ impl Store {
         .bind(per_page)
         .bind(page * per_page)
         .fetch_all(&self.reader)
-        .await
+        .await.map_err(StoreError::from)
     }
 
     /// Removes expired keys; they are already invisible, this only reclaims space.
-    pub async fn kv_sweep_expired(&self) -> Result<u64, sqlx::Error> {
+    pub async fn kv_sweep_expired(&self) -> StoreResult<u64> {
         let done = sqlx::query("DELETE FROM plugin_kv WHERE expire_at > 0 AND expire_at <= $1")
             .bind(now_millis())
             .execute(&self.pool)
@@ -187,7 +184,7 @@ impl Store {
     }
 
     /// Enabled flags set through the API, by plugin id.
-    pub async fn plugin_states(&self) -> Result<Vec<(String, bool)>, sqlx::Error> {
+    pub async fn plugin_states(&self) -> StoreResult<Vec<(String, bool)>> {
         let rows = sqlx::query("SELECT plugin_id, enabled FROM plugin_states")
             .fetch_all(&self.reader)
             .await?;
@@ -201,11 +198,7 @@ impl Store {
             .collect()
     }
 
-    pub async fn set_plugin_state(
-        &self,
-        plugin_id: &str,
-        enabled: bool,
-    ) -> Result<(), sqlx::Error> {
+    pub async fn set_plugin_state(&self, plugin_id: &str, enabled: bool) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO plugin_states (plugin_id, enabled, update_at) VALUES ($1, $2, $3) \
              ON CONFLICT (plugin_id) DO UPDATE SET enabled = excluded.enabled, update_at = excluded.update_at",
@@ -218,7 +211,7 @@ impl Store {
         Ok(())
     }
 
-    pub async fn delete_plugin_state(&self, plugin_id: &str) -> Result<(), sqlx::Error> {
+    pub async fn delete_plugin_state(&self, plugin_id: &str) -> StoreResult<()> {
         sqlx::query("DELETE FROM plugin_states WHERE plugin_id = $1")
             .bind(plugin_id)
             .execute(&self.pool)
@@ -227,18 +220,15 @@ impl Store {
     }
 
     /// A plugin's saved settings (a JSON object), if any were saved.
-    pub async fn plugin_config(&self, plugin_id: &str) -> Result<Option<String>, sqlx::Error> {
+    pub async fn plugin_config(&self, plugin_id: &str) -> StoreResult<Option<String>> {
         sqlx::query_scalar("SELECT config_json FROM plugin_configs WHERE plugin_id = $1")
             .bind(plugin_id)
             .fetch_optional(&self.reader)
             .await
+            .map_err(StoreError::from)
     }
 
-    pub async fn save_plugin_config(
-        &self,
-        plugin_id: &str,
-        config_json: &str,
-    ) -> Result<(), sqlx::Error> {
+    pub async fn save_plugin_config(&self, plugin_id: &str, config_json: &str) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO plugin_configs (plugin_id, config_json, update_at) VALUES ($1, $2, $3) \
              ON CONFLICT (plugin_id) DO UPDATE SET config_json = excluded.config_json, update_at = excluded.update_at",
@@ -263,7 +253,7 @@ pub struct StoredBundle {
 
 impl Store {
     /// Stores (or replaces) an uploaded bundle.
-    pub async fn save_plugin_bundle(&self, bundle: &StoredBundle) -> Result<(), sqlx::Error> {
+    pub async fn save_plugin_bundle(&self, bundle: &StoredBundle) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO plugin_bundles (plugin_id, upload_id, version, bundle, uploaded_at) VALUES ($1, $2, $3, $4, $5) \
              ON CONFLICT (plugin_id) DO UPDATE SET upload_id = excluded.upload_id, version = excluded.version, \
@@ -280,7 +270,7 @@ impl Store {
     }
 
     /// `(plugin id, upload id)` of every stored bundle, without the bytes.
-    pub async fn plugin_bundle_ids(&self) -> Result<Vec<(String, String)>, sqlx::Error> {
+    pub async fn plugin_bundle_ids(&self) -> StoreResult<Vec<(String, String)>> {
         let rows =
             sqlx::query("SELECT plugin_id, upload_id FROM plugin_bundles ORDER BY plugin_id")
                 .fetch_all(&self.pool)
@@ -290,10 +280,7 @@ impl Store {
             .collect()
     }
 
-    pub async fn plugin_bundle(
-        &self,
-        plugin_id: &str,
-    ) -> Result<Option<StoredBundle>, sqlx::Error> {
+    pub async fn plugin_bundle(&self, plugin_id: &str) -> StoreResult<Option<StoredBundle>> {
         let row = sqlx::query(
             "SELECT plugin_id, upload_id, version, bundle FROM plugin_bundles WHERE plugin_id = $1",
         )
@@ -312,7 +299,7 @@ impl Store {
     }
 
     /// Whether a bundle of `plugin_id` is stored or any node reports having it.
-    pub async fn plugin_known_to_cluster(&self, plugin_id: &str) -> Result<bool, sqlx::Error> {
+    pub async fn plugin_known_to_cluster(&self, plugin_id: &str) -> StoreResult<bool> {
         let known: Option<i32> = sqlx::query_scalar(
             "SELECT 1 FROM plugin_bundles WHERE plugin_id = $1 UNION ALL SELECT 1 FROM plugin_statuses WHERE plugin_id = $1 LIMIT 1",
         )
@@ -324,7 +311,7 @@ impl Store {
 
     /// Forgets a plugin cluster-wide: its stored bundle, enabled state and reported
     /// statuses, together.
-    pub async fn delete_plugin(&self, plugin_id: &str) -> Result<(), sqlx::Error> {
+    pub async fn delete_plugin(&self, plugin_id: &str) -> StoreResult<()> {
         let mut tx = self.pool.begin().await?;
         sqlx::query("DELETE FROM plugin_bundles WHERE plugin_id = $1")
             .bind(plugin_id)
@@ -339,11 +326,11 @@ impl Store {
             .bind(plugin_id)
             .execute(&mut *tx)
             .await?;
-        tx.commit().await
+        tx.commit().await.map_err(StoreError::from)
     }
 
     /// Every plugin's saved settings, to notice changes made on other nodes.
-    pub async fn all_plugin_configs(&self) -> Result<Vec<(String, String)>, sqlx::Error> {
+    pub async fn all_plugin_configs(&self) -> StoreResult<Vec<(String, String)>> {
         let rows = sqlx::query("SELECT plugin_id, config_json FROM plugin_configs")
             .fetch_all(&self.pool)
             .await?;

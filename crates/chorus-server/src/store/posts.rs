@@ -1,7 +1,7 @@
 //! Posts: create (bumping the channel's counters in the same transaction), edit,
 //! soft-delete (a root takes its replies with it), and the paged and threaded reads.
 
-use super::{get_bool, get_i64, get_str, Backend, Store};
+use super::{get_bool, get_i64, get_str, Backend, Store, StoreResult};
 use chorus_model::{now_millis, Post, PostList};
 use sqlx::any::AnyRow;
 
@@ -13,7 +13,7 @@ const POST_COLUMNS: &str = "p.id, p.create_at, p.update_at, p.edit_at, p.delete_
      COALESCE(rt.last_reply_at, p.last_reply_at) AS last_reply_at";
 
 /// Every row as a post.
-fn posts_from_rows(rows: &[AnyRow]) -> Result<Vec<Post>, sqlx::Error> {
+fn posts_from_rows(rows: &[AnyRow]) -> StoreResult<Vec<Post>> {
     rows.iter().map(post_from_row).collect()
 }
 
@@ -34,7 +34,7 @@ fn newest_first(mut posts: Vec<Post>, has_next: bool) -> PostList {
 /// Posts `p` with their thread's root `rt` (none for a root), for [`POST_COLUMNS`].
 const POSTS_WITH_ROOT: &str = "posts p LEFT JOIN posts rt ON rt.id = p.root_id AND p.root_id <> ''";
 
-fn post_from_row(row: &AnyRow) -> Result<Post, sqlx::Error> {
+fn post_from_row(row: &AnyRow) -> StoreResult<Post> {
     let props_text = get_str(row, "props")?;
     Ok(Post {
         id: get_str(row, "id")?,
@@ -95,7 +95,7 @@ impl Store {
     /// reply that got the lock first is deleted with its thread, and one that waited
     /// sees the root deleted and writes nothing. On SQLite the single writer serialises
     /// them.
-    pub async fn insert_post(&self, post: &Post) -> Result<bool, sqlx::Error> {
+    pub async fn insert_post(&self, post: &Post) -> StoreResult<bool> {
         let props = serde_json::Value::Object(post.props.clone()).to_string();
         // `$13` is the root id ('' for a top-level post); `$14` stands for the query
         // that finds it live.
@@ -166,7 +166,7 @@ impl Store {
     }
 
     /// A post, deleted or not (the caller decides what a deleted post means).
-    pub async fn get_post(&self, id: &str) -> Result<Option<Post>, sqlx::Error> {
+    pub async fn get_post(&self, id: &str) -> StoreResult<Option<Post>> {
         let sql = format!("SELECT {POST_COLUMNS} FROM {POSTS_WITH_ROOT} WHERE p.id = $1");
         let row = sqlx::query(&sql)
             .bind(id)
@@ -182,7 +182,7 @@ impl Store {
     /// and clients that keep the version with the highest `update_at` agree with the
     /// database. Answers `post` as this update wrote it (not as a later read might
     /// find it after another edit).
-    pub async fn update_post(&self, post: &Post) -> Result<Option<Post>, sqlx::Error> {
+    pub async fn update_post(&self, post: &Post) -> StoreResult<Option<Post>> {
         let props = serde_json::Value::Object(post.props.clone()).to_string();
         let sql = format!(
             "UPDATE posts SET message = $1, props = $2, is_pinned = $3, \
@@ -218,7 +218,7 @@ impl Store {
     /// the root is locked first and the thread updated in a second statement, whose
     /// snapshot then includes every reply committed before the lock was granted (see
     /// [`Store::insert_post`]).
-    pub async fn delete_post(&self, id: &str) -> Result<bool, sqlx::Error> {
+    pub async fn delete_post(&self, id: &str) -> StoreResult<bool> {
         let now = now_millis();
         let mut tx = self.pool.begin().await?;
         let lock = if self.backend == Backend::Postgres {
@@ -264,7 +264,7 @@ impl Store {
         window: &PostWindow,
         page: i64,
         per_page: i64,
-    ) -> Result<PostList, sqlx::Error> {
+    ) -> StoreResult<PostList> {
         let offset = page * per_page;
         let rows = match window {
             PostWindow::Page => {
@@ -334,7 +334,7 @@ impl Store {
     /// to the largest `update_at` it got. A batch never ends inside one millisecond's
     /// changes (that group is left whole for the next batch, or, when it is the whole
     /// batch, returned whole), so that nothing falls between two batches.
-    async fn changes_since(&self, channel_id: &str, since: i64) -> Result<PostList, sqlx::Error> {
+    async fn changes_since(&self, channel_id: &str, since: i64) -> StoreResult<PostList> {
         let sql = format!(
             "SELECT {POST_COLUMNS} FROM {POSTS_WITH_ROOT} WHERE p.channel_id = $1 AND p.update_at > $2 \
              ORDER BY p.update_at ASC, p.id ASC LIMIT $3"
@@ -375,7 +375,7 @@ impl Store {
         channel_id: &str,
         pivot: &Post,
         newer: bool,
-    ) -> Result<String, sqlx::Error> {
+    ) -> StoreResult<String> {
         let sql = if newer {
             "SELECT id FROM posts WHERE channel_id = $1 AND delete_at = 0 \
                AND (create_at > $2 OR (create_at = $2 AND id > $3)) \
@@ -404,7 +404,7 @@ impl Store {
         per_page: i64,
         cursor: Option<(i64, String)>,
         newer: bool,
-    ) -> Result<PostList, sqlx::Error> {
+    ) -> StoreResult<PostList> {
         let (compare, order) = if newer { (">", "ASC") } else { ("<", "DESC") };
         let (cursor_at, cursor_id, use_cursor) = match &cursor {
             Some((at, id)) => (*at, id.clone(), true),
@@ -432,7 +432,7 @@ impl Store {
     }
 
     /// A thread: its root and every live reply, newest first.
-    pub async fn thread(&self, root_id: &str) -> Result<PostList, sqlx::Error> {
+    pub async fn thread(&self, root_id: &str) -> StoreResult<PostList> {
         let sql = format!(
             "SELECT {POST_COLUMNS} FROM {POSTS_WITH_ROOT} WHERE (p.id = $1 OR p.root_id = $1) AND p.delete_at = 0 \
              ORDER BY p.create_at DESC, p.id DESC"

@@ -1,7 +1,7 @@
 //! Login sessions: created at login, looked up on every authenticated request,
 //! removed at logout; expired rows are refused and swept.
 
-use super::{get_i64, get_str, Store};
+use super::{get_i64, get_str, Store, StoreResult};
 use chorus_model::{now_millis, User};
 
 #[derive(Debug, Clone)]
@@ -22,7 +22,7 @@ impl Session {
 }
 
 impl Store {
-    pub async fn create_session(&self, session: &Session) -> Result<(), sqlx::Error> {
+    pub async fn create_session(&self, session: &Session) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO sessions (token, id, user_id, create_at, expires_at, csrf_token, device_id) \
              VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -41,7 +41,7 @@ impl Store {
 
     /// The session for `token` and its (not deleted) user, expired or not: the caller
     /// tells "expired" apart from "unknown" for a clearer error.
-    pub async fn get_session(&self, token: &str) -> Result<Option<(Session, User)>, sqlx::Error> {
+    pub async fn get_session(&self, token: &str) -> StoreResult<Option<(Session, User)>> {
         let row = sqlx::query(
             "SELECT s.token, s.id AS session_id, s.user_id, s.create_at AS session_create_at, \
                s.expires_at, s.csrf_token, s.device_id, u.roles, u.username, u.delete_at \
@@ -72,7 +72,7 @@ impl Store {
         Ok(Some((session, user)))
     }
 
-    pub async fn delete_session(&self, token: &str) -> Result<bool, sqlx::Error> {
+    pub async fn delete_session(&self, token: &str) -> StoreResult<bool> {
         let done = sqlx::query("DELETE FROM sessions WHERE token = $1")
             .bind(token)
             .execute(&self.pool)
@@ -81,11 +81,7 @@ impl Store {
     }
 
     /// Sets a session's expiry; used by tests and by admins revoking access.
-    pub async fn set_session_expiry(
-        &self,
-        token: &str,
-        expires_at: i64,
-    ) -> Result<(), sqlx::Error> {
+    pub async fn set_session_expiry(&self, token: &str, expires_at: i64) -> StoreResult<()> {
         sqlx::query("UPDATE sessions SET expires_at = $1 WHERE token = $2")
             .bind(expires_at)
             .bind(token)
@@ -94,7 +90,7 @@ impl Store {
         Ok(())
     }
 
-    pub async fn delete_expired_sessions(&self) -> Result<u64, sqlx::Error> {
+    pub async fn delete_expired_sessions(&self) -> StoreResult<u64> {
         let done = sqlx::query("DELETE FROM sessions WHERE expires_at <= $1")
             .bind(now_millis())
             .execute(&self.pool)

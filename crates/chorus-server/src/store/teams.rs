@@ -1,14 +1,14 @@
 //! Teams and team membership.
 
 use super::channels::{insert_channel, insert_channel_member};
-use super::{get_bool, get_i64, get_str, Store};
+use super::{get_bool, get_i64, get_str, Store, StoreError, StoreResult};
 use chorus_model::{Channel, Team, TeamMember};
 use sqlx::any::AnyRow;
 
 const TEAM_COLUMNS: &str = "t.id, t.create_at, t.update_at, t.delete_at, t.name, t.display_name, \
      t.description, t.email, t.type, t.allow_open_invite, t.invite_id";
 
-fn team_from_row(row: &AnyRow) -> Result<Team, sqlx::Error> {
+fn team_from_row(row: &AnyRow) -> StoreResult<Team> {
     Ok(Team {
         id: get_str(row, "id")?,
         create_at: get_i64(row, "create_at")?,
@@ -25,7 +25,7 @@ fn team_from_row(row: &AnyRow) -> Result<Team, sqlx::Error> {
     })
 }
 
-fn member_from_row(row: &AnyRow) -> Result<TeamMember, sqlx::Error> {
+fn member_from_row(row: &AnyRow) -> StoreResult<TeamMember> {
     let roles = get_str(row, "roles")?;
     Ok(TeamMember {
         team_id: get_str(row, "team_id")?,
@@ -47,7 +47,7 @@ impl Store {
         team: &Team,
         creator_id: &str,
         default_channels: &[Channel],
-    ) -> Result<(), sqlx::Error> {
+    ) -> StoreResult<()> {
         let mut tx = self.pool.begin().await?;
         sqlx::query(
             "INSERT INTO teams (id, create_at, update_at, delete_at, name, display_name, description, \
@@ -81,10 +81,10 @@ impl Store {
             insert_channel(&mut tx, channel).await?;
             insert_channel_member(&mut tx, &channel.id, creator_id, channel.create_at).await?;
         }
-        tx.commit().await
+        tx.commit().await.map_err(StoreError::from)
     }
 
-    pub async fn get_team(&self, id: &str) -> Result<Option<Team>, sqlx::Error> {
+    pub async fn get_team(&self, id: &str) -> StoreResult<Option<Team>> {
         let sql = format!("SELECT {TEAM_COLUMNS} FROM teams t WHERE t.id = $1 AND t.delete_at = 0");
         let row = sqlx::query(&sql)
             .bind(id)
@@ -93,7 +93,7 @@ impl Store {
         row.as_ref().map(team_from_row).transpose()
     }
 
-    pub async fn get_team_by_name(&self, name: &str) -> Result<Option<Team>, sqlx::Error> {
+    pub async fn get_team_by_name(&self, name: &str) -> StoreResult<Option<Team>> {
         let sql =
             format!("SELECT {TEAM_COLUMNS} FROM teams t WHERE t.name = $1 AND t.delete_at = 0");
         let row = sqlx::query(&sql)
@@ -103,7 +103,7 @@ impl Store {
         row.as_ref().map(team_from_row).transpose()
     }
 
-    pub async fn teams_for_user(&self, user_id: &str) -> Result<Vec<Team>, sqlx::Error> {
+    pub async fn teams_for_user(&self, user_id: &str) -> StoreResult<Vec<Team>> {
         let sql = format!(
             "SELECT {TEAM_COLUMNS} FROM teams t JOIN team_members m ON m.team_id = t.id \
              WHERE m.user_id = $1 AND m.delete_at = 0 AND t.delete_at = 0 ORDER BY t.display_name"
@@ -123,7 +123,7 @@ impl Store {
         all: bool,
         offset: i64,
         limit: i64,
-    ) -> Result<Vec<Team>, sqlx::Error> {
+    ) -> StoreResult<Vec<Team>> {
         let sql = format!(
             "SELECT {TEAM_COLUMNS} FROM teams t WHERE t.delete_at = 0 AND ($2 OR t.type = 'O' \
                OR EXISTS (SELECT 1 FROM team_members m WHERE m.team_id = t.id \
@@ -148,7 +148,7 @@ impl Store {
         team_id: &str,
         user_id: &str,
         default_channel_names: &[&str],
-    ) -> Result<(TeamMember, bool), sqlx::Error> {
+    ) -> StoreResult<(TeamMember, bool)> {
         if let Some(existing) = self.get_team_member(team_id, user_id).await? {
             return Ok((existing, false));
         }
@@ -188,7 +188,7 @@ impl Store {
         &self,
         team_id: &str,
         user_id: &str,
-    ) -> Result<Option<TeamMember>, sqlx::Error> {
+    ) -> StoreResult<Option<TeamMember>> {
         let row = sqlx::query(
             "SELECT team_id, user_id, roles, delete_at FROM team_members \
              WHERE team_id = $1 AND user_id = $2 AND delete_at = 0",
@@ -205,7 +205,7 @@ impl Store {
         team_id: &str,
         page: i64,
         per_page: i64,
-    ) -> Result<Vec<TeamMember>, sqlx::Error> {
+    ) -> StoreResult<Vec<TeamMember>> {
         let rows = sqlx::query(
             "SELECT team_id, user_id, roles, delete_at FROM team_members \
              WHERE team_id = $1 AND delete_at = 0 ORDER BY user_id LIMIT $2 OFFSET $3",
@@ -218,10 +218,11 @@ impl Store {
         rows.iter().map(member_from_row).collect()
     }
 
-    pub async fn team_member_ids(&self, team_id: &str) -> Result<Vec<String>, sqlx::Error> {
+    pub async fn team_member_ids(&self, team_id: &str) -> StoreResult<Vec<String>> {
         sqlx::query_scalar("SELECT user_id FROM team_members WHERE team_id = $1 AND delete_at = 0")
             .bind(team_id)
             .fetch_all(&self.reader)
             .await
+            .map_err(StoreError::from)
     }
 }

@@ -1,13 +1,13 @@
 //! Users: sign-up, lookup by id, username or login id, and listing.
 
-use super::{get_bool, get_i64, get_str, placeholders, Store};
+use super::{get_bool, get_i64, get_str, placeholders, Store, StoreError, StoreResult};
 use chorus_model::{User, ROLE_SYSTEM_ADMIN, ROLE_SYSTEM_USER};
 use sqlx::any::AnyRow;
 
 const USER_COLUMNS: &str = "id, create_at, update_at, delete_at, username, email, nickname, \
      first_name, last_name, position, roles, locale, is_bot";
 
-fn user_from_row(row: &AnyRow) -> Result<User, sqlx::Error> {
+fn user_from_row(row: &AnyRow) -> StoreResult<User> {
     Ok(User {
         id: get_str(row, "id")?,
         create_at: get_i64(row, "create_at")?,
@@ -52,7 +52,7 @@ impl Store {
     /// could both see an empty table under READ COMMITTED, so user creation takes a
     /// transaction-scoped advisory lock first; SQLite's single writer already
     /// serialises them. Bots are never admins.
-    pub async fn create_user(&self, user: &User, password_hash: &str) -> Result<User, sqlx::Error> {
+    pub async fn create_user(&self, user: &User, password_hash: &str) -> StoreResult<User> {
         let admin_roles = format!("{ROLE_SYSTEM_USER} {ROLE_SYSTEM_ADMIN}");
         let mut tx = self.pool.begin().await?;
         if self.backend == super::Backend::Postgres {
@@ -87,10 +87,10 @@ impl Store {
         tx.commit().await?;
         self.get_user(&user.id)
             .await?
-            .ok_or(sqlx::Error::RowNotFound)
+            .ok_or(StoreError(sqlx::Error::RowNotFound))
     }
 
-    pub async fn get_user(&self, id: &str) -> Result<Option<User>, sqlx::Error> {
+    pub async fn get_user(&self, id: &str) -> StoreResult<Option<User>> {
         let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1");
         let row = sqlx::query(&sql)
             .bind(id)
@@ -99,7 +99,7 @@ impl Store {
         row.as_ref().map(user_from_row).transpose()
     }
 
-    pub async fn get_user_by_username(&self, username: &str) -> Result<Option<User>, sqlx::Error> {
+    pub async fn get_user_by_username(&self, username: &str) -> StoreResult<Option<User>> {
         let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE username = $1");
         let row = sqlx::query(&sql)
             .bind(username.to_lowercase())
@@ -109,10 +109,7 @@ impl Store {
     }
 
     /// The user whose username or email is `login_id`, with what a login checks.
-    pub async fn get_user_for_login(
-        &self,
-        login_id: &str,
-    ) -> Result<Option<LoginRecord>, sqlx::Error> {
+    pub async fn get_user_for_login(&self, login_id: &str) -> StoreResult<Option<LoginRecord>> {
         let sql = format!(
             "SELECT {USER_COLUMNS}, password_hash, failed_attempts, last_failed_at \
              FROM users WHERE username = $1 OR email = $1"
@@ -139,7 +136,7 @@ impl Store {
         user_id: &str,
         now: i64,
         locked_since: i64,
-    ) -> Result<(), sqlx::Error> {
+    ) -> StoreResult<()> {
         sqlx::query(
             "UPDATE users SET last_failed_at = $2, failed_attempts = \
                CASE WHEN last_failed_at < $3 THEN 1 ELSE failed_attempts + 1 END \
@@ -151,6 +148,7 @@ impl Store {
         .execute(&self.pool)
         .await
         .map(|_| ())
+        .map_err(StoreError::from)
     }
 
     /// Clears the failed logins of `user_id` after a correct password, unless the
@@ -163,7 +161,7 @@ impl Store {
         user_id: &str,
         max: i64,
         locked_since: i64,
-    ) -> Result<bool, sqlx::Error> {
+    ) -> StoreResult<bool> {
         let done = sqlx::query(
             "UPDATE users SET failed_attempts = 0 \
              WHERE id = $1 AND ($2 = 0 OR failed_attempts < $2 OR last_failed_at < $3)",
@@ -182,7 +180,7 @@ impl Store {
         user_id: &str,
         password_hash: &str,
         now: i64,
-    ) -> Result<bool, sqlx::Error> {
+    ) -> StoreResult<bool> {
         let done = sqlx::query(
             "UPDATE users SET password_hash = $2, failed_attempts = 0, update_at = $3 WHERE id = $1",
         )
@@ -195,7 +193,7 @@ impl Store {
     }
 
     /// The password hash of `user_id`, to check a current password.
-    pub async fn password_hash(&self, user_id: &str) -> Result<Option<String>, sqlx::Error> {
+    pub async fn password_hash(&self, user_id: &str) -> StoreResult<Option<String>> {
         let row = sqlx::query("SELECT password_hash FROM users WHERE id = $1")
             .bind(user_id)
             .fetch_optional(&self.pool)
@@ -205,7 +203,7 @@ impl Store {
             .transpose()
     }
 
-    pub async fn get_users_by_ids(&self, ids: &[String]) -> Result<Vec<User>, sqlx::Error> {
+    pub async fn get_users_by_ids(&self, ids: &[String]) -> StoreResult<Vec<User>> {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
@@ -226,7 +224,7 @@ impl Store {
         filter: &UserFilter,
         page: i64,
         per_page: i64,
-    ) -> Result<Vec<User>, sqlx::Error> {
+    ) -> StoreResult<Vec<User>> {
         let mut conditions = vec!["u.delete_at = 0".to_string()];
         let mut binds: Vec<&str> = Vec::new();
         if let Some(team) = &filter.in_team {
@@ -276,7 +274,7 @@ impl Store {
 
 impl Store {
     /// Whether any person has signed up yet (the first sign-up is always allowed).
-    pub async fn any_user_exists(&self) -> Result<bool, sqlx::Error> {
+    pub async fn any_user_exists(&self) -> StoreResult<bool> {
         let found: Option<String> =
             sqlx::query_scalar("SELECT id FROM users WHERE is_bot = $1 LIMIT 1")
                 .bind(false)
