@@ -3,12 +3,12 @@
 //! text a message only the caller sees, as Mattermost does); listing them; plugins
 //! registering their own triggers; and ephemeral posts.
 
-use super::events::event;
+use super::events::{event, json_text};
 use super::permissions::{load_channel, require_channel_member, require_team_member};
 use super::validate::require_id;
 use super::{Actor, Auth};
 use crate::commands::{parse_command_line, CommandHandler};
-use crate::error::{AppError, AppResult, Code};
+use crate::error::{AppResult, Code};
 use crate::AppState;
 use chorus_model::{
     events, new_id, now_millis, Broadcast, Command, CommandArgs, CommandResponse, Post,
@@ -125,8 +125,7 @@ impl AppState {
             post_type: POST_TYPE_EPHEMERAL.into(),
             ..draft
         };
-        let post_json =
-            serde_json::to_string(&post).map_err(|e| AppError::Internal(e.to_string()))?;
+        let post_json = json_text(&post)?;
         self.publish_to(
             event(
                 events::EPHEMERAL_MESSAGE,

@@ -25,6 +25,12 @@ pub fn event(name: &str, data: Value, broadcast: Broadcast) -> WebSocketEvent {
     }
 }
 
+/// A value as the JSON text that event fields such as `post` carry (Mattermost's
+/// events nest posts as strings).
+pub fn json_text(value: &impl serde::Serialize) -> AppResult<String> {
+    serde_json::to_string(value).map_err(|e| AppError::Internal(e.to_string()))
+}
+
 impl AppState {
     /// Delivers `event` to everyone its broadcast allows.
     pub async fn publish(&self, event: WebSocketEvent) -> AppResult<()> {

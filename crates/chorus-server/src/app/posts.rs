@@ -3,7 +3,7 @@
 //! front door that makes a post (REST, slash commands answering `in_channel`, the
 //! plugin API) comes through [`AppState::create_post`].
 
-use super::events::event;
+use super::events::{event, json_text};
 use super::permissions::{load_channel, require_channel_member};
 use super::validate::{self, require_id};
 use super::Actor;
@@ -64,10 +64,6 @@ fn check_message(message: &str) -> AppResult<()> {
 
 fn rejected(rejection: Rejection) -> AppError {
     Code::PostRejectedByPlugin.with_message(format!("Post rejected by plugin: {}", rejection.0))
-}
-
-fn to_json(post: &Post) -> AppResult<String> {
-    serde_json::to_string(post).map_err(|e| AppError::Internal(e.to_string()))
 }
 
 impl AppState {
@@ -171,7 +167,7 @@ impl AppState {
         let members = self.store.channel_member_names(&channel.id).await?;
         let mentions = mentioned_users(&post.message, &post.user_id, &members);
         let mut data = serde_json::json!({
-            "post": to_json(post)?,
+            "post": json_text(post)?,
             "channel_type": channel.channel_type,
             "channel_display_name": channel.display_name,
             "channel_name": channel.name,
@@ -180,9 +176,7 @@ impl AppState {
             "set_online": true,
         });
         if !mentions.is_empty() {
-            data["mentions"] = serde_json::Value::String(
-                serde_json::to_string(&mentions).map_err(|e| AppError::Internal(e.to_string()))?,
-            );
+            data["mentions"] = serde_json::Value::String(json_text(&mentions)?);
         }
         let audience: Vec<String> = members.into_iter().map(|m| m.user_id).collect();
         self.publish_to(
@@ -250,7 +244,7 @@ impl AppState {
             .ok_or_else(|| AppError::from(Code::PostNotFound))?;
         self.publish(event(
             events::POST_EDITED,
-            serde_json::json!({"post": to_json(&updated)?}),
+            serde_json::json!({"post": json_text(&updated)?}),
             Broadcast::to_channel(&channel.id),
         ))
         .await?;
@@ -272,7 +266,7 @@ impl AppState {
         post.delete_at = now_millis();
         self.publish(event(
             events::POST_DELETED,
-            serde_json::json!({"post": to_json(&post)?, "delete_by": actor.user_id().unwrap_or_default()}),
+            serde_json::json!({"post": json_text(&post)?, "delete_by": actor.user_id().unwrap_or_default()}),
             Broadcast::to_channel(&channel.id),
         ))
         .await?;
