@@ -97,8 +97,9 @@ impl TestServer {
     /// Rows in `table`, read straight from the database, to show that a refused request
     /// wrote nothing.
     pub async fn count(&self, table: &str) -> i64 {
-        sqlx::query_scalar::<_, i64>(&format!("SELECT COUNT(*) FROM {table}"))
-            .fetch_one(self.state.store.pool())
+        self.state
+            .store
+            .scalar_raw(&format!("SELECT COUNT(*) FROM {table}"))
             .await
             .expect("count rows")
     }

@@ -32,9 +32,6 @@ impl AppState {
             *plugins = serde_json::json!({});
         }
         for (plugin_id, saved) in self.store.all_plugin_configs().await? {
-            let Ok(serde_json::Value::Object(saved)) = serde_json::from_str(&saved) else {
-                continue;
-            };
             let entry = &mut plugins[plugin_id.as_str()];
             if !entry.is_object() {
                 *entry = serde_json::json!({});
@@ -106,16 +103,13 @@ impl AppState {
         }
         // Everything was checked before anything is written: a bad value changes nothing.
         for (plugin_id, values) in changes {
-            let mut saved = match self.store.plugin_config(&plugin_id).await? {
-                Some(text) => match serde_json::from_str(&text) {
-                    Ok(serde_json::Value::Object(saved)) => saved,
-                    _ => serde_json::Map::new(),
-                },
-                None => serde_json::Map::new(),
-            };
+            let mut saved = self
+                .store
+                .plugin_config(&plugin_id)
+                .await?
+                .unwrap_or_default();
             saved.extend(values);
-            self.save_plugin_config(&plugin_id, &serde_json::Value::Object(saved).to_string())
-                .await?;
+            self.save_plugin_config(&plugin_id, &saved).await?;
         }
         self.running_config(actor).await
     }

@@ -6,7 +6,7 @@
 
 use crate::cluster::bus::ClusterMessage;
 use crate::error::{AppError, AppResult, Code};
-use crate::store::KvWrite;
+use crate::store::{JsonObject, KvWrite};
 use crate::AppState;
 use chorus_model::{Broadcast, WebSocketEvent};
 use chorus_plugin_protocol::kv::{self, KvRuleError};
@@ -83,19 +83,11 @@ impl AppState {
             .map_err(|e| AppError::Internal(e.to_string()))
     }
 
-    /// Saves a plugin's settings (a JSON object) for the cluster. Every copy of the
-    /// plugin, on every node, gets `OnConfigurationChange`: this node's through the same
-    /// content check the bus triggers elsewhere.
-    pub async fn save_plugin_config(&self, plugin_id: &str, config_json: &str) -> AppResult<()> {
-        if !matches!(
-            serde_json::from_str(config_json),
-            Ok(serde_json::Value::Object(_))
-        ) {
-            return Err(Code::PluginConfigInvalid.with_message("config_json must be a JSON object"));
-        }
-        self.store
-            .save_plugin_config(plugin_id, config_json)
-            .await?;
+    /// Saves a plugin's settings for the cluster. Every copy of the plugin, on every
+    /// node, gets `OnConfigurationChange`: this node's through the same content check
+    /// the bus triggers elsewhere.
+    pub async fn save_plugin_config(&self, plugin_id: &str, config: &JsonObject) -> AppResult<()> {
+        self.store.save_plugin_config(plugin_id, config).await?;
         self.plugins.request_configuration_check();
         self.tell_cluster(ClusterMessage::PluginConfigChanged {
             plugin_id: plugin_id.to_string(),

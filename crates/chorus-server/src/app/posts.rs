@@ -145,26 +145,24 @@ impl AppState {
             &post.message,
             validate::POST_MESSAGE_MAX,
         )?;
-        if !self.store.insert_post(&post).await? {
+        let Some(posted) = self.store.insert_post(&post).await? else {
             return Err(Code::PostRootInvalid
                 .with_message("The thread's root post was deleted; the reply was not posted."));
-        }
-        if !post.root_id.is_empty() {
-            post.reply_count = self
-                .store
-                .get_post(&post.id)
-                .await?
-                .map_or(0, |stored| stored.reply_count);
-        }
-        self.publish_posted(channel, &post, &author.username)
-            .await?;
+        };
+        post.reply_count = posted.reply_count;
+        self.publish_posted(channel, &post, &author.username, posted.members)?;
         self.plugins.message_has_been_posted(context, &post);
         Ok(post)
     }
 
     /// The `posted` event, with the channel's details and the members mentioned.
-    async fn publish_posted(&self, channel: &Channel, post: &Post, sender: &str) -> AppResult<()> {
-        let members = self.store.channel_member_names(&channel.id).await?;
+    fn publish_posted(
+        &self,
+        channel: &Channel,
+        post: &Post,
+        sender: &str,
+        members: Vec<MemberName>,
+    ) -> AppResult<()> {
         let mentions = mentioned_users(&post.message, &post.user_id, &members);
         let mut data = serde_json::json!({
             "post": json_text(post)?,

@@ -425,8 +425,13 @@ impl PluginApi for HostApi {
 
     async fn save_plugin_config(&self, request: Request<v1::PluginConfig>) -> Reply<v1::Empty> {
         let text = request.into_inner().config_json;
+        let Ok(serde_json::Value::Object(config)) = serde_json::from_str(&text) else {
+            return Err(status_of(
+                Code::PluginConfigInvalid.with_message("config_json must be a JSON object"),
+            ));
+        };
         self.app()?
-            .save_plugin_config(&self.plugin_id, &text)
+            .save_plugin_config(&self.plugin_id, &config)
             .await
             .map_err(status_of)?;
         Ok(Response::new(v1::Empty {}))

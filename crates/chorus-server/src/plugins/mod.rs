@@ -103,7 +103,7 @@ pub struct PluginManager {
     sync_requests: tokio::sync::mpsc::UnboundedSender<SyncRequest>,
     sync_queue: Mutex<Option<tokio::sync::mpsc::UnboundedReceiver<SyncRequest>>>,
     /// Saved settings last seen per plugin, to fire `OnConfigurationChange` once per change.
-    seen_configs: tokio::sync::Mutex<Option<BTreeMap<String, String>>>,
+    seen_configs: tokio::sync::Mutex<Option<BTreeMap<String, crate::store::JsonObject>>>,
     /// Woken whenever a plugin's status changes, so the status writer reports it.
     status_changed: Arc<tokio::sync::Notify>,
 }

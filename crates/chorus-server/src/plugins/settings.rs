@@ -2,14 +2,14 @@
 //! was saved for the cluster) and telling each plugin when its saved settings change.
 
 use super::{PluginError, PluginManager};
-use crate::store::Store;
+use crate::store::{JsonObject, Store};
 use std::collections::BTreeMap;
 
 impl PluginManager {
     /// Compares saved plugin settings with those last seen; changed plugins get
     /// `OnConfigurationChange`. The first call only records what it sees.
     pub async fn check_configurations(&self, store: &Store) {
-        let configs: BTreeMap<String, String> = match store.all_plugin_configs().await {
+        let configs: BTreeMap<String, JsonObject> = match store.all_plugin_configs().await {
             Ok(configs) => configs.into_iter().collect(),
             Err(err) => {
                 tracing::warn!(error = %err, "cannot read plugin settings");
@@ -58,9 +58,7 @@ impl PluginManager {
             overlay(values);
         }
         if let Some(saved) = store.plugin_config(plugin_id).await? {
-            if let Ok(serde_json::Value::Object(values)) = serde_json::from_str(&saved) {
-                overlay(&values);
-            }
+            overlay(&saved);
         }
         Ok(config)
     }

@@ -1,103 +1,138 @@
 //! Channels (open, private, direct) and channel membership.
 
-use super::{get_i64, get_str, Store, StoreError, StoreResult};
+use super::{on_reader, on_writer, Store, StoreError, StoreResult};
 use chorus_model::{now_millis, Channel, ChannelMember, ROLE_CHANNEL_ADMIN, ROLE_CHANNEL_USER};
-use sqlx::any::AnyRow;
-use sqlx::{Any, Transaction};
 
-const CHANNEL_COLUMNS: &str = "c.id, c.create_at, c.update_at, c.delete_at, c.team_id, c.type, \
-     c.name, c.display_name, c.header, c.purpose, c.creator_id, c.last_post_at, c.total_msg_count";
-
-fn channel_from_row(row: &AnyRow) -> StoreResult<Channel> {
-    Ok(Channel {
-        id: get_str(row, "id")?,
-        create_at: get_i64(row, "create_at")?,
-        update_at: get_i64(row, "update_at")?,
-        delete_at: get_i64(row, "delete_at")?,
-        team_id: get_str(row, "team_id")?,
-        channel_type: get_str(row, "type")?,
-        name: get_str(row, "name")?,
-        display_name: get_str(row, "display_name")?,
-        header: get_str(row, "header")?,
-        purpose: get_str(row, "purpose")?,
-        creator_id: get_str(row, "creator_id")?,
-        last_post_at: get_i64(row, "last_post_at")?,
-        total_msg_count: get_i64(row, "total_msg_count")?,
-    })
+/// `SELECT` of a [`ChannelRow`] from channels `c`, followed by the literals given.
+macro_rules! select_channels {
+    ($($tail:literal),*) => {
+        concat!(
+            "SELECT c.id, c.create_at, c.update_at, c.delete_at, c.team_id, c.type, c.name, \
+               c.display_name, c.header, c.purpose, c.creator_id, c.last_post_at, \
+               c.total_msg_count FROM channels c ",
+            $($tail),*
+        )
+    };
 }
 
-fn member_from_row(row: &AnyRow) -> StoreResult<ChannelMember> {
-    Ok(ChannelMember {
-        channel_id: get_str(row, "channel_id")?,
-        user_id: get_str(row, "user_id")?,
-        roles: get_str(row, "roles")?,
-        last_viewed_at: get_i64(row, "last_viewed_at")?,
-        msg_count: get_i64(row, "msg_count")?,
-        mention_count: get_i64(row, "mention_count")?,
-        last_update_at: get_i64(row, "last_update_at")?,
-        notify_props: Default::default(),
-    })
+#[derive(sqlx::FromRow)]
+struct ChannelRow {
+    id: String,
+    create_at: i64,
+    update_at: i64,
+    delete_at: i64,
+    team_id: String,
+    #[sqlx(rename = "type")]
+    channel_type: String,
+    name: String,
+    display_name: String,
+    header: String,
+    purpose: String,
+    creator_id: String,
+    last_post_at: i64,
+    total_msg_count: i64,
 }
 
-const MEMBER_COLUMNS: &str =
-    "channel_id, user_id, roles, last_viewed_at, msg_count, mention_count, last_update_at";
-
-pub(super) async fn insert_channel(
-    tx: &mut Transaction<'_, Any>,
-    channel: &Channel,
-) -> StoreResult<()> {
-    sqlx::query(
-        "INSERT INTO channels (id, create_at, update_at, delete_at, team_id, type, name, \
-           display_name, header, purpose, creator_id, last_post_at, total_msg_count) \
-         VALUES ($1, $2, $2, 0, $3, $4, $5, $6, $7, $8, $9, 0, 0)",
-    )
-    .bind(&channel.id)
-    .bind(channel.create_at)
-    .bind(&channel.team_id)
-    .bind(&channel.channel_type)
-    .bind(&channel.name)
-    .bind(&channel.display_name)
-    .bind(&channel.header)
-    .bind(&channel.purpose)
-    .bind(&channel.creator_id)
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
+impl From<ChannelRow> for Channel {
+    fn from(row: ChannelRow) -> Channel {
+        Channel {
+            id: row.id,
+            create_at: row.create_at,
+            update_at: row.update_at,
+            delete_at: row.delete_at,
+            team_id: row.team_id,
+            channel_type: row.channel_type,
+            name: row.name,
+            display_name: row.display_name,
+            header: row.header,
+            purpose: row.purpose,
+            creator_id: row.creator_id,
+            last_post_at: row.last_post_at,
+            total_msg_count: row.total_msg_count,
+        }
+    }
 }
 
-/// Adds a plain member; a no-op for an existing one. Returns whether a row was added.
-pub(super) async fn insert_channel_member(
-    tx: &mut Transaction<'_, Any>,
-    channel_id: &str,
-    user_id: &str,
-    now: i64,
-) -> StoreResult<bool> {
-    insert_member_with_roles(tx, channel_id, user_id, ROLE_CHANNEL_USER, now).await
+/// `SELECT` of a [`MemberRow`] from `channel_members`, followed by the literals given.
+macro_rules! select_members {
+    ($($tail:literal),*) => {
+        concat!(
+            "SELECT channel_id, user_id, roles, last_viewed_at, msg_count, mention_count, \
+               last_update_at FROM channel_members ",
+            $($tail),*
+        )
+    };
 }
 
-async fn insert_member_with_roles(
-    tx: &mut Transaction<'_, Any>,
-    channel_id: &str,
-    user_id: &str,
-    roles: &str,
-    now: i64,
-) -> StoreResult<bool> {
-    let done = sqlx::query(
-        "INSERT INTO channel_members (channel_id, user_id, roles, last_viewed_at, msg_count, \
-           mention_count, last_update_at) VALUES ($1, $2, $3, 0, 0, 0, $4) \
-         ON CONFLICT (channel_id, user_id) DO NOTHING",
-    )
-    .bind(channel_id)
-    .bind(user_id)
-    .bind(roles)
-    .bind(now)
-    .execute(&mut **tx)
-    .await?;
-    Ok(done.rows_affected() > 0)
+#[derive(sqlx::FromRow)]
+struct MemberRow {
+    channel_id: String,
+    user_id: String,
+    roles: String,
+    last_viewed_at: i64,
+    msg_count: i64,
+    mention_count: i64,
+    last_update_at: i64,
 }
+
+impl From<MemberRow> for ChannelMember {
+    fn from(row: MemberRow) -> ChannelMember {
+        ChannelMember {
+            channel_id: row.channel_id,
+            user_id: row.user_id,
+            roles: row.roles,
+            last_viewed_at: row.last_viewed_at,
+            msg_count: row.msg_count,
+            mention_count: row.mention_count,
+            last_update_at: row.last_update_at,
+            notify_props: Default::default(),
+        }
+    }
+}
+
+/// Inserts a channel through `$executor` (a transaction, usually).
+macro_rules! insert_channel {
+    ($executor:expr, $channel:expr) => {
+        sqlx::query(
+            "INSERT INTO channels (id, create_at, update_at, delete_at, team_id, type, name, \
+               display_name, header, purpose, creator_id, last_post_at, total_msg_count) \
+             VALUES ($1, $2, $2, 0, $3, $4, $5, $6, $7, $8, $9, 0, 0)",
+        )
+        .bind(&$channel.id)
+        .bind($channel.create_at)
+        .bind(&$channel.team_id)
+        .bind(&$channel.channel_type)
+        .bind(&$channel.name)
+        .bind(&$channel.display_name)
+        .bind(&$channel.header)
+        .bind(&$channel.purpose)
+        .bind(&$channel.creator_id)
+        .execute($executor)
+        .await
+    };
+}
+
+/// Adds a member with `$roles` through `$executor`; a no-op for an existing one.
+/// Answers the insert's result, whose `rows_affected` says whether it was added.
+macro_rules! insert_channel_member {
+    ($executor:expr, $channel_id:expr, $user_id:expr, $roles:expr, $now:expr) => {
+        sqlx::query(
+            "INSERT INTO channel_members (channel_id, user_id, roles, last_viewed_at, msg_count, \
+               mention_count, last_update_at) VALUES ($1, $2, $3, 0, 0, 0, $4) \
+             ON CONFLICT (channel_id, user_id) DO NOTHING",
+        )
+        .bind($channel_id)
+        .bind($user_id)
+        .bind($roles)
+        .bind($now)
+        .execute($executor)
+        .await
+    };
+}
+pub(super) use {insert_channel, insert_channel_member};
 
 /// A channel member's id and username, for fan-out and mention detection.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct MemberName {
     pub user_id: String,
     pub username: String,
@@ -107,32 +142,31 @@ impl Store {
     /// Creates a channel and makes each of `member_ids` a member (the first one channel
     /// admin, except in direct channels), all in one transaction.
     pub async fn create_channel(&self, channel: &Channel, member_ids: &[&str]) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await?;
-        insert_channel(&mut tx, channel).await?;
-        for (index, user_id) in member_ids.iter().enumerate() {
-            if index == 0 && channel.channel_type != chorus_model::CHANNEL_DIRECT {
-                insert_member_with_roles(
-                    &mut tx,
-                    &channel.id,
-                    user_id,
-                    &format!("{ROLE_CHANNEL_USER} {ROLE_CHANNEL_ADMIN}"),
-                    channel.create_at,
-                )
-                .await?;
-            } else {
-                insert_channel_member(&mut tx, &channel.id, user_id, channel.create_at).await?;
+        let admin_roles = format!("{ROLE_CHANNEL_USER} {ROLE_CHANNEL_ADMIN}");
+        on_writer!(self, pool => {
+            let mut tx = pool.begin().await?;
+            insert_channel!(&mut *tx, channel)?;
+            for (index, user_id) in member_ids.iter().enumerate() {
+                let roles = if index == 0 && channel.channel_type != chorus_model::CHANNEL_DIRECT {
+                    admin_roles.as_str()
+                } else {
+                    ROLE_CHANNEL_USER
+                };
+                insert_channel_member!(&mut *tx, &channel.id, *user_id, roles, channel.create_at)?;
             }
-        }
-        tx.commit().await.map_err(StoreError::from)
+            tx.commit().await
+        })
+        .map_err(StoreError::from)
     }
 
     pub async fn get_channel(&self, id: &str) -> StoreResult<Option<Channel>> {
-        let sql = format!("SELECT {CHANNEL_COLUMNS} FROM channels c WHERE c.id = $1");
-        let row = sqlx::query(&sql)
-            .bind(id)
-            .fetch_optional(&self.reader)
-            .await?;
-        row.as_ref().map(channel_from_row).transpose()
+        let row: Option<ChannelRow> = on_reader!(self, pool => {
+            sqlx::query_as(select_channels!("WHERE c.id = $1"))
+                .bind(id)
+                .fetch_optional(pool)
+                .await
+        })?;
+        Ok(row.map(Channel::from))
     }
 
     pub async fn get_channel_by_name(
@@ -140,15 +174,14 @@ impl Store {
         team_id: &str,
         name: &str,
     ) -> StoreResult<Option<Channel>> {
-        let sql = format!(
-            "SELECT {CHANNEL_COLUMNS} FROM channels c WHERE c.team_id = $1 AND c.name = $2"
-        );
-        let row = sqlx::query(&sql)
-            .bind(team_id)
-            .bind(name)
-            .fetch_optional(&self.reader)
-            .await?;
-        row.as_ref().map(channel_from_row).transpose()
+        let row: Option<ChannelRow> = on_reader!(self, pool => {
+            sqlx::query_as(select_channels!("WHERE c.team_id = $1 AND c.name = $2"))
+                .bind(team_id)
+                .bind(name)
+                .fetch_optional(pool)
+                .await
+        })?;
+        Ok(row.map(Channel::from))
     }
 
     /// The channels of a team that `user_id` is a member of, plus their direct channels,
@@ -158,17 +191,18 @@ impl Store {
         user_id: &str,
         team_id: &str,
     ) -> StoreResult<Vec<Channel>> {
-        let sql = format!(
-            "SELECT {CHANNEL_COLUMNS} FROM channels c JOIN channel_members m ON m.channel_id = c.id \
-             WHERE m.user_id = $1 AND (c.team_id = $2 OR c.team_id = '') AND c.delete_at = 0 \
-             ORDER BY c.display_name, c.id"
-        );
-        let rows = sqlx::query(&sql)
+        let rows: Vec<ChannelRow> = on_reader!(self, pool => {
+            sqlx::query_as(select_channels!(
+                "JOIN channel_members m ON m.channel_id = c.id ",
+                "WHERE m.user_id = $1 AND (c.team_id = $2 OR c.team_id = '') AND c.delete_at = 0 ",
+                "ORDER BY c.display_name, c.id"
+            ))
             .bind(user_id)
             .bind(team_id)
-            .fetch_all(&self.reader)
-            .await?;
-        rows.iter().map(channel_from_row).collect()
+            .fetch_all(pool)
+            .await
+        })?;
+        Ok(rows.into_iter().map(Channel::from).collect())
     }
 
     /// Adds a member; returns the membership and whether it is new.
@@ -177,13 +211,15 @@ impl Store {
         channel_id: &str,
         user_id: &str,
     ) -> StoreResult<(ChannelMember, bool)> {
-        let mut tx = self.pool.begin().await?;
-        let inserted = insert_channel_member(&mut tx, channel_id, user_id, now_millis()).await?;
-        tx.commit().await?;
+        let now = now_millis();
+        let inserted = on_writer!(self, pool => {
+            insert_channel_member!(pool, channel_id, user_id, ROLE_CHANNEL_USER, now)
+                .map(|done| done.rows_affected() > 0)
+        })?;
         let member = self
             .get_channel_member(channel_id, user_id)
             .await?
-            .ok_or(sqlx::Error::RowNotFound)?;
+            .ok_or_else(StoreError::vanished)?;
         Ok((member, inserted))
     }
 
@@ -192,13 +228,15 @@ impl Store {
         channel_id: &str,
         user_id: &str,
     ) -> StoreResult<bool> {
-        let done =
+        let done = on_writer!(self, pool => {
             sqlx::query("DELETE FROM channel_members WHERE channel_id = $1 AND user_id = $2")
                 .bind(channel_id)
                 .bind(user_id)
-                .execute(&self.pool)
-                .await?;
-        Ok(done.rows_affected() > 0)
+                .execute(pool)
+                .await
+                .map(|done| done.rows_affected())
+        })?;
+        Ok(done > 0)
     }
 
     pub async fn get_channel_member(
@@ -206,26 +244,24 @@ impl Store {
         channel_id: &str,
         user_id: &str,
     ) -> StoreResult<Option<ChannelMember>> {
-        let sql = format!(
-            "SELECT {MEMBER_COLUMNS} FROM channel_members WHERE channel_id = $1 AND user_id = $2"
-        );
-        let row = sqlx::query(&sql)
-            .bind(channel_id)
-            .bind(user_id)
-            .fetch_optional(&self.reader)
-            .await?;
-        row.as_ref().map(member_from_row).transpose()
+        let row: Option<MemberRow> = on_reader!(self, pool => {
+            sqlx::query_as(select_members!("WHERE channel_id = $1 AND user_id = $2"))
+                .bind(channel_id)
+                .bind(user_id)
+                .fetch_optional(pool)
+                .await
+        })?;
+        Ok(row.map(ChannelMember::from))
     }
 
     pub async fn channel_members(&self, channel_id: &str) -> StoreResult<Vec<ChannelMember>> {
-        let sql = format!(
-            "SELECT {MEMBER_COLUMNS} FROM channel_members WHERE channel_id = $1 ORDER BY user_id"
-        );
-        let rows = sqlx::query(&sql)
-            .bind(channel_id)
-            .fetch_all(&self.reader)
-            .await?;
-        rows.iter().map(member_from_row).collect()
+        let rows: Vec<MemberRow> = on_reader!(self, pool => {
+            sqlx::query_as(select_members!("WHERE channel_id = $1 ORDER BY user_id"))
+                .bind(channel_id)
+                .fetch_all(pool)
+                .await
+        })?;
+        Ok(rows.into_iter().map(ChannelMember::from).collect())
     }
 
     /// A team's open channels, for browsing and joining, by display name.
@@ -235,17 +271,18 @@ impl Store {
         offset: i64,
         limit: i64,
     ) -> StoreResult<Vec<Channel>> {
-        let sql = format!(
-            "SELECT {CHANNEL_COLUMNS} FROM channels c WHERE c.team_id = $1 AND c.type = 'O' \
-             AND c.delete_at = 0 ORDER BY lower(c.display_name), c.id LIMIT $2 OFFSET $3"
-        );
-        let rows = sqlx::query(&sql)
+        let rows: Vec<ChannelRow> = on_reader!(self, pool => {
+            sqlx::query_as(select_channels!(
+                "WHERE c.team_id = $1 AND c.type = 'O' AND c.delete_at = 0 ",
+                "ORDER BY lower(c.display_name), c.id LIMIT $2 OFFSET $3"
+            ))
             .bind(team_id)
             .bind(limit)
             .bind(offset)
-            .fetch_all(&self.reader)
-            .await?;
-        rows.iter().map(channel_from_row).collect()
+            .fetch_all(pool)
+            .await
+        })?;
+        Ok(rows.into_iter().map(Channel::from).collect())
     }
 
     /// `user_id`'s memberships in a team's channels and in their direct channels.
@@ -254,53 +291,38 @@ impl Store {
         user_id: &str,
         team_id: &str,
     ) -> StoreResult<Vec<ChannelMember>> {
-        let sql = format!(
-            "SELECT {MEMBER_COLUMNS} FROM channel_members WHERE user_id = $1 AND channel_id IN \
-               (SELECT id FROM channels WHERE (team_id = $2 OR team_id = '') AND delete_at = 0) \
-             ORDER BY channel_id"
-        );
-        let rows = sqlx::query(&sql)
+        let rows: Vec<MemberRow> = on_reader!(self, pool => {
+            sqlx::query_as(select_members!(
+                "WHERE user_id = $1 AND channel_id IN ",
+                "(SELECT id FROM channels WHERE (team_id = $2 OR team_id = '') AND delete_at = 0) ",
+                "ORDER BY channel_id"
+            ))
             .bind(user_id)
             .bind(team_id)
-            .fetch_all(&self.reader)
-            .await?;
-        rows.iter().map(member_from_row).collect()
+            .fetch_all(pool)
+            .await
+        })?;
+        Ok(rows.into_iter().map(ChannelMember::from).collect())
     }
 
     /// Marks a channel read for a member: everything posted so far counts as seen.
     /// Returns the new `last_viewed_at`, or `None` when `user_id` is not a member.
     pub async fn view_channel(&self, channel_id: &str, user_id: &str) -> StoreResult<Option<i64>> {
         let now = now_millis();
-        let done = sqlx::query(
-            "UPDATE channel_members SET last_viewed_at = $3, last_update_at = $3, \
-               mention_count = 0, \
-               msg_count = (SELECT total_msg_count FROM channels WHERE id = $1) \
-             WHERE channel_id = $1 AND user_id = $2",
-        )
-        .bind(channel_id)
-        .bind(user_id)
-        .bind(now)
-        .execute(&self.pool)
-        .await?;
-        Ok((done.rows_affected() > 0).then_some(now))
-    }
-
-    /// Ids and usernames of a channel's members, in one query.
-    pub async fn channel_member_names(&self, channel_id: &str) -> StoreResult<Vec<MemberName>> {
-        let rows = sqlx::query(
-            "SELECT m.user_id, u.username FROM channel_members m JOIN users u ON u.id = m.user_id \
-             WHERE m.channel_id = $1",
-        )
-        .bind(channel_id)
-        .fetch_all(&self.reader)
-        .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(MemberName {
-                    user_id: get_str(row, "user_id")?,
-                    username: get_str(row, "username")?,
-                })
-            })
-            .collect()
+        let done = on_writer!(self, pool => {
+            sqlx::query(
+                "UPDATE channel_members SET last_viewed_at = $3, last_update_at = $3, \
+                   mention_count = 0, \
+                   msg_count = (SELECT total_msg_count FROM channels WHERE id = $1) \
+                 WHERE channel_id = $1 AND user_id = $2",
+            )
+            .bind(channel_id)
+            .bind(user_id)
+            .bind(now)
+            .execute(pool)
+            .await
+            .map(|done| done.rows_affected())
+        })?;
+        Ok((done > 0).then_some(now))
     }
 }

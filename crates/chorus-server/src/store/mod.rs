@@ -1,6 +1,14 @@
-//! The store: every read and write of chat data, on PostgreSQL or embedded SQLite
-//! through one `sqlx` Any pool, so both backends run the same SQL (numbered `$n`
-//! placeholders, `ON CONFLICT` upserts, millisecond `BIGINT` timestamps).
+//! The store: every read and write of chat data, on PostgreSQL or embedded SQLite,
+//! each through its own native sqlx driver.
+//!
+//! One [`Store`] serves both backends: each query is written once where the two
+//! dialects agree (numbered `$n` placeholders, `ON CONFLICT` upserts, millisecond
+//! `BIGINT` timestamps) and the [`on_writer!`] / [`on_reader!`] macros compile it for
+//! each driver, so rows decode into typed [`sqlx::FromRow`] structs with native
+//! booleans, JSON (`jsonb` on PostgreSQL) and byte strings. Where the dialects differ
+//! (lists of ids are one array parameter, `= ANY($1)`, on PostgreSQL and a JSON array,
+//! `IN (SELECT value FROM json_each($1))`, on SQLite; row locks; one-statement posts)
+//! the query says so with [`Backend`].
 //!
 //! Migrations live per backend under `migrations/{postgres,sqlite}` and run at start;
 //! on PostgreSQL sqlx takes an advisory lock, so several nodes starting together
@@ -29,9 +37,14 @@ pub use sessions::Session;
 pub use users::{LoginRecord, UserFilter};
 
 use crate::config::SqlSettings;
-use sqlx::any::{AnyPoolOptions, AnyRow};
-use sqlx::{AnyPool, Row};
+use sqlx::pool::PoolOptions;
+use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions};
+use std::str::FromStr;
 use std::time::Duration;
+
+/// A JSON object as stored in a JSON column (`props`, plugin settings).
+pub type JsonObject = serde_json::Map<String, serde_json::Value>;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -77,31 +90,81 @@ impl StoreError {
             _ => false,
         }
     }
+
+    /// A row the store had just written was not found again.
+    fn vanished() -> StoreError {
+        StoreError(sqlx::Error::RowNotFound)
+    }
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
+/// The connection pools of one backend.
+#[derive(Clone)]
+enum Pools {
+    /// Reads and writes share the pool.
+    Postgres(PgPool),
+    Sqlite {
+        /// Writes, transactions and migrations: one connection.
+        writer: SqlitePool,
+        /// Plain reads.
+        reader: SqlitePool,
+    },
+}
+
+/// Runs `$body` once per backend with `$pool` bound to the pool for writes and
+/// transactions (and `$backend`, when named, to the backend), so that one query text
+/// is compiled for both native drivers.
+macro_rules! on_writer {
+    ($store:expr, $pool:ident => $body:expr) => {
+        on_writer!($store, $pool, _backend => $body)
+    };
+    ($store:expr, $pool:ident, $backend:ident => $body:expr) => {
+        match &$store.pools {
+            $crate::store::Pools::Postgres($pool) => {
+                #[allow(unused_variables, reason = "not every query differs per backend")]
+                let $backend = $crate::store::Backend::Postgres;
+                $body
+            }
+            $crate::store::Pools::Sqlite { writer: $pool, .. } => {
+                #[allow(unused_variables, reason = "not every query differs per backend")]
+                let $backend = $crate::store::Backend::Sqlite;
+                $body
+            }
+        }
+    };
+}
+
+/// [`on_writer!`] for plain reads, which go to SQLite's reader connections.
+macro_rules! on_reader {
+    ($store:expr, $pool:ident => $body:expr) => {
+        on_reader!($store, $pool, _backend => $body)
+    };
+    ($store:expr, $pool:ident, $backend:ident => $body:expr) => {
+        match &$store.pools {
+            $crate::store::Pools::Postgres($pool) => {
+                #[allow(unused_variables, reason = "not every query differs per backend")]
+                let $backend = $crate::store::Backend::Postgres;
+                $body
+            }
+            $crate::store::Pools::Sqlite { reader: $pool, .. } => {
+                #[allow(unused_variables, reason = "not every query differs per backend")]
+                let $backend = $crate::store::Backend::Sqlite;
+                $body
+            }
+        }
+    };
+}
+pub(crate) use {on_reader, on_writer};
+
 #[derive(Clone)]
 pub struct Store {
-    /// Writes, transactions and migrations.
-    pool: AnyPool,
-    /// Plain reads.
-    reader: AnyPool,
-    backend: Backend,
+    pools: Pools,
     files: Vec<std::path::PathBuf>,
 }
 
 /// Reader connections of an SQLite store.
 const SQLITE_READERS: u32 = 4;
-
-/// WAL lets readers proceed during a write; NORMAL sync is durable across process
-/// crashes (not power loss), as most embedded deployments want.
-const SQLITE_PRAGMAS: [&str; 4] = [
-    "PRAGMA journal_mode = WAL",
-    "PRAGMA synchronous = NORMAL",
-    "PRAGMA foreign_keys = ON",
-    "PRAGMA busy_timeout = 5000",
-];
 
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/postgres");
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/sqlite");
@@ -109,44 +172,46 @@ static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../../migrat
 impl Store {
     /// Opens the database named by `SqlSettings` and brings its schema up to date.
     pub async fn open(settings: &SqlSettings) -> Result<Store, OpenError> {
-        sqlx::any::install_default_drivers();
-        let (backend, url) = match settings.driver_name.as_str() {
-            "postgres" => (Backend::Postgres, settings.data_source.clone()),
-            _ => (Backend::Sqlite, sqlite_url(&settings.data_source)?),
+        if settings.driver_name == "postgres" {
+            // While PostgreSQL is unreachable sqlx keeps trying to connect until the
+            // acquire timeout, so that timeout is how long a request takes to get its
+            // 503: short enough for clients to retry soon and for requests not to pile
+            // up, and still far above any wait for a connection in normal operation.
+            let pool = PgPoolOptions::new()
+                .acquire_timeout(Duration::from_secs(3))
+                .max_connections(settings.max_open_conns.max(2))
+                .connect(&settings.data_source)
+                .await
+                .map_err(OpenError::Connect)?;
+            POSTGRES_MIGRATIONS.run(&pool).await?;
+            return Ok(Store {
+                pools: Pools::Postgres(pool),
+                files: Vec::new(),
+            });
+        }
+        let (options, path) = sqlite_options(&settings.data_source)?;
+        // SQLite cannot go away, but its one writer connection can be queued for under
+        // load, so it keeps a longer wait.
+        let pool_options = |connections: u32| -> PoolOptions<sqlx::Sqlite> {
+            SqlitePoolOptions::new()
+                .acquire_timeout(Duration::from_secs(10))
+                .max_connections(connections)
         };
-        let pool = pool_options(backend, settings.max_open_conns, 1)
-            .connect(&url)
+        let writer = pool_options(1)
+            .connect_with(options.clone())
             .await
             .map_err(OpenError::Connect)?;
-        match backend {
-            Backend::Postgres => POSTGRES_MIGRATIONS.run(&pool).await?,
-            Backend::Sqlite => SQLITE_MIGRATIONS.run(&pool).await?,
-        }
-        let reader = match backend {
-            Backend::Postgres => pool.clone(),
-            Backend::Sqlite => pool_options(backend, 0, SQLITE_READERS)
-                .connect(&url)
-                .await
-                .map_err(OpenError::Connect)?,
-        };
-        let files = match backend {
-            Backend::Postgres => Vec::new(),
-            Backend::Sqlite => {
-                let path = settings
-                    .data_source
-                    .trim_start_matches("sqlite://")
-                    .trim_start_matches("sqlite:");
-                let path = path.split('?').next().unwrap_or(path);
-                ["", "-wal", "-shm"]
-                    .iter()
-                    .map(|suffix| std::path::PathBuf::from(format!("{path}{suffix}")))
-                    .collect()
-            }
-        };
+        SQLITE_MIGRATIONS.run(&writer).await?;
+        let reader = pool_options(SQLITE_READERS)
+            .connect_with(options)
+            .await
+            .map_err(OpenError::Connect)?;
+        let files = ["", "-wal", "-shm"]
+            .iter()
+            .map(|suffix| std::path::PathBuf::from(format!("{path}{suffix}")))
+            .collect();
         Ok(Store {
-            pool,
-            reader,
-            backend,
+            pools: Pools::Sqlite { writer, reader },
             files,
         })
     }
@@ -158,92 +223,104 @@ impl Store {
     }
 
     pub fn backend(&self) -> Backend {
-        self.backend
-    }
-
-    pub fn pool(&self) -> &AnyPool {
-        &self.pool
+        match self.pools {
+            Pools::Postgres(_) => Backend::Postgres,
+            Pools::Sqlite { .. } => Backend::Sqlite,
+        }
     }
 
     /// A cheap round trip, for health checks.
     pub async fn ping(&self) -> StoreResult<()> {
-        sqlx::query("SELECT 1")
-            .execute(&self.pool)
-            .await
-            .map(|_| ())
-            .map_err(StoreError::from)
+        on_writer!(self, pool => sqlx::query("SELECT 1").execute(pool).await.map(drop))?;
+        Ok(())
+    }
+
+    /// Runs one statement of raw SQL with no parameters, for tests and diagnostics
+    /// that look under the store (to show that a refused request wrote nothing, or to
+    /// age a row); answers the rows it changed.
+    pub async fn execute_raw(&self, sql: &str) -> StoreResult<u64> {
+        let done = on_writer!(self, pool => sqlx::query(sql).execute(pool).await.map(|d| d.rows_affected()))?;
+        Ok(done)
+    }
+
+    /// The one integer a raw query answers (`SELECT COUNT(*) …`), beside
+    /// [`Store::execute_raw`].
+    pub async fn scalar_raw(&self, sql: &str) -> StoreResult<i64> {
+        let value = on_writer!(self, pool => sqlx::query_scalar(sql).fetch_one(pool).await)?;
+        Ok(value)
     }
 
     pub async fn close(&self) {
-        self.reader.close().await;
-        self.pool.close().await;
+        match &self.pools {
+            Pools::Postgres(pool) => pool.close().await,
+            Pools::Sqlite { writer, reader } => {
+                reader.close().await;
+                writer.close().await;
+            }
+        }
     }
 }
 
-/// Pool settings: PostgreSQL gets `max_open_conns`; SQLite gets `sqlite_connections`
-/// connections, each set up with the pragmas.
-///
-/// While PostgreSQL is unreachable sqlx keeps trying to connect until the acquire
-/// timeout, so that timeout is how long a request takes to get its 503: short enough
-/// for clients to retry soon and for requests not to pile up, and still far above any
-/// wait for a connection in normal operation. SQLite cannot go away, but its one
-/// writer connection can be queued for under load, so it keeps a longer wait.
-fn pool_options(backend: Backend, max_open_conns: u32, sqlite_connections: u32) -> AnyPoolOptions {
-    let options = AnyPoolOptions::new();
-    match backend {
-        Backend::Postgres => options
-            .acquire_timeout(Duration::from_secs(3))
-            .max_connections(max_open_conns.max(2)),
-        Backend::Sqlite => options
-            .acquire_timeout(Duration::from_secs(10))
-            .max_connections(sqlite_connections)
-            .after_connect(|conn, _| {
-                Box::pin(async move {
-                    for pragma in SQLITE_PRAGMAS {
-                        sqlx::query(pragma).execute(&mut *conn).await?;
-                    }
-                    Ok(())
-                })
-            }),
+/// Connection options for a plain path (`./data/chorus.db`) or an `sqlite:` URL,
+/// creating the file (and a path's parent folder) when missing, with the pragmas every
+/// connection needs, and the file's path. WAL lets readers proceed during a write;
+/// NORMAL sync is durable across process crashes (not power loss), as most embedded
+/// deployments want.
+fn sqlite_options(data_source: &str) -> Result<(SqliteConnectOptions, String), OpenError> {
+    let options = if data_source.starts_with("sqlite:") {
+        SqliteConnectOptions::from_str(data_source).map_err(OpenError::Connect)?
+    } else {
+        let path = std::path::Path::new(data_source);
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).map_err(|source| OpenError::DataDir {
+                path: parent.display().to_string(),
+                source,
+            })?;
+        }
+        SqliteConnectOptions::new().filename(path)
+    };
+    let path = options.get_filename().display().to_string();
+    let options = options
+        .create_if_missing(true)
+        .journal_mode(sqlx::sqlite::SqliteJournalMode::Wal)
+        .synchronous(sqlx::sqlite::SqliteSynchronous::Normal)
+        .foreign_keys(true)
+        .busy_timeout(Duration::from_secs(5));
+    Ok((options, path))
+}
+
+/// A list of ids (or keys) bound as one parameter, whatever its length: an array on
+/// PostgreSQL (for `= ANY($n)`), a JSON array on SQLite, which has no arrays (for
+/// `IN (SELECT value FROM json_each($n))`).
+pub(super) struct IdList<'a>(pub &'a [String]);
+
+impl sqlx::Type<sqlx::Postgres> for IdList<'_> {
+    fn type_info() -> sqlx::postgres::PgTypeInfo {
+        <&[String] as sqlx::Type<sqlx::Postgres>>::type_info()
     }
 }
 
-/// Accepts a plain path (`./data/chorus.db`) or an `sqlite:` URL, creates the parent
-/// folder of a path, and returns a URL that creates the file when missing.
-fn sqlite_url(data_source: &str) -> Result<String, OpenError> {
-    if data_source.starts_with("sqlite:") {
-        return Ok(data_source.to_string());
+impl<'q> sqlx::Encode<'q, sqlx::Postgres> for IdList<'_> {
+    fn encode_by_ref(
+        &self,
+        buf: &mut sqlx::postgres::PgArgumentBuffer,
+    ) -> Result<sqlx::encode::IsNull, sqlx::error::BoxDynError> {
+        <&[String] as sqlx::Encode<'q, sqlx::Postgres>>::encode_by_ref(&self.0, buf)
     }
-    let path = std::path::Path::new(data_source);
-    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent).map_err(|source| OpenError::DataDir {
-            path: parent.display().to_string(),
-            source,
-        })?;
+}
+
+impl sqlx::Type<sqlx::Sqlite> for IdList<'_> {
+    fn type_info() -> sqlx::sqlite::SqliteTypeInfo {
+        <String as sqlx::Type<sqlx::Sqlite>>::type_info()
     }
-    Ok(format!("sqlite://{data_source}?mode=rwc"))
 }
 
-/// `$start, $start+1, …` for `count` values, to build `IN (…)` lists that both
-/// backends accept.
-fn placeholders(start: usize, count: usize) -> String {
-    (start..start + count)
-        .map(|n| format!("${n}"))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-fn get_str(row: &AnyRow, column: &str) -> StoreResult<String> {
-    row.try_get::<String, _>(column).map_err(StoreError::from)
-}
-
-fn get_i64(row: &AnyRow, column: &str) -> StoreResult<i64> {
-    row.try_get::<i64, _>(column).map_err(StoreError::from)
-}
-
-fn get_bool(row: &AnyRow, column: &str) -> StoreResult<bool> {
-    // SQLite may hand back a BOOLEAN as an integer when it loses the declared type.
-    row.try_get::<bool, _>(column)
-        .or_else(|_| row.try_get::<i64, _>(column).map(|v| v != 0))
-        .map_err(StoreError::from)
+impl<'q> sqlx::Encode<'q, sqlx::Sqlite> for IdList<'_> {
+    fn encode_by_ref(
+        &self,
+        buf: &mut Vec<sqlx::sqlite::SqliteArgumentValue<'q>>,
+    ) -> Result<sqlx::encode::IsNull, sqlx::error::BoxDynError> {
+        let json = serde_json::to_string(self.0)?;
+        <String as sqlx::Encode<'q, sqlx::Sqlite>>::encode(json, buf)
+    }
 }

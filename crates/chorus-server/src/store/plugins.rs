@@ -5,9 +5,9 @@
 //! Compare-and-set is a single conditional statement, so concurrent writers from any
 //! node race inside the database, never between a read and a write.
 
-use super::{get_bool, Store, StoreError, StoreResult};
+use super::{on_reader, on_writer, Backend, IdList, JsonObject, Store, StoreError, StoreResult};
 use chorus_model::now_millis;
-use sqlx::Row;
+use sqlx::types::Json;
 
 /// What a KV write should do.
 #[derive(Debug, Clone, Default)]
@@ -34,85 +34,90 @@ impl Store {
     pub async fn kv_write(&self, plugin_id: &str, key: &str, write: &KvWrite) -> StoreResult<bool> {
         let now = now_millis();
         let expire_at = expiry(now, write.expire_in_seconds);
-        let live = "(plugin_kv.expire_at = 0 OR plugin_kv.expire_at > $3)";
-        let done = match (&write.value, write.atomic, &write.old_value) {
-            (None, false, _) => {
-                sqlx::query("DELETE FROM plugin_kv WHERE plugin_id = $1 AND pkey = $2")
+        // `$3` is now in the conditional writes: an expired value counts as absent.
+        let done = on_writer!(self, pool => {
+            match (&write.value, write.atomic, &write.old_value) {
+                (None, false, _) => {
+                    sqlx::query("DELETE FROM plugin_kv WHERE plugin_id = $1 AND pkey = $2")
+                        .bind(plugin_id)
+                        .bind(key)
+                        .execute(pool)
+                        .await?;
+                    return Ok(true);
+                }
+                (Some(value), false, _) => {
+                    sqlx::query(
+                        "INSERT INTO plugin_kv (plugin_id, pkey, pvalue, expire_at) VALUES ($1, $2, $3, $4) \
+                         ON CONFLICT (plugin_id, pkey) DO UPDATE SET pvalue = excluded.pvalue, expire_at = excluded.expire_at",
+                    )
                     .bind(plugin_id)
                     .bind(key)
-                    .execute(&self.pool)
+                    .bind(value.as_slice())
+                    .bind(expire_at)
+                    .execute(pool)
                     .await?;
-                return Ok(true);
-            }
-            (Some(value), false, _) => {
-                sqlx::query(
-                    "INSERT INTO plugin_kv (plugin_id, pkey, pvalue, expire_at) VALUES ($1, $2, $3, $4) \
-                     ON CONFLICT (plugin_id, pkey) DO UPDATE SET pvalue = excluded.pvalue, expire_at = excluded.expire_at",
+                    return Ok(true);
+                }
+                // Insert only if absent or expired.
+                (Some(value), true, None) => sqlx::query(
+                    "INSERT INTO plugin_kv (plugin_id, pkey, pvalue, expire_at) VALUES ($1, $2, $4, $5) \
+                     ON CONFLICT (plugin_id, pkey) DO UPDATE SET pvalue = excluded.pvalue, expire_at = excluded.expire_at \
+                     WHERE NOT (plugin_kv.expire_at = 0 OR plugin_kv.expire_at > $3)",
                 )
                 .bind(plugin_id)
                 .bind(key)
-                .bind(value.clone())
+                .bind(now)
+                .bind(value.as_slice())
                 .bind(expire_at)
-                .execute(&self.pool)
-                .await?;
-                return Ok(true);
+                .execute(pool)
+                .await?,
+                // Replace only if the live value is `old`.
+                (Some(value), true, Some(old)) => sqlx::query(
+                    "UPDATE plugin_kv SET pvalue = $4, expire_at = $5 \
+                     WHERE plugin_id = $1 AND pkey = $2 AND pvalue = $6 \
+                       AND (plugin_kv.expire_at = 0 OR plugin_kv.expire_at > $3)",
+                )
+                .bind(plugin_id)
+                .bind(key)
+                .bind(now)
+                .bind(value.as_slice())
+                .bind(expire_at)
+                .bind(old.as_slice())
+                .execute(pool)
+                .await?,
+                // Delete only if the live value is `old`.
+                (None, true, Some(old)) => sqlx::query(
+                    "DELETE FROM plugin_kv WHERE plugin_id = $1 AND pkey = $2 AND pvalue = $4 \
+                       AND (plugin_kv.expire_at = 0 OR plugin_kv.expire_at > $3)",
+                )
+                .bind(plugin_id)
+                .bind(key)
+                .bind(now)
+                .bind(old.as_slice())
+                .execute(pool)
+                .await?,
+                // Delete only if absent: nothing to do, and it "happened" only if absent.
+                (None, true, None) => return Ok(self.kv_get(plugin_id, key).await?.is_none()),
             }
-            // Insert only if absent or expired.
-            (Some(value), true, None) => sqlx::query(&format!(
-                "INSERT INTO plugin_kv (plugin_id, pkey, pvalue, expire_at) VALUES ($1, $2, $4, $5) \
-                 ON CONFLICT (plugin_id, pkey) DO UPDATE SET pvalue = excluded.pvalue, expire_at = excluded.expire_at \
-                 WHERE NOT {live}"
-            ))
-            .bind(plugin_id)
-            .bind(key)
-            .bind(now)
-            .bind(value.clone())
-            .bind(expire_at)
-            .execute(&self.pool)
-            .await?,
-            // Replace only if the live value is `old`.
-            (Some(value), true, Some(old)) => sqlx::query(&format!(
-                "UPDATE plugin_kv SET pvalue = $4, expire_at = $5 \
-                 WHERE plugin_id = $1 AND pkey = $2 AND pvalue = $6 AND {live}"
-            ))
-            .bind(plugin_id)
-            .bind(key)
-            .bind(now)
-            .bind(value.clone())
-            .bind(expire_at)
-            .bind(old.clone())
-            .execute(&self.pool)
-            .await?,
-            // Delete only if the live value is `old`.
-            (None, true, Some(old)) => sqlx::query(&format!(
-                "DELETE FROM plugin_kv WHERE plugin_id = $1 AND pkey = $2 AND pvalue = $4 AND {live}"
-            ))
-            .bind(plugin_id)
-            .bind(key)
-            .bind(now)
-            .bind(old.clone())
-            .execute(&self.pool)
-            .await?,
-            // Delete only if absent: nothing to do, and it "happened" only if absent.
-            (None, true, None) => return Ok(self.kv_get(plugin_id, key).await?.is_none()),
-        };
-        Ok(done.rows_affected() > 0)
+            .rows_affected()
+        });
+        Ok(done > 0)
     }
 
     /// A live (unexpired) value.
     pub async fn kv_get(&self, plugin_id: &str, key: &str) -> StoreResult<Option<Vec<u8>>> {
-        let row = sqlx::query(
-            "SELECT pvalue FROM plugin_kv WHERE plugin_id = $1 AND pkey = $2 \
-             AND (expire_at = 0 OR expire_at > $3)",
-        )
-        .bind(plugin_id)
-        .bind(key)
-        .bind(now_millis())
-        .fetch_optional(&self.reader)
-        .await?;
-        row.map(|r| r.try_get::<Vec<u8>, _>("pvalue"))
-            .transpose()
-            .map_err(StoreError::from)
+        let value = on_reader!(self, pool => {
+            sqlx::query_scalar(
+                "SELECT pvalue FROM plugin_kv WHERE plugin_id = $1 AND pkey = $2 \
+                 AND (expire_at = 0 OR expire_at > $3)",
+            )
+            .bind(plugin_id)
+            .bind(key)
+            .bind(now_millis())
+            .fetch_optional(pool)
+            .await
+        })?;
+        Ok(value)
     }
 
     /// Live values of several keys; absent keys are left out.
@@ -124,31 +129,36 @@ impl Store {
         if keys.is_empty() {
             return Ok(Vec::new());
         }
-        let sql = format!(
-            "SELECT pkey, pvalue FROM plugin_kv WHERE plugin_id = $1 AND (expire_at = 0 OR expire_at > $2) \
-             AND pkey IN ({})",
-            super::placeholders(3, keys.len())
-        );
-        let mut query = sqlx::query(&sql).bind(plugin_id).bind(now_millis());
-        for key in keys {
-            query = query.bind(key);
-        }
-        let rows = query.fetch_all(&self.reader).await?;
-        rows.iter()
-            .map(|row| {
-                Ok((
-                    row.try_get::<String, _>("pkey")?,
-                    row.try_get::<Vec<u8>, _>("pvalue")?,
-                ))
-            })
-            .collect()
+        let values = on_reader!(self, pool, backend => {
+            let sql = match backend {
+                Backend::Postgres => {
+                    "SELECT pkey, pvalue FROM plugin_kv WHERE plugin_id = $1 \
+                     AND (expire_at = 0 OR expire_at > $2) AND pkey = ANY($3)"
+                }
+                Backend::Sqlite => {
+                    "SELECT pkey, pvalue FROM plugin_kv WHERE plugin_id = $1 \
+                     AND (expire_at = 0 OR expire_at > $2) \
+                     AND pkey IN (SELECT value FROM json_each($3))"
+                }
+            };
+            sqlx::query_as(sql)
+                .bind(plugin_id)
+                .bind(now_millis())
+                .bind(IdList(keys))
+                .fetch_all(pool)
+                .await
+        })?;
+        Ok(values)
     }
 
     pub async fn kv_delete_all(&self, plugin_id: &str) -> StoreResult<()> {
-        sqlx::query("DELETE FROM plugin_kv WHERE plugin_id = $1")
-            .bind(plugin_id)
-            .execute(&self.pool)
-            .await?;
+        on_writer!(self, pool => {
+            sqlx::query("DELETE FROM plugin_kv WHERE plugin_id = $1")
+                .bind(plugin_id)
+                .execute(pool)
+                .await
+                .map(drop)
+        })?;
         Ok(())
     }
 
@@ -160,90 +170,107 @@ impl Store {
         page: i64,
         per_page: i64,
     ) -> StoreResult<Vec<String>> {
-        sqlx::query_scalar(
-            "SELECT pkey FROM plugin_kv WHERE plugin_id = $1 AND substr(pkey, 1, CAST($2 AS INTEGER)) = $3 \
-             AND (expire_at = 0 OR expire_at > $4) ORDER BY pkey LIMIT $5 OFFSET $6",
-        )
-        .bind(plugin_id)
-        .bind(prefix.chars().count() as i64)
-        .bind(prefix)
-        .bind(now_millis())
-        .bind(per_page)
-        .bind(page * per_page)
-        .fetch_all(&self.reader)
-        .await.map_err(StoreError::from)
+        let keys = on_reader!(self, pool => {
+            sqlx::query_scalar(
+                "SELECT pkey FROM plugin_kv WHERE plugin_id = $1 \
+                 AND substr(pkey, 1, CAST($2 AS INTEGER)) = $3 \
+                 AND (expire_at = 0 OR expire_at > $4) ORDER BY pkey LIMIT $5 OFFSET $6",
+            )
+            .bind(plugin_id)
+            .bind(prefix.chars().count() as i64)
+            .bind(prefix)
+            .bind(now_millis())
+            .bind(per_page)
+            .bind(page * per_page)
+            .fetch_all(pool)
+            .await
+        })?;
+        Ok(keys)
     }
 
     /// Removes expired keys; they are already invisible, this only reclaims space.
     pub async fn kv_sweep_expired(&self) -> StoreResult<u64> {
-        let done = sqlx::query("DELETE FROM plugin_kv WHERE expire_at > 0 AND expire_at <= $1")
-            .bind(now_millis())
-            .execute(&self.pool)
-            .await?;
-        Ok(done.rows_affected())
+        let done = on_writer!(self, pool => {
+            sqlx::query("DELETE FROM plugin_kv WHERE expire_at > 0 AND expire_at <= $1")
+                .bind(now_millis())
+                .execute(pool)
+                .await
+                .map(|done| done.rows_affected())
+        })?;
+        Ok(done)
     }
 
     /// Enabled flags set through the API, by plugin id.
     pub async fn plugin_states(&self) -> StoreResult<Vec<(String, bool)>> {
-        let rows = sqlx::query("SELECT plugin_id, enabled FROM plugin_states")
-            .fetch_all(&self.reader)
-            .await?;
-        rows.iter()
-            .map(|row| {
-                Ok((
-                    row.try_get::<String, _>("plugin_id")?,
-                    get_bool(row, "enabled")?,
-                ))
-            })
-            .collect()
+        let states = on_reader!(self, pool => {
+            sqlx::query_as("SELECT plugin_id, enabled FROM plugin_states")
+                .fetch_all(pool)
+                .await
+        })?;
+        Ok(states)
     }
 
     pub async fn set_plugin_state(&self, plugin_id: &str, enabled: bool) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO plugin_states (plugin_id, enabled, update_at) VALUES ($1, $2, $3) \
-             ON CONFLICT (plugin_id) DO UPDATE SET enabled = excluded.enabled, update_at = excluded.update_at",
-        )
-        .bind(plugin_id)
-        .bind(enabled)
-        .bind(now_millis())
-        .execute(&self.pool)
-        .await?;
+        on_writer!(self, pool => {
+            sqlx::query(
+                "INSERT INTO plugin_states (plugin_id, enabled, update_at) VALUES ($1, $2, $3) \
+                 ON CONFLICT (plugin_id) DO UPDATE SET enabled = excluded.enabled, update_at = excluded.update_at",
+            )
+            .bind(plugin_id)
+            .bind(enabled)
+            .bind(now_millis())
+            .execute(pool)
+            .await
+            .map(drop)
+        })?;
         Ok(())
     }
 
     pub async fn delete_plugin_state(&self, plugin_id: &str) -> StoreResult<()> {
-        sqlx::query("DELETE FROM plugin_states WHERE plugin_id = $1")
-            .bind(plugin_id)
-            .execute(&self.pool)
-            .await?;
+        on_writer!(self, pool => {
+            sqlx::query("DELETE FROM plugin_states WHERE plugin_id = $1")
+                .bind(plugin_id)
+                .execute(pool)
+                .await
+                .map(drop)
+        })?;
         Ok(())
     }
 
-    /// A plugin's saved settings (a JSON object), if any were saved.
-    pub async fn plugin_config(&self, plugin_id: &str) -> StoreResult<Option<String>> {
-        sqlx::query_scalar("SELECT config_json FROM plugin_configs WHERE plugin_id = $1")
-            .bind(plugin_id)
-            .fetch_optional(&self.reader)
-            .await
-            .map_err(StoreError::from)
+    /// A plugin's saved settings, if any were saved.
+    pub async fn plugin_config(&self, plugin_id: &str) -> StoreResult<Option<JsonObject>> {
+        let config: Option<Json<JsonObject>> = on_reader!(self, pool => {
+            sqlx::query_scalar("SELECT config_json FROM plugin_configs WHERE plugin_id = $1")
+                .bind(plugin_id)
+                .fetch_optional(pool)
+                .await
+        })?;
+        Ok(config.map(|config| config.0))
     }
 
-    pub async fn save_plugin_config(&self, plugin_id: &str, config_json: &str) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO plugin_configs (plugin_id, config_json, update_at) VALUES ($1, $2, $3) \
-             ON CONFLICT (plugin_id) DO UPDATE SET config_json = excluded.config_json, update_at = excluded.update_at",
-        )
-        .bind(plugin_id)
-        .bind(config_json)
-        .bind(now_millis())
-        .execute(&self.pool)
-        .await?;
+    pub async fn save_plugin_config(
+        &self,
+        plugin_id: &str,
+        config: &JsonObject,
+    ) -> StoreResult<()> {
+        on_writer!(self, pool => {
+            sqlx::query(
+                "INSERT INTO plugin_configs (plugin_id, config_json, update_at) VALUES ($1, $2, $3) \
+                 ON CONFLICT (plugin_id) DO UPDATE SET config_json = excluded.config_json, update_at = excluded.update_at",
+            )
+            .bind(plugin_id)
+            .bind(Json(config))
+            .bind(now_millis())
+            .execute(pool)
+            .await
+            .map(drop)
+        })?;
         Ok(())
     }
 }
 
 /// An uploaded bundle as stored for every node.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct StoredBundle {
     pub plugin_id: String,
     pub upload_id: String,
@@ -254,88 +281,93 @@ pub struct StoredBundle {
 impl Store {
     /// Stores (or replaces) an uploaded bundle.
     pub async fn save_plugin_bundle(&self, bundle: &StoredBundle) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO plugin_bundles (plugin_id, upload_id, version, bundle, uploaded_at) VALUES ($1, $2, $3, $4, $5) \
-             ON CONFLICT (plugin_id) DO UPDATE SET upload_id = excluded.upload_id, version = excluded.version, \
-             bundle = excluded.bundle, uploaded_at = excluded.uploaded_at",
-        )
-        .bind(&bundle.plugin_id)
-        .bind(&bundle.upload_id)
-        .bind(&bundle.version)
-        .bind(bundle.bundle.clone())
-        .bind(now_millis())
-        .execute(&self.pool)
-        .await?;
+        on_writer!(self, pool => {
+            sqlx::query(
+                "INSERT INTO plugin_bundles (plugin_id, upload_id, version, bundle, uploaded_at) VALUES ($1, $2, $3, $4, $5) \
+                 ON CONFLICT (plugin_id) DO UPDATE SET upload_id = excluded.upload_id, version = excluded.version, \
+                 bundle = excluded.bundle, uploaded_at = excluded.uploaded_at",
+            )
+            .bind(&bundle.plugin_id)
+            .bind(&bundle.upload_id)
+            .bind(&bundle.version)
+            .bind(bundle.bundle.as_slice())
+            .bind(now_millis())
+            .execute(pool)
+            .await
+            .map(drop)
+        })?;
         Ok(())
     }
 
     /// `(plugin id, upload id)` of every stored bundle, without the bytes.
     pub async fn plugin_bundle_ids(&self) -> StoreResult<Vec<(String, String)>> {
-        let rows =
-            sqlx::query("SELECT plugin_id, upload_id FROM plugin_bundles ORDER BY plugin_id")
-                .fetch_all(&self.pool)
-                .await?;
-        rows.iter()
-            .map(|row| Ok((row.try_get("plugin_id")?, row.try_get("upload_id")?)))
-            .collect()
+        let ids = on_writer!(self, pool => {
+            sqlx::query_as("SELECT plugin_id, upload_id FROM plugin_bundles ORDER BY plugin_id")
+                .fetch_all(pool)
+                .await
+        })?;
+        Ok(ids)
     }
 
     pub async fn plugin_bundle(&self, plugin_id: &str) -> StoreResult<Option<StoredBundle>> {
-        let row = sqlx::query(
-            "SELECT plugin_id, upload_id, version, bundle FROM plugin_bundles WHERE plugin_id = $1",
-        )
-        .bind(plugin_id)
-        .fetch_optional(&self.pool)
-        .await?;
-        row.map(|row| {
-            Ok(StoredBundle {
-                plugin_id: row.try_get("plugin_id")?,
-                upload_id: row.try_get("upload_id")?,
-                version: row.try_get("version")?,
-                bundle: row.try_get("bundle")?,
-            })
-        })
-        .transpose()
+        let bundle = on_writer!(self, pool => {
+            sqlx::query_as(
+                "SELECT plugin_id, upload_id, version, bundle FROM plugin_bundles WHERE plugin_id = $1",
+            )
+            .bind(plugin_id)
+            .fetch_optional(pool)
+            .await
+        })?;
+        Ok(bundle)
     }
 
     /// Whether a bundle of `plugin_id` is stored or any node reports having it.
     pub async fn plugin_known_to_cluster(&self, plugin_id: &str) -> StoreResult<bool> {
-        let known: Option<i32> = sqlx::query_scalar(
-            "SELECT 1 FROM plugin_bundles WHERE plugin_id = $1 UNION ALL SELECT 1 FROM plugin_statuses WHERE plugin_id = $1 LIMIT 1",
-        )
-        .bind(plugin_id)
-        .fetch_optional(&self.pool)
-        .await?;
+        let known: Option<i32> = on_writer!(self, pool => {
+            sqlx::query_scalar(
+                "SELECT 1 FROM plugin_bundles WHERE plugin_id = $1 \
+                 UNION ALL SELECT 1 FROM plugin_statuses WHERE plugin_id = $1 LIMIT 1",
+            )
+            .bind(plugin_id)
+            .fetch_optional(pool)
+            .await
+        })?;
         Ok(known.is_some())
     }
 
     /// Forgets a plugin cluster-wide: its stored bundle, enabled state and reported
     /// statuses, together.
     pub async fn delete_plugin(&self, plugin_id: &str) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await?;
-        sqlx::query("DELETE FROM plugin_bundles WHERE plugin_id = $1")
-            .bind(plugin_id)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("DELETE FROM plugin_states WHERE plugin_id = $1")
-            .bind(plugin_id)
-            .execute(&mut *tx)
-            .await?;
-        // Nodes report their copies again if any remains; until then none is listed.
-        sqlx::query("DELETE FROM plugin_statuses WHERE plugin_id = $1")
-            .bind(plugin_id)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await.map_err(StoreError::from)
+        on_writer!(self, pool => {
+            let mut tx = pool.begin().await?;
+            sqlx::query("DELETE FROM plugin_bundles WHERE plugin_id = $1")
+                .bind(plugin_id)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("DELETE FROM plugin_states WHERE plugin_id = $1")
+                .bind(plugin_id)
+                .execute(&mut *tx)
+                .await?;
+            // Nodes report their copies again if any remains; until then none is listed.
+            sqlx::query("DELETE FROM plugin_statuses WHERE plugin_id = $1")
+                .bind(plugin_id)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await
+        })
+        .map_err(StoreError::from)
     }
 
     /// Every plugin's saved settings, to notice changes made on other nodes.
-    pub async fn all_plugin_configs(&self) -> StoreResult<Vec<(String, String)>> {
-        let rows = sqlx::query("SELECT plugin_id, config_json FROM plugin_configs")
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter()
-            .map(|row| Ok((row.try_get("plugin_id")?, row.try_get("config_json")?)))
-            .collect()
+    pub async fn all_plugin_configs(&self) -> StoreResult<Vec<(String, JsonObject)>> {
+        let rows: Vec<(String, Json<JsonObject>)> = on_writer!(self, pool => {
+            sqlx::query_as("SELECT plugin_id, config_json FROM plugin_configs")
+                .fetch_all(pool)
+                .await
+        })?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, config)| (id, config.0))
+            .collect())
     }
 }

@@ -1,42 +1,87 @@
 //! Teams and team membership.
 
 use super::channels::{insert_channel, insert_channel_member};
-use super::{get_bool, get_i64, get_str, Store, StoreError, StoreResult};
-use chorus_model::{Channel, Team, TeamMember};
-use sqlx::any::AnyRow;
+use super::{on_reader, on_writer, Store, StoreError, StoreResult};
+use chorus_model::{Channel, Team, TeamMember, ROLE_CHANNEL_USER};
 
-const TEAM_COLUMNS: &str = "t.id, t.create_at, t.update_at, t.delete_at, t.name, t.display_name, \
-     t.description, t.email, t.type, t.allow_open_invite, t.invite_id";
-
-fn team_from_row(row: &AnyRow) -> StoreResult<Team> {
-    Ok(Team {
-        id: get_str(row, "id")?,
-        create_at: get_i64(row, "create_at")?,
-        update_at: get_i64(row, "update_at")?,
-        delete_at: get_i64(row, "delete_at")?,
-        name: get_str(row, "name")?,
-        display_name: get_str(row, "display_name")?,
-        description: get_str(row, "description")?,
-        email: get_str(row, "email")?,
-        team_type: get_str(row, "type")?,
-        allow_open_invite: get_bool(row, "allow_open_invite")?,
-        invite_id: get_str(row, "invite_id")?,
-        ..Team::default()
-    })
+/// `SELECT` of a [`TeamRow`] from teams `t`, followed by the literals given.
+macro_rules! select_teams {
+    ($($tail:literal),*) => {
+        concat!(
+            "SELECT t.id, t.create_at, t.update_at, t.delete_at, t.name, t.display_name, \
+               t.description, t.email, t.type, t.allow_open_invite, t.invite_id FROM teams t ",
+            $($tail),*
+        )
+    };
 }
 
-fn member_from_row(row: &AnyRow) -> StoreResult<TeamMember> {
-    let roles = get_str(row, "roles")?;
-    Ok(TeamMember {
-        team_id: get_str(row, "team_id")?,
-        user_id: get_str(row, "user_id")?,
-        scheme_user: true,
-        scheme_admin: roles
-            .split_whitespace()
-            .any(|r| r == chorus_model::ROLE_TEAM_ADMIN),
-        roles,
-        delete_at: get_i64(row, "delete_at")?,
-    })
+#[derive(sqlx::FromRow)]
+struct TeamRow {
+    id: String,
+    create_at: i64,
+    update_at: i64,
+    delete_at: i64,
+    name: String,
+    display_name: String,
+    description: String,
+    email: String,
+    #[sqlx(rename = "type")]
+    team_type: String,
+    allow_open_invite: bool,
+    invite_id: String,
+}
+
+impl From<TeamRow> for Team {
+    fn from(row: TeamRow) -> Team {
+        Team {
+            id: row.id,
+            create_at: row.create_at,
+            update_at: row.update_at,
+            delete_at: row.delete_at,
+            name: row.name,
+            display_name: row.display_name,
+            description: row.description,
+            email: row.email,
+            team_type: row.team_type,
+            allow_open_invite: row.allow_open_invite,
+            invite_id: row.invite_id,
+            ..Team::default()
+        }
+    }
+}
+
+/// `SELECT` of a [`MemberRow`] from `team_members`, followed by the literal given.
+macro_rules! select_members {
+    ($tail:literal) => {
+        concat!(
+            "SELECT team_id, user_id, roles, delete_at FROM team_members ",
+            $tail
+        )
+    };
+}
+
+#[derive(sqlx::FromRow)]
+struct MemberRow {
+    team_id: String,
+    user_id: String,
+    roles: String,
+    delete_at: i64,
+}
+
+impl From<MemberRow> for TeamMember {
+    fn from(row: MemberRow) -> TeamMember {
+        TeamMember {
+            scheme_user: true,
+            scheme_admin: row
+                .roles
+                .split_whitespace()
+                .any(|r| r == chorus_model::ROLE_TEAM_ADMIN),
+            team_id: row.team_id,
+            user_id: row.user_id,
+            roles: row.roles,
+            delete_at: row.delete_at,
+        }
+    }
 }
 
 impl Store {
@@ -48,71 +93,77 @@ impl Store {
         creator_id: &str,
         default_channels: &[Channel],
     ) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await?;
-        sqlx::query(
-            "INSERT INTO teams (id, create_at, update_at, delete_at, name, display_name, description, \
-               email, type, allow_open_invite, invite_id) \
-             VALUES ($1, $2, $2, 0, $3, $4, $5, $6, $7, $8, $9)",
-        )
-        .bind(&team.id)
-        .bind(team.create_at)
-        .bind(&team.name)
-        .bind(&team.display_name)
-        .bind(&team.description)
-        .bind(&team.email)
-        .bind(&team.team_type)
-        .bind(team.allow_open_invite)
-        .bind(&team.invite_id)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query(
-            "INSERT INTO team_members (team_id, user_id, roles, delete_at) VALUES ($1, $2, $3, 0)",
-        )
-        .bind(&team.id)
-        .bind(creator_id)
-        .bind(format!(
+        let admin_roles = format!(
             "{} {}",
             chorus_model::ROLE_TEAM_USER,
             chorus_model::ROLE_TEAM_ADMIN
-        ))
-        .execute(&mut *tx)
-        .await?;
-        for channel in default_channels {
-            insert_channel(&mut tx, channel).await?;
-            insert_channel_member(&mut tx, &channel.id, creator_id, channel.create_at).await?;
-        }
-        tx.commit().await.map_err(StoreError::from)
+        );
+        on_writer!(self, pool => {
+            let mut tx = pool.begin().await?;
+            sqlx::query(
+                "INSERT INTO teams (id, create_at, update_at, delete_at, name, display_name, description, \
+                   email, type, allow_open_invite, invite_id) \
+                 VALUES ($1, $2, $2, 0, $3, $4, $5, $6, $7, $8, $9)",
+            )
+            .bind(&team.id)
+            .bind(team.create_at)
+            .bind(&team.name)
+            .bind(&team.display_name)
+            .bind(&team.description)
+            .bind(&team.email)
+            .bind(&team.team_type)
+            .bind(team.allow_open_invite)
+            .bind(&team.invite_id)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query(
+                "INSERT INTO team_members (team_id, user_id, roles, delete_at) VALUES ($1, $2, $3, 0)",
+            )
+            .bind(&team.id)
+            .bind(creator_id)
+            .bind(&admin_roles)
+            .execute(&mut *tx)
+            .await?;
+            for channel in default_channels {
+                insert_channel!(&mut *tx, channel)?;
+                insert_channel_member!(&mut *tx, &channel.id, creator_id, ROLE_CHANNEL_USER, channel.create_at)?;
+            }
+            tx.commit().await
+        })
+        .map_err(StoreError::from)
     }
 
     pub async fn get_team(&self, id: &str) -> StoreResult<Option<Team>> {
-        let sql = format!("SELECT {TEAM_COLUMNS} FROM teams t WHERE t.id = $1 AND t.delete_at = 0");
-        let row = sqlx::query(&sql)
-            .bind(id)
-            .fetch_optional(&self.reader)
-            .await?;
-        row.as_ref().map(team_from_row).transpose()
+        let row: Option<TeamRow> = on_reader!(self, pool => {
+            sqlx::query_as(select_teams!("WHERE t.id = $1 AND t.delete_at = 0"))
+                .bind(id)
+                .fetch_optional(pool)
+                .await
+        })?;
+        Ok(row.map(Team::from))
     }
 
     pub async fn get_team_by_name(&self, name: &str) -> StoreResult<Option<Team>> {
-        let sql =
-            format!("SELECT {TEAM_COLUMNS} FROM teams t WHERE t.name = $1 AND t.delete_at = 0");
-        let row = sqlx::query(&sql)
-            .bind(name)
-            .fetch_optional(&self.reader)
-            .await?;
-        row.as_ref().map(team_from_row).transpose()
+        let row: Option<TeamRow> = on_reader!(self, pool => {
+            sqlx::query_as(select_teams!("WHERE t.name = $1 AND t.delete_at = 0"))
+                .bind(name)
+                .fetch_optional(pool)
+                .await
+        })?;
+        Ok(row.map(Team::from))
     }
 
     pub async fn teams_for_user(&self, user_id: &str) -> StoreResult<Vec<Team>> {
-        let sql = format!(
-            "SELECT {TEAM_COLUMNS} FROM teams t JOIN team_members m ON m.team_id = t.id \
-             WHERE m.user_id = $1 AND m.delete_at = 0 AND t.delete_at = 0 ORDER BY t.display_name"
-        );
-        let rows = sqlx::query(&sql)
+        let rows: Vec<TeamRow> = on_reader!(self, pool => {
+            sqlx::query_as(select_teams!(
+                "JOIN team_members m ON m.team_id = t.id ",
+                "WHERE m.user_id = $1 AND m.delete_at = 0 AND t.delete_at = 0 ORDER BY t.display_name"
+            ))
             .bind(user_id)
-            .fetch_all(&self.reader)
-            .await?;
-        rows.iter().map(team_from_row).collect()
+            .fetch_all(pool)
+            .await
+        })?;
+        Ok(rows.into_iter().map(Team::from).collect())
     }
 
     /// Teams `user_id` may see in a team list: every team for admins, otherwise the
@@ -124,20 +175,21 @@ impl Store {
         offset: i64,
         limit: i64,
     ) -> StoreResult<Vec<Team>> {
-        let sql = format!(
-            "SELECT {TEAM_COLUMNS} FROM teams t WHERE t.delete_at = 0 AND ($2 OR t.type = 'O' \
-               OR EXISTS (SELECT 1 FROM team_members m WHERE m.team_id = t.id \
-                          AND m.user_id = $1 AND m.delete_at = 0)) \
-             ORDER BY t.display_name, t.id LIMIT $3 OFFSET $4"
-        );
-        let rows = sqlx::query(&sql)
+        let rows: Vec<TeamRow> = on_reader!(self, pool => {
+            sqlx::query_as(select_teams!(
+                "WHERE t.delete_at = 0 AND ($2 OR t.type = 'O' ",
+                "OR EXISTS (SELECT 1 FROM team_members m WHERE m.team_id = t.id ",
+                "AND m.user_id = $1 AND m.delete_at = 0)) ",
+                "ORDER BY t.display_name, t.id LIMIT $3 OFFSET $4"
+            ))
             .bind(user_id)
             .bind(all)
             .bind(limit)
             .bind(offset)
-            .fetch_all(&self.reader)
-            .await?;
-        rows.iter().map(team_from_row).collect()
+            .fetch_all(pool)
+            .await
+        })?;
+        Ok(rows.into_iter().map(Team::from).collect())
     }
 
     /// Adds (or re-adds) a member and puts them in the team's channels named in
@@ -153,33 +205,35 @@ impl Store {
             return Ok((existing, false));
         }
         let now = chorus_model::now_millis();
-        let mut tx = self.pool.begin().await?;
-        sqlx::query(
-            "INSERT INTO team_members (team_id, user_id, roles, delete_at) VALUES ($1, $2, $3, 0) \
-             ON CONFLICT (team_id, user_id) DO UPDATE SET delete_at = 0",
-        )
-        .bind(team_id)
-        .bind(user_id)
-        .bind(chorus_model::ROLE_TEAM_USER)
-        .execute(&mut *tx)
-        .await?;
-        for name in default_channel_names {
-            let channel_id: Option<String> = sqlx::query_scalar(
-                "SELECT id FROM channels WHERE team_id = $1 AND name = $2 AND delete_at = 0",
+        on_writer!(self, pool => {
+            let mut tx = pool.begin().await?;
+            sqlx::query(
+                "INSERT INTO team_members (team_id, user_id, roles, delete_at) VALUES ($1, $2, $3, 0) \
+                 ON CONFLICT (team_id, user_id) DO UPDATE SET delete_at = 0",
             )
             .bind(team_id)
-            .bind(*name)
-            .fetch_optional(&mut *tx)
+            .bind(user_id)
+            .bind(chorus_model::ROLE_TEAM_USER)
+            .execute(&mut *tx)
             .await?;
-            if let Some(channel_id) = channel_id {
-                insert_channel_member(&mut tx, &channel_id, user_id, now).await?;
+            for name in default_channel_names {
+                let channel_id: Option<String> = sqlx::query_scalar(
+                    "SELECT id FROM channels WHERE team_id = $1 AND name = $2 AND delete_at = 0",
+                )
+                .bind(team_id)
+                .bind(*name)
+                .fetch_optional(&mut *tx)
+                .await?;
+                if let Some(channel_id) = channel_id {
+                    insert_channel_member!(&mut *tx, &channel_id, user_id, ROLE_CHANNEL_USER, now)?;
+                }
             }
-        }
-        tx.commit().await?;
+            tx.commit().await?;
+        });
         let member = self
             .get_team_member(team_id, user_id)
             .await?
-            .ok_or(sqlx::Error::RowNotFound)?;
+            .ok_or_else(StoreError::vanished)?;
         Ok((member, true))
     }
 
@@ -189,40 +243,43 @@ impl Store {
         team_id: &str,
         user_id: &str,
     ) -> StoreResult<Option<TeamMember>> {
-        let row = sqlx::query(
-            "SELECT team_id, user_id, roles, delete_at FROM team_members \
-             WHERE team_id = $1 AND user_id = $2 AND delete_at = 0",
-        )
-        .bind(team_id)
-        .bind(user_id)
-        .fetch_optional(&self.reader)
-        .await?;
-        row.as_ref().map(member_from_row).transpose()
+        let row: Option<MemberRow> = on_reader!(self, pool => {
+            sqlx::query_as(select_members!(
+                "WHERE team_id = $1 AND user_id = $2 AND delete_at = 0"
+            ))
+            .bind(team_id)
+            .bind(user_id)
+            .fetch_optional(pool)
+            .await
+        })?;
+        Ok(row.map(TeamMember::from))
     }
-
     pub async fn team_members(
         &self,
         team_id: &str,
         page: i64,
         per_page: i64,
     ) -> StoreResult<Vec<TeamMember>> {
-        let rows = sqlx::query(
-            "SELECT team_id, user_id, roles, delete_at FROM team_members \
-             WHERE team_id = $1 AND delete_at = 0 ORDER BY user_id LIMIT $2 OFFSET $3",
-        )
-        .bind(team_id)
-        .bind(per_page)
-        .bind(page * per_page)
-        .fetch_all(&self.reader)
-        .await?;
-        rows.iter().map(member_from_row).collect()
+        let rows: Vec<MemberRow> = on_reader!(self, pool => {
+            sqlx::query_as(select_members!(
+                "WHERE team_id = $1 AND delete_at = 0 ORDER BY user_id LIMIT $2 OFFSET $3"
+            ))
+            .bind(team_id)
+            .bind(per_page)
+            .bind(page * per_page)
+            .fetch_all(pool)
+            .await
+        })?;
+        Ok(rows.into_iter().map(TeamMember::from).collect())
     }
 
     pub async fn team_member_ids(&self, team_id: &str) -> StoreResult<Vec<String>> {
-        sqlx::query_scalar("SELECT user_id FROM team_members WHERE team_id = $1 AND delete_at = 0")
-            .bind(team_id)
-            .fetch_all(&self.reader)
-            .await
-            .map_err(StoreError::from)
+        let ids = on_reader!(self, pool => {
+            sqlx::query_scalar("SELECT user_id FROM team_members WHERE team_id = $1 AND delete_at = 0")
+                .bind(team_id)
+                .fetch_all(pool)
+                .await
+        })?;
+        Ok(ids)
     }
 }

@@ -1,29 +1,74 @@
 //! Users: sign-up, lookup by id, username or login id, and listing.
 
-use super::{get_bool, get_i64, get_str, placeholders, Store, StoreError, StoreResult};
+use super::{on_reader, on_writer, Backend, IdList, Store, StoreError, StoreResult};
 use chorus_model::{User, ROLE_SYSTEM_ADMIN, ROLE_SYSTEM_USER};
-use sqlx::any::AnyRow;
 
-const USER_COLUMNS: &str = "id, create_at, update_at, delete_at, username, email, nickname, \
-     first_name, last_name, position, roles, locale, is_bot";
+/// `SELECT` of a [`UserRow`] (and the `$extra` columns) from users `u`, followed by the
+/// literals given.
+macro_rules! select_users {
+    (extra: $extra:literal, $($tail:literal),*) => {
+        concat!(
+            "SELECT u.id, u.create_at, u.update_at, u.delete_at, u.username, u.email, \
+               u.nickname, u.first_name, u.last_name, u.position, u.roles, u.locale, u.is_bot",
+            $extra,
+            " FROM users u ",
+            $($tail),*
+        )
+    };
+    ($($tail:literal),*) => {
+        select_users!(extra: "", $($tail),*)
+    };
+}
 
-fn user_from_row(row: &AnyRow) -> StoreResult<User> {
-    Ok(User {
-        id: get_str(row, "id")?,
-        create_at: get_i64(row, "create_at")?,
-        update_at: get_i64(row, "update_at")?,
-        delete_at: get_i64(row, "delete_at")?,
-        username: get_str(row, "username")?,
-        email: get_str(row, "email")?,
-        nickname: get_str(row, "nickname")?,
-        first_name: get_str(row, "first_name")?,
-        last_name: get_str(row, "last_name")?,
-        position: get_str(row, "position")?,
-        roles: get_str(row, "roles")?,
-        locale: get_str(row, "locale")?,
-        is_bot: get_bool(row, "is_bot")?,
-        ..User::default()
-    })
+#[derive(sqlx::FromRow)]
+struct UserRow {
+    id: String,
+    create_at: i64,
+    update_at: i64,
+    delete_at: i64,
+    username: String,
+    email: String,
+    nickname: String,
+    first_name: String,
+    last_name: String,
+    position: String,
+    roles: String,
+    locale: String,
+    is_bot: bool,
+}
+
+impl From<UserRow> for User {
+    fn from(row: UserRow) -> User {
+        User {
+            id: row.id,
+            create_at: row.create_at,
+            update_at: row.update_at,
+            delete_at: row.delete_at,
+            username: row.username,
+            email: row.email,
+            nickname: row.nickname,
+            first_name: row.first_name,
+            last_name: row.last_name,
+            position: row.position,
+            roles: row.roles,
+            locale: row.locale,
+            is_bot: row.is_bot,
+            ..User::default()
+        }
+    }
+}
+
+fn users(rows: Vec<UserRow>) -> Vec<User> {
+    rows.into_iter().map(User::from).collect()
+}
+
+#[derive(sqlx::FromRow)]
+struct LoginRow {
+    #[sqlx(flatten)]
+    user: UserRow,
+    password_hash: String,
+    failed_attempts: i64,
+    last_failed_at: i64,
 }
 
 /// What a login needs to know of an account.
@@ -54,79 +99,84 @@ impl Store {
     /// serialises them. Bots are never admins.
     pub async fn create_user(&self, user: &User, password_hash: &str) -> StoreResult<User> {
         let admin_roles = format!("{ROLE_SYSTEM_USER} {ROLE_SYSTEM_ADMIN}");
-        let mut tx = self.pool.begin().await?;
-        if self.backend == super::Backend::Postgres {
-            // `IS NULL` turns the function's void result into a type every driver reads.
-            sqlx::query("SELECT pg_advisory_xact_lock($1) IS NULL")
-                .bind(USER_CREATION_LOCK)
-                .execute(&mut *tx)
-                .await?;
-        }
-        sqlx::query(
-            "INSERT INTO users (id, create_at, update_at, delete_at, username, email, password_hash, \
-               nickname, first_name, last_name, position, roles, locale, is_bot) \
-             SELECT $1, $2, $2, 0, $3, $4, $5, $6, $7, $8, $9, \
-               CASE WHEN $13 OR EXISTS (SELECT 1 FROM users WHERE is_bot = $14) THEN $10 ELSE $11 END, $12, $13",
-        )
-        .bind(&user.id)
-        .bind(user.create_at)
-        .bind(&user.username)
-        .bind(&user.email)
-        .bind(password_hash)
-        .bind(&user.nickname)
-        .bind(&user.first_name)
-        .bind(&user.last_name)
-        .bind(&user.position)
-        .bind(if user.roles.is_empty() { ROLE_SYSTEM_USER } else { user.roles.as_str() })
-        .bind(&admin_roles)
-        .bind(&user.locale)
-        .bind(user.is_bot)
-        .bind(false)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
+        let roles = if user.roles.is_empty() {
+            ROLE_SYSTEM_USER
+        } else {
+            user.roles.as_str()
+        };
+        on_writer!(self, pool, backend => {
+            let mut tx = pool.begin().await?;
+            if backend == Backend::Postgres {
+                sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                    .bind(USER_CREATION_LOCK)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            sqlx::query(
+                "INSERT INTO users (id, create_at, update_at, delete_at, username, email, password_hash, \
+                   nickname, first_name, last_name, position, roles, locale, is_bot) \
+                 SELECT $1, $2, $2, 0, $3, $4, $5, $6, $7, $8, $9, \
+                   CASE WHEN $13 OR EXISTS (SELECT 1 FROM users WHERE NOT is_bot) THEN $10 ELSE $11 END, $12, $13",
+            )
+            .bind(&user.id)
+            .bind(user.create_at)
+            .bind(&user.username)
+            .bind(&user.email)
+            .bind(password_hash)
+            .bind(&user.nickname)
+            .bind(&user.first_name)
+            .bind(&user.last_name)
+            .bind(&user.position)
+            .bind(roles)
+            .bind(&admin_roles)
+            .bind(&user.locale)
+            .bind(user.is_bot)
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+        });
         self.get_user(&user.id)
             .await?
-            .ok_or(StoreError(sqlx::Error::RowNotFound))
+            .ok_or_else(StoreError::vanished)
     }
 
     pub async fn get_user(&self, id: &str) -> StoreResult<Option<User>> {
-        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1");
-        let row = sqlx::query(&sql)
-            .bind(id)
-            .fetch_optional(&self.reader)
-            .await?;
-        row.as_ref().map(user_from_row).transpose()
+        let row: Option<UserRow> = on_reader!(self, pool => {
+            sqlx::query_as(select_users!("WHERE u.id = $1"))
+                .bind(id)
+                .fetch_optional(pool)
+                .await
+        })?;
+        Ok(row.map(User::from))
     }
 
     pub async fn get_user_by_username(&self, username: &str) -> StoreResult<Option<User>> {
-        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE username = $1");
-        let row = sqlx::query(&sql)
-            .bind(username.to_lowercase())
-            .fetch_optional(&self.reader)
-            .await?;
-        row.as_ref().map(user_from_row).transpose()
+        let row: Option<UserRow> = on_reader!(self, pool => {
+            sqlx::query_as(select_users!("WHERE u.username = $1"))
+                .bind(username.to_lowercase())
+                .fetch_optional(pool)
+                .await
+        })?;
+        Ok(row.map(User::from))
     }
 
     /// The user whose username or email is `login_id`, with what a login checks.
     pub async fn get_user_for_login(&self, login_id: &str) -> StoreResult<Option<LoginRecord>> {
-        let sql = format!(
-            "SELECT {USER_COLUMNS}, password_hash, failed_attempts, last_failed_at \
-             FROM users WHERE username = $1 OR email = $1"
-        );
-        let row = sqlx::query(&sql)
+        let row: Option<LoginRow> = on_reader!(self, pool => {
+            sqlx::query_as(select_users!(
+                extra: ", u.password_hash, u.failed_attempts, u.last_failed_at",
+                "WHERE u.username = $1 OR u.email = $1"
+            ))
             .bind(login_id.to_lowercase())
-            .fetch_optional(&self.reader)
-            .await?;
-        match row {
-            Some(row) => Ok(Some(LoginRecord {
-                user: user_from_row(&row)?,
-                password_hash: get_str(&row, "password_hash")?,
-                failed_attempts: get_i64(&row, "failed_attempts")?,
-                last_failed_at: get_i64(&row, "last_failed_at")?,
-            })),
-            None => Ok(None),
-        }
+            .fetch_optional(pool)
+            .await
+        })?;
+        Ok(row.map(|row| LoginRecord {
+            user: row.user.into(),
+            password_hash: row.password_hash,
+            failed_attempts: row.failed_attempts,
+            last_failed_at: row.last_failed_at,
+        }))
     }
 
     /// Counts one failed login of `user_id` at `now`. Failures older than
@@ -137,18 +187,20 @@ impl Store {
         now: i64,
         locked_since: i64,
     ) -> StoreResult<()> {
-        sqlx::query(
-            "UPDATE users SET last_failed_at = $2, failed_attempts = \
-               CASE WHEN last_failed_at < $3 THEN 1 ELSE failed_attempts + 1 END \
-             WHERE id = $1",
-        )
-        .bind(user_id)
-        .bind(now)
-        .bind(locked_since)
-        .execute(&self.pool)
-        .await
-        .map(|_| ())
-        .map_err(StoreError::from)
+        on_writer!(self, pool => {
+            sqlx::query(
+                "UPDATE users SET last_failed_at = $2, failed_attempts = \
+                   CASE WHEN last_failed_at < $3 THEN 1 ELSE failed_attempts + 1 END \
+                 WHERE id = $1",
+            )
+            .bind(user_id)
+            .bind(now)
+            .bind(locked_since)
+            .execute(pool)
+            .await
+            .map(drop)
+        })?;
+        Ok(())
     }
 
     /// Clears the failed logins of `user_id` after a correct password, unless the
@@ -162,16 +214,19 @@ impl Store {
         max: i64,
         locked_since: i64,
     ) -> StoreResult<bool> {
-        let done = sqlx::query(
-            "UPDATE users SET failed_attempts = 0 \
-             WHERE id = $1 AND ($2 = 0 OR failed_attempts < $2 OR last_failed_at < $3)",
-        )
-        .bind(user_id)
-        .bind(max)
-        .bind(locked_since)
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected() == 1)
+        let done = on_writer!(self, pool => {
+            sqlx::query(
+                "UPDATE users SET failed_attempts = 0 \
+                 WHERE id = $1 AND ($2 = 0 OR failed_attempts < $2 OR last_failed_at < $3)",
+            )
+            .bind(user_id)
+            .bind(max)
+            .bind(locked_since)
+            .execute(pool)
+            .await
+            .map(|done| done.rows_affected())
+        })?;
+        Ok(done == 1)
     }
 
     /// Sets a new password hash, which also unlocks the account (as in Mattermost).
@@ -181,105 +236,84 @@ impl Store {
         password_hash: &str,
         now: i64,
     ) -> StoreResult<bool> {
-        let done = sqlx::query(
-            "UPDATE users SET password_hash = $2, failed_attempts = 0, update_at = $3 WHERE id = $1",
-        )
-        .bind(user_id)
-        .bind(password_hash)
-        .bind(now)
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected() == 1)
+        let done = on_writer!(self, pool => {
+            sqlx::query(
+                "UPDATE users SET password_hash = $2, failed_attempts = 0, update_at = $3 WHERE id = $1",
+            )
+            .bind(user_id)
+            .bind(password_hash)
+            .bind(now)
+            .execute(pool)
+            .await
+            .map(|done| done.rows_affected())
+        })?;
+        Ok(done == 1)
     }
 
     /// The password hash of `user_id`, to check a current password.
     pub async fn password_hash(&self, user_id: &str) -> StoreResult<Option<String>> {
-        let row = sqlx::query("SELECT password_hash FROM users WHERE id = $1")
-            .bind(user_id)
-            .fetch_optional(&self.pool)
-            .await?;
-        row.as_ref()
-            .map(|r| get_str(r, "password_hash"))
-            .transpose()
+        let hash = on_writer!(self, pool => {
+            sqlx::query_scalar("SELECT password_hash FROM users WHERE id = $1")
+                .bind(user_id)
+                .fetch_optional(pool)
+                .await
+        })?;
+        Ok(hash)
     }
 
     pub async fn get_users_by_ids(&self, ids: &[String]) -> StoreResult<Vec<User>> {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        let sql = format!(
-            "SELECT {USER_COLUMNS} FROM users WHERE id IN ({}) ORDER BY username",
-            placeholders(1, ids.len())
-        );
-        let mut query = sqlx::query(&sql);
-        for id in ids {
-            query = query.bind(id);
-        }
-        let rows = query.fetch_all(&self.reader).await?;
-        rows.iter().map(user_from_row).collect()
+        let rows: Vec<UserRow> = on_reader!(self, pool, backend => {
+            let sql = match backend {
+                Backend::Postgres => select_users!("WHERE u.id = ANY($1) ORDER BY u.username"),
+                Backend::Sqlite => select_users!(
+                    "WHERE u.id IN (SELECT value FROM json_each($1)) ORDER BY u.username"
+                ),
+            };
+            sqlx::query_as(sql).bind(IdList(ids)).fetch_all(pool).await
+        })?;
+        Ok(users(rows))
     }
 
+    /// One page of live users, by username, narrowed by `filter`'s conditions (an
+    /// absent one is `NULL` and holds for everyone).
     pub async fn list_users(
         &self,
         filter: &UserFilter,
         page: i64,
         per_page: i64,
     ) -> StoreResult<Vec<User>> {
-        let mut conditions = vec!["u.delete_at = 0".to_string()];
-        let mut binds: Vec<&str> = Vec::new();
-        if let Some(team) = &filter.in_team {
-            binds.push(team);
-            conditions.push(format!(
-                "EXISTS (SELECT 1 FROM team_members tm WHERE tm.user_id = u.id AND tm.team_id = ${} AND tm.delete_at = 0)",
-                binds.len()
-            ));
-        }
-        if let Some(channel) = &filter.in_channel {
-            binds.push(channel);
-            conditions.push(format!(
-                "EXISTS (SELECT 1 FROM channel_members cm WHERE cm.user_id = u.id AND cm.channel_id = ${})",
-                binds.len()
-            ));
-        }
-        if let Some(channel) = &filter.not_in_channel {
-            binds.push(channel);
-            conditions.push(format!(
-                "NOT EXISTS (SELECT 1 FROM channel_members cm WHERE cm.user_id = u.id AND cm.channel_id = ${})",
-                binds.len()
-            ));
-        }
-        let sql = format!(
-            "SELECT {} FROM users u WHERE {} ORDER BY u.username LIMIT ${} OFFSET ${}",
-            USER_COLUMNS
-                .split(", ")
-                .map(|c| format!("u.{c}"))
-                .collect::<Vec<_>>()
-                .join(", "),
-            conditions.join(" AND "),
-            binds.len() + 1,
-            binds.len() + 2
-        );
-        let mut query = sqlx::query(&sql);
-        for bind in binds {
-            query = query.bind(bind);
-        }
-        let rows = query
+        let rows: Vec<UserRow> = on_reader!(self, pool => {
+            sqlx::query_as(select_users!(
+                "WHERE u.delete_at = 0 ",
+                "AND ($1 IS NULL OR EXISTS (SELECT 1 FROM team_members tm ",
+                "WHERE tm.user_id = u.id AND tm.team_id = $1 AND tm.delete_at = 0)) ",
+                "AND ($2 IS NULL OR EXISTS (SELECT 1 FROM channel_members cm ",
+                "WHERE cm.user_id = u.id AND cm.channel_id = $2)) ",
+                "AND ($3 IS NULL OR NOT EXISTS (SELECT 1 FROM channel_members cm ",
+                "WHERE cm.user_id = u.id AND cm.channel_id = $3)) ",
+                "ORDER BY u.username LIMIT $4 OFFSET $5"
+            ))
+            .bind(filter.in_team.as_deref())
+            .bind(filter.in_channel.as_deref())
+            .bind(filter.not_in_channel.as_deref())
             .bind(per_page)
             .bind(page * per_page)
-            .fetch_all(&self.reader)
-            .await?;
-        rows.iter().map(user_from_row).collect()
+            .fetch_all(pool)
+            .await
+        })?;
+        Ok(users(rows))
     }
-}
 
-impl Store {
     /// Whether any person has signed up yet (the first sign-up is always allowed).
     pub async fn any_user_exists(&self) -> StoreResult<bool> {
-        let found: Option<String> =
-            sqlx::query_scalar("SELECT id FROM users WHERE is_bot = $1 LIMIT 1")
-                .bind(false)
-                .fetch_optional(&self.reader)
-                .await?;
+        let found: Option<String> = on_reader!(self, pool => {
+            sqlx::query_scalar("SELECT id FROM users WHERE NOT is_bot LIMIT 1")
+                .fetch_optional(pool)
+                .await
+        })?;
         Ok(found.is_some())
     }
 }

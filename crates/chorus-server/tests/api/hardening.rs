@@ -105,9 +105,12 @@ async fn accounts_lock_after_failed_logins_until_the_password_is_set(backend: Ba
     );
     let long_ago = chorus_model::now_millis() - 31 * 60_000;
     let lock_long_ago = || async {
-        sqlx::query("UPDATE users SET last_failed_at = $1 WHERE username = 'alice'")
-            .bind(long_ago)
-            .execute(server.state.store.pool())
+        server
+            .state
+            .store
+            .execute_raw(&format!(
+                "UPDATE users SET last_failed_at = {long_ago} WHERE username = 'alice'"
+            ))
             .await
             .unwrap();
     };
@@ -357,13 +360,15 @@ async fn replies_racing_a_delete_never_outlive_their_root(backend: Backend) {
             );
         }
     }
-    let orphans: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM posts r JOIN posts p ON r.root_id = p.id \
-         WHERE r.delete_at = 0 AND p.delete_at <> 0",
-    )
-    .fetch_one(server.state.store.pool())
-    .await
-    .unwrap();
+    let orphans = server
+        .state
+        .store
+        .scalar_raw(
+            "SELECT COUNT(*) FROM posts r JOIN posts p ON r.root_id = p.id \
+             WHERE r.delete_at = 0 AND p.delete_at <> 0",
+        )
+        .await
+        .unwrap();
     assert_eq!(orphans, 0, "live replies under a deleted root");
     server.stop().await;
 }

@@ -1170,14 +1170,17 @@ async fn the_plugin_api_works_against_the_real_server() {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    assert!(server
+    let saved = server
         .state
         .store
         .plugin_config(DEMO)
         .await
         .unwrap()
-        .unwrap()
-        .contains("Howdy"));
+        .unwrap();
+    assert!(
+        Value::Object(saved).to_string().contains("Howdy"),
+        "the saved settings hold the new greeting"
+    );
     assert_eq!(
         demo_command(&admin, &channel_id, "version").await,
         format!("Chorus {}", chorus_server::SERVER_VERSION)
