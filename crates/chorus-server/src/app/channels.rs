@@ -4,8 +4,8 @@
 
 use super::events::event;
 use super::permissions::{
-    is_team_member, load_channel, load_team, require_channel_member, require_channel_visible,
-    require_self_or_admin, require_team_member,
+    is_team_member, load_channel, load_member_channel, load_team, require_channel_member,
+    require_channel_visible, require_self_or_admin, require_team_member,
 };
 use super::teams::DEFAULT_CHANNELS;
 use super::validate::{self, require_id};
@@ -333,8 +333,7 @@ impl AppState {
         actor: Actor<'_>,
         channel_id: &str,
     ) -> AppResult<Vec<ChannelMember>> {
-        let channel = load_channel(self, channel_id).await?;
-        require_channel_member(self, actor, &channel).await?;
+        let channel = load_member_channel(self, actor, channel_id).await?;
         Ok(self.store.channel_members(&channel.id).await?)
     }
 

@@ -4,7 +4,7 @@
 //! registering their own triggers; and ephemeral posts.
 
 use super::events::{event, json_text};
-use super::permissions::{load_channel, require_channel_member, require_team_member};
+use super::permissions::{load_member_channel, require_team_member};
 use super::validate::require_id;
 use super::{Actor, Auth};
 use crate::commands::{parse_command_line, CommandHandler};
@@ -24,8 +24,7 @@ impl AppState {
         args: CommandArgs,
     ) -> AppResult<CommandResponse> {
         let actor = auth.actor();
-        let channel = load_channel(self, &args.channel_id).await?;
-        require_channel_member(self, actor, &channel).await?;
+        let channel = load_member_channel(self, actor, &args.channel_id).await?;
         // A team channel's command runs in that channel's team, whatever the client said
         // (as Mattermost overwrites it); in a direct channel the client's team must be one
         // of the user's own.

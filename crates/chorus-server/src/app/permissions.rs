@@ -87,6 +87,33 @@ async fn actor_in_team(state: &AppState, actor: Actor<'_>, team_id: &str) -> App
     }
 }
 
+/// A live channel whose posts and members the actor may read and write (members and
+/// admins), loaded and checked in one query.
+pub async fn load_member_channel(
+    state: &AppState,
+    actor: Actor<'_>,
+    channel_id: &str,
+) -> AppResult<Channel> {
+    require_id(channel_id, "channel_id")?;
+    let (channel, is_member) = state
+        .store
+        .get_channel_with_member(channel_id, actor.user_id().unwrap_or_default())
+        .await?
+        .filter(|(c, _)| c.delete_at == 0)
+        .ok_or_else(|| AppError::from(Code::ChannelNotFound))?;
+    if is_member || actor.is_admin() {
+        Ok(channel)
+    } else {
+        Err(not_a_member())
+    }
+}
+
+fn not_a_member() -> AppError {
+    AppError::forbidden(
+        "You do not have the appropriate permissions: you are not a member of this channel.",
+    )
+}
+
 /// Reading and writing a channel's posts and members: members and admins.
 pub async fn require_channel_member(
     state: &AppState,
@@ -96,9 +123,7 @@ pub async fn require_channel_member(
     if actor.is_admin() || is_channel_member(state, actor, channel).await? {
         Ok(())
     } else {
-        Err(AppError::forbidden(
-            "You do not have the appropriate permissions: you are not a member of this channel.",
-        ))
+        Err(not_a_member())
     }
 }
 

@@ -4,7 +4,7 @@
 //! plugin API) comes through [`AppState::create_post`].
 
 use super::events::{event, json_text};
-use super::permissions::{load_channel, require_channel_member};
+use super::permissions::load_member_channel;
 use super::validate::{self, require_id};
 use super::Actor;
 use crate::error::{AppError, AppResult, Code};
@@ -97,8 +97,7 @@ impl AppState {
             &draft.pending_post_id,
             PENDING_POST_ID_MAX,
         )?;
-        let channel = load_channel(self, &draft.channel_id).await?;
-        require_channel_member(self, actor, &channel).await?;
+        let channel = load_member_channel(self, actor, &draft.channel_id).await?;
         if !draft.root_id.is_empty() {
             require_id(&draft.root_id, "root_id")?;
             let root = self.store.get_post(&draft.root_id).await?;
@@ -197,8 +196,7 @@ impl AppState {
             .await?
             .filter(|p| p.delete_at == 0)
             .ok_or_else(|| AppError::from(Code::PostNotFound))?;
-        let channel = load_channel(self, &post.channel_id).await?;
-        require_channel_member(self, actor, &channel).await?;
+        let channel = load_member_channel(self, actor, &post.channel_id).await?;
         Ok((post, channel))
     }
 
@@ -282,8 +280,7 @@ impl AppState {
         page: i64,
         per_page: i64,
     ) -> AppResult<PostList> {
-        let channel = load_channel(self, channel_id).await?;
-        require_channel_member(self, actor, &channel).await?;
+        let channel = load_member_channel(self, actor, channel_id).await?;
         let pivot = |id: String, name: &'static str| {
             let channel_id = channel.id.clone();
             async move {

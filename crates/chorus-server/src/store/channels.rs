@@ -3,15 +3,21 @@
 use super::{on_reader, on_writer, Store, StoreError, StoreResult};
 use chorus_model::{now_millis, Channel, ChannelMember, ROLE_CHANNEL_ADMIN, ROLE_CHANNEL_USER};
 
-/// `SELECT` of a [`ChannelRow`] from channels `c`, followed by the literals given.
+/// `SELECT` of a [`ChannelRow`] (and the `$extra` columns) from channels `c`, followed
+/// by the literals given.
 macro_rules! select_channels {
-    ($($tail:literal),*) => {
+    (extra: $extra:literal, $($tail:literal),*) => {
         concat!(
             "SELECT c.id, c.create_at, c.update_at, c.delete_at, c.team_id, c.type, c.name, \
                c.display_name, c.header, c.purpose, c.creator_id, c.last_post_at, \
-               c.total_msg_count FROM channels c ",
+               c.total_msg_count",
+            $extra,
+            " FROM channels c ",
             $($tail),*
         )
+    };
+    ($($tail:literal),*) => {
+        select_channels!(extra: "", $($tail),*)
     };
 }
 
@@ -167,6 +173,32 @@ impl Store {
                 .await
         })?;
         Ok(row.map(Channel::from))
+    }
+
+    /// A channel and whether `user_id` is one of its members, in one query.
+    pub async fn get_channel_with_member(
+        &self,
+        id: &str,
+        user_id: &str,
+    ) -> StoreResult<Option<(Channel, bool)>> {
+        #[derive(sqlx::FromRow)]
+        struct Row {
+            #[sqlx(flatten)]
+            channel: ChannelRow,
+            is_member: bool,
+        }
+        let row: Option<Row> = on_reader!(self, pool => {
+            sqlx::query_as(select_channels!(
+                extra: ", EXISTS (SELECT 1 FROM channel_members m \
+                   WHERE m.channel_id = c.id AND m.user_id = $2) AS is_member",
+                "WHERE c.id = $1"
+            ))
+                .bind(id)
+                .bind(user_id)
+                .fetch_optional(pool)
+                .await
+        })?;
+        Ok(row.map(|row| (row.channel.into(), row.is_member)))
     }
 
     pub async fn get_channel_by_name(
