@@ -138,7 +138,15 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServerError> {
     if let Some(bus) = &state.bus {
-        bus.start(&state);
+        let deliveries = bus.start(
+            &state.lifecycle,
+            state.store.clone(),
+            state.metrics.bus_lag.clone(),
+        );
+        state.lifecycle.spawn(
+            Stage::Transport,
+            cluster::dispatch::run(state.clone(), deliveries),
+        );
         // Listen before reading the plugin state, so that no change falls between.
         if !bus.wait_connected(Duration::from_secs(10)).await {
             tracing::warn!("cluster bus: not listening yet; starting anyway and re-reading state once connected");
@@ -242,7 +250,7 @@ async fn sweep_expired(state: Arc<AppState>) {
 
 impl AppState {
     /// Tells the other nodes, if this node is clustered.
-    pub fn tell_cluster(&self, message: cluster::bus::ClusterMessage) {
+    pub fn tell_cluster(&self, message: cluster::ClusterMessage) {
         if let Some(bus) = &self.bus {
             bus.send(message);
         }

@@ -6,7 +6,7 @@
 //! `team_id` the team's members, nothing at all every connected user. Handlers that
 //! already know the audience (they just loaded the channel's members) pass it in.
 
-use crate::cluster::bus::ClusterMessage;
+use crate::cluster::ClusterMessage;
 use crate::error::{AppError, AppResult};
 use crate::AppState;
 use chorus_model::{events, Broadcast, WebSocketEvent};

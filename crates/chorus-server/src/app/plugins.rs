@@ -4,7 +4,7 @@
 //! channels and users go through the same operations as everyone else's, with
 //! [`Actor::Plugin`](super::Actor::Plugin).
 
-use crate::cluster::bus::ClusterMessage;
+use crate::cluster::ClusterMessage;
 use crate::error::{AppError, AppResult, Code};
 use crate::store::{JsonObject, KvWrite};
 use crate::AppState;

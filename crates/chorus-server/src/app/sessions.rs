@@ -5,7 +5,7 @@
 
 use super::users::hashing_failed;
 use super::Actor;
-use crate::cluster::bus::ClusterMessage;
+use crate::cluster::ClusterMessage;
 use crate::error::{AppError, AppResult, Code};
 use crate::plugins::HookContext;
 use crate::store::Session;

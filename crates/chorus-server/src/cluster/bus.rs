@@ -10,15 +10,18 @@
 //! `cluster_messages` and the envelope carries its row id.
 //!
 //! Receiving: one listener task per node holds a dedicated LISTEN connection and hands
-//! each envelope from another node to [`dispatch`]. Notifications sent while that
-//! connection was down are lost for good, so after every reconnection the node
-//! re-reads the state it could have missed ([`resync`]): plugin bundles, states and
-//! settings, and the sessions behind its websockets. Websocket events missed in that
-//! window are not replayed; clients learn of the gap as after any reconnection.
+//! the messages of each envelope from another node, in order, to the node's
+//! dispatcher ([`super::dispatch`]) as [`Delivery`]s. Notifications sent while that
+//! connection was down are lost for good, so after every reconnection the dispatcher
+//! is told ([`Delivery::Reconnected`]) and re-reads what it could have missed.
+//!
+//! The bus is transport only: it knows the database, the envelope format and the
+//! message type, not what a message means to the node.
 
-use crate::lifecycle::Stage;
-use crate::AppState;
-use chorus_model::WebSocketEvent;
+use super::ClusterMessage;
+use crate::lifecycle::{Lifecycle, Stage};
+use crate::store::Store;
+use prometheus_client::metrics::histogram::Histogram;
 use serde::{Deserialize, Serialize};
 use sqlx::postgres::{PgConnectOptions, PgListener, PgPool, PgPoolOptions};
 use std::str::FromStr;
@@ -35,37 +38,6 @@ const MAX_BATCH: usize = 512;
 /// How long large messages stay in `cluster_messages`.
 const LARGE_MESSAGE_RETENTION_MS: i64 = 10 * 60 * 1000;
 
-/// What nodes tell each other.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum ClusterMessage {
-    /// A websocket event for `audience` (`None`: every user connected to the node).
-    WebsocketEvent {
-        event: WebSocketEvent,
-        audience: Option<Vec<String>>,
-    },
-    /// A session ended (logout): close its websockets.
-    SessionRevoked { session_id: String },
-    /// A plugin's stored bundle or enabled state changed: re-read it from the database.
-    /// `retry_failed` restarts a copy that failed (an admin enabled it).
-    PluginChanged {
-        plugin_id: String,
-        retry_failed: bool,
-    },
-    /// A plugin was removed: stop and delete the local copy, however it was deployed.
-    PluginRemoved { plugin_id: String },
-    /// A plugin's settings were saved: tell the local copy.
-    PluginConfigChanged { plugin_id: String },
-    /// `PublishPluginClusterEvent`: for the copies of `plugin_id` on every other node,
-    /// or only on `target_node_id` when it is not empty.
-    PluginClusterEvent {
-        plugin_id: String,
-        target_node_id: String,
-        id: String,
-        data: Vec<u8>,
-    },
-}
-
 /// One NOTIFY payload: the sending node, its message number, and either the messages
 /// or the id of the `cluster_messages` row that holds them.
 #[derive(Debug, Serialize, Deserialize)]
@@ -80,6 +52,26 @@ struct Envelope {
     #[serde(rename = "t", default)]
     sent_at: i64,
 }
+
+/// What the listener hands the dispatcher.
+#[derive(Debug)]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "nearly every delivery is a message: boxing it would only add an allocation"
+)]
+pub enum Delivery {
+    /// A message from another node.
+    Message {
+        origin: String,
+        message: ClusterMessage,
+    },
+    /// The listening connection came back after it was lost: messages may have been
+    /// missed.
+    Reconnected,
+}
+
+/// Deliveries queued for the dispatcher before the listener waits for it.
+const DELIVERY_QUEUE: usize = 4096;
 
 /// This node's end of the bus.
 pub struct Bus {
@@ -142,18 +134,31 @@ impl Bus {
             .is_ok_and(|r| r.is_ok())
     }
 
-    /// Starts the publisher and the listener in the node's transport stage.
-    pub fn start(self: &Arc<Self>, state: &Arc<AppState>) {
+    /// Starts the publisher and the listener in the node's transport stage; answers
+    /// what the listener receives, for the dispatcher. Large messages go through
+    /// `store`; `lag` observes how long messages took to arrive.
+    pub fn start(
+        self: &Arc<Self>,
+        lifecycle: &Lifecycle,
+        store: Store,
+        lag: Histogram,
+    ) -> mpsc::Receiver<Delivery> {
         let pending = self.pending.lock().expect("bus lock").take();
         if let Some(pending) = pending {
-            state.lifecycle.spawn(
+            lifecycle.spawn(
                 Stage::Transport,
-                publish_loop(self.clone(), state.store.clone(), pending),
+                publish_loop(self.clone(), store.clone(), pending),
             );
         }
-        state
-            .lifecycle
-            .spawn(Stage::Transport, listen_loop(self.clone(), state.clone()));
+        let (deliveries, received) = mpsc::channel(DELIVERY_QUEUE);
+        let receiver = Receiver {
+            bus: self.clone(),
+            store,
+            lag,
+            deliveries,
+        };
+        lifecycle.spawn(Stage::Transport, receiver.listen());
+        received
     }
 
     pub async fn close(&self) {
@@ -199,7 +204,7 @@ fn pack(origin: &str, messages: &[ClusterMessage]) -> Vec<Result<String, String>
 
 async fn publish_loop(
     bus: Arc<Bus>,
-    store: crate::Store,
+    store: Store,
     mut queue: mpsc::UnboundedReceiver<ClusterMessage>,
 ) {
     let mut batch = Vec::new();
@@ -229,7 +234,7 @@ async fn publish_loop(
     }
 }
 
-async fn store_large(store: &crate::Store, payload: &str) -> Option<i64> {
+async fn store_large(store: &Store, payload: &str) -> Option<i64> {
     for attempt in 0..10u32 {
         match store.save_cluster_message(payload).await {
             Ok(id) => return Some(id),
@@ -273,144 +278,120 @@ fn retry_delay(attempt: u32) -> Duration {
     Duration::from_millis((50u64 << attempt.min(4)).min(1000))
 }
 
-async fn listen_loop(bus: Arc<Bus>, state: Arc<AppState>) {
-    let mut attempt = 0u32;
-    let mut connected_before = false;
-    loop {
-        let mut listener = match connect_listener(&bus.pools.listen).await {
-            Ok(listener) => listener,
-            Err(err) => {
-                if attempt == 0 {
-                    tracing::warn!(error = %err, "cluster bus: cannot listen; retrying");
+/// The listening end: the LISTEN connection and what it receives.
+struct Receiver {
+    bus: Arc<Bus>,
+    store: Store,
+    lag: Histogram,
+    deliveries: mpsc::Sender<Delivery>,
+}
+
+impl Receiver {
+    /// Listens until the transport stage stops (or the dispatcher is gone), reconnecting
+    /// whenever the connection fails.
+    async fn listen(self) {
+        let mut attempt = 0u32;
+        let mut connected_before = false;
+        loop {
+            let mut listener = match connect_listener(&self.bus.pools.listen).await {
+                Ok(listener) => listener,
+                Err(err) => {
+                    if attempt == 0 {
+                        tracing::warn!(error = %err, "cluster bus: cannot listen; retrying");
+                    }
+                    tokio::time::sleep(retry_delay(attempt)).await;
+                    attempt = attempt.saturating_add(1);
+                    continue;
                 }
-                tokio::time::sleep(retry_delay(attempt)).await;
-                attempt = attempt.saturating_add(1);
-                continue;
+            };
+            attempt = 0;
+            if connected_before {
+                tracing::info!("cluster bus: listening again; re-reading shared state");
+                if self.deliveries.send(Delivery::Reconnected).await.is_err() {
+                    return;
+                }
+            }
+            connected_before = true;
+            self.bus.connected.send_replace(true);
+            loop {
+                match listener.try_recv().await {
+                    Ok(Some(notification)) => {
+                        if !self.receive(notification.payload()).await {
+                            return;
+                        }
+                    }
+                    Ok(None) => break,
+                    Err(err) => {
+                        tracing::warn!(error = %err, "cluster bus: the listening connection failed");
+                        break;
+                    }
+                }
+            }
+            self.bus.connected.send_replace(false);
+            tracing::warn!("cluster bus: lost the listening connection; reconnecting");
+        }
+    }
+
+    /// Hands the messages of one envelope from another node to the dispatcher; answers
+    /// `false` once the dispatcher is gone.
+    async fn receive(&self, payload: &str) -> bool {
+        let envelope: Envelope = match serde_json::from_str(payload) {
+            Ok(envelope) => envelope,
+            Err(err) => {
+                tracing::warn!(error = %err, "cluster bus: ignoring a malformed message");
+                return true;
             }
         };
-        attempt = 0;
-        if connected_before {
-            tracing::info!("cluster bus: listening again; re-reading shared state");
-            resync(&state).await;
+        if envelope.origin == self.bus.node_id {
+            return true;
         }
-        connected_before = true;
-        bus.connected.send_replace(true);
-        loop {
-            match listener.try_recv().await {
-                Ok(Some(notification)) => {
-                    receive(&state, &bus.node_id, notification.payload()).await;
+        if envelope.sent_at > 0 {
+            let lag_ms = (chorus_model::now_millis() - envelope.sent_at).max(0);
+            self.lag.observe(lag_ms as f64 / 1000.0);
+        }
+        let messages = match envelope.stored {
+            None => envelope.messages,
+            Some(id) => match self.store.cluster_message(id).await {
+                Ok(Some(stored)) => match serde_json::from_str::<Envelope>(&stored) {
+                    Ok(envelope) => envelope.messages,
+                    Err(err) => {
+                        tracing::warn!(error = %err, id, "cluster bus: malformed stored message");
+                        return true;
+                    }
+                },
+                Ok(None) => {
+                    tracing::warn!(id, "cluster bus: a stored message is gone");
+                    return true;
                 }
-                Ok(None) => break,
                 Err(err) => {
-                    tracing::warn!(error = %err, "cluster bus: the listening connection failed");
-                    break;
+                    tracing::warn!(error = %err, id, "cluster bus: cannot read a stored message");
+                    return true;
                 }
+            },
+        };
+        for message in messages {
+            let delivery = Delivery::Message {
+                origin: envelope.origin.clone(),
+                message,
+            };
+            if self.deliveries.send(delivery).await.is_err() {
+                return false;
             }
         }
-        bus.connected.send_replace(false);
-        tracing::warn!("cluster bus: lost the listening connection; reconnecting");
+        true
     }
 }
 
 async fn connect_listener(pool: &PgPool) -> Result<PgListener, sqlx::Error> {
     let mut listener = PgListener::connect_with(pool).await?;
-    // Reconnection is ours (so that a resync follows it), not the listener's.
+    // Reconnection is ours (so that the dispatcher hears of it), not the listener's.
     listener.eager_reconnect(false);
     listener.listen(CHANNEL).await?;
     Ok(listener)
 }
 
-async fn receive(state: &Arc<AppState>, node_id: &str, payload: &str) {
-    let envelope: Envelope = match serde_json::from_str(payload) {
-        Ok(envelope) => envelope,
-        Err(err) => {
-            tracing::warn!(error = %err, "cluster bus: ignoring a malformed message");
-            return;
-        }
-    };
-    if envelope.origin == node_id {
-        return;
-    }
-    if envelope.sent_at > 0 {
-        let lag_ms = (chorus_model::now_millis() - envelope.sent_at).max(0);
-        state.metrics.bus_lag.observe(lag_ms as f64 / 1000.0);
-    }
-    let messages = match envelope.stored {
-        None => envelope.messages,
-        Some(id) => match state.store.cluster_message(id).await {
-            Ok(Some(stored)) => match serde_json::from_str::<Envelope>(&stored) {
-                Ok(envelope) => envelope.messages,
-                Err(err) => {
-                    tracing::warn!(error = %err, id, "cluster bus: malformed stored message");
-                    return;
-                }
-            },
-            Ok(None) => {
-                tracing::warn!(id, "cluster bus: a stored message is gone");
-                return;
-            }
-            Err(err) => {
-                tracing::warn!(error = %err, id, "cluster bus: cannot read a stored message");
-                return;
-            }
-        },
-    };
-    for message in messages {
-        dispatch(state, &envelope.origin, message);
-    }
-}
-
-/// Applies one message from another node to this node.
-pub fn dispatch(state: &Arc<AppState>, origin: &str, message: ClusterMessage) {
-    match message {
-        ClusterMessage::WebsocketEvent { event, audience } => {
-            let audience = audience.unwrap_or_else(|| state.hub.connected_users());
-            state.hub.deliver(&event, &audience);
-        }
-        ClusterMessage::SessionRevoked { session_id } => state.hub.close_session_id(&session_id),
-        ClusterMessage::PluginChanged {
-            plugin_id,
-            retry_failed,
-        } => state.plugins.request_sync(Some(plugin_id), retry_failed),
-        ClusterMessage::PluginRemoved { plugin_id } => state.plugins.request_removal(plugin_id),
-        ClusterMessage::PluginConfigChanged { .. } => state.plugins.request_configuration_check(),
-        ClusterMessage::PluginClusterEvent {
-            plugin_id,
-            target_node_id,
-            id,
-            data,
-        } => {
-            if target_node_id.is_empty() || target_node_id == state.node_id {
-                state.plugins.deliver_plugin_cluster_event(
-                    &plugin_id,
-                    chorus_plugin_protocol::v1::PluginClusterEvent {
-                        id,
-                        data,
-                        source_node_id: origin.to_string(),
-                    },
-                );
-            }
-        }
-    }
-}
-
-/// Re-reads what a node may have missed while it was not listening.
-async fn resync(state: &Arc<AppState>) {
-    state.plugins.request_sync(None, false);
-    state.plugins.request_configuration_check();
-    let sessions = state.hub.session_ids();
-    match state.store.live_session_ids(&sessions).await {
-        Ok(live) => {
-            for session_id in sessions.iter().filter(|id| !live.contains(id)) {
-                state.hub.close_session_id(session_id);
-            }
-        }
-        Err(err) => tracing::warn!(error = %err, "cannot re-check websocket sessions"),
-    }
-}
-
 /// Deletes large messages every node has had time to read.
-pub async fn sweep_large_messages(store: &crate::Store) {
+pub async fn sweep_large_messages(store: &Store) {
     let before = chorus_model::now_millis() - LARGE_MESSAGE_RETENTION_MS;
     if let Err(err) = store.delete_cluster_messages_before(before).await {
         tracing::warn!(error = %err, "cannot sweep old cluster messages");

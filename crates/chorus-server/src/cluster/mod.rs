@@ -1,4 +1,5 @@
-//! The cluster: membership here, messages in [`bus`].
+//! The cluster: membership here; what nodes tell each other in [`messages`], carried
+//! by the [`bus`] and applied by the [`dispatch`]er.
 //!
 //! Every node, clustered or not, records itself in the `cluster_nodes` table at start,
 //! heartbeats every `ClusterSettings.HeartbeatSeconds`, and removes itself at a clean
@@ -8,6 +9,10 @@
 //! if a change notification was missed.
 
 pub mod bus;
+pub mod dispatch;
+mod messages;
+
+pub use messages::ClusterMessage;
 
 use crate::lifecycle::Stage;
 use crate::AppState;

@@ -3,7 +3,7 @@
 //! whole cluster. They run under the manager's operations lock, one at a time.
 
 use super::{bundle, PluginError, PluginManager};
-use crate::cluster::bus::ClusterMessage;
+use crate::cluster::ClusterMessage;
 use crate::store::{Store, StoredBundle};
 use chorus_model::Manifest;
 

@@ -28,7 +28,7 @@ mod status;
 pub mod supervisor;
 mod sync;
 
-use crate::cluster::bus::ClusterMessage;
+use crate::cluster::ClusterMessage;
 use crate::config::PluginSettings;
 use crate::lifecycle::Stage;
 use crate::AppState;
