@@ -106,7 +106,8 @@ pub enum PostWindow {
 /// What storing a post found out, for telling the channel.
 #[derive(Debug, Clone)]
 pub struct Posted {
-    /// The channel's members as the post was stored.
+    /// The channel's members when the post was stored (read in the insert's own
+    /// statement on PostgreSQL, just after its commit on SQLite).
     pub members: Vec<MemberName>,
     /// The thread's reply count after a reply (0 for a root).
     pub reply_count: i64,
@@ -233,7 +234,7 @@ impl Store {
                         .collect(),
                 }
             }
-            super::Pools::Sqlite { writer, .. } => {
+            super::Pools::Sqlite { writer, reader } => {
                 let mut tx = writer.begin().await?;
                 let inserted = bind_post!(sqlx::query(INSERT_POST_SQLITE))
                     .execute(&mut *tx)
@@ -259,11 +260,13 @@ impl Store {
                     .fetch_one(&mut *tx)
                     .await?
                 };
+                tx.commit().await?;
+                // Read on a reader connection after the commit, not inside the
+                // transaction: SQLite's one writer is the bottleneck under load.
                 let members = sqlx::query_as(MEMBER_NAMES)
                     .bind(&post.channel_id)
-                    .fetch_all(&mut *tx)
+                    .fetch_all(reader)
                     .await?;
-                tx.commit().await?;
                 Posted {
                     members,
                     reply_count,
