@@ -88,13 +88,16 @@ export function createComposer({ model, host, socket, label, rootId }) {
             return;
         }
         const prefix = match[1].toLowerCase();
+        const previous = items;
         items = commands.filter((c) => c.trigger.toLowerCase().startsWith(prefix))
             .sort((a, b) => a.trigger.localeCompare(b.trigger));
         if (items.length === 0) {
             closeSuggestions();
             return;
         }
-        active = 0;
+        // A list shown again for the same text keeps the command picked with the arrows.
+        const picked = active >= 0 ? previous[active]?.trigger : undefined;
+        active = Math.max(0, items.findIndex((c) => c.trigger === picked));
         renderSuggestions();
     }
 
@@ -241,7 +244,14 @@ export function createComposer({ model, host, socket, label, rootId }) {
             socket.send('user_typing', { channel_id: channel.id, parent_id: rootId() });
         }
     });
-    textarea.addEventListener('blur', () => setTimeout(closeSuggestions, 150));
+    // Closing waits a moment (a click on a suggestion lands first), and not at all when
+    // the box has its focus back by then: a focus stolen for an instant must not drop
+    // the list under the next keystroke.
+    textarea.addEventListener('blur', () => setTimeout(() => {
+        if (document.activeElement !== textarea) {
+            closeSuggestions();
+        }
+    }, 150));
     form.addEventListener('submit', (event) => {
         event.preventDefault();
         send();
