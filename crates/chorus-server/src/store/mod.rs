@@ -112,21 +112,19 @@ enum Pools {
     },
 }
 
-/// Runs `$body` once per backend with `$pool` bound to the pool for writes and
-/// transactions (and `$backend`, when named, to the backend), so that one query text
-/// is compiled for both native drivers.
-macro_rules! on_writer {
-    ($store:expr, $pool:ident => $body:expr) => {
-        on_writer!($store, $pool, _backend => $body)
-    };
-    ($store:expr, $pool:ident, $backend:ident => $body:expr) => {
+/// Runs `$body` once per backend with `$pool` bound to the pool named by `$role`
+/// (SQLite's `writer` or `reader`; PostgreSQL has one pool for both) and `$backend`,
+/// when named, to the backend, so that one query text is compiled for both native
+/// drivers.
+macro_rules! on_pool {
+    ($store:expr, $role:ident, $pool:ident, $backend:ident => $body:expr) => {
         match &$store.pools {
             $crate::store::Pools::Postgres($pool) => {
                 #[allow(unused_variables, reason = "not every query differs per backend")]
                 let $backend = $crate::store::Backend::Postgres;
                 $body
             }
-            $crate::store::Pools::Sqlite { writer: $pool, .. } => {
+            $crate::store::Pools::Sqlite { $role: $pool, .. } => {
                 #[allow(unused_variables, reason = "not every query differs per backend")]
                 let $backend = $crate::store::Backend::Sqlite;
                 $body
@@ -135,27 +133,26 @@ macro_rules! on_writer {
     };
 }
 
-/// [`on_writer!`] for plain reads, which go to SQLite's reader connections.
-macro_rules! on_reader {
+/// [`on_pool!`] on the pool for writes and transactions.
+macro_rules! on_writer {
     ($store:expr, $pool:ident => $body:expr) => {
-        on_reader!($store, $pool, _backend => $body)
+        $crate::store::on_pool!($store, writer, $pool, _backend => $body)
     };
     ($store:expr, $pool:ident, $backend:ident => $body:expr) => {
-        match &$store.pools {
-            $crate::store::Pools::Postgres($pool) => {
-                #[allow(unused_variables, reason = "not every query differs per backend")]
-                let $backend = $crate::store::Backend::Postgres;
-                $body
-            }
-            $crate::store::Pools::Sqlite { reader: $pool, .. } => {
-                #[allow(unused_variables, reason = "not every query differs per backend")]
-                let $backend = $crate::store::Backend::Sqlite;
-                $body
-            }
-        }
+        $crate::store::on_pool!($store, writer, $pool, $backend => $body)
     };
 }
-pub(crate) use {on_reader, on_writer};
+
+/// [`on_pool!`] for plain reads, which go to SQLite's reader connections.
+macro_rules! on_reader {
+    ($store:expr, $pool:ident => $body:expr) => {
+        $crate::store::on_pool!($store, reader, $pool, _backend => $body)
+    };
+    ($store:expr, $pool:ident, $backend:ident => $body:expr) => {
+        $crate::store::on_pool!($store, reader, $pool, $backend => $body)
+    };
+}
+pub(crate) use {on_pool, on_reader, on_writer};
 
 #[derive(Clone)]
 pub struct Store {

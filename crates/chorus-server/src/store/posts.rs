@@ -137,12 +137,15 @@ macro_rules! insert_post {
     };
 }
 
-/// Counts a reply on its root (`$13`) at `$2`.
+/// Counts a reply on its root (the placeholder `$root`) at `$2`.
 macro_rules! bump_root {
-    () => {
-        "UPDATE posts SET reply_count = reply_count + 1, \
-           last_reply_at = CASE WHEN last_reply_at < $2 THEN $2 ELSE last_reply_at END \
-         WHERE id = $13"
+    ($root:literal) => {
+        concat!(
+            "UPDATE posts SET reply_count = reply_count + 1, \
+               last_reply_at = CASE WHEN last_reply_at < $2 THEN $2 ELSE last_reply_at END \
+             WHERE id = ",
+            $root
+        )
     };
 }
 
@@ -166,7 +169,7 @@ const INSERT_POST_POSTGRES: &str = concat!(
      inserted AS (",
     insert_post!("SELECT 1 FROM live_root"),
     " RETURNING channel_id), root_bumped AS (",
-    bump_root!(),
+    bump_root!("$13"),
     " AND EXISTS (SELECT 1 FROM inserted) RETURNING reply_count), channel_bumped AS (",
     bump_channel!("(SELECT channel_id FROM inserted)"),
     " RETURNING id) \
@@ -250,15 +253,11 @@ impl Store {
                 let reply_count = if post.root_id.is_empty() {
                     0
                 } else {
-                    sqlx::query_scalar(
-                        "UPDATE posts SET reply_count = reply_count + 1, \
-                           last_reply_at = CASE WHEN last_reply_at < $2 THEN $2 ELSE last_reply_at END \
-                         WHERE id = $1 RETURNING reply_count",
-                    )
-                    .bind(&post.root_id)
-                    .bind(post.create_at)
-                    .fetch_one(&mut *tx)
-                    .await?
+                    sqlx::query_scalar(concat!(bump_root!("$1"), " RETURNING reply_count"))
+                        .bind(&post.root_id)
+                        .bind(post.create_at)
+                        .fetch_one(&mut *tx)
+                        .await?
                 };
                 tx.commit().await?;
                 // Read on a reader connection after the commit, not inside the
