@@ -5,6 +5,8 @@ use serde::{Deserialize, Serialize};
 /// Role names as Mattermost spells them in the space-separated `roles` field.
 pub const ROLE_SYSTEM_USER: &str = "system_user";
 pub const ROLE_SYSTEM_ADMIN: &str = "system_admin";
+/// Lets a user who is not an admin create and manage their own personal access tokens.
+pub const ROLE_SYSTEM_USER_ACCESS_TOKEN: &str = "system_user_access_token";
 
 /// A user as the API returns it. Never carries a password or its hash.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -30,11 +32,53 @@ pub struct User {
 }
 
 impl User {
-    pub fn is_system_admin(&self) -> bool {
-        self.roles
-            .split_whitespace()
-            .any(|r| r == ROLE_SYSTEM_ADMIN)
+    pub fn has_role(&self, role: &str) -> bool {
+        self.roles.split_whitespace().any(|r| r == role)
     }
+
+    pub fn is_system_admin(&self) -> bool {
+        self.has_role(ROLE_SYSTEM_ADMIN)
+    }
+}
+
+/// A personal access token. `token` is only ever filled in the reply that creates it:
+/// the server keeps its hash alone.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct UserAccessToken {
+    pub id: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub token: String,
+    pub user_id: String,
+    pub description: String,
+    pub is_active: bool,
+}
+
+/// A bot account: a user with `is_bot`, and what only bots have.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct Bot {
+    pub user_id: String,
+    pub username: String,
+    pub display_name: String,
+    pub description: String,
+    pub owner_id: String,
+    pub last_icon_update: i64,
+    pub create_at: i64,
+    pub update_at: i64,
+    pub delete_at: i64,
+}
+
+/// Body of `POST /bots` and `PUT /bots/{id}`: absent fields are left as they are.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct BotPatch {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
 }
 
 /// Body of `POST /users`.

@@ -155,6 +155,11 @@ pub struct ServiceSettings {
     /// Bytes of resume backlog this node keeps for all its connections together; past
     /// it the state of the connections dropped longest ago is forgotten first.
     pub websocket_hub_resume_bytes: usize,
+    /// Whether users may create personal access tokens (bots always may, through
+    /// their owners or admins), as in Mattermost; off by default there too.
+    pub enable_user_access_tokens: bool,
+    /// Whether bot accounts may be created through `POST /bots` (plugins always may).
+    pub enable_bot_account_creation: bool,
 }
 
 impl Default for ServiceSettings {
@@ -178,6 +183,8 @@ impl Default for ServiceSettings {
             websocket_resume_events: 128,
             websocket_resume_bytes: 1024 * 1024,
             websocket_hub_resume_bytes: 256 * 1024 * 1024,
+            enable_user_access_tokens: false,
+            enable_bot_account_creation: false,
         }
     }
 }

@@ -40,8 +40,15 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// The version reported in `X-Version-Id`, `hello` and `pong`.
+/// Chorus's own version: the build in `X-Version-Id`, `/system/ping` and the cluster's
+/// node list.
 pub const SERVER_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// The Mattermost release whose API Chorus speaks. Clients, bots and plugins see it as
+/// "the server version" (`X-Version-Id`, `hello`, `GetServerVersion`, `/config/client`)
+/// and plugin manifests' `min_server_version` is checked against it, because they
+/// decide what they may call from it.
+pub const MATTERMOST_VERSION: &str = "10.11.0";
 
 /// Everything a request handler can reach.
 pub struct AppState {
@@ -59,6 +66,9 @@ pub struct AppState {
     pub metrics: Arc<metrics::Metrics>,
     /// Every background task of this node.
     pub lifecycle: lifecycle::Lifecycle,
+    /// What `/config/client` shows, and `X-Version-Id` (which carries its hash), both
+    /// fixed for the life of the process.
+    pub client_config: app::config::ClientConfig,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -80,8 +90,10 @@ pub async fn build_state(config: Config) -> Result<Arc<AppState>, ServerError> {
     let store = Store::open(&config.sql_settings).await?;
     let node_id = chorus_model::new_id();
     let metrics = Arc::new(metrics::Metrics::new());
+    let client_config = app::config::ClientConfig::new(&config);
     let hub = Arc::new(ws::Hub::new(
         node_id.clone(),
+        client_config.version_id.clone(),
         ws::HubLimits::from_settings(&config.service_settings),
         metrics.clone(),
     ));
@@ -116,6 +128,7 @@ pub async fn build_state(config: Config) -> Result<Arc<AppState>, ServerError> {
         login_throttle,
         metrics,
         lifecycle: lifecycle::Lifecycle::new(),
+        client_config,
     }))
 }
 

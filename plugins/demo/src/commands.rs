@@ -136,7 +136,10 @@ impl Demo {
                     .await?;
                 reply(format!("sent custom_com.chorus.demo_{event}"))
             }
-            ["version"] => reply(format!("Chorus {}", api.get_server_version().await?)),
+            ["version"] => reply(format!(
+                "Server version {}",
+                api.get_server_version().await?
+            )),
             ["unregister"] => {
                 api.unregister_command(TRIGGER).await?;
                 reply(format!(

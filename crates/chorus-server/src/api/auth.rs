@@ -70,6 +70,10 @@ pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
 }
 
 pub fn csrf_ok(parts: &Parts, session: &Session) -> bool {
+    if session.csrf_token.is_empty() {
+        // An access token has no CSRF token; a cookie carrying one is no login.
+        return false;
+    }
     let header = |name: &str| {
         parts
             .headers

@@ -9,6 +9,7 @@
 //! application/json`. Handlers hold no rules of their own beyond parsing.
 
 pub mod auth;
+mod bots;
 pub(crate) mod channels;
 pub(crate) mod commands;
 pub mod extract;
@@ -36,6 +37,7 @@ pub type SharedState = Arc<AppState>;
 pub fn router(state: SharedState) -> Router {
     let api = Router::new()
         .merge(users::router())
+        .merge(bots::router())
         .merge(teams::router())
         .merge(channels::router())
         .merge(posts::router())
@@ -82,10 +84,9 @@ async fn request_context(
     if let Ok(value) = HeaderValue::from_str(&request_id) {
         headers.insert("X-Request-Id", value);
     }
-    headers.insert(
-        "X-Version-Id",
-        HeaderValue::from_static(concat!("chorus.", env!("CARGO_PKG_VERSION"))),
-    );
+    if let Ok(value) = HeaderValue::from_str(&state.client_config.version_id) {
+        headers.insert("X-Version-Id", value);
+    }
     if let Ok(value) = HeaderValue::from_str(&state.node_id) {
         headers.insert("X-Cluster-Id", value);
     }

@@ -1,11 +1,12 @@
-//! `/system`, `/config`, `/cluster`: the health check load balancers poll, the running
-//! configuration for admins (with plugin settings changeable at runtime), and the
+//! `/system`, `/config`, `/license`, `/cluster`: the health check load balancers poll,
+//! the running configuration for admins (with plugin settings changeable at runtime),
+//! what every client reads at start-up (client configuration and licence), and the
 //! cluster's live nodes.
 
 use super::extract::{Body, Query};
 use super::SharedState;
 use crate::app::Auth;
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult, Code};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, put};
@@ -17,6 +18,8 @@ pub fn router() -> Router<SharedState> {
         .route("/system/ping", get(ping))
         .route("/config", get(get_config))
         .route("/config/patch", put(patch_config))
+        .route("/config/client", get(client_config))
+        .route("/license/client", get(client_license))
         .route("/cluster/status", get(cluster_status))
 }
 
@@ -77,4 +80,36 @@ pub async fn cluster_status(
     auth: Auth,
 ) -> AppResult<Json<Vec<chorus_model::ClusterNode>>> {
     state.cluster_nodes(auth.actor()).await.map(Json)
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(default)]
+struct FormatQuery {
+    format: Option<String>,
+}
+
+/// Mattermost serves these two only in their "old" format (a map of strings), and
+/// tells a client that asks for none that the new one does not exist.
+fn require_old_format(query: &FormatQuery, not_implemented: Code) -> AppResult<()> {
+    match query.format.as_deref() {
+        None | Some("") => Err(not_implemented.into()),
+        Some("old") => Ok(()),
+        Some(_) => Err(AppError::invalid_url_param("format")),
+    }
+}
+
+/// `GET /config/client?format=old`, for anyone: nothing in it is secret.
+async fn client_config(
+    State(state): State<SharedState>,
+    Query(query): Query<FormatQuery>,
+) -> AppResult<Json<std::collections::BTreeMap<&'static str, String>>> {
+    require_old_format(&query, Code::ClientConfigFormat)?;
+    Ok(Json(state.client_config.values.clone()))
+}
+
+/// `GET /license/client?format=old`: Chorus has no licence, and answers as an
+/// unlicensed Mattermost Team Edition does.
+async fn client_license(Query(query): Query<FormatQuery>) -> AppResult<Json<serde_json::Value>> {
+    require_old_format(&query, Code::ClientLicenseFormat)?;
+    Ok(Json(serde_json::json!({ "IsLicensed": "false" })))
 }

@@ -1,12 +1,14 @@
 //! `/users` over REST: sign-up, login and logout (with the session cookies), password
-//! changes, and reading user profiles (the rules are in `app::users` and
-//! `app::sessions`).
+//! and role changes, personal access tokens, and reading user profiles (the rules are
+//! in `app::users`, `app::sessions` and `app::access_tokens`).
 
-use super::auth::{Auth, MaybeAuth, AUTH_COOKIE, CSRF_COOKIE, USER_COOKIE};
-use super::extract::{Body, Path, Query};
+use super::auth::{
+    csrf_ok, token_from_parts, Auth, MaybeAuth, TokenSource, AUTH_COOKIE, CSRF_COOKIE, USER_COOKIE,
+};
+use super::extract::{Body, Paging, Path, Query};
 use super::SharedState;
 use crate::app::permissions::resolve_user_id;
-use crate::app::sessions::Login;
+use crate::app::sessions::{session_for_token, Login};
 use crate::error::{AppError, AppResult};
 use crate::security::client_address::client_address;
 use crate::store::UserFilter;
@@ -17,7 +19,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
-use chorus_model::{CreateUserRequest, LoginRequest, StatusOk, User};
+use chorus_model::{CreateUserRequest, LoginRequest, StatusOk, User, UserAccessToken};
 use serde::Deserialize;
 
 pub fn router() -> Router<SharedState> {
@@ -28,6 +30,16 @@ pub fn router() -> Router<SharedState> {
         .route("/users/ids", post(users_by_ids))
         .route("/users/username/{username}", get(user_by_username))
         .route("/users/{user_id}/password", put(update_password))
+        .route("/users/{user_id}/roles", put(update_roles))
+        .route(
+            "/users/{user_id}/tokens",
+            post(create_access_token).get(access_tokens_of_user),
+        )
+        .route("/users/tokens", get(all_access_tokens))
+        .route("/users/tokens/revoke", post(revoke_access_token))
+        .route("/users/tokens/disable", post(disable_access_token))
+        .route("/users/tokens/enable", post(enable_access_token))
+        .route("/users/tokens/{token_id}", get(access_token))
         .route("/users/{user_id}", get(get_user))
 }
 
@@ -110,8 +122,17 @@ fn header_value(value: &str) -> AppResult<HeaderValue> {
     HeaderValue::from_str(value).map_err(|e| AppError::Internal(e.to_string()))
 }
 
-async fn logout(State(state): State<SharedState>, auth: Auth) -> AppResult<impl IntoResponse> {
-    state.logout(&auth).await?;
+/// `POST /users/logout` answers 200 whether or not the request carries a live session
+/// (integrations call it blindly), clearing the cookies either way.
+async fn logout(State(state): State<SharedState>, parts: Parts) -> AppResult<impl IntoResponse> {
+    if let Some((token, source)) = token_from_parts(&parts) {
+        if let Ok(auth) = session_for_token(&state, &token).await {
+            // Another site's form cannot end a cookie session.
+            if source != TokenSource::Cookie || csrf_ok(&parts, &auth.session) {
+                state.logout(&auth).await?;
+            }
+        }
+    }
     let mut headers = HeaderMap::new();
     for name in [AUTH_COOKIE, USER_COOKIE, CSRF_COOKIE] {
         headers.append(
@@ -203,7 +224,7 @@ async fn list_users(
     auth: Auth,
     Query(query): Query<ListUsersQuery>,
 ) -> AppResult<Json<Vec<User>>> {
-    let (page, per_page) = super::extract::Paging {
+    let (page, per_page) = Paging {
         page: query.page,
         per_page: query.per_page,
     }
@@ -218,4 +239,117 @@ async fn list_users(
         .list_users(auth.actor(), &filter, page, per_page)
         .await
         .map(Json)
+}
+
+#[derive(Debug, Deserialize)]
+struct UpdateRolesRequest {
+    #[serde(default)]
+    roles: String,
+}
+
+/// `PUT /users/{id}/roles`.
+async fn update_roles(
+    State(state): State<SharedState>,
+    auth: Auth,
+    Path(user_id): Path<String>,
+    Body(request): Body<UpdateRolesRequest>,
+) -> AppResult<Json<StatusOk>> {
+    let user_id = resolve_user_id(&user_id, auth.actor());
+    state
+        .update_user_roles(auth.actor(), &user_id, &request.roles)
+        .await?;
+    Ok(Json(StatusOk::default()))
+}
+
+#[derive(Debug, Deserialize)]
+struct CreateTokenRequest {
+    #[serde(default)]
+    description: String,
+}
+
+/// `POST /users/{id}/tokens`: 200 (not 201) with the token, as Mattermost answers.
+async fn create_access_token(
+    State(state): State<SharedState>,
+    auth: Auth,
+    Path(user_id): Path<String>,
+    Body(request): Body<CreateTokenRequest>,
+) -> AppResult<Json<UserAccessToken>> {
+    let user_id = resolve_user_id(&user_id, auth.actor());
+    state
+        .create_access_token(auth.actor(), &user_id, &request.description)
+        .await
+        .map(Json)
+}
+
+async fn access_tokens_of_user(
+    State(state): State<SharedState>,
+    auth: Auth,
+    Path(user_id): Path<String>,
+    Query(paging): Query<Paging>,
+) -> AppResult<Json<Vec<UserAccessToken>>> {
+    let user_id = resolve_user_id(&user_id, auth.actor());
+    let (page, per_page) = paging.validated()?;
+    state
+        .access_tokens_of_user(auth.actor(), &user_id, page, per_page)
+        .await
+        .map(Json)
+}
+
+async fn all_access_tokens(
+    State(state): State<SharedState>,
+    auth: Auth,
+    Query(paging): Query<Paging>,
+) -> AppResult<Json<Vec<UserAccessToken>>> {
+    let (page, per_page) = paging.validated()?;
+    state
+        .all_access_tokens(auth.actor(), page, per_page)
+        .await
+        .map(Json)
+}
+
+async fn access_token(
+    State(state): State<SharedState>,
+    auth: Auth,
+    Path(token_id): Path<String>,
+) -> AppResult<Json<UserAccessToken>> {
+    state.access_token(auth.actor(), &token_id).await.map(Json)
+}
+
+#[derive(Debug, Deserialize)]
+struct TokenIdRequest {
+    #[serde(default)]
+    token_id: String,
+}
+
+async fn revoke_access_token(
+    State(state): State<SharedState>,
+    auth: Auth,
+    Body(request): Body<TokenIdRequest>,
+) -> AppResult<Json<StatusOk>> {
+    state
+        .revoke_access_token(auth.actor(), &request.token_id)
+        .await?;
+    Ok(Json(StatusOk::default()))
+}
+
+async fn disable_access_token(
+    State(state): State<SharedState>,
+    auth: Auth,
+    Body(request): Body<TokenIdRequest>,
+) -> AppResult<Json<StatusOk>> {
+    state
+        .set_access_token_active(auth.actor(), &request.token_id, false)
+        .await?;
+    Ok(Json(StatusOk::default()))
+}
+
+async fn enable_access_token(
+    State(state): State<SharedState>,
+    auth: Auth,
+    Body(request): Body<TokenIdRequest>,
+) -> AppResult<Json<StatusOk>> {
+    state
+        .set_access_token_active(auth.actor(), &request.token_id, true)
+        .await?;
+    Ok(Json(StatusOk::default()))
 }

@@ -1,13 +1,75 @@
 //! The running configuration as admins see it (secrets redacted, plugin states and
 //! settings as the cluster holds them), the one part of it changeable at runtime
 //! (`PluginSettings.Plugins`, checked against each plugin's `settings_schema`), and
-//! the cluster's live nodes.
+//! the cluster's live nodes; and the client configuration every client reads at start-up.
 
 use super::permissions::require_admin;
 use super::Actor;
 use crate::error::{AppError, AppResult, Code};
 use crate::AppState;
 use chorus_model::ClusterNode;
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+
+/// What `GET /config/client` answers (Mattermost's "old format": every value a string),
+/// and the `X-Version-Id` header that carries its hash so that clients notice a change.
+#[derive(Debug, Clone)]
+pub struct ClientConfig {
+    pub values: BTreeMap<&'static str, String>,
+    pub version_id: String,
+}
+
+impl ClientConfig {
+    pub fn new(config: &crate::Config) -> ClientConfig {
+        let flag = |on: bool| if on { "true" } else { "false" }.to_string();
+        let service = &config.service_settings;
+        let team = &config.team_settings;
+        let build_number = format!("chorus-{}", crate::SERVER_VERSION);
+        let values: BTreeMap<&'static str, String> = [
+            ("Version", crate::MATTERMOST_VERSION.to_string()),
+            ("BuildNumber", build_number.clone()),
+            ("BuildDate", String::new()),
+            ("BuildHash", String::new()),
+            ("BuildHashEnterprise", "none".into()),
+            ("BuildEnterpriseReady", flag(false)),
+            ("SiteURL", service.site_url.clone()),
+            ("SiteName", "Chorus".into()),
+            (
+                "EnableUserAccessTokens",
+                flag(service.enable_user_access_tokens),
+            ),
+            (
+                "EnableBotAccountCreation",
+                flag(service.enable_bot_account_creation),
+            ),
+            ("EnableUserCreation", flag(team.enable_user_creation)),
+            ("EnableOpenServer", flag(team.enable_open_server)),
+            ("EnableSignUpWithEmail", flag(team.enable_user_creation)),
+            ("EnableSignInWithEmail", flag(true)),
+            ("EnableSignInWithUsername", flag(true)),
+            ("EnableMultifactorAuthentication", flag(false)),
+            ("EnableGuestAccounts", flag(false)),
+            ("EnableCommands", flag(true)),
+            ("PluginsEnabled", flag(config.plugin_settings.enable)),
+            // What Chorus does not serve yet is reported off, so clients hide it.
+            ("EnableFileAttachments", flag(false)),
+            ("EnablePublicLink", flag(false)),
+            ("EnableCustomEmoji", flag(false)),
+            ("EnableIncomingWebhooks", flag(false)),
+            ("EnableOutgoingWebhooks", flag(false)),
+            ("CollapsedThreads", "disabled".into()),
+            ("TeammateNameDisplay", "username".into()),
+        ]
+        .into_iter()
+        .collect();
+        let serialized = serde_json::to_vec(&values).unwrap_or_default();
+        let digest = Sha256::digest(&serialized);
+        let hash: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
+        // Mattermost's layout: version, build number, client config hash, licensed.
+        let version_id = format!("{}.{build_number}.{hash}.false", crate::MATTERMOST_VERSION);
+        ClientConfig { values, version_id }
+    }
+}
 
 impl AppState {
     /// The configuration as the admin sees it: `PluginSettings.Plugins` holds the file's

@@ -5,11 +5,14 @@
 //! decides who may do what. Operations fire plugin hooks and publish websocket events
 //! (locally and over the cluster bus) from here, as Mattermost's `app` package does.
 //!
-//! Submodules, one per resource: `sessions` (tokens to signed-in users), `users`,
+//! Submodules, one per resource: `sessions` (tokens to signed-in users),
+//! `access_tokens` (personal access tokens), `bots` (bot accounts), `users`,
 //! `teams`, `channels`, `posts`, `commands` (slash commands), `config` (the running configuration), `plugins` (what plugins
 //! may do through their API), `plugins_admin` (installing and enabling them), `permissions` (the rules), `validate` (field rules),
 //! `events` (who sees which websocket event).
 
+pub mod access_tokens;
+pub mod bots;
 pub mod channels;
 pub mod commands;
 pub mod config;

@@ -1,6 +1,7 @@
 //! Sessions: password logins (throttled, with account lockout), logouts (on every
 //! node), and turning a token into a signed-in user for every front door (REST, the
-//! websocket's authentication challenge, plugin HTTP routes). An expired session is
+//! websocket's authentication challenge, plugin HTTP routes), whether it is a login
+//! session's or a personal access token (`access_tokens`). An expired session is
 //! deleted and refused.
 
 use super::users::hashing_failed;
@@ -39,13 +40,16 @@ pub fn session_error() -> AppError {
     Code::SessionExpired.into()
 }
 
-/// Looks up a token's session; an expired one is deleted and refused.
+/// Looks up a token's session, or else the personal access token it is; an expired
+/// session is deleted and refused.
 pub async fn session_for_token(state: &AppState, token: &str) -> AppResult<Auth> {
     if token.is_empty() || token.len() > 64 {
         return Err(session_error());
     }
     let Some((session, user)) = state.store.get_session(token).await? else {
-        return Err(session_error());
+        return super::access_tokens::auth_for_access_token(state, token)
+            .await?
+            .ok_or_else(session_error);
     };
     if session.is_expired() {
         state.store.delete_session(token).await?;
@@ -141,6 +145,7 @@ impl AppState {
             expires_at: now + self.session_lifetime_ms(),
             csrf_token: new_id(),
             device_id: login.device_id,
+            from_access_token: false,
         };
         self.store.create_session(&session).await?;
         self.plugins
@@ -153,13 +158,35 @@ impl AppState {
         self.config.service_settings.session_length_web_in_hours * 3_600_000
     }
 
-    /// Ends a session here and on every node, closing its websockets.
+    /// Ends a session here and on every node, closing its websockets. Logging out
+    /// with a personal access token ends nothing: the token stays valid until it is
+    /// revoked, as in Mattermost.
     pub async fn logout(&self, auth: &Auth) -> AppResult<()> {
+        if auth.session.from_access_token {
+            return Ok(());
+        }
         self.store.delete_session(&auth.session.token).await?;
-        self.hub.close_session_id(&auth.session.id);
+        self.close_sockets_of_session(&auth.session.id);
+        Ok(())
+    }
+
+    /// Closes the websockets opened under a session (or access token), here and on
+    /// every node.
+    pub(super) fn close_sockets_of_session(&self, session_id: &str) {
+        self.hub.close_session_id(session_id);
         self.tell_cluster(ClusterMessage::SessionRevoked {
-            session_id: auth.session.id.clone(),
+            session_id: session_id.to_string(),
         });
+    }
+
+    /// Ends every login session of a user and closes every websocket they have open,
+    /// token-authenticated ones included, on every node.
+    pub(super) async fn end_all_sessions_of(&self, user_id: &str) -> AppResult<()> {
+        let mut ended = self.store.delete_sessions_of_user(user_id).await?;
+        ended.extend(self.store.active_access_token_ids(user_id).await?);
+        for session_id in ended {
+            self.close_sockets_of_session(&session_id);
+        }
         Ok(())
     }
 }

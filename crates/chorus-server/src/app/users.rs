@@ -1,5 +1,4 @@
-//! Users: sign-up, passwords, profiles (with other people's emails hidden), and the
-//! bot accounts plugins ask for.
+//! Users: sign-up, passwords and profiles (with other people's emails hidden).
 
 use super::permissions::{load_channel, require_channel_visible, require_team_member};
 use super::validate::{self, require_id};
@@ -9,7 +8,10 @@ use crate::plugins::HookContext;
 use crate::security::passwords::HashError;
 use crate::store::UserFilter;
 use crate::AppState;
-use chorus_model::{new_id, now_millis, CreateUserRequest, User};
+use chorus_model::{
+    new_id, now_millis, CreateUserRequest, User, ROLE_SYSTEM_ADMIN, ROLE_SYSTEM_USER,
+    ROLE_SYSTEM_USER_ACCESS_TOKEN,
+};
 use std::net::IpAddr;
 
 impl AppState {
@@ -22,52 +24,62 @@ impl AppState {
             .filter(|u| u.delete_at == 0)
             .ok_or_else(|| AppError::from(Code::UserNotFound))
     }
+}
 
-    /// The bot user `username`, created on first use (plugins' `EnsureBotUser`). Bots
-    /// cannot log in: their password hash matches no password.
-    pub async fn ensure_bot_user(
+/// The system roles a user may hold.
+pub const SYSTEM_ROLES: &[&str] = &[
+    ROLE_SYSTEM_USER,
+    ROLE_SYSTEM_ADMIN,
+    ROLE_SYSTEM_USER_ACCESS_TOKEN,
+];
+
+impl AppState {
+    /// `PUT /users/{id}/roles`: admins set a user's system roles, for example
+    /// `system_user system_user_access_token` to let them create access tokens. The
+    /// change applies to the user's next request on every node (sessions read roles
+    /// from the user).
+    pub async fn update_user_roles(
         &self,
-        username: &str,
-        display_name: &str,
-        description: &str,
-    ) -> AppResult<User> {
-        let username = username.trim().to_lowercase();
-        validate::username(&username)?;
-        if let Some(existing) = self.store.get_user_by_username(&username).await? {
-            if existing.is_bot {
-                return Ok(existing);
+        actor: Actor<'_>,
+        user_id: &str,
+        roles: &str,
+    ) -> AppResult<()> {
+        require_id(user_id, "user_id")?;
+        let names: Vec<&str> = roles.split_whitespace().collect();
+        let well_formed = names.iter().all(|r| {
+            r.len() <= 64
+                && r.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        });
+        if !well_formed || names == [ROLE_SYSTEM_ADMIN] {
+            return Err(AppError::invalid_param("roles"));
+        }
+        super::permissions::require_admin(actor)?;
+        let user = self.require_user(user_id).await?;
+        if let Some(unknown) = names.iter().find(|r| !SYSTEM_ROLES.contains(r)) {
+            return Err(Code::RoleNotFound.with_message(format!(
+                "There is no role {unknown:?}; system roles are {}.",
+                SYSTEM_ROLES.join(", ")
+            )));
+        }
+        if user.is_bot && names.contains(&ROLE_SYSTEM_ADMIN) {
+            return Err(AppError::invalid_param("roles"));
+        }
+        let mut normalized: Vec<&str> = Vec::new();
+        for name in names {
+            if !normalized.contains(&name) {
+                normalized.push(name);
             }
-            return Err(Code::BotUsernameTaken
-                .with_message(format!("@{username} is a person's account, not a bot.")));
         }
-        let now = now_millis();
-        let bot = User {
-            id: new_id(),
-            create_at: now,
-            update_at: now,
-            email: format!("{username}@bots.chorus.invalid"),
-            username,
-            nickname: display_name.chars().take(64).collect(),
-            position: description.chars().take(64).collect(),
-            locale: "en".into(),
-            is_bot: true,
-            ..User::default()
-        };
-        match self
+        if !self
             .store
-            .create_user(&bot, "!bot-accounts-cannot-log-in")
-            .await
+            .update_user_roles(user_id, &normalized.join(" "), now_millis())
+            .await?
         {
-            Ok(created) => Ok(created),
-            // Another node or plugin copy created it first.
-            Err(err) if err.is_unique_violation() => self
-                .store
-                .get_user_by_username(&bot.username)
-                .await?
-                .filter(|u| u.is_bot)
-                .ok_or_else(|| AppError::Store(err)),
-            Err(err) => Err(err.into()),
+            return Err(Code::LastAdmin.into());
         }
+        tracing::info!(user_id, roles = %normalized.join(" "), "user roles changed");
+        Ok(())
     }
 }
 

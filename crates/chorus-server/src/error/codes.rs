@@ -76,6 +76,24 @@ codes! {
     NoOpenServer = ("api.user.create_user.no_open_server", FORBIDDEN, PermissionDenied, "This server does not allow open sign-ups (TeamSettings.EnableOpenServer); ask an admin to create your account."),
     BotPassword = ("api.user.update_password.bot.app_error", BAD_REQUEST, InvalidArgument, "Bot accounts have no password."),
     PasswordIncorrect = ("api.user.update_password.incorrect.app_error", BAD_REQUEST, InvalidArgument, "The current password is incorrect."),
+    LastAdmin = ("app.user.update.lastAdmin.app_error", BAD_REQUEST, InvalidArgument, "The last system admin cannot give up the system_admin role."),
+    RoleNotFound = ("app.role.check_roles_exist.role_not_found", BAD_REQUEST, InvalidArgument, "No such role."),
+
+    // Personal access tokens.
+    AccessTokenNotFound = ("app.user_access_token.get_by_user.app_error", NOT_FOUND, NotFound, "Unable to find the personal access token."),
+    AccessTokenDescriptionInvalid = ("model.user_access_token.is_valid.description.app_error", BAD_REQUEST, InvalidArgument, "The token's description is not valid."),
+    AccessTokensDisabled = ("app.user_access_token.disabled", NOT_IMPLEMENTED, Unimplemented, "Personal access tokens are disabled on this server (ServiceSettings.EnableUserAccessTokens)."),
+
+    // Bot accounts.
+    BotNotFound = ("store.sql_bot.get.missing.app_error", NOT_FOUND, NotFound, "Unable to find the bot."),
+    BotCreationDisabled = ("api.bot.create_disabled", FORBIDDEN, PermissionDenied, "Bot account creation is disabled on this server (ServiceSettings.EnableBotAccountCreation)."),
+    BotUsernameInvalid = ("model.bot.is_valid.username.app_error", BAD_REQUEST, InvalidArgument, "The bot's username is not valid."),
+    /// Mattermost reports a too-long display name under the user id's error id; clients
+    /// that branch on ids see the same one here.
+    BotDisplayNameInvalid = ("model.bot.is_valid.user_id.app_error", BAD_REQUEST, InvalidArgument, "The bot's display name is not valid."),
+    BotDescriptionInvalid = ("model.bot.is_valid.description.app_error", BAD_REQUEST, InvalidArgument, "The bot's description is not valid."),
+    BotOwnerIsBot = ("api.bot.assign_bot.owner_is_bot.app_error", FORBIDDEN, PermissionDenied, "A bot cannot own another bot."),
+    AlreadyBot = ("app.bot.createbot.already_bot.app_error", BAD_REQUEST, InvalidArgument, "This account is already a bot."),
 
     // Teams.
     TeamNotFound = ("app.team.get.find.app_error", NOT_FOUND, NotFound, "Unable to find the team."),
@@ -118,6 +136,8 @@ codes! {
     CommandNotRegistered = ("api.command.unregister.not_found.app_error", NOT_FOUND, NotFound, "This plugin has no such command."),
 
     // Configuration.
+    ClientConfigFormat = ("api.config.client.old_format.app_error", NOT_IMPLEMENTED, Unimplemented, "Only format=old is supported for the client configuration."),
+    ClientLicenseFormat = ("api.license.client.old_format.app_error", NOT_IMPLEMENTED, Unimplemented, "Only format=old is supported for the client licence."),
     ConfigRestricted = ("api.config.patch_config.restricted.app_error", BAD_REQUEST, InvalidArgument, "Only PluginSettings.Plugins can be changed at runtime."),
 
     // Plugins: administration, HTTP and their key-value store.

@@ -363,6 +363,7 @@ impl PluginApi for HostApi {
         let user = self
             .app()?
             .ensure_bot_user(
+                &self.plugin_id,
                 &request.username,
                 &request.display_name,
                 &request.description,
@@ -457,7 +458,7 @@ impl PluginApi for HostApi {
 
     async fn get_server_version(&self, _: Request<v1::Empty>) -> Reply<v1::ServerVersion> {
         Ok(Response::new(v1::ServerVersion {
-            version: crate::SERVER_VERSION.to_string(),
+            version: crate::MATTERMOST_VERSION.to_string(),
         }))
     }
 }

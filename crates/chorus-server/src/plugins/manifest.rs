@@ -142,11 +142,16 @@ pub fn validate(manifest: &Manifest) -> Result<(), ManifestError> {
                 ),
             )
         })?;
-        let ours = semver::Version::parse(crate::SERVER_VERSION).expect("server version is semver");
+        let ours =
+            semver::Version::parse(crate::MATTERMOST_VERSION).expect("server version is semver");
         if minimum > ours {
             return Err(invalid(
                 "min_server_version",
-                format!("the plugin needs server {minimum} or later; this server is {ours}"),
+                format!(
+                    "the plugin needs Mattermost {minimum} or later; this server speaks \
+                     Mattermost {ours} (Chorus {})",
+                    crate::SERVER_VERSION
+                ),
             ));
         }
     }
@@ -309,6 +314,17 @@ mod tests {
         assert_eq!(
             field_of(
                 manifest(r#"{"id":"abc","name":"x","min_server_version":"99.0.0"}"#).unwrap_err()
+            ),
+            "min_server_version"
+        );
+        // Real Mattermost manifests ask for 5.16 to 10.7: the compatibility level counts.
+        for accepted in ["5.16.0", "9.0.0", "10.7.0", crate::MATTERMOST_VERSION] {
+            let json = format!(r#"{{"id":"abc","name":"x","min_server_version":"{accepted}"}}"#);
+            assert!(manifest(&json).is_ok(), "{accepted}");
+        }
+        assert_eq!(
+            field_of(
+                manifest(r#"{"id":"abc","name":"x","min_server_version":"10.12.0"}"#).unwrap_err()
             ),
             "min_server_version"
         );

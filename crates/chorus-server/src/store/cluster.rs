@@ -214,17 +214,24 @@ impl Store {
         Ok(done)
     }
 
-    /// Which of `session_ids` still exist and are unexpired.
+    /// Which of `session_ids` still exist and are unexpired: login sessions, and active
+    /// access tokens of active users (a token's id is the session id of its sockets).
     pub async fn live_session_ids(&self, session_ids: &[String]) -> StoreResult<Vec<String>> {
         if session_ids.is_empty() {
             return Ok(Vec::new());
         }
         let live = on_writer!(self, pool, backend => {
             let sql = match backend {
-                Backend::Postgres => "SELECT id FROM sessions WHERE expires_at > $1 AND id = ANY($2)",
+                Backend::Postgres => {
+                    "SELECT id FROM sessions WHERE expires_at > $1 AND id = ANY($2) \
+                     UNION ALL SELECT t.id FROM user_access_tokens t JOIN users u ON u.id = t.user_id \
+                     WHERE t.is_active AND u.delete_at = 0 AND t.id = ANY($2)"
+                }
                 Backend::Sqlite => {
                     "SELECT id FROM sessions WHERE expires_at > $1 \
-                     AND id IN (SELECT value FROM json_each($2))"
+                     AND id IN (SELECT value FROM json_each($2)) \
+                     UNION ALL SELECT t.id FROM user_access_tokens t JOIN users u ON u.id = t.user_id \
+                     WHERE t.is_active AND u.delete_at = 0 AND t.id IN (SELECT value FROM json_each($2))"
                 }
             };
             sqlx::query_scalar(sql)

@@ -22,6 +22,8 @@
 //! statement after the writes it depends on committed, so it sees them. On PostgreSQL
 //! both are the same pool.
 
+mod access_tokens;
+mod bots;
 mod channels;
 mod cluster;
 mod plugins;
@@ -30,6 +32,7 @@ mod sessions;
 mod teams;
 mod users;
 
+pub use bots::BotFilter;
 pub use channels::MemberName;
 pub use plugins::{KvWrite, StoredBundle};
 pub use posts::PostWindow;

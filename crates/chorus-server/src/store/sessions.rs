@@ -13,6 +13,9 @@ pub struct Session {
     pub expires_at: i64,
     pub csrf_token: String,
     pub device_id: String,
+    /// A personal access token rather than a login: `id` is the token's id and
+    /// `token` is empty (only the token's hash is kept).
+    pub from_access_token: bool,
 }
 
 impl Session {
@@ -87,6 +90,7 @@ impl Store {
             expires_at: row.expires_at,
             csrf_token: row.csrf_token,
             device_id: row.device_id,
+            from_access_token: false,
         };
         Ok(Some((session, user)))
     }
@@ -124,5 +128,27 @@ impl Store {
                 .map(|done| done.rows_affected())
         })?;
         Ok(done)
+    }
+
+    /// The ids of a user's login sessions, for closing their websockets.
+    pub async fn session_ids_of_user(&self, user_id: &str) -> StoreResult<Vec<String>> {
+        let ids = on_reader!(self, pool => {
+            sqlx::query_scalar("SELECT id FROM sessions WHERE user_id = $1")
+                .bind(user_id)
+                .fetch_all(pool)
+                .await
+        })?;
+        Ok(ids)
+    }
+
+    /// Ends every login session of a user; returns their ids.
+    pub async fn delete_sessions_of_user(&self, user_id: &str) -> StoreResult<Vec<String>> {
+        let ids = on_writer!(self, pool => {
+            sqlx::query_scalar("DELETE FROM sessions WHERE user_id = $1 RETURNING id")
+                .bind(user_id)
+                .fetch_all(pool)
+                .await
+        })?;
+        Ok(ids)
     }
 }

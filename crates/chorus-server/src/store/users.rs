@@ -316,4 +316,32 @@ impl Store {
         })?;
         Ok(found.is_some())
     }
+
+    /// Sets a user's roles. A change that takes `system_admin` away is only made while
+    /// another active admin remains (false otherwise), so the server never loses its
+    /// last admin.
+    pub async fn update_user_roles(
+        &self,
+        user_id: &str,
+        roles: &str,
+        now: i64,
+    ) -> StoreResult<bool> {
+        let keeps_admin = roles.split_whitespace().any(|r| r == ROLE_SYSTEM_ADMIN);
+        let changed = on_writer!(self, pool => {
+            sqlx::query(
+                "UPDATE users SET roles = $1, update_at = $2 WHERE id = $3 AND ($4 \
+                   OR NOT (' ' || roles || ' ') LIKE '% system_admin %' \
+                   OR EXISTS (SELECT 1 FROM users o WHERE o.id <> $3 AND o.delete_at = 0 \
+                     AND (' ' || o.roles || ' ') LIKE '% system_admin %'))",
+            )
+            .bind(roles)
+            .bind(now)
+            .bind(user_id)
+            .bind(keeps_admin)
+            .execute(pool)
+            .await
+            .map(|done| done.rows_affected())
+        })?;
+        Ok(changed > 0)
+    }
 }

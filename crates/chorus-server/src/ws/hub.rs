@@ -49,6 +49,8 @@ pub(super) type Frame = (i64, Arc<str>);
 
 pub struct Hub {
     pub(super) node_id: String,
+    /// What `hello` reports: the same text as `X-Version-Id`, as in Mattermost.
+    server_version: String,
     pub(super) limits: HubLimits,
     pub(super) metrics: Arc<Metrics>,
     pub(super) inner: Mutex<HubInner>,
@@ -185,9 +187,15 @@ impl Drop for UnauthenticatedSlot {
 }
 
 impl Hub {
-    pub fn new(node_id: String, limits: HubLimits, metrics: Arc<Metrics>) -> Hub {
+    pub fn new(
+        node_id: String,
+        server_version: String,
+        limits: HubLimits,
+        metrics: Arc<Metrics>,
+    ) -> Hub {
         Hub {
             node_id,
+            server_version,
             limits,
             metrics,
             inner: Mutex::new(HubInner::default()),
@@ -446,7 +454,7 @@ impl Hub {
         let hello = WebSocketEvent {
             event: events::HELLO.into(),
             data: serde_json::json!({
-                "server_version": crate::SERVER_VERSION,
+                "server_version": self.server_version,
                 "connection_id": conn.id,
                 "server_hostname": self.node_id,
             })

@@ -190,7 +190,7 @@ async fn handle_action(state: &Arc<AppState>, conn: &Conn, text: &str) -> Option
         "ping" => {
             let data = serde_json::json!({
                 "text": "pong",
-                "version": crate::SERVER_VERSION,
+                "version": crate::MATTERMOST_VERSION,
                 "server_time": now_millis(),
                 "node_id": state.node_id,
             });

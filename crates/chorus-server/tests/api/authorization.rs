@@ -8,7 +8,8 @@ use crate::common::{assert_error_shape, Backend, Endpoint, TestServer};
 use reqwest::{Method, StatusCode};
 use std::collections::BTreeSet;
 
-/// Routes anyone may call: sign-up, login, health, the web app's files, the web
+/// Routes anyone may call: sign-up, login, logout, health, the client configuration
+/// and licence, the web app's files, the web
 /// bundles and their list (the web app loads them before login), and the websocket (which authenticates by
 /// challenge once upgraded). Plugins' own routes (`/plugins/{id}/…`, registered with
 /// `any`) are not listed: the plugin decides, from the `Mattermost-User-Id` the server
@@ -18,6 +19,10 @@ const PUBLIC: &[(&str, &str)] = &[
     ("GET", "/static/{*file}"),
     ("POST", "/users"),
     ("POST", "/users/login"),
+    // Logout answers 200 with or without a session, as in Mattermost.
+    ("POST", "/users/logout"),
+    ("GET", "/config/client"),
+    ("GET", "/license/client"),
     ("GET", "/system/ping"),
     ("GET", "/plugins/webapp"),
     ("GET", "/websocket"),
@@ -28,6 +33,10 @@ const ADMIN: &[(&str, &str)] = &[
     ("GET", "/config"),
     ("PUT", "/config/patch"),
     ("GET", "/cluster/status"),
+    ("GET", "/users/tokens"),
+    ("PUT", "/users/{user_id}/roles"),
+    ("POST", "/bots"),
+    ("GET", "/bots"),
     ("GET", "/plugins"),
     ("POST", "/plugins"),
     ("GET", "/plugins/statuses"),

@@ -712,6 +712,7 @@ async fn a_socket_closes_when_its_session_expires() {
         expires_at: now + 1500,
         csrf_token: chorus_model::new_id(),
         device_id: String::new(),
+        from_access_token: false,
     };
     server.state.store.create_session(&session).await.unwrap();
     let mut socket = Ws::ready(&server, &session.token).await;

@@ -2,6 +2,7 @@
 //! SQLite and on PostgreSQL. One test binary for the crate keeps link time down.
 
 mod authorization;
+mod bots;
 mod channels;
 mod cluster;
 mod commands;

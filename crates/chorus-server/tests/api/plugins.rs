@@ -1183,7 +1183,7 @@ async fn the_plugin_api_works_against_the_real_server() {
     );
     assert_eq!(
         demo_command(&admin, &channel_id, "version").await,
-        format!("Chorus {}", chorus_server::SERVER_VERSION)
+        format!("Server version {}", chorus_server::MATTERMOST_VERSION)
     );
     demo_command(&admin, &channel_id, "unregister").await;
     let gone = admin

@@ -79,7 +79,7 @@ async fn challenge_then_hello_at_seq_zero(backend: Backend) {
     assert!(chorus_model::is_valid_id(&connection));
     assert_eq!(
         hello["data"]["server_version"],
-        chorus_server::SERVER_VERSION
+        server.state.client_config.version_id
     );
     assert!(!hello["data"]["server_hostname"]
         .as_str()
@@ -158,7 +158,7 @@ async fn ping_action_answers_pong(backend: Backend) {
         assert_eq!(reply["status"], "OK", "{reply}");
         assert!(reply["seq_reply"].as_i64().unwrap() >= 2);
         assert_eq!(reply["data"]["text"], "pong");
-        assert_eq!(reply["data"]["version"], chorus_server::SERVER_VERSION);
+        assert_eq!(reply["data"]["version"], chorus_server::MATTERMOST_VERSION);
         assert!(reply["data"]["server_time"].as_i64().unwrap() > 1_000_000_000_000);
         assert_eq!(reply["data"]["node_id"], json!(server.state.node_id));
         assert!(reply.get("error").is_none());
