@@ -150,6 +150,8 @@ function startServer() {
         env: {
             ...process.env,
             CHORUS_SERVICESETTINGS_LISTENADDRESS: '127.0.0.1:0',
+            CHORUS_SERVICESETTINGS_ENABLEUSERACCESSTOKENS: 'true',
+            CHORUS_SERVICESETTINGS_ENABLEBOTACCOUNTCREATION: 'true',
         },
         stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -646,5 +648,91 @@ describe('Chorus speaks Mattermost API v4 to @mattermost/client 11.9.0', () => {
             wrongPassword.login(s.a.username, 'not-the-password'));
         assert.equal(loginErr.status_code, 401);
         assert.equal(wrongPassword.getToken(), '', 'a failed login must not set a token');
+    });
+    step('7. start-up: getClientConfig, getClientLicenseOld, serverVersion; logout without a session', async () => {
+        need('a');
+        const config = await call('getClientConfig', () => s.a.client.getClientConfig());
+        assert.equal(config.Version, '10.11.0');
+        assert.equal(config.EnableUserAccessTokens, 'true');
+        assert.match(config.BuildNumber, /^chorus-/);
+        const license = await call('getClientLicenseOld', () => s.a.client.getClientLicenseOld());
+        assert.deepEqual(license, { IsLicensed: 'false' });
+        assert.match(s.a.client.serverVersion, /^10\.11\.0\./, 'Client4 reads X-Version-Id');
+
+        const anon = newClient(server.url);
+        const response = await call('logout(no session)', () => anon.logout());
+        assert.equal(response.status, 200);
+    });
+
+    step('8. tokens: updateUserRoles, createUserAccessToken, disable, enable, revoke', async () => {
+        need('a', 'b');
+        await call('updateUserRoles(B)', () =>
+            s.a.client.updateUserRoles(s.b.user.id, 'system_user system_user_access_token'));
+        const token = await call('createUserAccessToken(B)', () =>
+            s.b.client.createUserAccessToken(s.b.user.id, 'compat script'));
+        assert.match(token.id, ID_RE);
+        assert.match(token.token, ID_RE);
+        assert.equal(token.user_id, s.b.user.id);
+        assert.equal(token.is_active, true);
+
+        const scripted = newClient(server.url, token.token);
+        const me = await call('getMe(token)', () => scripted.getMe());
+        assert.equal(me.id, s.b.user.id);
+
+        const listed = await call('getUserAccessTokensForUser', () =>
+            s.b.client.getUserAccessTokensForUser(s.b.user.id));
+        assert.deepEqual(listed.map((t) => t.id), [token.id]);
+        assert.equal(listed[0].token, undefined, 'the secret is shown only once');
+        const one = await call('getUserAccessToken', () => s.b.client.getUserAccessToken(token.id));
+        assert.equal(one.description, 'compat script');
+
+        await call('disableUserAccessToken', () => s.b.client.disableUserAccessToken(token.id));
+        const disabled = await expectClientError('getMe(disabled token)', scripted.getMe());
+        assert.equal(disabled.status_code, 401);
+        await call('enableUserAccessToken', () => s.b.client.enableUserAccessToken(token.id));
+        await call('getMe(enabled token)', () => scripted.getMe());
+        await call('revokeUserAccessToken', () => s.b.client.revokeUserAccessToken(token.id));
+        const revoked = await expectClientError('getMe(revoked token)', scripted.getMe());
+        assert.equal(revoked.status_code, 401);
+        assert.equal(revoked.server_error_id, 'api.context.session_expired.app_error');
+    });
+
+    step('9. bots: createBot, getBot, patchBot, getBots, disableBot, enableBot, assignBot', async () => {
+        need('a', 'b');
+        const created = await call('createBot', () => s.a.client.createBot({
+            username: `compat-bot-${suffix}`,
+            display_name: 'Compat Bot',
+            description: 'made by @mattermost/client',
+        }));
+        assert.match(created.user_id, ID_RE);
+        assert.equal(created.owner_id, s.a.user.id);
+        const fetched = await call('getBot', () => s.a.client.getBot(created.user_id));
+        assert.equal(fetched.display_name, 'Compat Bot');
+        const patched = await call('patchBot', () =>
+            s.a.client.patchBot(created.user_id, { description: 'patched' }));
+        assert.equal(patched.description, 'patched');
+        assert.equal(patched.display_name, 'Compat Bot');
+        const bots = await call('getBots', () => s.a.client.getBots());
+        assert.ok(bots.some((b) => b.user_id === created.user_id));
+
+        const token = await call('createUserAccessToken(bot)', () =>
+            s.a.client.createUserAccessToken(created.user_id, 'bot runtime'));
+        const asBot = newClient(server.url, token.token);
+        const me = await call('getMe(bot)', () => asBot.getMe());
+        assert.equal(me.is_bot, true);
+
+        const disabled = await call('disableBot', () => s.a.client.disableBot(created.user_id));
+        assert.ok(disabled.delete_at > 0);
+        const refused = await expectClientError('getMe(disabled bot)', asBot.getMe());
+        assert.equal(refused.status_code, 401);
+        const all = await call('getBotsIncludeDeleted', () => s.a.client.getBotsIncludeDeleted());
+        assert.ok(all.some((b) => b.user_id === created.user_id && b.delete_at > 0));
+        await call('enableBot', () => s.a.client.enableBot(created.user_id));
+        await call('getMe(enabled bot)', () => asBot.getMe());
+        const assigned = await call('assignBot', () => s.a.client.assignBot(created.user_id, s.b.user.id));
+        assert.equal(assigned.owner_id, s.b.user.id);
+
+        const hidden = await expectClientError('getBot as a plain user', s.b.client.getBot(created.user_id));
+        assert.equal(hidden.status_code, 404);
     });
 });

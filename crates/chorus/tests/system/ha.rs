@@ -288,6 +288,87 @@ async fn sessions_and_events_span_the_cluster() {
     cluster.shutdown().await;
 }
 
+/// A bot made on one node works through every node with its access token, and losing
+/// the token (revoked) or the bot (disabled) on one node is refused by the others at
+/// once, their websockets closed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn access_tokens_and_bots_span_the_cluster() {
+    let Some(cluster) = crate::support::cluster_builder(3)
+        .env("CHORUS_SERVICESETTINGS_ENABLEUSERACCESSTOKENS", "true")
+        .env("CHORUS_SERVICESETTINGS_ENABLEBOTACCOUNTCREATION", "true")
+        .start()
+        .await
+    else {
+        return;
+    };
+    let (n1, n2, n3) = (cluster.node(0), cluster.node(1), cluster.node(2));
+    let world = world(n1, &[]).await;
+    let (status, bot) = world
+        .admin
+        .post(
+            "/bots",
+            json!({"username": "relay-bot", "display_name": "Relay"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{bot}");
+    let bot_id = bot["user_id"].as_str().unwrap().to_string();
+    world.admin.add_to_team(&world.team_id, &bot_id).await;
+    world.admin.add_to_channel(&world.channel_id, &bot_id).await;
+    let (status, token) = world
+        .admin
+        .post(
+            &format!("/users/{bot_id}/tokens"),
+            json!({"description": "relay"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{token}");
+    let secret = token["token"].as_str().unwrap().to_string();
+    let token_id = id(&token);
+
+    let as_bot = world.admin.at(n2).with_token(&secret);
+    let mut socket = Ws::ready(n3, &secret).await;
+    let post = as_bot.create_post(&world.channel_id, "relayed").await;
+    assert_eq!(post["user_id"], json!(bot_id));
+    let event = socket.next_event("posted").await;
+    assert_eq!(id(&event_post(&event)), id(&post));
+
+    let (status, _) = world
+        .admin
+        .post("/users/tokens/revoke", json!({"token_id": token_id}))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    for node in [n2, n3] {
+        let (status, body) = as_bot.at(node).get("/users/me").await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    }
+    socket.expect_closed().await;
+
+    // A second token, then the bot disabled through node 2: refused on node 3 too.
+    let (_, token) = world
+        .admin
+        .at(n3)
+        .post(
+            &format!("/users/{bot_id}/tokens"),
+            json!({"description": "again"}),
+        )
+        .await;
+    let as_bot = world
+        .admin
+        .at(n3)
+        .with_token(token["token"].as_str().unwrap());
+    assert_eq!(as_bot.get("/users/me").await.0, StatusCode::OK);
+    let mut socket = Ws::ready(n1, token["token"].as_str().unwrap()).await;
+    let (status, _) = world
+        .admin
+        .at(n2)
+        .post(&format!("/bots/{bot_id}/disable"), json!({}))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(as_bot.get("/users/me").await.0, StatusCode::UNAUTHORIZED);
+    socket.expect_closed().await;
+    cluster.shutdown().await;
+}
+
 /// Uploads go to the database and every node, including one that joins later; enable,
 /// disable and remove through any node apply everywhere.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
