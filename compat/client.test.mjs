@@ -735,4 +735,22 @@ describe('Chorus speaks Mattermost API v4 to @mattermost/client 11.9.0', () => {
         const hidden = await expectClientError('getBot as a plain user', s.b.client.getBot(created.user_id));
         assert.equal(hidden.status_code, 404);
     });
+    step('10. reactions: addReaction, getReactionsForPost, getPost metadata, removeReaction', async () => {
+        need('a', 'b', 'root');
+        const added = await call('addReaction', () => s.b.client.addReaction(s.b.user.id, s.root.id, '+1'));
+        assert.equal(added.emoji_name, '+1');
+        assert.equal(added.user_id, s.b.user.id);
+        const listed = await call('getReactionsForPost', () => s.a.client.getReactionsForPost(s.root.id));
+        assert.deepEqual(listed.map((r) => r.emoji_name), ['+1']);
+        const post = await call('getPost(with reactions)', () => s.a.client.getPost(s.root.id));
+        assert.equal(post.has_reactions, true);
+        assert.equal(post.metadata.reactions[0].user_id, s.b.user.id);
+        const removed = await call('removeReaction', () => s.b.client.removeReaction(s.b.user.id, s.root.id, '+1'));
+        assert.equal(removed.status, 'OK');
+        const after = await call('getReactionsForPost(after)', () => s.a.client.getReactionsForPost(s.root.id));
+        assert.deepEqual(after, []);
+        const unknown = await expectClientError('addReaction(unknown emoji)',
+            s.b.client.addReaction(s.b.user.id, s.root.id, 'surely_not_an_emoji'));
+        assert.equal(unknown.status_code, 404);
+    });
 });

@@ -28,6 +28,8 @@ pub struct Post {
     pub reply_count: i64,
     /// When the thread's latest reply was posted (0 without replies).
     pub last_reply_at: i64,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub has_reactions: bool,
     pub metadata: serde_json::Map<String, serde_json::Value>,
 }
 
@@ -41,6 +43,20 @@ impl Post {
             ..Post::default()
         }
     }
+}
+
+/// An emoji reaction of one user to one post.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct Reaction {
+    pub user_id: String,
+    pub post_id: String,
+    pub emoji_name: String,
+    pub create_at: i64,
+    pub update_at: i64,
+    pub delete_at: i64,
+    pub remote_id: String,
+    pub channel_id: String,
 }
 
 /// `GET /channels/{id}/posts` and `GET /posts/{id}/thread`: ids newest first in `order`.

@@ -76,6 +76,8 @@ pub mod events {
     pub const POSTED: &str = "posted";
     pub const POST_EDITED: &str = "post_edited";
     pub const POST_DELETED: &str = "post_deleted";
+    pub const REACTION_ADDED: &str = "reaction_added";
+    pub const REACTION_REMOVED: &str = "reaction_removed";
     pub const EPHEMERAL_MESSAGE: &str = "ephemeral_message";
     pub const CHANNEL_CREATED: &str = "channel_created";
     pub const DIRECT_ADDED: &str = "direct_added";

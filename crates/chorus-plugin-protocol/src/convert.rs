@@ -53,6 +53,7 @@ impl From<&model::Post> for v1::Post {
             hashtags: p.hashtags.clone(),
             pending_post_id: p.pending_post_id.clone(),
             reply_count: p.reply_count,
+            has_reactions: p.has_reactions,
         }
     }
 }
@@ -76,9 +77,36 @@ impl From<v1::Post> for model::Post {
             hashtags: p.hashtags,
             pending_post_id: p.pending_post_id,
             reply_count: p.reply_count,
+            has_reactions: p.has_reactions,
             // The wire post does not carry it; the server's own copy does.
             last_reply_at: 0,
             metadata: Default::default(),
+        }
+    }
+}
+
+impl From<&model::Reaction> for v1::Reaction {
+    fn from(r: &model::Reaction) -> Self {
+        v1::Reaction {
+            user_id: r.user_id.clone(),
+            post_id: r.post_id.clone(),
+            emoji_name: r.emoji_name.clone(),
+            create_at: r.create_at,
+            channel_id: r.channel_id.clone(),
+        }
+    }
+}
+
+impl From<v1::Reaction> for model::Reaction {
+    fn from(r: v1::Reaction) -> Self {
+        model::Reaction {
+            user_id: r.user_id,
+            post_id: r.post_id,
+            emoji_name: r.emoji_name,
+            create_at: r.create_at,
+            update_at: r.create_at,
+            channel_id: r.channel_id,
+            ..Default::default()
         }
     }
 }
@@ -367,6 +395,7 @@ macro_rules! by_value {
 
 by_value!(
     Post,
+    Reaction,
     User,
     Channel,
     ChannelMember,

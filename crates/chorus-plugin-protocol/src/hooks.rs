@@ -51,6 +51,10 @@ macro_rules! for_each_hook {
                 PostUpdatedEvent => Empty, (&ctx, new_post: Post, old_post: Post) -> ();
             unary MessageHasBeenDeleted = "MessageHasBeenDeleted", message_has_been_deleted: Notification,
                 PostEvent => Empty, (&ctx, post: Post) -> ();
+            unary ReactionHasBeenAdded = "ReactionHasBeenAdded", reaction_has_been_added: Notification,
+                ReactionEvent => Empty, (&ctx, reaction: Reaction) -> ();
+            unary ReactionHasBeenRemoved = "ReactionHasBeenRemoved", reaction_has_been_removed: Notification,
+                ReactionEvent => Empty, (&ctx, reaction: Reaction) -> ();
             unary ChannelHasBeenCreated = "ChannelHasBeenCreated", channel_has_been_created: Notification,
                 ChannelEvent => Empty, (&ctx, channel: Channel) -> ();
             unary UserHasBeenCreated = "UserHasBeenCreated", user_has_been_created: Notification,

@@ -5,7 +5,7 @@
 //! for its whole life even while the server restarts its end. Cloning it is cheap
 //! (one shared HTTP/2 connection), so hand clones to spawned tasks freely.
 
-use crate::{Broadcast, Channel, ChannelMember, Command, Post, Team, User};
+use crate::{Broadcast, Channel, ChannelMember, Command, Post, Reaction, Team, User};
 use chorus_plugin_protocol::v1::{self, plugin_api_client::PluginApiClient};
 use serde::{de::DeserializeOwned, Serialize};
 use serde_json::Value;
@@ -364,6 +364,34 @@ impl Api {
             post_id: post_id.into(),
         };
         Ok(self.client().get_post(request).await?.into_inner().into())
+    }
+
+    /// Reacts to a post as `reaction.user_id` with `reaction.emoji_name`; reacting
+    /// twice answers the first reaction.
+    pub async fn add_reaction(&self, reaction: Reaction) -> ApiResult<Reaction> {
+        Ok(self
+            .client()
+            .add_reaction(v1::Reaction::from(reaction))
+            .await?
+            .into_inner()
+            .into())
+    }
+
+    /// Takes back `reaction.user_id`'s `reaction.emoji_name` on `reaction.post_id`.
+    pub async fn remove_reaction(&self, reaction: Reaction) -> ApiResult<()> {
+        self.client()
+            .remove_reaction(v1::Reaction::from(reaction))
+            .await?;
+        Ok(())
+    }
+
+    /// A post's reactions, oldest first.
+    pub async fn get_reactions(&self, post_id: impl Into<String>) -> ApiResult<Vec<Reaction>> {
+        let request = v1::PostIdRequest {
+            post_id: post_id.into(),
+        };
+        let list = self.client().get_reactions(request).await?.into_inner();
+        Ok(list.reactions.into_iter().map(Into::into).collect())
     }
 
     /// Shows `post` to one user only, without storing it.

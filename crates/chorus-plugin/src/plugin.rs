@@ -13,8 +13,8 @@
 use crate::http::{HttpRequest, HttpResponse};
 use crate::Api;
 use crate::{
-    Channel, ChannelMember, ClusterEvent, CommandArgs, CommandResponse, Context, Post, TeamMember,
-    User,
+    Channel, ChannelMember, ClusterEvent, CommandArgs, CommandResponse, Context, Post, Reaction,
+    TeamMember, User,
 };
 pub use chorus_plugin_protocol::hooks::{Hook, HookKind};
 use std::future::Future;
@@ -155,6 +155,28 @@ pub trait Plugin: Send + Sync + 'static {
         post: Post,
     ) -> impl Future<Output = Result<(), HookError>> + Send {
         let _ = (api, ctx, post);
+        async { Ok(()) }
+    }
+
+    /// Someone reacted to a post with an emoji.
+    fn reaction_has_been_added(
+        &self,
+        api: &Api,
+        ctx: &Context,
+        reaction: Reaction,
+    ) -> impl Future<Output = Result<(), HookError>> + Send {
+        let _ = (api, ctx, reaction);
+        async { Ok(()) }
+    }
+
+    /// Someone took back an emoji reaction (`delete_at` says when).
+    fn reaction_has_been_removed(
+        &self,
+        api: &Api,
+        ctx: &Context,
+        reaction: Reaction,
+    ) -> impl Future<Output = Result<(), HookError>> + Send {
+        let _ = (api, ctx, reaction);
         async { Ok(()) }
     }
 

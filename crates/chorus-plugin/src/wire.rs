@@ -7,8 +7,8 @@
 
 use crate::plugin::{HookError, PostDecision};
 use crate::{
-    Channel, ChannelMember, ClusterEvent, CommandArgs, CommandResponse, Context, Post, TeamMember,
-    User,
+    Channel, ChannelMember, ClusterEvent, CommandArgs, CommandResponse, Context, Post, Reaction,
+    TeamMember, User,
 };
 use chorus_plugin_protocol::v1;
 use tonic::Status;
@@ -89,6 +89,7 @@ context_and_values! {
     MessageWillBePostedRequest { post: Post } acting user_id;
     MessageWillBeUpdatedRequest { new_post: Post, old_post: Post } acting user_id;
     PostEvent { post: Post } acting user_id;
+    ReactionEvent { reaction: Reaction } acting user_id;
     PostUpdatedEvent { new_post: Post, old_post: Post } acting user_id;
     ChannelEvent { channel: Channel } acting creator_id;
     UserEvent { user: User } acting id;

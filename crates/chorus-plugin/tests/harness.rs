@@ -7,7 +7,7 @@ use chorus_plugin::testing::{Harness, HarnessError, TestServer};
 use chorus_plugin::{
     Api, ApiError, Broadcast, Channel, ChannelMember, Command, CommandArgs, CommandResponse,
     Context, Hook, HookError, HttpRequest, HttpResponse, KvSetOptions, LogLevel, Plugin, Post,
-    PostDecision, Team, User, HTTP_CHUNK_SIZE,
+    PostDecision, Reaction, Team, User, HTTP_CHUNK_SIZE,
 };
 use serde_json::json;
 use std::time::Duration;
@@ -553,4 +553,40 @@ async fn the_harness_calls_hooks_as_the_server_would() {
     };
     let response = harness.execute_command(args).await.unwrap();
     assert_eq!(response, CommandResponse::ephemeral(r#"echo ["a", "b"]"#));
+}
+
+#[tokio::test]
+async fn reactions_through_the_test_server() {
+    let server = TestServer::start().await;
+    let api = server.api();
+    let user = server.add_user(User {
+        username: "rita".into(),
+        ..User::default()
+    });
+    let post = server.add_post(Post {
+        user_id: user.id.clone(),
+        channel_id: chorus_plugin::model::new_id(),
+        message: "react".into(),
+        ..Post::default()
+    });
+    let reaction = Reaction {
+        user_id: user.id.clone(),
+        post_id: post.id.clone(),
+        emoji_name: "tada".into(),
+        ..Reaction::default()
+    };
+    let added = api.add_reaction(reaction.clone()).await.unwrap();
+    assert_eq!(added.channel_id, post.channel_id);
+    assert!(added.create_at > 0);
+    assert_eq!(api.add_reaction(reaction.clone()).await.unwrap(), added);
+    assert_eq!(server.reactions().len(), 1);
+    assert!(server.post(&post.id).unwrap().has_reactions);
+    assert_eq!(api.get_reactions(&post.id).await.unwrap(), vec![added]);
+    api.remove_reaction(reaction).await.unwrap();
+    assert!(api.get_reactions(&post.id).await.unwrap().is_empty());
+    assert!(!server.post(&post.id).unwrap().has_reactions);
+    assert!(api
+        .get_reactions(chorus_plugin::model::new_id())
+        .await
+        .is_err());
 }

@@ -160,6 +160,8 @@ pub struct ServiceSettings {
     pub enable_user_access_tokens: bool,
     /// Whether bot accounts may be created through `POST /bots` (plugins always may).
     pub enable_bot_account_creation: bool,
+    /// Different emoji one post may carry as reactions.
+    pub unique_emoji_reaction_limit_per_post: i64,
 }
 
 impl Default for ServiceSettings {
@@ -185,6 +187,7 @@ impl Default for ServiceSettings {
             websocket_hub_resume_bytes: 256 * 1024 * 1024,
             enable_user_access_tokens: false,
             enable_bot_account_creation: false,
+            unique_emoji_reaction_limit_per_post: 50,
         }
     }
 }

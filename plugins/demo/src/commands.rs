@@ -2,7 +2,9 @@
 
 use crate::cluster::increment;
 use crate::demo::{Demo, TRIGGER};
-use chorus_plugin::{Api, ApiError, Broadcast, CommandArgs, CommandResponse, KvSetOptions, Post};
+use chorus_plugin::{
+    Api, ApiError, Broadcast, CommandArgs, CommandResponse, KvSetOptions, Post, Reaction,
+};
 use serde_json::{json, Value};
 use std::time::Duration;
 
@@ -12,6 +14,7 @@ pub(crate) const HELP: &str = "\
 /demo post <text>            have demo-bot post <text> here
 /demo edit <post id> <text>  edit a post
 /demo delete <post id>       delete a post
+/demo react <post id> <emoji>  react to a post as you (unreact: take it back)
 /demo whisper <text>         an ephemeral post from demo-bot, only you see it
 /demo dm <username>          demo-bot sends <username> a direct message
 /demo join <channel name>    add you to a channel of this team
@@ -103,6 +106,21 @@ impl Demo {
                     "added you to ~{} in {}",
                     channel.name, team.display_name
                 ))
+            }
+            ["react" | "unreact", post_id, emoji] => {
+                let reaction = Reaction {
+                    user_id: args.user_id.clone(),
+                    post_id: post_id.to_string(),
+                    emoji_name: emoji.to_string(),
+                    ..Reaction::default()
+                };
+                if words[0] == "react" {
+                    api.add_reaction(reaction).await?;
+                } else {
+                    api.remove_reaction(reaction).await?;
+                }
+                let count = api.get_reactions(*post_id).await?.len();
+                reply(format!("the post has {count} reactions"))
             }
             ["channel"] => {
                 let channel = api.get_channel(&args.channel_id).await?;

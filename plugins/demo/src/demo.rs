@@ -1,7 +1,7 @@
 //! The demo plugin's state: its settings ([`Config`]), the bot's id, and the helpers
 //! every part uses (recording a hook in the KV store, the moderation rule).
 
-use chorus_plugin::{Api, ApiError, Context, Hook, Post, PostDecision};
+use chorus_plugin::{Api, ApiError, Context, Hook, HookError, Post, PostDecision, Reaction};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use std::sync::RwLock;
@@ -90,6 +90,7 @@ impl Demo {
     /// | `OnActivate`, `OnDeactivate`, `OnConfigurationChange` | `last` |
     /// | `OnConfigurationChange`, again per copy | `copy:<process id>` |
     /// | `MessageHasBeenPosted/Updated/Deleted` | the post id |
+    /// | `ReactionHasBeenAdded/Removed` | the post id |
     /// | `ChannelHasBeenCreated` | the channel id |
     /// | `UserHasBeenCreated`, `UserHasLoggedIn` | the user id |
     /// | `UserHasJoinedChannel`, `UserHasLeftChannel` | `<channel id>:<user id>` |
@@ -110,6 +111,21 @@ impl Demo {
         }
         api.kv_set_json(format!("hook:{}:{id}", hook.name()), &record)
             .await
+    }
+
+    /// Records a reaction hook under the reaction's post id.
+    pub(crate) async fn record_reaction(
+        &self,
+        api: &Api,
+        hook: Hook,
+        context: &Context,
+        reaction: Reaction,
+    ) -> Result<(), HookError> {
+        let post_id = reaction.post_id.clone();
+        let data = json!({ "reaction": reaction });
+        self.record(api, hook, &post_id, Some(context), data)
+            .await?;
+        Ok(())
     }
 
     /// The moderation rule of both "will be" hooks. It calls no API: it runs on the

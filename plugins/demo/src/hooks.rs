@@ -5,8 +5,8 @@
 use crate::demo::{Demo, TRIGGER};
 use chorus_plugin::{
     Api, Channel, ChannelMember, ClusterEvent, Command, CommandArgs, CommandResponse, Context,
-    Hook, HookError, HttpRequest, HttpResponse, LogLevel, Plugin, Post, PostDecision, TeamMember,
-    User,
+    Hook, HookError, HttpRequest, HttpResponse, LogLevel, Plugin, Post, PostDecision, Reaction,
+    TeamMember, User,
 };
 use serde_json::json;
 
@@ -153,6 +153,26 @@ impl Plugin for Demo {
         )
         .await?;
         Ok(())
+    }
+
+    async fn reaction_has_been_added(
+        &self,
+        api: &Api,
+        ctx: &Context,
+        reaction: Reaction,
+    ) -> Result<(), HookError> {
+        self.record_reaction(api, Hook::ReactionHasBeenAdded, ctx, reaction)
+            .await
+    }
+
+    async fn reaction_has_been_removed(
+        &self,
+        api: &Api,
+        ctx: &Context,
+        reaction: Reaction,
+    ) -> Result<(), HookError> {
+        self.record_reaction(api, Hook::ReactionHasBeenRemoved, ctx, reaction)
+            .await
     }
 
     async fn channel_has_been_created(

@@ -335,7 +335,10 @@ async fn the_demo_command_calls_the_api() {
     assert_eq!(server.websocket_events()[0].event, "alert");
     assert_eq!(server.websocket_events()[0].broadcast.user_id, alice.id);
     server.set_server_version("1.2.3");
-    assert_eq!(run("/demo version").await.unwrap().text, "Chorus 1.2.3");
+    assert_eq!(
+        run("/demo version").await.unwrap().text,
+        "Server version 1.2.3"
+    );
     run("/demo unregister").await.unwrap();
     assert!(server.commands().is_empty());
     assert!(run("/demo").await.unwrap().text.contains("/demo greet"));

@@ -5,7 +5,7 @@
 
 use super::state::{EphemeralPost, KvEntry, LogEntry, PublishedClusterEvent, State};
 use crate::LogLevel;
-use crate::{Broadcast, Channel, ChannelMember, Command, Post, User, WebSocketEvent};
+use crate::{Broadcast, Channel, ChannelMember, Command, Post, Reaction, User, WebSocketEvent};
 use chorus_model::new_id;
 use chorus_plugin_protocol::v1;
 use chorus_plugin_protocol::{convert, kv};
@@ -215,6 +215,88 @@ impl v1::plugin_api_server::PluginApi for FakeApi {
             .find(|p| p.id == id && p.delete_at == 0)
             .ok_or_else(|| Status::not_found(format!("no post with id {id:?}")))?;
         ok(post.clone().into())
+    }
+
+    async fn add_reaction(
+        &self,
+        request: Request<v1::Reaction>,
+    ) -> Result<Response<v1::Reaction>, Status> {
+        let reaction = Reaction::from(request.into_inner());
+        if reaction.emoji_name.is_empty() {
+            return Err(Status::invalid_argument("a reaction needs an emoji_name"));
+        }
+        let mut state = self.state();
+        state.user(&reaction.user_id)?;
+        let channel_id = state
+            .posts
+            .iter()
+            .find(|p| p.id == reaction.post_id && p.delete_at == 0)
+            .map(|p| p.channel_id.clone())
+            .ok_or_else(|| Status::not_found(format!("no post with id {:?}", reaction.post_id)))?;
+        let same = |r: &&Reaction| {
+            r.post_id == reaction.post_id
+                && r.user_id == reaction.user_id
+                && r.emoji_name == reaction.emoji_name
+        };
+        if let Some(existing) = state.reactions.iter().find(same) {
+            return ok(existing.into());
+        }
+        let now = state.now_ms();
+        let added = Reaction {
+            channel_id,
+            create_at: now,
+            update_at: now,
+            ..reaction
+        };
+        state.reactions.push(added.clone());
+        if let Some(post) = state.posts.iter_mut().find(|p| p.id == added.post_id) {
+            post.has_reactions = true;
+        }
+        ok((&added).into())
+    }
+
+    async fn remove_reaction(
+        &self,
+        request: Request<v1::Reaction>,
+    ) -> Result<Response<v1::Empty>, Status> {
+        let reaction = request.into_inner();
+        let mut state = self.state();
+        state.reactions.retain(|r| {
+            !(r.post_id == reaction.post_id
+                && r.user_id == reaction.user_id
+                && r.emoji_name == reaction.emoji_name)
+        });
+        let left = state
+            .reactions
+            .iter()
+            .any(|r| r.post_id == reaction.post_id);
+        if let Some(post) = state.posts.iter_mut().find(|p| p.id == reaction.post_id) {
+            post.has_reactions = left;
+        }
+        ok(v1::Empty {})
+    }
+
+    async fn get_reactions(
+        &self,
+        request: Request<v1::PostIdRequest>,
+    ) -> Result<Response<v1::ReactionList>, Status> {
+        let post_id = request.into_inner().post_id;
+        let state = self.state();
+        if !state
+            .posts
+            .iter()
+            .any(|p| p.id == post_id && p.delete_at == 0)
+        {
+            return Err(Status::not_found(format!("no post with id {post_id:?}")));
+        }
+        ok(v1::ReactionList {
+            reactions: state
+                .reactions
+                .iter()
+                .filter(|r| r.post_id == post_id)
+                .map(Into::into)
+                .collect(),
+        })
     }
 
     async fn send_ephemeral_post(

@@ -8,8 +8,8 @@ use crate::plugin::{Hook, Plugin, PostDecision};
 use crate::server::{hooks_server, server_builder};
 use crate::wire::{HarnessArg, HookReply, HookRequest};
 use crate::{
-    Channel, ChannelMember, ClusterEvent, CommandArgs, CommandResponse, Context, Post, TeamMember,
-    User,
+    Channel, ChannelMember, ClusterEvent, CommandArgs, CommandResponse, Context, Post, Reaction,
+    TeamMember, User,
 };
 use chorus_model::new_id;
 use chorus_plugin_protocol::v1::{self, hooks_client::HooksClient};

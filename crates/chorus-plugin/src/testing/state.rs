@@ -5,7 +5,7 @@
 //! service.
 
 use crate::LogLevel;
-use crate::{Channel, ChannelMember, Command, Post, Team, User, WebSocketEvent};
+use crate::{Channel, ChannelMember, Command, Post, Reaction, Team, User, WebSocketEvent};
 use chorus_model::new_id;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -48,6 +48,7 @@ pub(super) struct State {
     pub(super) clock_offset: Duration,
     pub(super) kv: BTreeMap<String, KvEntry>,
     pub(super) posts: Vec<Post>,
+    pub(super) reactions: Vec<Reaction>,
     pub(super) users: Vec<User>,
     pub(super) teams: Vec<Team>,
     pub(super) channels: Vec<Channel>,

@@ -16,6 +16,7 @@ pub mod extract;
 mod plugin_http;
 mod plugins;
 pub(crate) mod posts;
+mod reactions;
 mod system;
 mod teams;
 pub(crate) mod users;
@@ -41,6 +42,7 @@ pub fn router(state: SharedState) -> Router {
         .merge(teams::router())
         .merge(channels::router())
         .merge(posts::router())
+        .merge(reactions::router())
         .merge(commands::router())
         .merge(system::router())
         .merge(websocket::router())

@@ -200,8 +200,11 @@ impl AppState {
         Ok((post, channel))
     }
 
+    /// A post with its reactions in `metadata`.
     pub async fn get_post(&self, actor: Actor<'_>, post_id: &str) -> AppResult<Post> {
-        Ok(self.readable_post(actor, post_id).await?.0)
+        let mut post = self.readable_post(actor, post_id).await?.0;
+        self.attach_reactions([&mut post]).await?;
+        Ok(post)
     }
 
     /// Edits a live post: users their own (admins any), plugins any.
@@ -233,11 +236,12 @@ impl AppState {
             .await
             .map_err(rejected)?;
         check_message(&new.message)?;
-        let updated = self
+        let mut updated = self
             .store
             .update_post(&new)
             .await?
             .ok_or_else(|| AppError::from(Code::PostNotFound))?;
+        self.attach_reactions([&mut updated]).await?;
         self.publish(event(
             events::POST_EDITED,
             serde_json::json!({"post": json_text(&updated)?}),
@@ -298,10 +302,12 @@ impl AppState {
             HistoryRead::Before(id) => PostWindow::Before(pivot(id, "before").await?),
             HistoryRead::After(id) => PostWindow::After(pivot(id, "after").await?),
         };
-        Ok(self
+        let mut list = self
             .store
             .channel_posts(&channel.id, &window, page, per_page)
-            .await?)
+            .await?;
+        self.attach_reactions_to_list(&mut list).await?;
+        Ok(list)
     }
 
     /// The thread a post belongs to (the post may be its root or any reply).
@@ -317,17 +323,20 @@ impl AppState {
         } else {
             &post.root_id
         };
-        match read {
-            ThreadRead::Whole => Ok(self.store.thread(root_id).await?),
+        let mut list = match read {
+            ThreadRead::Whole => self.store.thread(root_id).await?,
             ThreadRead::Page {
                 per_page,
                 cursor,
                 newer,
-            } => Ok(self
-                .store
-                .thread_page(root_id, per_page, cursor, newer)
-                .await?),
-        }
+            } => {
+                self.store
+                    .thread_page(root_id, per_page, cursor, newer)
+                    .await?
+            }
+        };
+        self.attach_reactions_to_list(&mut list).await?;
+        Ok(list)
     }
 }
 

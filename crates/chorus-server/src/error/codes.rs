@@ -125,6 +125,11 @@ codes! {
     PostRootInvalid = ("api.post.create_post.root_id.app_error", BAD_REQUEST, InvalidArgument, "root_id must be a live top-level post in the same channel."),
     PostTypeReserved = ("api.post.create_post.type.app_error", BAD_REQUEST, InvalidArgument, "type must be empty or start with \"custom_\"; system post types are reserved for the server."),
     PostFilesUnsupported = ("api.post.create_post.files.app_error", NOT_IMPLEMENTED, Unimplemented, "File attachments are not supported by this server yet."),
+    ReactionInvalid = ("api.reaction.save_reaction.invalid.app_error", BAD_REQUEST, InvalidArgument, "The reaction is not valid."),
+    ReactionEmojiInvalid = ("model.reaction.is_valid.emoji_name.app_error", BAD_REQUEST, InvalidArgument, "The emoji name is not valid."),
+    EmojiNotFound = ("app.emoji.get_by_name.no_result", NOT_FOUND, NotFound, "No emoji has that name."),
+    ReactionForOtherUser = ("api.reaction.save_reaction.user_id.app_error", FORBIDDEN, PermissionDenied, "You can only react as yourself."),
+    ReactionLimit = ("app.reaction.save.save.too_many_reactions", BAD_REQUEST, InvalidArgument, "This post carries as many different emoji reactions as it may."),
     PostRejectedByPlugin = ("app.post.rejected_by_plugin.app_error", BAD_REQUEST, InvalidArgument, "Post rejected by plugin."),
 
     // Slash commands.

@@ -9,7 +9,7 @@
 
 use super::supervisor::RunningPlugin;
 use super::PluginManager;
-use chorus_model::{Channel, ChannelMember, CommandResponse, Post, User};
+use chorus_model::{Channel, ChannelMember, CommandResponse, Post, Reaction, User};
 use chorus_plugin_protocol::hooks::{Hook, HookKind};
 use chorus_plugin_protocol::v1;
 use std::future::Future;
@@ -278,6 +278,31 @@ impl PluginManager {
         self.notify(Hook::MessageHasBeenDeleted, move |plugin| {
             let event = event.clone();
             async move { plugin.hooks.clone().message_has_been_deleted(event).await }
+        });
+    }
+
+    pub fn reaction_has_been_added(&self, context: &HookContext, reaction: &Reaction) {
+        self.notify_reaction(Hook::ReactionHasBeenAdded, context, reaction);
+    }
+
+    pub fn reaction_has_been_removed(&self, context: &HookContext, reaction: &Reaction) {
+        self.notify_reaction(Hook::ReactionHasBeenRemoved, context, reaction);
+    }
+
+    fn notify_reaction(&self, hook: Hook, context: &HookContext, reaction: &Reaction) {
+        let event = v1::ReactionEvent {
+            context: Some(context.to_wire(&self.context.node_id)),
+            reaction: Some(reaction.into()),
+        };
+        self.notify(hook, move |plugin| {
+            let event = event.clone();
+            async move {
+                if hook == Hook::ReactionHasBeenAdded {
+                    plugin.hooks.clone().reaction_has_been_added(event).await
+                } else {
+                    plugin.hooks.clone().reaction_has_been_removed(event).await
+                }
+            }
         });
     }
 

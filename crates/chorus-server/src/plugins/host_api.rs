@@ -229,6 +229,42 @@ impl PluginApi for HostApi {
         Ok(Response::new((&post).into()))
     }
 
+    async fn add_reaction(&self, request: Request<v1::Reaction>) -> Reply<v1::Reaction> {
+        let reaction = chorus_model::Reaction::from(request.into_inner());
+        let added = self
+            .app()?
+            .add_reaction(self.actor(), reaction)
+            .await
+            .map_err(status_of)?;
+        Ok(Response::new((&added).into()))
+    }
+
+    async fn remove_reaction(&self, request: Request<v1::Reaction>) -> Reply<v1::Empty> {
+        let reaction = request.into_inner();
+        self.app()?
+            .remove_reaction(
+                self.actor(),
+                &reaction.user_id,
+                &reaction.post_id,
+                &reaction.emoji_name,
+            )
+            .await
+            .map_err(status_of)?;
+        Ok(Response::new(v1::Empty {}))
+    }
+
+    async fn get_reactions(&self, request: Request<v1::PostIdRequest>) -> Reply<v1::ReactionList> {
+        let post_id = request.into_inner().post_id;
+        let reactions = self
+            .app()?
+            .reactions_of_post(self.actor(), &post_id)
+            .await
+            .map_err(status_of)?;
+        Ok(Response::new(v1::ReactionList {
+            reactions: reactions.iter().map(Into::into).collect(),
+        }))
+    }
+
     async fn send_ephemeral_post(
         &self,
         request: Request<v1::SendEphemeralPostRequest>,

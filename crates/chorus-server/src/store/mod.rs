@@ -28,6 +28,7 @@ mod channels;
 mod cluster;
 mod plugins;
 mod posts;
+mod reactions;
 mod sessions;
 mod teams;
 mod users;
@@ -36,6 +37,7 @@ pub use bots::BotFilter;
 pub use channels::MemberName;
 pub use plugins::{KvWrite, StoredBundle};
 pub use posts::PostWindow;
+pub use reactions::ReactionAdded;
 pub use sessions::Session;
 pub use users::{LoginRecord, UserFilter};
 

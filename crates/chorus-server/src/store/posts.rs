@@ -13,7 +13,7 @@ macro_rules! select_posts {
         concat!(
             "SELECT p.id, p.create_at, p.update_at, p.edit_at, p.delete_at, p.is_pinned, \
                p.user_id, p.channel_id, p.root_id, p.original_id, p.message, p.type, p.props, \
-               p.hashtags, p.pending_post_id, \
+               p.hashtags, p.pending_post_id, p.has_reactions, \
                COALESCE(rt.reply_count, p.reply_count) AS reply_count, \
                COALESCE(rt.last_reply_at, p.last_reply_at) AS last_reply_at \
              FROM posts p LEFT JOIN posts rt ON rt.id = p.root_id AND p.root_id <> '' ",
@@ -40,6 +40,7 @@ struct PostRow {
     props: Json<JsonObject>,
     hashtags: String,
     pending_post_id: String,
+    has_reactions: bool,
     reply_count: i64,
     last_reply_at: i64,
 }
@@ -64,6 +65,7 @@ impl From<PostRow> for Post {
             pending_post_id: row.pending_post_id,
             reply_count: row.reply_count,
             last_reply_at: row.last_reply_at,
+            has_reactions: row.has_reactions,
             metadata: Default::default(),
         }
     }

@@ -12,6 +12,7 @@ mod hardening;
 mod plugins;
 mod posts;
 mod properties;
+mod reactions;
 mod teams;
 mod users;
 mod web;

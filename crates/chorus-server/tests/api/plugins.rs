@@ -882,6 +882,22 @@ async fn every_hook_fires_with_its_data_and_http_identity_is_the_servers() {
     assert_eq!(status, StatusCode::OK);
     let seen = demo_record(&admin, &format!("hook:MessageHasBeenUpdated:{post_id}")).await;
     assert!(seen.to_string().contains("edited words"), "{seen}");
+    let reactor = admin.get("/users/me").await.1["id"].clone();
+    let (status, _) = admin
+        .post(
+            "/reactions",
+            json!({"user_id": reactor, "post_id": post_id, "emoji_name": "tada"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let seen = demo_record(&admin, &format!("hook:ReactionHasBeenAdded:{post_id}")).await;
+    assert!(seen.to_string().contains("\"tada\""), "{seen}");
+    let (status, _) = admin
+        .delete(&format!("/users/me/posts/{post_id}/reactions/tada"))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let seen = demo_record(&admin, &format!("hook:ReactionHasBeenRemoved:{post_id}")).await;
+    assert!(seen.to_string().contains("\"tada\""), "{seen}");
     admin.delete(&format!("/posts/{post_id}")).await;
     demo_record(&admin, &format!("hook:MessageHasBeenDeleted:{post_id}")).await;
     let seen = demo_record(&admin, &format!("hook:ChannelHasBeenCreated:{channel_id}")).await;
@@ -1180,6 +1196,29 @@ async fn the_plugin_api_works_against_the_real_server() {
     assert!(
         Value::Object(saved).to_string().contains("Howdy"),
         "the saved settings hold the new greeting"
+    );
+    let target = admin.create_post(&channel_id, "react to me").await;
+    let target_id = target["id"].as_str().unwrap();
+    assert_eq!(
+        demo_command(&admin, &channel_id, &format!("react {target_id} tada")).await,
+        "the post has 1 reactions"
+    );
+    let (_, read) = admin.get(&format!("/posts/{target_id}")).await;
+    assert_eq!(read["metadata"]["reactions"][0]["emoji_name"], "tada");
+    assert_eq!(
+        demo_command(&admin, &channel_id, &format!("unreact {target_id} tada")).await,
+        "the post has 0 reactions"
+    );
+    let (status, reply) = admin
+        .post(
+            "/commands/execute",
+            json!({"command": format!("/demo react {target_id} no_such_emoji_here"), "channel_id": channel_id}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        reply["text"],
+        "/demo failed: not found: :no_such_emoji_here: is not an emoji this server knows."
     );
     assert_eq!(
         demo_command(&admin, &channel_id, "version").await,

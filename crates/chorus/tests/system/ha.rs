@@ -288,7 +288,8 @@ async fn sessions_and_events_span_the_cluster() {
     cluster.shutdown().await;
 }
 
-/// A bot made on one node works through every node with its access token, and losing
+/// A bot made on one node works through every node with its access token (its posts
+/// and reactions reach sockets on the others), and losing
 /// the token (revoked) or the bot (disabled) on one node is refused by the others at
 /// once, their websockets closed.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -331,6 +332,23 @@ async fn access_tokens_and_bots_span_the_cluster() {
     assert_eq!(post["user_id"], json!(bot_id));
     let event = socket.next_event("posted").await;
     assert_eq!(id(&event_post(&event)), id(&post));
+
+    // A reaction added through node 2 reaches the socket on node 3.
+    let (status, _) = as_bot
+        .post(
+            "/reactions",
+            json!({"user_id": bot_id, "post_id": id(&post), "emoji_name": "rocket"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let event = socket.next_event("reaction_added").await;
+    assert!(
+        event["data"]["reaction"]
+            .as_str()
+            .unwrap()
+            .contains("rocket"),
+        "{event}"
+    );
 
     let (status, _) = world
         .admin
