@@ -40,7 +40,7 @@ async fn the_demo_executable_activates_moderates_and_records() {
             .into_inner()
             .hooks
             .len(),
-        17,
+        chorus_plugin::Hook::ALL.len(),
         "every hook"
     );
     let activated = hooks.on_activate(v1::Empty {}).await.unwrap().into_inner();
