@@ -678,7 +678,8 @@ export class Model extends EventTarget {
 
     /**
      * After a new websocket connection replaced an old one: fetch what may have been
-     * missed. The open channel's posts since the last post seen (minus a margin),
+     * missed. The open channel's posts since the last post seen (minus a margin), or
+     * its first page when it had not loaded yet,
      * the channel list with read positions, and the open thread. Other channels'
      * cached posts are dropped and reload when opened.
      */
@@ -701,7 +702,12 @@ export class Model extends EventTarget {
         await this.loadTeams().catch(() => {});
         await this.loadChannels(this.teamId);
         const posts = open ? this.posts.get(open) : null;
-        if (posts && posts.loaded) {
+        if (open && !(posts && posts.loaded)) {
+            // The first load of the open channel was cut off by the disconnection (or
+            // never ran): load it now, or the page would stay without its posts.
+            await this.loadPosts(open);
+            this.viewChannel(open);
+        } else if (posts && posts.loaded) {
             // The server answers at most 1,000 changes at a time, oldest first, with
             // has_next while more follow: ask again from the newest change received.
             let since = Math.max(1, (posts.lastSeenAt || Date.now()) - CATCH_UP_MARGIN_MS);

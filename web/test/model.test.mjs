@@ -393,6 +393,21 @@ describe('catching up after a new websocket connection', () => {
     });
 });
 
+describe('catching up when the first load was cut off', () => {
+    it('loads the open channel whose posts never arrived', async () => {
+        const { model, api } = await setup();
+        model.posts.get('c1').loaded = false;
+        model.posts.get('c1').byId.clear();
+        api.routes['GET /users/me/teams'] = [{ id: 't1', name: 'team', display_name: 'Team' }];
+        api.routes['GET /channels/c1/posts*'] = postList([post('missed', { create_at: 5000, update_at: 5000 })]);
+        await model.resync();
+        const asked = api.made('GET', '/channels/c1/posts*').map((c) => c.path);
+        assert.ok(asked.some((path) => path.includes('page=0')), `the first page was asked for: ${asked}`);
+        assert.equal(model.posts.get('c1').loaded, true);
+        assert.deepEqual(model.posts.get('c1').sorted().map((p) => p.id), ['missed']);
+    });
+});
+
 describe('addresses, dialogs and commands', () => {
     it('an open channel opened by its address is joined', async () => {
         const { model, api } = await setup({
