@@ -41,6 +41,16 @@ impl User {
     }
 }
 
+/// One of a user's preferences, as Mattermost's clients store them on the server.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct Preference {
+    pub user_id: String,
+    pub category: String,
+    pub name: String,
+    pub value: String,
+}
+
 /// A personal access token. `token` is only ever filled in the reply that creates it:
 /// the server keeps its hash alone.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]

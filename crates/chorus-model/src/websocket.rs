@@ -77,6 +77,8 @@ pub mod events {
     pub const POST_EDITED: &str = "post_edited";
     pub const POST_DELETED: &str = "post_deleted";
     pub const REACTION_ADDED: &str = "reaction_added";
+    pub const PREFERENCES_CHANGED: &str = "preferences_changed";
+    pub const PREFERENCES_DELETED: &str = "preferences_deleted";
     pub const REACTION_REMOVED: &str = "reaction_removed";
     pub const EPHEMERAL_MESSAGE: &str = "ephemeral_message";
     pub const CHANNEL_CREATED: &str = "channel_created";

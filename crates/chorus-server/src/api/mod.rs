@@ -16,6 +16,7 @@ pub mod extract;
 mod plugin_http;
 mod plugins;
 pub(crate) mod posts;
+mod preferences;
 mod reactions;
 mod system;
 mod teams;
@@ -43,6 +44,7 @@ pub fn router(state: SharedState) -> Router {
         .merge(channels::router())
         .merge(posts::router())
         .merge(reactions::router())
+        .merge(preferences::router())
         .merge(commands::router())
         .merge(system::router())
         .merge(websocket::router())

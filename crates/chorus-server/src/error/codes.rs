@@ -79,6 +79,17 @@ codes! {
     LastAdmin = ("app.user.update.lastAdmin.app_error", BAD_REQUEST, InvalidArgument, "The last system admin cannot give up the system_admin role."),
     RoleNotFound = ("app.role.check_roles_exist.role_not_found", BAD_REQUEST, InvalidArgument, "No such role."),
 
+    // Preferences.
+    PreferenceUserIdInvalid = ("model.preference.is_valid.id.app_error", BAD_REQUEST, InvalidArgument, "The preference's user_id is not a valid id."),
+    PreferenceCategoryInvalid = ("model.preference.is_valid.category.app_error", BAD_REQUEST, InvalidArgument, "The preference's category is not valid."),
+    PreferenceNameInvalid = ("model.preference.is_valid.name.app_error", BAD_REQUEST, InvalidArgument, "The preference's name is not valid."),
+    PreferenceValueInvalid = ("model.preference.is_valid.value.app_error", BAD_REQUEST, InvalidArgument, "The preference's value is not valid."),
+    PreferenceThemeInvalid = ("model.preference.is_valid.theme.app_error", BAD_REQUEST, InvalidArgument, "A theme preference's value must be a JSON object."),
+    PreferenceCategoryNotFound = ("api.preference.preferences_category.get.app_error", NOT_FOUND, NotFound, "The user has no preferences in that category."),
+    PreferenceNotFound = ("app.preference.get.app_error", BAD_REQUEST, NotFound, "The user has no such preference."),
+    PreferenceForOtherUser = ("api.preference.update_preferences.set.app_error", FORBIDDEN, PermissionDenied, "Preferences can only be saved for the user in the path."),
+    PreferenceDeleteForOtherUser = ("api.preference.delete_preferences.delete.app_error", FORBIDDEN, PermissionDenied, "Preferences can only be deleted for the user in the path."),
+
     // Personal access tokens.
     AccessTokenNotFound = ("app.user_access_token.get_by_user.app_error", NOT_FOUND, NotFound, "Unable to find the personal access token."),
     AccessTokenDescriptionInvalid = ("model.user_access_token.is_valid.description.app_error", BAD_REQUEST, InvalidArgument, "The token's description is not valid."),

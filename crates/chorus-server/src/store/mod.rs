@@ -28,6 +28,7 @@ mod channels;
 mod cluster;
 mod plugins;
 mod posts;
+mod preferences;
 mod reactions;
 mod sessions;
 mod teams;

@@ -11,6 +11,7 @@ mod errors;
 mod hardening;
 mod plugins;
 mod posts;
+mod preferences;
 mod properties;
 mod reactions;
 mod teams;
