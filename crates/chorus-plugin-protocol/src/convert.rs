@@ -111,6 +111,28 @@ impl From<v1::Reaction> for model::Reaction {
     }
 }
 
+impl From<&model::Preference> for v1::Preference {
+    fn from(p: &model::Preference) -> Self {
+        v1::Preference {
+            user_id: p.user_id.clone(),
+            category: p.category.clone(),
+            name: p.name.clone(),
+            value: p.value.clone(),
+        }
+    }
+}
+
+impl From<v1::Preference> for model::Preference {
+    fn from(p: v1::Preference) -> Self {
+        model::Preference {
+            user_id: p.user_id,
+            category: p.category,
+            name: p.name,
+            value: p.value,
+        }
+    }
+}
+
 impl From<&model::User> for v1::User {
     fn from(u: &model::User) -> Self {
         v1::User {
@@ -395,6 +417,7 @@ macro_rules! by_value {
 
 by_value!(
     Post,
+    Preference,
     Reaction,
     User,
     Channel,

@@ -5,7 +5,7 @@
 //! for its whole life even while the server restarts its end. Cloning it is cheap
 //! (one shared HTTP/2 connection), so hand clones to spawned tasks freely.
 
-use crate::{Broadcast, Channel, ChannelMember, Command, Post, Reaction, Team, User};
+use crate::{Broadcast, Channel, ChannelMember, Command, Post, Preference, Reaction, Team, User};
 use chorus_plugin_protocol::v1::{self, plugin_api_client::PluginApiClient};
 use serde::{de::DeserializeOwned, Serialize};
 use serde_json::Value;
@@ -364,6 +364,51 @@ impl Api {
             post_id: post_id.into(),
         };
         Ok(self.client().get_post(request).await?.into_inner().into())
+    }
+
+    /// A user's preferences (theme, display settings, flagged posts, …).
+    pub async fn get_preferences_for_user(
+        &self,
+        user_id: impl Into<String>,
+    ) -> ApiResult<Vec<Preference>> {
+        let request = v1::UserIdRequest {
+            user_id: user_id.into(),
+        };
+        let list = self
+            .client()
+            .get_preferences_for_user(request)
+            .await?
+            .into_inner();
+        Ok(list.preferences.into_iter().map(Into::into).collect())
+    }
+
+    /// Saves (inserts or replaces) preferences of `user_id`, all or none; the user's
+    /// clients are told.
+    pub async fn update_preferences_for_user(
+        &self,
+        user_id: impl Into<String>,
+        preferences: Vec<Preference>,
+    ) -> ApiResult<()> {
+        let request = v1::PreferencesRequest {
+            user_id: user_id.into(),
+            preferences: preferences.into_iter().map(Into::into).collect(),
+        };
+        self.client().update_preferences_for_user(request).await?;
+        Ok(())
+    }
+
+    /// Deletes preferences of `user_id` (by category and name); missing ones are fine.
+    pub async fn delete_preferences_for_user(
+        &self,
+        user_id: impl Into<String>,
+        preferences: Vec<Preference>,
+    ) -> ApiResult<()> {
+        let request = v1::PreferencesRequest {
+            user_id: user_id.into(),
+            preferences: preferences.into_iter().map(Into::into).collect(),
+        };
+        self.client().delete_preferences_for_user(request).await?;
+        Ok(())
     }
 
     /// Reacts to a post as `reaction.user_id` with `reaction.emoji_name`; reacting

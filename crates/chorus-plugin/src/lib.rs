@@ -56,8 +56,8 @@ pub use api::{Api, ApiError, ApiResult, KvSetOptions, LogLevel};
 /// server and its REST API use, so a plugin can store what it sees with
 /// [`Api::kv_set_json`] in Mattermost's JSON shape.
 pub use chorus_model::{
-    Broadcast, Channel, ChannelMember, Command, CommandArgs, CommandResponse, Post, Reaction, Team,
-    TeamMember, User, WebSocketEvent,
+    Broadcast, Channel, ChannelMember, Command, CommandArgs, CommandResponse, Post, Preference,
+    Reaction, Team, TeamMember, User, WebSocketEvent,
 };
 pub use cluster::{ClusterJob, ClusterMutex, ClusterMutexGuard, JobHandle};
 pub use http::{HttpRequest, HttpResponse, HTTP_CHUNK_SIZE};

@@ -7,7 +7,7 @@ use chorus_plugin::testing::{Harness, HarnessError, TestServer};
 use chorus_plugin::{
     Api, ApiError, Broadcast, Channel, ChannelMember, Command, CommandArgs, CommandResponse,
     Context, Hook, HookError, HttpRequest, HttpResponse, KvSetOptions, LogLevel, Plugin, Post,
-    PostDecision, Reaction, Team, User, HTTP_CHUNK_SIZE,
+    PostDecision, Preference, Reaction, Team, User, HTTP_CHUNK_SIZE,
 };
 use serde_json::json;
 use std::time::Duration;
@@ -589,4 +589,41 @@ async fn reactions_through_the_test_server() {
         .get_reactions(chorus_plugin::model::new_id())
         .await
         .is_err());
+}
+
+#[tokio::test]
+async fn preferences_through_the_test_server() {
+    let server = TestServer::start().await;
+    let api = server.api();
+    let user = server.add_user(User {
+        username: "pat".into(),
+        ..User::default()
+    });
+    let preference = |name: &str, value: &str| Preference {
+        user_id: user.id.clone(),
+        category: "display_settings".into(),
+        name: name.into(),
+        value: value.into(),
+    };
+    api.update_preferences_for_user(&user.id, vec![preference("a", "1"), preference("b", "2")])
+        .await
+        .unwrap();
+    api.update_preferences_for_user(&user.id, vec![preference("a", "3")])
+        .await
+        .unwrap();
+    let mut saved = api.get_preferences_for_user(&user.id).await.unwrap();
+    saved.sort_by(|x, y| x.name.cmp(&y.name));
+    assert_eq!(saved, vec![preference("a", "3"), preference("b", "2")]);
+    let someone_else = Preference {
+        user_id: chorus_plugin::model::new_id(),
+        ..preference("c", "4")
+    };
+    assert!(api
+        .update_preferences_for_user(&user.id, vec![someone_else])
+        .await
+        .is_err());
+    api.delete_preferences_for_user(&user.id, vec![preference("a", "")])
+        .await
+        .unwrap();
+    assert_eq!(server.preferences(), vec![preference("b", "2")]);
 }

@@ -3,7 +3,8 @@
 use crate::cluster::increment;
 use crate::demo::{Demo, TRIGGER};
 use chorus_plugin::{
-    Api, ApiError, Broadcast, CommandArgs, CommandResponse, KvSetOptions, Post, Reaction,
+    Api, ApiError, Broadcast, CommandArgs, CommandResponse, KvSetOptions, Post, Preference,
+    Reaction,
 };
 use serde_json::{json, Value};
 use std::time::Duration;
@@ -15,6 +16,7 @@ pub(crate) const HELP: &str = "\
 /demo edit <post id> <text>  edit a post
 /demo delete <post id>       delete a post
 /demo react <post id> <emoji>  react to a post as you (unreact: take it back)
+/demo pref set|del <category> <name> [value]  change one of your preferences
 /demo whisper <text>         an ephemeral post from demo-bot, only you see it
 /demo dm <username>          demo-bot sends <username> a direct message
 /demo join <channel name>    add you to a channel of this team
@@ -121,6 +123,23 @@ impl Demo {
                 }
                 let count = api.get_reactions(*post_id).await?.len();
                 reply(format!("the post has {count} reactions"))
+            }
+            ["pref", action @ ("set" | "del"), category, name, ..] => {
+                let preference = Preference {
+                    user_id: args.user_id.clone(),
+                    category: category.to_string(),
+                    name: name.to_string(),
+                    value: rest(4),
+                };
+                if *action == "set" {
+                    api.update_preferences_for_user(&args.user_id, vec![preference])
+                        .await?;
+                } else {
+                    api.delete_preferences_for_user(&args.user_id, vec![preference])
+                        .await?;
+                }
+                let count = api.get_preferences_for_user(&args.user_id).await?.len();
+                reply(format!("you have {count} preferences"))
             }
             ["channel"] => {
                 let channel = api.get_channel(&args.channel_id).await?;

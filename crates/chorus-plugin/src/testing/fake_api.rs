@@ -5,7 +5,9 @@
 
 use super::state::{EphemeralPost, KvEntry, LogEntry, PublishedClusterEvent, State};
 use crate::LogLevel;
-use crate::{Broadcast, Channel, ChannelMember, Command, Post, Reaction, User, WebSocketEvent};
+use crate::{
+    Broadcast, Channel, ChannelMember, Command, Post, Preference, Reaction, User, WebSocketEvent,
+};
 use chorus_model::new_id;
 use chorus_plugin_protocol::v1;
 use chorus_plugin_protocol::{convert, kv};
@@ -215,6 +217,74 @@ impl v1::plugin_api_server::PluginApi for FakeApi {
             .find(|p| p.id == id && p.delete_at == 0)
             .ok_or_else(|| Status::not_found(format!("no post with id {id:?}")))?;
         ok(post.clone().into())
+    }
+
+    async fn get_preferences_for_user(
+        &self,
+        request: Request<v1::UserIdRequest>,
+    ) -> Result<Response<v1::PreferenceList>, Status> {
+        let user_id = request.into_inner().user_id;
+        let state = self.state();
+        state.user(&user_id)?;
+        ok(v1::PreferenceList {
+            preferences: state
+                .preferences
+                .iter()
+                .filter(|p| p.user_id == user_id)
+                .map(Into::into)
+                .collect(),
+        })
+    }
+
+    async fn update_preferences_for_user(
+        &self,
+        request: Request<v1::PreferencesRequest>,
+    ) -> Result<Response<v1::Empty>, Status> {
+        let request = request.into_inner();
+        let mut state = self.state();
+        state.user(&request.user_id)?;
+        let preferences: Vec<Preference> =
+            request.preferences.into_iter().map(Into::into).collect();
+        if preferences.iter().any(|p| p.user_id != request.user_id) {
+            return Err(Status::permission_denied(
+                "every preference must belong to the user named in the request",
+            ));
+        }
+        if preferences.iter().any(|p| p.category.is_empty()) {
+            return Err(Status::invalid_argument("a preference needs a category"));
+        }
+        for preference in preferences {
+            state.preferences.retain(|p| {
+                (&p.user_id, &p.category, &p.name)
+                    != (&preference.user_id, &preference.category, &preference.name)
+            });
+            state.preferences.push(preference);
+        }
+        ok(v1::Empty {})
+    }
+
+    async fn delete_preferences_for_user(
+        &self,
+        request: Request<v1::PreferencesRequest>,
+    ) -> Result<Response<v1::Empty>, Status> {
+        let request = request.into_inner();
+        let mut state = self.state();
+        if request
+            .preferences
+            .iter()
+            .any(|p| p.user_id != request.user_id)
+        {
+            return Err(Status::permission_denied(
+                "every preference must belong to the user named in the request",
+            ));
+        }
+        for doomed in &request.preferences {
+            state.preferences.retain(|p| {
+                (&p.user_id, &p.category, &p.name)
+                    != (&doomed.user_id, &doomed.category, &doomed.name)
+            });
+        }
+        ok(v1::Empty {})
     }
 
     async fn add_reaction(

@@ -7,7 +7,9 @@ use super::state::{EphemeralPost, LogEntry, PublishedClusterEvent, State};
 use super::{serve_on, SocketDir};
 use crate::api::Api;
 use crate::server::server_builder;
-use crate::{Channel, ChannelMember, Command, Post, Reaction, Team, User, WebSocketEvent};
+use crate::{
+    Channel, ChannelMember, Command, Post, Preference, Reaction, Team, User, WebSocketEvent,
+};
 use chorus_model::new_id;
 use chorus_plugin_protocol::v1::plugin_api_server::PluginApiServer;
 use serde_json::Value;
@@ -156,6 +158,11 @@ impl TestServer {
 
     pub fn post(&self, id: &str) -> Option<Post> {
         self.state().posts.iter().find(|p| p.id == id).cloned()
+    }
+
+    /// Every user's preferences as plugins left them.
+    pub fn preferences(&self) -> Vec<Preference> {
+        self.state().preferences.clone()
     }
 
     /// Every reaction plugins added, oldest first.

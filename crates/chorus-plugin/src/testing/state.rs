@@ -5,7 +5,9 @@
 //! service.
 
 use crate::LogLevel;
-use crate::{Channel, ChannelMember, Command, Post, Reaction, Team, User, WebSocketEvent};
+use crate::{
+    Channel, ChannelMember, Command, Post, Preference, Reaction, Team, User, WebSocketEvent,
+};
 use chorus_model::new_id;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -49,6 +51,7 @@ pub(super) struct State {
     pub(super) kv: BTreeMap<String, KvEntry>,
     pub(super) posts: Vec<Post>,
     pub(super) reactions: Vec<Reaction>,
+    pub(super) preferences: Vec<Preference>,
     pub(super) users: Vec<User>,
     pub(super) teams: Vec<Team>,
     pub(super) channels: Vec<Channel>,

@@ -9,6 +9,7 @@
 
 use super::SharedContext;
 use crate::app::plugins::PluginEvent;
+use crate::app::preferences::Batch;
 use crate::app::Actor;
 use crate::error::{AppError, Code};
 use crate::store::KvWrite;
@@ -390,6 +391,47 @@ impl PluginApi for HostApi {
         let trigger = request.into_inner().trigger;
         self.app()?
             .unregister_plugin_command(&self.plugin_id, &trigger)
+            .map_err(status_of)?;
+        Ok(Response::new(v1::Empty {}))
+    }
+
+    async fn get_preferences_for_user(
+        &self,
+        request: Request<v1::UserIdRequest>,
+    ) -> Reply<v1::PreferenceList> {
+        let user_id = request.into_inner().user_id;
+        let preferences = self
+            .app()?
+            .preferences_of(self.actor(), &user_id, None)
+            .await
+            .map_err(status_of)?;
+        Ok(Response::new(v1::PreferenceList {
+            preferences: preferences.iter().map(Into::into).collect(),
+        }))
+    }
+
+    async fn update_preferences_for_user(
+        &self,
+        request: Request<v1::PreferencesRequest>,
+    ) -> Reply<v1::Empty> {
+        let request = request.into_inner();
+        let preferences = request.preferences.into_iter().map(Into::into).collect();
+        self.app()?
+            .save_preferences(self.actor(), &request.user_id, preferences, Batch::Plugin)
+            .await
+            .map_err(status_of)?;
+        Ok(Response::new(v1::Empty {}))
+    }
+
+    async fn delete_preferences_for_user(
+        &self,
+        request: Request<v1::PreferencesRequest>,
+    ) -> Reply<v1::Empty> {
+        let request = request.into_inner();
+        let preferences = request.preferences.into_iter().map(Into::into).collect();
+        self.app()?
+            .delete_preferences(self.actor(), &request.user_id, preferences, Batch::Plugin)
+            .await
             .map_err(status_of)?;
         Ok(Response::new(v1::Empty {}))
     }

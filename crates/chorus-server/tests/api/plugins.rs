@@ -1220,6 +1220,35 @@ async fn the_plugin_api_works_against_the_real_server() {
         reply["text"],
         "/demo failed: not found: :no_such_emoji_here: is not an emoji this server knows."
     );
+    let mut admin_socket = Ws::ready(&server, admin.token()).await;
+    assert_eq!(
+        demo_command(
+            &admin,
+            &channel_id,
+            "pref set display_settings use_military_time true"
+        )
+        .await,
+        "you have 1 preferences"
+    );
+    let changed = admin_socket.expect_event("preferences_changed").await;
+    assert!(changed["data"]["preferences"]
+        .as_str()
+        .unwrap()
+        .contains("use_military_time"));
+    let (_, saved) = admin
+        .get("/users/me/preferences/display_settings/name/use_military_time")
+        .await;
+    assert_eq!(saved["value"], "true");
+    assert_eq!(
+        demo_command(
+            &admin,
+            &channel_id,
+            "pref del display_settings use_military_time"
+        )
+        .await,
+        "you have 0 preferences"
+    );
+    admin_socket.expect_event("preferences_deleted").await;
     assert_eq!(
         demo_command(&admin, &channel_id, "version").await,
         format!("Server version {}", chorus_server::MATTERMOST_VERSION)
