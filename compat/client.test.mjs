@@ -753,4 +753,32 @@ describe('Chorus speaks Mattermost API v4 to @mattermost/client 11.9.0', () => {
             s.b.client.addReaction(s.b.user.id, s.root.id, 'surely_not_an_emoji'));
         assert.equal(unknown.status_code, 404);
     });
+    step('11. start-up: getMyTeamMembers, getMyTeamUnreads, getRolesByNames, getRoleByName', async () => {
+        need('a', 'team');
+        const members = await call('getMyTeamMembers', () => s.a.client.getMyTeamMembers());
+        assert.ok(members.some((m) => m.team_id === s.team.id && m.user_id === s.a.user.id));
+        const unreads = await call('getMyTeamUnreads', () => s.a.client.getMyTeamUnreads(false));
+        const mine = unreads.find((u) => u.team_id === s.team.id);
+        assert.ok(mine, `the team is listed: ${JSON.stringify(unreads)}`);
+        assert.equal(typeof mine.msg_count, 'number');
+        assert.equal(typeof mine.mention_count, 'number');
+        const roles = await call('getRolesByNames', () =>
+            s.a.client.getRolesByNames(['system_user', 'team_user', 'channel_user', 'no_such_role']));
+        assert.deepEqual(roles.map((r) => r.name).sort(), ['channel_user', 'system_user', 'team_user']);
+        const role = await call('getRoleByName', () => s.a.client.getRoleByName('channel_user'));
+        assert.ok(role.permissions.includes('create_post'));
+    });
+
+    step('12. preferences: savePreferences, getMyPreferences, deletePreferences', async () => {
+        need('a');
+        const pref = { user_id: s.a.user.id, category: 'display_settings', name: 'use_military_time', value: 'true' };
+        const saved = await call('savePreferences', () => s.a.client.savePreferences(s.a.user.id, [pref]));
+        assert.equal(saved.status, 'OK');
+        const mine = await call('getMyPreferences', () => s.a.client.getMyPreferences());
+        assert.ok(mine.some((p) => p.category === pref.category && p.name === pref.name && p.value === 'true'));
+        const deleted = await call('deletePreferences', () => s.a.client.deletePreferences(s.a.user.id, [pref]));
+        assert.equal(deleted.status, 'OK');
+        const after = await call('getMyPreferences(after)', () => s.a.client.getMyPreferences());
+        assert.ok(!after.some((p) => p.category === pref.category && p.name === pref.name));
+    });
 });

@@ -33,6 +33,24 @@ pub struct TeamMember {
     pub user_id: String,
     pub roles: String,
     pub delete_at: i64,
+    pub scheme_guest: bool,
     pub scheme_user: bool,
     pub scheme_admin: bool,
+    /// The roles beyond those the team scheme gives (`team_user`, `team_admin`).
+    pub explicit_roles: String,
+}
+
+/// A team's unread counts for one user (`GET /users/{id}/teams/unread`), summed over
+/// the user's channels of the team.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct TeamUnread {
+    pub team_id: String,
+    pub msg_count: i64,
+    pub mention_count: i64,
+    pub mention_count_root: i64,
+    pub msg_count_root: i64,
+    pub thread_count: i64,
+    pub thread_mention_count: i64,
+    pub thread_urgent_mention_count: i64,
 }

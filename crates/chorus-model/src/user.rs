@@ -41,6 +41,22 @@ impl User {
     }
 }
 
+/// A role and the permissions it grants.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct Role {
+    pub id: String,
+    pub name: String,
+    pub display_name: String,
+    pub description: String,
+    pub create_at: i64,
+    pub update_at: i64,
+    pub delete_at: i64,
+    pub permissions: Vec<String>,
+    pub scheme_managed: bool,
+    pub built_in: bool,
+}
+
 /// One of a user's preferences, as Mattermost's clients store them on the server.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(default)]

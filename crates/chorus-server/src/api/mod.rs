@@ -18,6 +18,7 @@ mod plugins;
 pub(crate) mod posts;
 mod preferences;
 mod reactions;
+mod roles;
 mod system;
 mod teams;
 pub(crate) mod users;
@@ -45,6 +46,7 @@ pub fn router(state: SharedState) -> Router {
         .merge(posts::router())
         .merge(reactions::router())
         .merge(preferences::router())
+        .merge(roles::router())
         .merge(commands::router())
         .merge(system::router())
         .merge(websocket::router())

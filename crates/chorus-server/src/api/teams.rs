@@ -12,7 +12,7 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use chorus_model::{Team, TeamMember};
+use chorus_model::{Team, TeamMember, TeamUnread};
 use serde::Deserialize;
 pub fn router() -> Router<SharedState> {
     Router::new()
@@ -24,6 +24,8 @@ pub fn router() -> Router<SharedState> {
             post(add_member).get(list_members),
         )
         .route("/users/{user_id}/teams", get(teams_for_user))
+        .route("/users/{user_id}/teams/members", get(team_members_of_user))
+        .route("/users/{user_id}/teams/unread", get(teams_unread))
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -78,6 +80,37 @@ async fn teams_for_user(
 ) -> AppResult<Json<Vec<Team>>> {
     let user_id = resolve_user_id(&user_id, auth.actor());
     state.teams_for_user(auth.actor(), &user_id).await.map(Json)
+}
+
+async fn team_members_of_user(
+    State(state): State<SharedState>,
+    auth: Auth,
+    Path(user_id): Path<String>,
+) -> AppResult<Json<Vec<TeamMember>>> {
+    let user_id = resolve_user_id(&user_id, auth.actor());
+    state
+        .team_members_of_user(auth.actor(), &user_id)
+        .await
+        .map(Json)
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(default)]
+struct TeamsUnreadQuery {
+    exclude_team: String,
+}
+
+async fn teams_unread(
+    State(state): State<SharedState>,
+    auth: Auth,
+    Path(user_id): Path<String>,
+    Query(query): Query<TeamsUnreadQuery>,
+) -> AppResult<Json<Vec<TeamUnread>>> {
+    let user_id = resolve_user_id(&user_id, auth.actor());
+    state
+        .teams_unread(auth.actor(), &user_id, &query.exclude_team)
+        .await
+        .map(Json)
 }
 
 /// `GET /teams`: the teams the caller may see.

@@ -12,10 +12,10 @@ use super::sessions::Auth;
 use super::validate::require_id;
 use super::Actor;
 use crate::error::{AppError, AppResult, Code};
+use crate::security::digest::sha256_hex;
 use crate::store::Session;
 use crate::AppState;
 use chorus_model::{new_id, now_millis, UserAccessToken, ROLE_SYSTEM_USER_ACCESS_TOKEN};
-use sha2::{Digest, Sha256};
 
 /// Mattermost's limit on a token's description, in bytes.
 pub const DESCRIPTION_MAX: usize = 255;
@@ -24,10 +24,7 @@ pub const DESCRIPTION_MAX: usize = 255;
 /// no salt or slow hash is needed against guessing, and it keeps the lookup one
 /// indexed equality.
 pub fn token_hash(token: &str) -> String {
-    Sha256::digest(token.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    sha256_hex(token.as_bytes(), 32)
 }
 
 /// Admins, plugins and the server manage anyone's tokens; a user needs the

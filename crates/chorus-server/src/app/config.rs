@@ -6,9 +6,9 @@
 use super::permissions::require_admin;
 use super::Actor;
 use crate::error::{AppError, AppResult, Code};
+use crate::security::digest::sha256_hex;
 use crate::AppState;
 use chorus_model::ClusterNode;
-use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 
 /// What `GET /config/client` answers (Mattermost's "old format": every value a string),
@@ -63,8 +63,7 @@ impl ClientConfig {
         .into_iter()
         .collect();
         let serialized = serde_json::to_vec(&values).unwrap_or_default();
-        let digest = Sha256::digest(&serialized);
-        let hash: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
+        let hash = sha256_hex(&serialized, 16);
         // Mattermost's layout: version, build number, client config hash, licensed.
         let version_id = format!("{}.{build_number}.{hash}.false", crate::MATTERMOST_VERSION);
         ClientConfig { values, version_id }

@@ -7,7 +7,7 @@
 //!
 //! Submodules, one per resource: `sessions` (tokens to signed-in users),
 //! `access_tokens` (personal access tokens), `bots` (bot accounts), `users`,
-//! `teams`, `channels`, `posts`, `reactions`, `preferences`, `commands` (slash commands), `config` (the running configuration), `plugins` (what plugins
+//! `teams`, `channels`, `posts`, `reactions`, `preferences`, `roles` (the built-in roles), `commands` (slash commands), `config` (the running configuration), `plugins` (what plugins
 //! may do through their API), `plugins_admin` (installing and enabling them), `permissions` (the rules), `validate` (field rules),
 //! `events` (who sees which websocket event).
 
@@ -23,6 +23,7 @@ pub mod plugins_admin;
 pub mod posts;
 pub mod preferences;
 pub mod reactions;
+pub mod roles;
 pub mod sessions;
 pub mod teams;
 pub mod users;

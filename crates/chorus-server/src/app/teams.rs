@@ -11,8 +11,8 @@ use super::{Actor, Auth};
 use crate::error::{AppError, AppResult, Code};
 use crate::AppState;
 use chorus_model::{
-    events, new_id, now_millis, Broadcast, Channel, Team, TeamMember, CHANNEL_OPEN, TEAM_INVITE,
-    TEAM_OPEN,
+    events, new_id, now_millis, Broadcast, Channel, Team, TeamMember, TeamUnread, CHANNEL_OPEN,
+    TEAM_INVITE, TEAM_OPEN,
 };
 
 /// Channels every team starts with, and every new team member joins.
@@ -147,6 +147,32 @@ impl AppState {
         require_self_or_admin(actor, user_id)?;
         let teams = self.store.teams_for_user(user_id).await?;
         self.sanitize_teams(actor, teams).await
+    }
+
+    /// `GET /users/{id}/teams/members`: the user's memberships, left ones included.
+    pub async fn team_members_of_user(
+        &self,
+        actor: Actor<'_>,
+        user_id: &str,
+    ) -> AppResult<Vec<TeamMember>> {
+        require_id(user_id, "user_id")?;
+        require_self_or_admin(actor, user_id)?;
+        Ok(self.store.team_members_of_user(user_id).await?)
+    }
+
+    /// `GET /users/{id}/teams/unread`: unread messages and mentions per team. Thread
+    /// counts stay 0: Chorus does not offer collapsed reply threads yet.
+    pub async fn teams_unread(
+        &self,
+        actor: Actor<'_>,
+        user_id: &str,
+        exclude_team: &str,
+    ) -> AppResult<Vec<TeamUnread>> {
+        require_id(user_id, "user_id")?;
+        require_self_or_admin(actor, user_id)?;
+        let mut unread = self.store.teams_unread(user_id).await?;
+        unread.retain(|team| team.team_id != exclude_team);
+        Ok(unread)
     }
 
     /// Every team for admins; for others the open teams (which they may join) and the

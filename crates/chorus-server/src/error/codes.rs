@@ -76,6 +76,9 @@ codes! {
     NoOpenServer = ("api.user.create_user.no_open_server", FORBIDDEN, PermissionDenied, "This server does not allow open sign-ups (TeamSettings.EnableOpenServer); ask an admin to create your account."),
     BotPassword = ("api.user.update_password.bot.app_error", BAD_REQUEST, InvalidArgument, "Bot accounts have no password."),
     PasswordIncorrect = ("api.user.update_password.incorrect.app_error", BAD_REQUEST, InvalidArgument, "The current password is incorrect."),
+    RoleIdNotFound = ("app.role.get.app_error", NOT_FOUND, NotFound, "No role has that id."),
+    RoleNameNotFound = ("app.role.get_by_name.app_error", NOT_FOUND, NotFound, "No role has that name."),
+    TooManyRoleNames = ("api.roles.get_multiple_by_name_too_many.request_error", BAD_REQUEST, InvalidArgument, "Too many role names at once."),
     LastAdmin = ("app.user.update.lastAdmin.app_error", BAD_REQUEST, InvalidArgument, "The last system admin cannot give up the system_admin role."),
     RoleNotFound = ("app.role.check_roles_exist.role_not_found", BAD_REQUEST, InvalidArgument, "No such role."),
 

@@ -2,7 +2,9 @@
 
 use super::channels::{insert_channel, insert_channel_member};
 use super::{on_reader, on_writer, Store, StoreError, StoreResult};
-use chorus_model::{Channel, Team, TeamMember, ROLE_CHANNEL_USER};
+use chorus_model::{
+    Channel, Team, TeamMember, TeamUnread, ROLE_CHANNEL_USER, ROLE_TEAM_ADMIN, ROLE_TEAM_USER,
+};
 
 /// `SELECT` of a [`TeamRow`] from teams `t`, followed by the literals given.
 macro_rules! select_teams {
@@ -70,12 +72,16 @@ struct MemberRow {
 
 impl From<MemberRow> for TeamMember {
     fn from(row: MemberRow) -> TeamMember {
+        let explicit_roles: Vec<&str> = row
+            .roles
+            .split_whitespace()
+            .filter(|r| !matches!(*r, "team_guest" | ROLE_TEAM_USER | ROLE_TEAM_ADMIN))
+            .collect();
         TeamMember {
+            scheme_guest: false,
             scheme_user: true,
-            scheme_admin: row
-                .roles
-                .split_whitespace()
-                .any(|r| r == chorus_model::ROLE_TEAM_ADMIN),
+            scheme_admin: row.roles.split_whitespace().any(|r| r == ROLE_TEAM_ADMIN),
+            explicit_roles: explicit_roles.join(" "),
             team_id: row.team_id,
             user_id: row.user_id,
             roles: row.roles,
@@ -93,11 +99,7 @@ impl Store {
         creator_id: &str,
         default_channels: &[Channel],
     ) -> StoreResult<()> {
-        let admin_roles = format!(
-            "{} {}",
-            chorus_model::ROLE_TEAM_USER,
-            chorus_model::ROLE_TEAM_ADMIN
-        );
+        let admin_roles = format!("{} {}", ROLE_TEAM_USER, ROLE_TEAM_ADMIN);
         on_writer!(self, pool => {
             let mut tx = pool.begin().await?;
             sqlx::query(
@@ -213,7 +215,7 @@ impl Store {
             )
             .bind(team_id)
             .bind(user_id)
-            .bind(chorus_model::ROLE_TEAM_USER)
+            .bind(ROLE_TEAM_USER)
             .execute(&mut *tx)
             .await?;
             for name in default_channel_names {
@@ -282,4 +284,55 @@ impl Store {
         })?;
         Ok(ids)
     }
+
+    /// Every team membership of a user, left ones included (`delete_at` set), as
+    /// Mattermost answers `GET /users/{id}/teams/members`.
+    pub async fn team_members_of_user(&self, user_id: &str) -> StoreResult<Vec<TeamMember>> {
+        let rows: Vec<MemberRow> = on_reader!(self, pool => {
+            sqlx::query_as(select_members!("WHERE user_id = $1 ORDER BY team_id"))
+                .bind(user_id)
+                .fetch_all(pool)
+                .await
+        })?;
+        Ok(rows.into_iter().map(TeamMember::from).collect())
+    }
+
+    /// A user's unread messages and mentions per team, summed over their live channels
+    /// of each team (direct messages belong to no team and are left out).
+    pub async fn teams_unread(&self, user_id: &str) -> StoreResult<Vec<TeamUnread>> {
+        let rows: Vec<TeamUnreadRow> = on_reader!(self, pool => {
+            sqlx::query_as(
+                "SELECT c.team_id, \
+                   CAST(SUM(CASE WHEN c.total_msg_count > m.msg_count THEN c.total_msg_count - m.msg_count ELSE 0 END) AS BIGINT) AS msg_count, \
+                   CAST(SUM(m.mention_count) AS BIGINT) AS mention_count, \
+                   CAST(SUM((SELECT COUNT(*) FROM posts p WHERE p.channel_id = c.id AND p.root_id = '' \
+                     AND p.delete_at = 0 AND p.create_at > m.last_viewed_at)) AS BIGINT) AS msg_count_root \
+                 FROM channel_members m JOIN channels c ON c.id = m.channel_id \
+                 WHERE m.user_id = $1 AND c.delete_at = 0 AND c.team_id <> '' \
+                 GROUP BY c.team_id ORDER BY c.team_id",
+            )
+            .bind(user_id)
+            .fetch_all(pool)
+            .await
+        })?;
+        Ok(rows
+            .into_iter()
+            .map(|row| TeamUnread {
+                team_id: row.team_id,
+                msg_count: row.msg_count,
+                mention_count: row.mention_count,
+                mention_count_root: row.mention_count,
+                msg_count_root: row.msg_count_root,
+                ..TeamUnread::default()
+            })
+            .collect())
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct TeamUnreadRow {
+    team_id: String,
+    msg_count: i64,
+    mention_count: i64,
+    msg_count_root: i64,
 }

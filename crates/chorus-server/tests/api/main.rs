@@ -14,6 +14,7 @@ mod posts;
 mod preferences;
 mod properties;
 mod reactions;
+mod startup;
 mod teams;
 mod users;
 mod web;
