@@ -97,7 +97,7 @@ impl AppState {
         if !user.is_bot && !self.config.service_settings.enable_user_access_tokens {
             return Err(Code::AccessTokensDisabled.into());
         }
-        let mut token = UserAccessToken {
+        let token = UserAccessToken {
             id: new_id(),
             token: new_id(),
             user_id: user.id,
@@ -108,7 +108,6 @@ impl AppState {
             .create_access_token(&token, &token_hash(&token.token), now_millis())
             .await?;
         tracing::info!(user_id, token_id = %token.id, "personal access token created");
-        token.is_active = true;
         Ok(token)
     }
 

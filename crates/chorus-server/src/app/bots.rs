@@ -258,6 +258,13 @@ impl AppState {
         if user.is_bot {
             return Err(Code::AlreadyBot.into());
         }
+        if user.is_system_admin() {
+            // A bot holds no admin role: converting an admin could leave the server
+            // without one. Take the role away first (PUT /users/{id}/roles).
+            return Err(AppError::forbidden(
+                "A system admin cannot become a bot; remove the system_admin role first.",
+            ));
+        }
         let sessions = self.store.session_ids_of_user(&user.id).await?;
         let bot = self
             .store

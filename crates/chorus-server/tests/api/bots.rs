@@ -571,6 +571,19 @@ async fn a_person_becomes_a_bot(backend: Backend) {
         StatusCode::BAD_REQUEST,
         "app.bot.createbot.already_bot.app_error",
     );
+    // No admin (the caller included) becomes a bot: the server keeps its admins.
+    let admin_id = admin.get("/users/me").await.1["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_error(
+        &admin
+            .post(&format!("/users/{admin_id}/convert_to_bot"), json!({}))
+            .await,
+        StatusCode::FORBIDDEN,
+        "api.context.permissions.app_error",
+    );
+    assert_eq!(admin.get("/users/me").await.0, StatusCode::OK);
     server.stop().await;
 }
 
