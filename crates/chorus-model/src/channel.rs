@@ -50,3 +50,28 @@ pub struct ChannelMember {
     pub notify_props: serde_json::Map<String, serde_json::Value>,
     pub last_update_at: i64,
 }
+
+/// One category of a user's channel sidebar in a team, with its channels in order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct SidebarCategory {
+    pub id: String,
+    pub user_id: String,
+    pub team_id: String,
+    pub sort_order: i64,
+    pub sorting: String,
+    #[serde(rename = "type")]
+    pub category_type: String,
+    pub display_name: String,
+    pub muted: bool,
+    pub collapsed: bool,
+    pub channel_ids: Vec<String>,
+}
+
+/// `GET /users/{id}/teams/{team_id}/channels/categories`: the categories and their order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct OrderedSidebarCategories {
+    pub categories: Vec<SidebarCategory>,
+    pub order: Vec<String>,
+}

@@ -12,7 +12,7 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
-use chorus_model::{Channel, ChannelMember, StatusOk};
+use chorus_model::{Channel, ChannelMember, OrderedSidebarCategories, StatusOk};
 use serde::Deserialize;
 
 pub fn router() -> Router<SharedState> {
@@ -35,6 +35,10 @@ pub fn router() -> Router<SharedState> {
         .route(
             "/users/{user_id}/teams/{team_id}/channels",
             get(channels_for_user),
+        )
+        .route(
+            "/users/{user_id}/teams/{team_id}/channels/categories",
+            get(sidebar_categories),
         )
         .route("/teams/{team_id}/channels", get(open_channels))
         .route(
@@ -210,4 +214,17 @@ async fn remove_member(
         .remove_channel_member(auth.actor(), &channel_id, &user_id)
         .await?;
     Ok(Json(StatusOk::default()))
+}
+
+/// `GET /users/{user_id}/teams/{team_id}/channels/categories`: the sidebar's categories.
+async fn sidebar_categories(
+    State(state): State<SharedState>,
+    auth: Auth,
+    Path((user_id, team_id)): Path<(String, String)>,
+) -> AppResult<Json<OrderedSidebarCategories>> {
+    let user_id = resolve_user_id(&user_id, auth.actor());
+    state
+        .sidebar_categories(auth.actor(), &user_id, &team_id)
+        .await
+        .map(Json)
 }

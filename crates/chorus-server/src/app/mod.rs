@@ -7,12 +7,13 @@
 //!
 //! Submodules, one per resource: `sessions` (tokens to signed-in users),
 //! `access_tokens` (personal access tokens), `bots` (bot accounts), `users`,
-//! `teams`, `channels`, `posts`, `reactions`, `preferences`, `roles` (the built-in roles), `commands` (slash commands), `config` (the running configuration), `plugins` (what plugins
+//! `teams`, `channels`, `posts`, `reactions`, `preferences`, `roles` (the built-in roles), `categories` (the channel sidebar), `commands` (slash commands), `config` (the running configuration), `plugins` (what plugins
 //! may do through their API), `plugins_admin` (installing and enabling them), `permissions` (the rules), `validate` (field rules),
 //! `events` (who sees which websocket event).
 
 pub mod access_tokens;
 pub mod bots;
+pub mod categories;
 pub mod channels;
 pub mod commands;
 pub mod config;

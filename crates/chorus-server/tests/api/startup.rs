@@ -1,5 +1,5 @@
 //! The calls Mattermost's apps make at start-up: the user's team memberships and
-//! unread counts per team, and the built-in roles.
+//! unread counts per team, the built-in roles and the channel sidebar's categories.
 
 use crate::both_backends;
 use crate::common::{assert_error, id, Backend, Endpoint, TestServer};
@@ -8,7 +8,8 @@ use serde_json::json;
 
 both_backends!(
     team_memberships_and_unreads_of_a_user,
-    built_in_roles_by_name
+    built_in_roles_by_name,
+    sidebar_categories_follow_channels_and_favorites,
 );
 
 async fn team_memberships_and_unreads_of_a_user(backend: Backend) {
@@ -204,6 +205,75 @@ async fn built_in_roles_by_name(backend: Backend) {
         &bob.post("/roles/names", json!(many)).await,
         StatusCode::BAD_REQUEST,
         "api.roles.get_multiple_by_name_too_many.request_error",
+    );
+    server.stop().await;
+}
+
+async fn sidebar_categories_follow_channels_and_favorites(backend: Backend) {
+    let Some(server) = TestServer::start(backend).await else {
+        return;
+    };
+    let (admin, admin_user) = server.user("admin").await;
+    let crew = id(&admin.team("crew").await);
+    let (bob, bob_user) = server.member(&admin, &crew, "bob").await;
+    let ops = id(&admin.channel(&crew, "ops", "O").await);
+    admin.add_to_channel(&ops, &id(&bob_user)).await;
+    let (status, dm) = bob
+        .post(
+            "/channels/direct",
+            json!([bob_user["id"], admin_user["id"]]),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{dm}");
+    let path = format!("/users/me/teams/{crew}/channels/categories");
+
+    let (status, sidebar) = bob.get(&path).await;
+    assert_eq!(status, StatusCode::OK, "{sidebar}");
+    let bob_id = id(&bob_user);
+    let ids: Vec<String> = ["favorites", "channels", "direct_messages"]
+        .iter()
+        .map(|kind| format!("{kind}_{bob_id}_{crew}"))
+        .collect();
+    assert_eq!(sidebar["order"], json!(ids));
+    let categories = sidebar["categories"].as_array().unwrap();
+    assert_eq!(categories[0]["display_name"], "Favorites");
+    assert_eq!(categories[0]["channel_ids"], json!([]));
+    assert_eq!(categories[2]["sorting"], "recent");
+    assert_eq!(categories[2]["channel_ids"], json!([id(&dm)]));
+    let in_channels = categories[1]["channel_ids"].as_array().unwrap();
+    assert!(in_channels.contains(&json!(ops)), "{sidebar}");
+    assert!(!in_channels.contains(&json!(id(&dm))));
+
+    // A favorite moves from Channels to Favorites.
+    let favorite =
+        json!([{"user_id": bob_id, "category": "favorite_channel", "name": ops, "value": "true"}]);
+    assert_eq!(
+        bob.put("/users/me/preferences", favorite).await.0,
+        StatusCode::OK
+    );
+    let (_, sidebar) = bob.get(&path).await;
+    assert_eq!(sidebar["categories"][0]["channel_ids"], json!([ops]));
+    assert!(!sidebar["categories"][1]["channel_ids"]
+        .as_array()
+        .unwrap()
+        .contains(&json!(ops)));
+
+    // Another team of which bob is no member: nothing.
+    let band = id(&admin.team("band").await);
+    let (status, none) = bob
+        .get(&format!("/users/me/teams/{band}/channels/categories"))
+        .await;
+    assert_eq!(
+        (status, none),
+        (StatusCode::OK, json!({"categories": [], "order": []}))
+    );
+    let (carol, _) = server.user("carol").await;
+    assert_error(
+        &carol
+            .get(&format!("/users/{bob_id}/teams/{crew}/channels/categories"))
+            .await,
+        StatusCode::FORBIDDEN,
+        "api.context.permissions.app_error",
     );
     server.stop().await;
 }
