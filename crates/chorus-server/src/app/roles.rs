@@ -142,7 +142,8 @@ fn all_roles() -> impl Iterator<Item = Role> {
         .map(|(name, managed, groups)| role(name, *managed, groups))
 }
 
-fn valid_role_name(name: &str) -> bool {
+/// Mattermost's rule for role names: 1-64 of `[a-z0-9_]`.
+pub fn valid_role_name(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= 64
         && name

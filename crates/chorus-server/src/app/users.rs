@@ -46,11 +46,7 @@ impl AppState {
     ) -> AppResult<()> {
         require_id(user_id, "user_id")?;
         let names: Vec<&str> = roles.split_whitespace().collect();
-        let well_formed = names.iter().all(|r| {
-            r.len() <= 64
-                && r.chars()
-                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
-        });
+        let well_formed = names.iter().all(|r| super::roles::valid_role_name(r));
         if !well_formed || names == [ROLE_SYSTEM_ADMIN] {
             return Err(AppError::invalid_param("roles"));
         }

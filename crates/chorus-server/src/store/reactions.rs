@@ -85,21 +85,17 @@ impl Store {
             if let Some(existing) = existing {
                 return Ok(ReactionAdded::Existing(existing.into()));
             }
-            let others: i64 = sqlx::query_scalar(
-                "SELECT COUNT(DISTINCT emoji_name) FROM reactions WHERE post_id = $1 AND emoji_name <> $2",
+            // The post's different emoji, and its reactions with this one: a new emoji
+            // must fit under the limit, a known one always does.
+            let (distinct, known): (i64, i64) = sqlx::query_as(
+                "SELECT COUNT(DISTINCT emoji_name), COUNT(CASE WHEN emoji_name = $2 THEN 1 END) \
+                 FROM reactions WHERE post_id = $1",
             )
             .bind(&reaction.post_id)
             .bind(&reaction.emoji_name)
             .fetch_one(&mut *tx)
             .await?;
-            let known: i64 = sqlx::query_scalar(
-                "SELECT COUNT(*) FROM reactions WHERE post_id = $1 AND emoji_name = $2",
-            )
-            .bind(&reaction.post_id)
-            .bind(&reaction.emoji_name)
-            .fetch_one(&mut *tx)
-            .await?;
-            if known == 0 && others >= unique_emoji_limit {
+            if known == 0 && distinct >= unique_emoji_limit {
                 return Ok(ReactionAdded::TooManyEmoji);
             }
             sqlx::query(
