@@ -781,4 +781,31 @@ describe('Chorus speaks Mattermost API v4 to @mattermost/client 11.9.0', () => {
         const after = await call('getMyPreferences(after)', () => s.a.client.getMyPreferences());
         assert.ok(!after.some((p) => p.category === pref.category && p.name === pref.name));
     });
+
+    step('13. files: uploadFile, createPost with file_ids, getFileInfosForPost, getFileUrl, getFileThumbnailUrl', async () => {
+        need('a', 'b', 'channel');
+        const bytes = new Uint8Array(300_000).map((_, i) => (i * 13) % 256);
+        const form = new FormData();
+        form.append('channel_id', s.channel.id);
+        form.append('client_ids', 'compat-1');
+        form.append('files', new Blob([bytes], { type: 'application/octet-stream' }), 'data.bin');
+        const uploaded = await call('uploadFile', () => s.a.client.uploadFile(form));
+        assert.deepEqual(uploaded.client_ids, ['compat-1']);
+        const info = uploaded.file_infos[0];
+        assert.equal(info.name, 'data.bin');
+        assert.equal(info.size, bytes.length);
+        const post = await call('createPost(file_ids)', () =>
+            s.a.client.createPost({ channel_id: s.channel.id, message: 'with a file', file_ids: [info.id] }));
+        assert.deepEqual(post.file_ids, [info.id]);
+        assert.equal(post.metadata.files[0].id, info.id);
+        const infos = await call('getFileInfosForPost', () => s.b.client.getFileInfosForPost(post.id));
+        assert.deepEqual(infos.map((f) => f.id), [info.id]);
+        const download = await fetch(s.b.client.getFileUrl(info.id), s.b.client.getOptions({ method: 'get' }));
+        assert.equal(download.status, 200);
+        assert.deepEqual(new Uint8Array(await download.arrayBuffer()), bytes);
+        const thumbnail = await fetch(s.b.client.getFileThumbnailUrl(info.id), s.b.client.getOptions({ method: 'get' }));
+        assert.equal(thumbnail.status, 400, 'a file that is not an image has no thumbnail');
+        const link = await expectClientError('getFilePublicLink(disabled)', s.a.client.getFilePublicLink(info.id));
+        assert.equal(link.server_error_id, 'api.file.get_public_link.disabled.app_error');
+    });
 });

@@ -8,6 +8,7 @@
 mod channel;
 mod command;
 mod error;
+mod file;
 mod ids;
 mod plugin;
 mod post;
@@ -18,6 +19,7 @@ mod websocket;
 pub use channel::*;
 pub use command::*;
 pub use error::*;
+pub use file::*;
 pub use ids::*;
 pub use plugin::*;
 pub use post::*;

@@ -6,6 +6,10 @@ use std::collections::HashMap;
 /// Post type of an ephemeral post, shown to one user only and never stored.
 pub const POST_TYPE_EPHEMERAL: &str = "system_ephemeral";
 
+/// Most files one post may carry (what Mattermost's 300-character limit on the id
+/// list allows).
+pub const POST_FILES_MAX: usize = 10;
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[serde(default)]
 pub struct Post {
@@ -25,6 +29,10 @@ pub struct Post {
     pub props: serde_json::Map<String, serde_json::Value>,
     pub hashtags: String,
     pub pending_post_id: String,
+    /// The attached files' ids (at most [`POST_FILES_MAX`]); their infos are in
+    /// `metadata.files`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub file_ids: Vec<String>,
     pub reply_count: i64,
     /// When the thread's latest reply was posted (0 without replies).
     pub last_reply_at: i64,

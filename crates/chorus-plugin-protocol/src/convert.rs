@@ -54,6 +54,7 @@ impl From<&model::Post> for v1::Post {
             pending_post_id: p.pending_post_id.clone(),
             reply_count: p.reply_count,
             has_reactions: p.has_reactions,
+            file_ids: p.file_ids.clone(),
         }
     }
 }
@@ -78,6 +79,7 @@ impl From<v1::Post> for model::Post {
             pending_post_id: p.pending_post_id,
             reply_count: p.reply_count,
             has_reactions: p.has_reactions,
+            file_ids: p.file_ids,
             // The wire post does not carry it; the server's own copy does.
             last_reply_at: 0,
             metadata: Default::default(),

@@ -40,6 +40,7 @@ pub struct Config {
     pub cluster_settings: ClusterSettings,
     pub rate_limit_settings: RateLimitSettings,
     pub metrics_settings: MetricsSettings,
+    pub file_settings: FileSettings,
 }
 
 /// Limits on how fast one client address may try logins and sign-ups. Mattermost's
@@ -232,6 +233,66 @@ impl Default for TeamSettings {
     }
 }
 
+/// Uploaded files, with Mattermost's keys and defaults.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct FileSettings {
+    /// Whether users may upload files at all (plugins always may).
+    pub enable_file_attachments: bool,
+    /// Where files are kept: `local` (a folder, `Directory`) or `database` (chunks in
+    /// the database, which every node of a cluster shares). Unset, it is `database`
+    /// when `ClusterSettings.Enable` is on and `local` otherwise.
+    pub driver_name: Option<String>,
+    /// The `local` driver's folder.
+    pub directory: String,
+    /// Largest file, in bytes, counted while the upload streams in.
+    pub max_file_size: u64,
+    /// Images with more pixels than this are refused before they are decoded.
+    pub max_image_resolution: u64,
+    /// Images decoded at once for thumbnails and previews (-1: one per CPU).
+    pub max_image_decoder_concurrency: i64,
+    /// Whether `GET /files/{id}/link` hands out links that work without a login.
+    pub enable_public_link: bool,
+    /// Salt of public links; empty, the cluster generates one and keeps it in the
+    /// database.
+    pub public_link_salt: String,
+}
+
+impl Default for FileSettings {
+    fn default() -> Self {
+        FileSettings {
+            enable_file_attachments: true,
+            driver_name: None,
+            directory: "./data/".into(),
+            max_file_size: 100 * 1024 * 1024,
+            max_image_resolution: 7680 * 4320,
+            max_image_decoder_concurrency: -1,
+            enable_public_link: false,
+            public_link_salt: String::new(),
+        }
+    }
+}
+
+/// Where files are kept (`FileSettings.DriverName`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileDriver {
+    Local,
+    Database,
+}
+
+impl Config {
+    /// The file driver in use: the configured one, else the one that suits the
+    /// deployment (a cluster's nodes share only the database).
+    pub fn file_driver(&self) -> FileDriver {
+        match self.file_settings.driver_name.as_deref() {
+            Some("database") => FileDriver::Database,
+            Some(_) => FileDriver::Local,
+            None if self.cluster_settings.enable => FileDriver::Database,
+            None => FileDriver::Local,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase", default)]
 pub struct PluginSettings {
@@ -352,6 +413,19 @@ impl Config {
                 "ServiceSettings.SessionLengthWebInHours must be positive".into(),
             ));
         }
+        match self.file_settings.driver_name.as_deref() {
+            None | Some("local") | Some("database") => {}
+            Some(other) => {
+                return Err(ConfigError::Invalid(format!(
+                    "FileSettings.DriverName must be \"local\" or \"database\", not {other:?}"
+                )))
+            }
+        }
+        if self.file_settings.max_file_size == 0 || self.file_settings.max_image_resolution == 0 {
+            return Err(ConfigError::Invalid(
+                "FileSettings.MaxFileSize and MaxImageResolution must be positive".into(),
+            ));
+        }
         self.listen_address()?;
         if self.metrics_settings.enable {
             parse_listen_address(
@@ -454,7 +528,8 @@ fn parse_like(current: &serde_json::Value, raw: &str) -> Result<serde_json::Valu
             .parse::<serde_json::Number>()
             .map(Value::Number)
             .map_err(|_| format!("expects a number, got {raw:?}")),
-        Value::String(_) => Ok(Value::String(raw.to_string())),
+        // Unset optional keys (FileSettings.DriverName) are text when set.
+        Value::String(_) | Value::Null => Ok(Value::String(raw.to_string())),
         _ => serde_json::from_str(raw).map_err(|e| format!("expects JSON: {e}")),
     }
 }

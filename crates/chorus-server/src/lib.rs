@@ -10,7 +10,8 @@
 //! - the domain layer, `app`: every rule and permission, once, for an explicit actor;
 //!   it fires plugin hooks and publishes websocket events;
 //! - infrastructure: `store` (all SQL), `cluster` (node membership and the
-//!   LISTEN/NOTIFY bus between nodes), `plugins` (the plugin host), `ws`'s hub,
+//!   LISTEN/NOTIFY bus between nodes), `files` (where uploaded files are kept),
+//!   `plugins` (the plugin host), `ws`'s hub,
 //!   `commands` (the trigger registry), `security`, `metrics`.
 //!
 //! Beside them: `config` (settings and overrides), `error` (the error-code table and
@@ -23,6 +24,7 @@ pub mod cluster;
 pub mod commands;
 pub mod config;
 pub mod error;
+pub mod files;
 pub mod http_server;
 pub mod lifecycle;
 pub mod metrics;
@@ -69,6 +71,12 @@ pub struct AppState {
     /// What `/config/client` shows, and `X-Version-Id` (which carries its hash), both
     /// fixed for the life of the process.
     pub client_config: app::config::ClientConfig,
+    /// Where uploaded files are kept (`FileSettings.DriverName`).
+    pub files: files::FileStorage,
+    /// Makes thumbnails and previews, a few images at a time.
+    pub previewer: app::files::Previewer,
+    /// The public-link salt the cluster generated, once read.
+    pub public_link_salt: tokio::sync::OnceCell<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -81,6 +89,8 @@ pub enum ServerError {
     Plugins(std::io::Error),
     #[error("cannot serve metrics on MetricsSettings.ListenAddress: {0}")]
     Metrics(std::io::Error),
+    #[error("cannot prepare the file folder (FileSettings.Directory): {0}")]
+    Files(std::io::Error),
     #[error("cannot prepare the cluster bus (SqlSettings.DataSource): {0}")]
     Bus(sqlx::Error),
 }
@@ -109,6 +119,8 @@ pub async fn build_state(config: Config) -> Result<Arc<AppState>, ServerError> {
         Duration::from_millis(config.service_settings.password_hash_wait_milliseconds),
     );
     let login_throttle = security::throttle::LoginThrottle::new(&config.rate_limit_settings);
+    let files = files::FileStorage::new(&config, store.clone()).map_err(ServerError::Files)?;
+    let previewer = app::files::Previewer::new(&config, files.clone(), store.clone());
     let bus = if config.cluster_settings.enable {
         let bus = cluster::bus::Bus::new(&node_id, &config.sql_settings.data_source)
             .map_err(ServerError::Bus)?;
@@ -129,6 +141,9 @@ pub async fn build_state(config: Config) -> Result<Arc<AppState>, ServerError> {
         metrics,
         lifecycle: lifecycle::Lifecycle::new(),
         client_config,
+        files,
+        previewer,
+        public_link_salt: tokio::sync::OnceCell::new(),
     }))
 }
 
@@ -258,6 +273,9 @@ async fn sweep_expired(state: Arc<AppState>) {
             tracing::warn!(error = %err, "could not sweep expired plugin keys");
         }
         cluster::bus::sweep_large_messages(&state.store).await;
+        if let Err(err) = state.files.sweep().await {
+            tracing::warn!(error = %err, "could not sweep unfinished uploads");
+        }
     }
 }
 

@@ -155,6 +155,35 @@ impl Api {
         self.call(reqwest::Method::DELETE, path, None).await
     }
 
+    /// `POST /files` as a multipart form (`channel_id`, then the file), as Mattermost's
+    /// web app and `mattermostdriver` send it.
+    pub async fn upload_file(
+        &self,
+        channel_id: &str,
+        name: &str,
+        data: Vec<u8>,
+    ) -> (StatusCode, Value) {
+        let form = reqwest::multipart::Form::new()
+            .text("channel_id", channel_id.to_string())
+            .part(
+                "files",
+                reqwest::multipart::Part::bytes(data).file_name(name.to_string()),
+            );
+        self.send(
+            self.request(reqwest::Method::POST, "/files")
+                .multipart(form),
+        )
+        .await
+    }
+
+    /// A GET whose reply is not JSON (a file): its status, headers and bytes.
+    pub async fn download(&self, path: &str) -> Reply {
+        self.client
+            .send_raw(self.request(reqwest::Method::GET, path))
+            .await
+            .expect("request sent")
+    }
+
     /// Creates an open team named `name`; the caller becomes its admin.
     pub async fn team(&self, name: &str) -> Value {
         let (status, team) = self

@@ -61,6 +61,7 @@ impl TestServer {
         config.rate_limit_settings.login_max_burst = chorus_launcher::LOGINS_PER_MINUTE;
         config.plugin_settings.directory =
             dir.path().join("plugins").to_string_lossy().into_owned();
+        config.file_settings.directory = dir.path().join("files").to_string_lossy().into_owned();
         adjust(&mut config);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
@@ -92,6 +93,11 @@ impl TestServer {
     /// `PluginSettings.Directory` of this server.
     pub fn plugin_dir(&self) -> std::path::PathBuf {
         std::path::PathBuf::from(&self.state.config.plugin_settings.directory)
+    }
+
+    /// `FileSettings.Directory` of this server (the `local` file driver's folder).
+    pub fn files_dir(&self) -> std::path::PathBuf {
+        std::path::PathBuf::from(&self.state.config.file_settings.directory)
     }
 
     /// Rows in `table`, read straight from the database, to show that a refused request

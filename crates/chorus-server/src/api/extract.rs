@@ -151,6 +151,18 @@ impl Paging {
     }
 }
 
+/// Whether a request's body is a multipart form (bundle and file uploads).
+pub fn is_multipart(headers: &axum::http::HeaderMap) -> bool {
+    headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.trim_start()
+                .to_ascii_lowercase()
+                .starts_with("multipart/form-data")
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

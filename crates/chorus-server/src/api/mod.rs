@@ -13,6 +13,7 @@ mod bots;
 pub(crate) mod channels;
 pub(crate) mod commands;
 pub mod extract;
+mod files;
 mod plugin_http;
 mod plugins;
 pub(crate) mod posts;
@@ -45,6 +46,7 @@ pub fn router(state: SharedState) -> Router {
         .merge(channels::router())
         .merge(posts::router())
         .merge(reactions::router())
+        .merge(files::router(state.config.file_settings.max_file_size))
         .merge(preferences::router())
         .merge(roles::router())
         .merge(commands::router())
@@ -55,6 +57,7 @@ pub fn router(state: SharedState) -> Router {
         ));
     Router::new()
         .nest("/api/v4", api)
+        .merge(files::public_router())
         .route("/plugins/{plugin_id}", any(plugin_http::serve_plugin_http))
         .route(
             "/plugins/{plugin_id}/{*rest}",

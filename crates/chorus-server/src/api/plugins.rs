@@ -2,7 +2,7 @@
 //! admin operations of `app::plugins_admin`. Routing of `/plugins/{id}/…`
 //! to plugins themselves lives in `api::plugin_http`.
 
-use super::extract::Path;
+use super::extract::{is_multipart, Path};
 use super::SharedState;
 use crate::app::Auth;
 use crate::error::{AppResult, Code};
@@ -28,18 +28,6 @@ pub fn router(max_bundle_bytes: usize) -> Router<SharedState> {
         .route("/plugins/{plugin_id}", delete(remove))
         .route("/plugins/{plugin_id}/enable", post(enable))
         .route("/plugins/{plugin_id}/disable", post(disable))
-}
-
-fn is_multipart(headers: &axum::http::HeaderMap) -> bool {
-    headers
-        .iter()
-        .find(|(name, _)| *name == axum::http::header::CONTENT_TYPE)
-        .and_then(|(_, v)| v.to_str().ok())
-        .is_some_and(|v| {
-            v.trim_start()
-                .to_ascii_lowercase()
-                .starts_with("multipart/form-data")
-        })
 }
 
 /// Multipart `plugin` (the bundle) and optional `force` ("true" to replace).

@@ -44,9 +44,6 @@ async fn create_post(
     auth: Auth,
     Body(request): Body<CreatePost>,
 ) -> AppResult<impl IntoResponse> {
-    if !request.file_ids.is_empty() {
-        return Err(Code::PostFilesUnsupported.into());
-    }
     let draft = Post {
         channel_id: request.channel_id,
         message: request.message,
@@ -54,6 +51,7 @@ async fn create_post(
         post_type: request.post_type,
         props: request.props,
         pending_post_id: request.pending_post_id,
+        file_ids: request.file_ids,
         ..Post::default()
     };
     let post = state.create_post(auth.actor(), draft).await?;

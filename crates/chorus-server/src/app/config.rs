@@ -51,9 +51,24 @@ impl ClientConfig {
             ("EnableGuestAccounts", flag(false)),
             ("EnableCommands", flag(true)),
             ("PluginsEnabled", flag(config.plugin_settings.enable)),
+            (
+                "EnableFileAttachments",
+                flag(config.file_settings.enable_file_attachments),
+            ),
+            (
+                "EnableMobileFileUpload",
+                flag(config.file_settings.enable_file_attachments),
+            ),
+            ("EnableMobileFileDownload", flag(true)),
+            (
+                "EnablePublicLink",
+                flag(config.file_settings.enable_public_link),
+            ),
+            (
+                "MaxFileSize",
+                config.file_settings.max_file_size.to_string(),
+            ),
             // What Chorus does not serve yet is reported off, so clients hide it.
-            ("EnableFileAttachments", flag(false)),
-            ("EnablePublicLink", flag(false)),
             ("EnableCustomEmoji", flag(false)),
             ("EnableIncomingWebhooks", flag(false)),
             ("EnableOutgoingWebhooks", flag(false)),
@@ -79,6 +94,7 @@ impl AppState {
         let mut config =
             serde_json::to_value(&self.config).map_err(|e| AppError::Internal(e.to_string()))?;
         config["SqlSettings"]["DataSource"] = serde_json::Value::String("********".into());
+        config["FileSettings"]["PublicLinkSalt"] = serde_json::Value::String("********".into());
         // The enabled states chosen through the API (stored for the cluster) win over
         // the file's, as they do when plugins start.
         let states = &mut config["PluginSettings"]["PluginStates"];

@@ -7,9 +7,12 @@
 //!
 //! Submodules, one per resource: `sessions` (tokens to signed-in users),
 //! `access_tokens` (personal access tokens), `bots` (bot accounts), `users`,
-//! `teams`, `channels`, `posts`, `reactions`, `preferences`, `roles` (the built-in roles), `categories` (the channel sidebar), `commands` (slash commands), `config` (the running configuration), `plugins` (what plugins
-//! may do through their API), `plugins_admin` (installing and enabling them), `permissions` (the rules), `validate` (field rules),
-//! `events` (who sees which websocket event).
+//! `teams`, `channels`, `posts`, `reactions`, `files` (uploads and who may read them),
+//! `preferences`, `roles` (the built-in roles), `categories` (the channel sidebar),
+//! `commands` (slash commands), `config` (the running configuration), `plugins` (what
+//! plugins may do through their API), `plugins_admin` (installing and enabling them),
+//! `permissions` (the rules), `validate` (field rules), `events` (who sees which
+//! websocket event).
 
 pub mod access_tokens;
 pub mod bots;
@@ -18,6 +21,7 @@ pub mod channels;
 pub mod commands;
 pub mod config;
 pub mod events;
+pub mod files;
 pub mod permissions;
 pub mod plugins;
 pub mod plugins_admin;

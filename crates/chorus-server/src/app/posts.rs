@@ -11,7 +11,9 @@ use crate::error::{AppError, AppResult, Code};
 use crate::plugins::{HookContext, Rejection};
 use crate::store::{MemberName, PostWindow};
 use crate::AppState;
-use chorus_model::{events, new_id, now_millis, Broadcast, Channel, Post, PostList, User};
+use chorus_model::{
+    events, new_id, now_millis, Broadcast, Channel, Post, PostList, User, POST_FILES_MAX,
+};
 
 /// Longest `pending_post_id` a client may send.
 const PENDING_POST_ID_MAX: usize = 100;
@@ -62,6 +64,22 @@ fn check_message(message: &str) -> AppResult<()> {
     )
 }
 
+/// At most [`POST_FILES_MAX`] well-formed file ids. Ids the author may not attach
+/// (another user's upload, another channel's, one already attached) are left out of
+/// the post, as Mattermost does.
+fn check_file_ids(file_ids: &[String]) -> AppResult<()> {
+    if file_ids.len() > POST_FILES_MAX {
+        return Err(Code::PostFileIdsInvalid.with_message(format!(
+            "A post carries at most {POST_FILES_MAX} files; this one names {}.",
+            file_ids.len()
+        )));
+    }
+    if let Some(bad) = file_ids.iter().find(|id| !chorus_model::is_valid_id(id)) {
+        return Err(Code::PostFileIdsInvalid.with_message(format!("{bad:?} is not a file id.")));
+    }
+    Ok(())
+}
+
 fn rejected(rejection: Rejection) -> AppError {
     Code::PostRejectedByPlugin.with_message(format!("Post rejected by plugin: {}", rejection.0))
 }
@@ -97,6 +115,7 @@ impl AppState {
             &draft.pending_post_id,
             PENDING_POST_ID_MAX,
         )?;
+        check_file_ids(&draft.file_ids)?;
         let channel = load_member_channel(self, actor, &draft.channel_id).await?;
         if !draft.root_id.is_empty() {
             require_id(&draft.root_id, "root_id")?;
@@ -149,6 +168,8 @@ impl AppState {
                 .with_message("The thread's root post was deleted; the reply was not posted."));
         };
         post.reply_count = posted.reply_count;
+        post.file_ids = posted.file_ids;
+        self.attach_files([&mut post]).await?;
         self.publish_posted(channel, &post, &author.username, posted.members)?;
         self.plugins.message_has_been_posted(context, &post);
         Ok(post)
@@ -200,10 +221,26 @@ impl AppState {
         Ok((post, channel))
     }
 
-    /// A post with its reactions in `metadata`.
+    /// Fills the `metadata` of posts: their reactions and files.
+    pub async fn attach_metadata(
+        &self,
+        posts: impl IntoIterator<Item = &mut Post>,
+    ) -> AppResult<()> {
+        let mut posts: Vec<&mut Post> = posts.into_iter().collect();
+        self.attach_reactions(posts.iter_mut().map(|p| &mut **p))
+            .await?;
+        self.attach_files(posts).await
+    }
+
+    /// [`AppState::attach_metadata`] for every post of a list.
+    pub async fn attach_metadata_to_list(&self, list: &mut PostList) -> AppResult<()> {
+        self.attach_metadata(list.posts.values_mut()).await
+    }
+
+    /// A post with its reactions and files in `metadata`.
     pub async fn get_post(&self, actor: Actor<'_>, post_id: &str) -> AppResult<Post> {
         let mut post = self.readable_post(actor, post_id).await?.0;
-        self.attach_reactions([&mut post]).await?;
+        self.attach_metadata([&mut post]).await?;
         Ok(post)
     }
 
@@ -241,7 +278,7 @@ impl AppState {
             .update_post(&new)
             .await?
             .ok_or_else(|| AppError::from(Code::PostNotFound))?;
-        self.attach_reactions([&mut updated]).await?;
+        self.attach_metadata([&mut updated]).await?;
         self.publish(event(
             events::POST_EDITED,
             serde_json::json!({"post": json_text(&updated)?}),
@@ -306,7 +343,7 @@ impl AppState {
             .store
             .channel_posts(&channel.id, &window, page, per_page)
             .await?;
-        self.attach_reactions_to_list(&mut list).await?;
+        self.attach_metadata_to_list(&mut list).await?;
         Ok(list)
     }
 
@@ -335,7 +372,7 @@ impl AppState {
                     .await?
             }
         };
-        self.attach_reactions_to_list(&mut list).await?;
+        self.attach_metadata_to_list(&mut list).await?;
         Ok(list)
     }
 }

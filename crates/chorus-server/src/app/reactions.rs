@@ -10,7 +10,7 @@ use super::Actor;
 use crate::error::{AppError, AppResult, Code};
 use crate::store::ReactionAdded;
 use crate::AppState;
-use chorus_model::{events, now_millis, Broadcast, Post, PostList, Reaction};
+use chorus_model::{events, now_millis, Broadcast, Post, Reaction};
 use std::collections::HashMap;
 
 /// Mattermost's longest emoji name.
@@ -220,10 +220,5 @@ impl AppState {
             post.metadata.insert("reactions".into(), value);
         }
         Ok(())
-    }
-
-    /// [`AppState::attach_reactions`] for every post of a list.
-    pub async fn attach_reactions_to_list(&self, list: &mut PostList) -> AppResult<()> {
-        self.attach_reactions(list.posts.values_mut()).await
     }
 }

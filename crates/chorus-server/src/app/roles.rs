@@ -1,8 +1,8 @@
 //! The built-in roles, as Mattermost's apps read them at start-up to decide what to
 //! offer (`GET /roles/name/{name}`, `POST /roles/names`, `GET /roles/{id}`). Chorus has
 //! no permission schemes: the roles are fixed, and each lists Mattermost's permissions
-//! for what Chorus serves, so that an app does not offer what would only fail (no file
-//! uploads, webhooks or custom groups yet). Anyone signed in may read them.
+//! for what Chorus serves, so that an app does not offer what would only fail (no
+//! webhooks or custom groups yet). Anyone signed in may read them.
 
 use super::validate::require_id;
 use crate::error::{AppError, AppResult, Code};
@@ -54,6 +54,7 @@ const CHANNEL_USER: &[&str] = &[
     "remove_reaction",
     "manage_public_channel_members",
     "create_post",
+    "upload_file",
     "use_channel_mentions",
     "manage_public_channel_properties",
     "delete_public_channel",

@@ -11,3 +11,9 @@ pub fn sha256_hex(input: &[u8], bytes: usize) -> String {
         .map(|b| format!("{b:02x}"))
         .collect()
 }
+
+/// Whether two secrets are equal, taking as long whichever byte differs (a public
+/// link's hash is checked against a guess).
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}

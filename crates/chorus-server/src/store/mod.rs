@@ -26,6 +26,7 @@ mod access_tokens;
 mod bots;
 mod channels;
 mod cluster;
+mod files;
 mod plugins;
 mod posts;
 mod preferences;
@@ -36,6 +37,7 @@ mod users;
 
 pub use bots::BotFilter;
 pub use channels::MemberName;
+pub use files::StoredFile;
 pub use plugins::{KvWrite, StoredBundle};
 pub use posts::PostWindow;
 pub use reactions::ReactionAdded;

@@ -1,7 +1,7 @@
 //! Posts: create (bumping the channel's counters in the same transaction), edit,
 //! soft-delete (a root takes its replies with it), and the paged and threaded reads.
 
-use super::{on_reader, on_writer, Backend, JsonObject, MemberName, Store, StoreResult};
+use super::{on_reader, on_writer, Backend, IdList, JsonObject, MemberName, Store, StoreResult};
 use chorus_model::{now_millis, Post, PostList};
 use sqlx::types::Json;
 
@@ -13,7 +13,7 @@ macro_rules! select_posts {
         concat!(
             "SELECT p.id, p.create_at, p.update_at, p.edit_at, p.delete_at, p.is_pinned, \
                p.user_id, p.channel_id, p.root_id, p.original_id, p.message, p.type, p.props, \
-               p.hashtags, p.pending_post_id, p.has_reactions, \
+               p.hashtags, p.pending_post_id, p.has_reactions, p.file_ids, \
                COALESCE(rt.reply_count, p.reply_count) AS reply_count, \
                COALESCE(rt.last_reply_at, p.last_reply_at) AS last_reply_at \
              FROM posts p LEFT JOIN posts rt ON rt.id = p.root_id AND p.root_id <> '' ",
@@ -41,6 +41,7 @@ struct PostRow {
     hashtags: String,
     pending_post_id: String,
     has_reactions: bool,
+    file_ids: Json<Vec<String>>,
     reply_count: i64,
     last_reply_at: i64,
 }
@@ -66,6 +67,7 @@ impl From<PostRow> for Post {
             reply_count: row.reply_count,
             last_reply_at: row.last_reply_at,
             has_reactions: row.has_reactions,
+            file_ids: row.file_ids.0,
             metadata: Default::default(),
         }
     }
@@ -113,6 +115,9 @@ pub struct Posted {
     pub members: Vec<MemberName>,
     /// The thread's reply count after a reply (0 for a root).
     pub reply_count: i64,
+    /// The files that were attached: those of the post's `file_ids` that its author
+    /// uploaded to its channel and that no other post had taken.
+    pub file_ids: Vec<String>,
 }
 
 /// A row of the post insert's answer on PostgreSQL: one per channel member, or one
@@ -130,8 +135,9 @@ macro_rules! insert_post {
     ($live_root:literal) => {
         concat!(
             "INSERT INTO posts (id, create_at, update_at, edit_at, delete_at, is_pinned, user_id, \
-               channel_id, root_id, original_id, message, type, props, hashtags, pending_post_id) \
-             SELECT $1, $2, $3, 0, 0, $4, $5, $6, $7, '', $8, $9, $10, $11, $12 \
+               channel_id, root_id, original_id, message, type, props, hashtags, pending_post_id, \
+               file_ids) \
+             SELECT $1, $2, $3, 0, 0, $4, $5, $6, $7, '', $8, $9, $10, $11, $12, $14 \
              WHERE $13 = '' OR EXISTS (",
             $live_root,
             ")"
@@ -183,6 +189,30 @@ const INSERT_POST_POSTGRES: &str = concat!(
 const INSERT_POST_SQLITE: &str =
     insert_post!("SELECT 1 FROM posts WHERE id = $13 AND delete_at = 0");
 
+/// Attaches the files of a new post (`$1`) that its author (`$3`) uploaded to its
+/// channel (`$4`) and no post has taken yet; answers the ids attached.
+macro_rules! attach_files {
+    ($ids:literal) => {
+        concat!(
+            "UPDATE file_infos SET post_id = $1 WHERE id ",
+            $ids,
+            " AND post_id = '' AND creator_id = $3 AND channel_id = $4 AND delete_at = 0 \
+             RETURNING id"
+        )
+    };
+}
+const ATTACH_FILES_POSTGRES: &str = attach_files!("= ANY($2)");
+const ATTACH_FILES_SQLITE: &str = attach_files!("IN (SELECT value FROM json_each($2))");
+
+/// `wanted` in its order, keeping only the ids in `attached`.
+fn in_order(wanted: &[String], attached: &[String]) -> Vec<String> {
+    wanted
+        .iter()
+        .filter(|id| attached.contains(id))
+        .cloned()
+        .collect()
+}
+
 const MEMBER_NAMES: &str = "SELECT m.user_id, u.username FROM channel_members m \
      JOIN users u ON u.id = m.user_id WHERE m.channel_id = $1";
 
@@ -201,7 +231,7 @@ impl Store {
     pub async fn insert_post(&self, post: &Post) -> StoreResult<Option<Posted>> {
         let props = Json(&post.props);
         macro_rules! bind_post {
-            ($query:expr) => {
+            ($query:expr, $file_ids:expr) => {
                 $query
                     .bind(&post.id)
                     .bind(post.create_at)
@@ -216,18 +246,47 @@ impl Store {
                     .bind(&post.hashtags)
                     .bind(&post.pending_post_id)
                     .bind(&post.root_id)
+                    .bind(Json($file_ids))
             };
+        }
+        macro_rules! attach {
+            ($sql:expr, $tx:expr) => {{
+                let attached: Vec<String> = sqlx::query_scalar($sql)
+                    .bind(&post.id)
+                    .bind(IdList(&post.file_ids))
+                    .bind(&post.user_id)
+                    .bind(&post.channel_id)
+                    .fetch_all(&mut *$tx)
+                    .await?;
+                in_order(&post.file_ids, &attached)
+            }};
         }
         let posted = match &self.pools {
             super::Pools::Postgres(pool) => {
-                let rows: Vec<PostedRow> = bind_post!(sqlx::query_as(INSERT_POST_POSTGRES))
-                    .fetch_all(pool)
-                    .await?;
+                // Posts without files stay one statement; with files, the attachment
+                // and the post commit together or not at all.
+                let (rows, file_ids): (Vec<PostedRow>, _) = if post.file_ids.is_empty() {
+                    let rows = bind_post!(sqlx::query_as(INSERT_POST_POSTGRES), &[] as &[String])
+                        .fetch_all(pool)
+                        .await?;
+                    (rows, Vec::new())
+                } else {
+                    let mut tx = pool.begin().await?;
+                    let file_ids = attach!(ATTACH_FILES_POSTGRES, tx);
+                    let rows = bind_post!(sqlx::query_as(INSERT_POST_POSTGRES), &file_ids)
+                        .fetch_all(&mut *tx)
+                        .await?;
+                    if !rows.is_empty() {
+                        tx.commit().await?;
+                    }
+                    (rows, file_ids)
+                };
                 let Some(first) = rows.first() else {
                     return Ok(None);
                 };
+                let reply_count = first.reply_count.unwrap_or(0);
                 Posted {
-                    reply_count: first.reply_count.unwrap_or(0),
+                    reply_count,
                     members: rows
                         .into_iter()
                         .filter_map(|row| {
@@ -237,11 +296,17 @@ impl Store {
                             })
                         })
                         .collect(),
+                    file_ids,
                 }
             }
             super::Pools::Sqlite { writer, reader } => {
                 let mut tx = writer.begin().await?;
-                let inserted = bind_post!(sqlx::query(INSERT_POST_SQLITE))
+                let file_ids = if post.file_ids.is_empty() {
+                    Vec::new()
+                } else {
+                    attach!(ATTACH_FILES_SQLITE, tx)
+                };
+                let inserted = bind_post!(sqlx::query(INSERT_POST_SQLITE), &file_ids)
                     .execute(&mut *tx)
                     .await?;
                 if inserted.rows_affected() == 0 {
@@ -271,6 +336,7 @@ impl Store {
                 Posted {
                     members,
                     reply_count,
+                    file_ids,
                 }
             }
         };
@@ -357,6 +423,14 @@ impl Store {
                 .bind(id)
                 .execute(&mut *tx)
                 .await?;
+            sqlx::query(
+                "UPDATE file_infos SET delete_at = $1, update_at = $1 WHERE delete_at = 0 \
+                 AND post_id IN (SELECT id FROM posts WHERE id = $2 OR root_id = $2)",
+            )
+            .bind(now)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
             if !root_id.is_empty() {
                 sqlx::query(
                     "UPDATE posts SET reply_count = reply_count - 1 WHERE id = $1 AND reply_count > 0",

@@ -26,6 +26,8 @@ const PUBLIC: &[(&str, &str)] = &[
     ("GET", "/system/ping"),
     ("GET", "/plugins/webapp"),
     ("GET", "/websocket"),
+    // Public file links carry their own proof (the hash), outside /api/v4.
+    ("GET", "/files/{file_id}/public"),
 ];
 
 /// Routes for system admins only.

@@ -8,6 +8,7 @@ mod cluster;
 mod commands;
 mod common;
 mod errors;
+mod files;
 mod hardening;
 mod plugins;
 mod posts;

@@ -288,8 +288,10 @@ async fn sessions_and_events_span_the_cluster() {
     cluster.shutdown().await;
 }
 
-/// A bot made on one node works through every node with its access token (its posts
-/// and reactions reach sockets on the others), and losing
+/// A bot made on one node works through every node with its access token (its posts,
+/// reactions and files reach the others: a file uploaded through node 1, in the
+/// cluster's default `database` file driver, downloads byte for byte through node 3
+/// and gets its thumbnail through node 2), and losing
 /// the token (revoked) or the bot (disabled) on one node is refused by the others at
 /// once, their websockets closed.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -349,6 +351,47 @@ async fn access_tokens_and_bots_span_the_cluster() {
             .contains("rocket"),
         "{event}"
     );
+
+    // A file uploaded through node 1, attached through node 2, read through node 3.
+    let data: Vec<u8> = (0..1_500_000u32).map(|i| (i % 251) as u8).collect();
+    let (status, uploaded) = as_bot
+        .at(n1)
+        .upload_file(&world.channel_id, "report.bin", data.clone())
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{uploaded}");
+    let file_id = id(&uploaded["file_infos"][0]);
+    let (status, attached) = as_bot
+        .post(
+            "/posts",
+            json!({"channel_id": world.channel_id, "message": "report", "file_ids": [file_id]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{attached}");
+    let event = socket.next_event("posted").await;
+    assert_eq!(
+        event_post(&event)["metadata"]["files"][0]["id"],
+        json!(file_id)
+    );
+    let download = as_bot.at(n3).download(&format!("/files/{file_id}")).await;
+    assert_eq!(download.status, StatusCode::OK);
+    assert!(
+        download.body == data,
+        "node 3 served other bytes than node 1 took"
+    );
+    // A 1×1 GIF: its thumbnail is made by whichever node is asked first.
+    let gif = b"GIF89a\x01\x00\x01\x00\x80\x00\x00\xff\xff\xff\x00\x00\x00!\xf9\x04\x01\x00\x00\x00\x00,\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02D\x01\x00;".to_vec();
+    let (_, uploaded) = as_bot
+        .at(n1)
+        .upload_file(&world.channel_id, "dot.gif", gif)
+        .await;
+    let gif_id = id(&uploaded["file_infos"][0]);
+    let thumbnail = as_bot
+        .at(n2)
+        .download(&format!("/files/{gif_id}/thumbnail"))
+        .await;
+    assert_eq!(thumbnail.status, StatusCode::OK);
+    assert_eq!(thumbnail.headers["content-type"], "image/jpeg");
+    assert_eq!(&thumbnail.body[..2], [0xff, 0xd8], "a JPEG thumbnail");
 
     let (status, _) = world
         .admin
