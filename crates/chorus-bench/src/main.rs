@@ -8,8 +8,9 @@
 //! calls through `chorus-client`): release builds of `chorus` and the plugins, real
 //! server processes on fresh PostgreSQL databases (127.0.0.1:5432, or
 //! `CHORUS_TEST_POSTGRES_URL`) and on SQLite. Scenarios: `hooks`, `posts`,
-//! `websockets`, `plugins`, `kv`, `memory`, `logins`, or `all`.
+//! `websockets`, `plugins`, `kv`, `memory`, `logins`, `files`, or `all`.
 
+mod files;
 mod hooks;
 mod logins;
 mod memory;
@@ -67,6 +68,7 @@ enum Scenario {
     Kv,
     Memory,
     Logins,
+    Files,
 }
 
 fn main() {
@@ -142,7 +144,17 @@ async fn run(args: &Args) -> Report {
         sqlite.shutdown().await;
     }
 
+    if wants(Scenario::Files) {
+        eprintln!("files: 50 MB through 1 node on SQLite (local driver) and through nginx");
+        let sqlite = start(chorus_testkit::Cluster::builder().sqlite())
+            .await
+            .expect("a SQLite node always starts");
+        files::run(&mut report, sqlite.node(0), "1 node SQLite, local driver").await;
+        sqlite.shutdown().await;
+    }
+
     let any_cluster = needs_population
+        || wants(Scenario::Files)
         || wants(Scenario::Plugins)
         || wants(Scenario::Kv)
         || wants(Scenario::Memory);
@@ -242,6 +254,15 @@ async fn run(args: &Args) -> Report {
     if let (true, Some(population)) = (wants(Scenario::Websockets), &population) {
         eprintln!("failover: kill -9 of node 0 with its sockets connected");
         websockets::node_kill(&mut report, &mut cluster, population).await;
+    }
+    if wants(Scenario::Files) {
+        eprintln!("files: 50 MB through a node of the cluster on PostgreSQL (database driver)");
+        files::run(
+            &mut report,
+            cluster.node(0),
+            "1 node PostgreSQL, database driver",
+        )
+        .await;
     }
     cluster.shutdown().await;
     report

@@ -89,8 +89,6 @@ pub enum ServerError {
     Plugins(std::io::Error),
     #[error("cannot serve metrics on MetricsSettings.ListenAddress: {0}")]
     Metrics(std::io::Error),
-    #[error("cannot prepare the file folder (FileSettings.Directory): {0}")]
-    Files(std::io::Error),
     #[error("cannot prepare the cluster bus (SqlSettings.DataSource): {0}")]
     Bus(sqlx::Error),
 }
@@ -119,7 +117,7 @@ pub async fn build_state(config: Config) -> Result<Arc<AppState>, ServerError> {
         Duration::from_millis(config.service_settings.password_hash_wait_milliseconds),
     );
     let login_throttle = security::throttle::LoginThrottle::new(&config.rate_limit_settings);
-    let files = files::FileStorage::new(&config, store.clone()).map_err(ServerError::Files)?;
+    let files = files::FileStorage::new(&config, store.clone());
     let previewer = app::files::Previewer::new(&config, files.clone(), store.clone());
     let bus = if config.cluster_settings.enable {
         let bus = cluster::bus::Bus::new(&node_id, &config.sql_settings.data_source)

@@ -89,16 +89,16 @@ pub struct FileStorage {
 
 impl FileStorage {
     /// The driver `config` names, over `store` (which lists pending blobs for both).
-    pub fn new(config: &Config, store: Store) -> std::io::Result<FileStorage> {
+    pub fn new(config: &Config, store: Store) -> FileStorage {
         let driver = match config.file_driver() {
-            FileDriver::Local => {
-                let root = PathBuf::from(&config.file_settings.directory);
-                std::fs::create_dir_all(root.join(".partial"))?;
-                Driver::Local { root }
-            }
+            // The folder is made on the first upload, not at start: a node that never
+            // stores a file leaves no trace on disk.
+            FileDriver::Local => Driver::Local {
+                root: PathBuf::from(&config.file_settings.directory),
+            },
             FileDriver::Database => Driver::Database,
         };
-        Ok(FileStorage { driver, store })
+        FileStorage { driver, store }
     }
 
     /// The driver's name, as `FileSettings.DriverName` spells it.
@@ -114,7 +114,9 @@ impl FileStorage {
         self.store.add_pending_blob(path).await?;
         let sink = match &self.driver {
             Driver::Local { root } => {
-                let partial = root.join(".partial").join(format!(
+                let folder = root.join(".partial");
+                tokio::fs::create_dir_all(&folder).await?;
+                let partial = folder.join(format!(
                     "{}-{}",
                     chorus_model::new_id(),
                     path.replace('/', "_")

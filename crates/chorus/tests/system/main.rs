@@ -2,6 +2,7 @@
 //! (`server_cli`) and clusters of servers on one PostgreSQL (`ha`). One test binary
 //! for the crate keeps link time down.
 
+mod bots;
 mod check_ha;
 mod cli;
 mod cli_admin;
