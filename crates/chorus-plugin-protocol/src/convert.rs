@@ -87,6 +87,52 @@ impl From<v1::Post> for model::Post {
     }
 }
 
+impl From<&model::FileInfo> for v1::FileInfo {
+    fn from(f: &model::FileInfo) -> Self {
+        v1::FileInfo {
+            id: f.id.clone(),
+            user_id: f.user_id.clone(),
+            post_id: f.post_id.clone(),
+            channel_id: f.channel_id.clone(),
+            create_at: f.create_at,
+            update_at: f.update_at,
+            delete_at: f.delete_at,
+            name: f.name.clone(),
+            extension: f.extension.clone(),
+            size: f.size,
+            mime_type: f.mime_type.clone(),
+            width: f.width,
+            height: f.height,
+            has_preview_image: f.has_preview_image,
+            mini_preview: f.mini_preview.clone().unwrap_or_default(),
+        }
+    }
+}
+
+impl From<v1::FileInfo> for model::FileInfo {
+    fn from(f: v1::FileInfo) -> Self {
+        model::FileInfo {
+            id: f.id,
+            user_id: f.user_id,
+            post_id: f.post_id,
+            channel_id: f.channel_id,
+            create_at: f.create_at,
+            update_at: f.update_at,
+            delete_at: f.delete_at,
+            name: f.name,
+            extension: f.extension,
+            size: f.size,
+            mime_type: f.mime_type,
+            width: f.width,
+            height: f.height,
+            has_preview_image: f.has_preview_image,
+            mini_preview: (!f.mini_preview.is_empty()).then_some(f.mini_preview),
+            remote_id: String::new(),
+            archived: false,
+        }
+    }
+}
+
 impl From<&model::Reaction> for v1::Reaction {
     fn from(r: &model::Reaction) -> Self {
         v1::Reaction {
@@ -419,6 +465,7 @@ macro_rules! by_value {
 
 by_value!(
     Post,
+    FileInfo,
     Preference,
     Reaction,
     User,

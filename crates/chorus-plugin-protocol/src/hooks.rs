@@ -55,6 +55,9 @@ macro_rules! for_each_hook {
                 ReactionEvent => Empty, (&ctx, reaction: Reaction) -> ();
             unary ReactionHasBeenRemoved = "ReactionHasBeenRemoved", reaction_has_been_removed: Notification,
                 ReactionEvent => Empty, (&ctx, reaction: Reaction) -> ();
+            unary FileWillBeUploaded = "FileWillBeUploaded", file_will_be_uploaded: Synchronous,
+                FileWillBeUploadedRequest => FileWillBeUploadedResponse,
+                (&ctx, info: FileInfo) -> FileDecision;
             unary ChannelHasBeenCreated = "ChannelHasBeenCreated", channel_has_been_created: Notification,
                 ChannelEvent => Empty, (&ctx, channel: Channel) -> ();
             unary UserHasBeenCreated = "UserHasBeenCreated", user_has_been_created: Notification,
@@ -185,6 +188,7 @@ mod tests {
             [
                 Hook::MessageWillBePosted,
                 Hook::MessageWillBeUpdated,
+                Hook::FileWillBeUploaded,
                 Hook::ExecuteCommand,
                 Hook::ServeHttp
             ]

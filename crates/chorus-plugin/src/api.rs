@@ -5,7 +5,9 @@
 //! for its whole life even while the server restarts its end. Cloning it is cheap
 //! (one shared HTTP/2 connection), so hand clones to spawned tasks freely.
 
-use crate::{Broadcast, Channel, ChannelMember, Command, Post, Preference, Reaction, Team, User};
+use crate::{
+    Broadcast, Channel, ChannelMember, Command, FileInfo, Post, Preference, Reaction, Team, User,
+};
 use chorus_plugin_protocol::v1::{self, plugin_api_client::PluginApiClient};
 use serde::{de::DeserializeOwned, Serialize};
 use serde_json::Value;
@@ -63,6 +65,22 @@ impl From<tonic::Status> for ApiError {
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
+
+/// Which files [`Api::get_file_infos`] answers: empty lists match every user or
+/// channel; `sort_by` is `"CreateAt"` (the default) or `"Size"`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FileQuery {
+    pub page: i32,
+    /// 1-200; 0 means 60.
+    pub per_page: i32,
+    pub user_ids: Vec<String>,
+    pub channel_ids: Vec<String>,
+    /// Only files created at or after this time (ms).
+    pub since: i64,
+    pub include_deleted: bool,
+    pub sort_by: String,
+    pub sort_descending: bool,
+}
 
 /// Options of [`Api::kv_set_with_options`].
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -150,7 +168,11 @@ impl Api {
     /// An `Api` over a gRPC channel you built yourself.
     pub fn from_channel(channel: GrpcChannel) -> Api {
         Api {
-            client: PluginApiClient::new(channel),
+            // Files come back whole (`get_file`); the server bounds them by
+            // FileSettings.MaxFileSize, not gRPC's 4 MiB default.
+            client: PluginApiClient::new(channel)
+                .max_decoding_message_size(usize::MAX)
+                .max_encoding_message_size(usize::MAX),
         }
     }
 
@@ -437,6 +459,98 @@ impl Api {
         };
         let list = self.client().get_reactions(request).await?.into_inner();
         Ok(list.reactions.into_iter().map(Into::into).collect())
+    }
+
+    // ----- Files -----
+
+    /// Stores `data` as `filename` in a channel; any author may then attach it to a
+    /// post there (`Post::file_ids`).
+    pub async fn upload_file(
+        &self,
+        data: Vec<u8>,
+        channel_id: impl Into<String>,
+        filename: impl Into<String>,
+    ) -> ApiResult<FileInfo> {
+        let request = v1::UploadFileRequest {
+            data,
+            channel_id: channel_id.into(),
+            filename: filename.into(),
+        };
+        Ok(self
+            .client()
+            .upload_file(request)
+            .await?
+            .into_inner()
+            .into())
+    }
+
+    /// A file's content.
+    pub async fn get_file(&self, file_id: impl Into<String>) -> ApiResult<Vec<u8>> {
+        let request = v1::FileIdRequest {
+            file_id: file_id.into(),
+        };
+        Ok(self.client().get_file(request).await?.into_inner().data)
+    }
+
+    pub async fn get_file_info(&self, file_id: impl Into<String>) -> ApiResult<FileInfo> {
+        let request = v1::FileIdRequest {
+            file_id: file_id.into(),
+        };
+        Ok(self
+            .client()
+            .get_file_info(request)
+            .await?
+            .into_inner()
+            .into())
+    }
+
+    /// A page of files matching `query` (the defaults match every live file, newest
+    /// first).
+    pub async fn get_file_infos(&self, query: FileQuery) -> ApiResult<Vec<FileInfo>> {
+        let request = v1::GetFileInfosRequest {
+            page: query.page,
+            per_page: query.per_page,
+            user_ids: query.user_ids,
+            channel_ids: query.channel_ids,
+            since: query.since,
+            include_deleted: query.include_deleted,
+            sort_by: query.sort_by,
+            sort_descending: query.sort_descending,
+        };
+        let list = self.client().get_file_infos(request).await?.into_inner();
+        Ok(list.file_infos.into_iter().map(Into::into).collect())
+    }
+
+    /// The file's public link (public links on, the file attached to a post).
+    pub async fn get_file_link(&self, file_id: impl Into<String>) -> ApiResult<String> {
+        let request = v1::FileIdRequest {
+            file_id: file_id.into(),
+        };
+        Ok(self
+            .client()
+            .get_file_link(request)
+            .await?
+            .into_inner()
+            .link)
+    }
+
+    /// New files owned by `user_id` with the same content as `file_ids`, to attach to
+    /// a new post; their ids in the same order.
+    pub async fn copy_file_infos(
+        &self,
+        user_id: impl Into<String>,
+        file_ids: Vec<String>,
+    ) -> ApiResult<Vec<String>> {
+        let request = v1::CopyFileInfosRequest {
+            user_id: user_id.into(),
+            file_ids,
+        };
+        Ok(self
+            .client()
+            .copy_file_infos(request)
+            .await?
+            .into_inner()
+            .file_ids)
     }
 
     /// Shows `post` to one user only, without storing it.

@@ -51,17 +51,17 @@ pub mod testing;
 mod types;
 mod wire;
 
-pub use api::{Api, ApiError, ApiResult, KvSetOptions, LogLevel};
+pub use api::{Api, ApiError, ApiResult, FileQuery, KvSetOptions, LogLevel};
 /// The data types hooks receive and API calls take: `chorus-model`'s, the same the
 /// server and its REST API use, so a plugin can store what it sees with
 /// [`Api::kv_set_json`] in Mattermost's JSON shape.
 pub use chorus_model::{
-    Broadcast, Channel, ChannelMember, Command, CommandArgs, CommandResponse, Post, Preference,
-    Reaction, Team, TeamMember, User, WebSocketEvent,
+    Broadcast, Channel, ChannelMember, Command, CommandArgs, CommandResponse, FileInfo, Post,
+    Preference, Reaction, Team, TeamMember, User, WebSocketEvent,
 };
 pub use cluster::{ClusterJob, ClusterMutex, ClusterMutexGuard, JobHandle};
 pub use http::{HttpRequest, HttpResponse, HTTP_CHUNK_SIZE};
-pub use plugin::{Hook, HookError, HookKind, Plugin, PostDecision};
+pub use plugin::{FileDecision, Hook, HookError, HookKind, Plugin, PostDecision};
 pub use server::{serve, NOT_STARTED_BY_SERVER};
 pub use types::{ClusterEvent, Context};
 

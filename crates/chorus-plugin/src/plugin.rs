@@ -13,8 +13,8 @@
 use crate::http::{HttpRequest, HttpResponse};
 use crate::Api;
 use crate::{
-    Channel, ChannelMember, ClusterEvent, CommandArgs, CommandResponse, Context, Post, Reaction,
-    TeamMember, User,
+    Channel, ChannelMember, ClusterEvent, CommandArgs, CommandResponse, Context, FileInfo, Post,
+    Reaction, TeamMember, User,
 };
 pub use chorus_plugin_protocol::hooks::{Hook, HookKind};
 use std::future::Future;
@@ -37,6 +37,17 @@ pub enum PostDecision {
     /// Store this post instead.
     Replace(Post),
     /// Refuse the post; the reason is shown to the author.
+    Reject(String),
+}
+
+/// What `FileWillBeUploaded` decides about a file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FileDecision {
+    /// Store the file as it is.
+    Accept,
+    /// Store it under this name (the rest of the info is the server's).
+    Rename(String),
+    /// Refuse the upload; the reason is shown to the uploader.
     Reject(String),
 }
 
@@ -178,6 +189,19 @@ pub trait Plugin: Send + Sync + 'static {
     ) -> impl Future<Output = Result<(), HookError>> + Send {
         let _ = (api, ctx, reaction);
         async { Ok(()) }
+    }
+
+    /// A file has arrived whole and is about to be stored (`info` has its name, size,
+    /// type, channel and uploader; its content is not sent): accept, rename or reject
+    /// it. Rejecting one file refuses the whole upload it came in.
+    fn file_will_be_uploaded(
+        &self,
+        api: &Api,
+        ctx: &Context,
+        info: FileInfo,
+    ) -> impl Future<Output = Result<FileDecision, HookError>> + Send {
+        let _ = (api, ctx, info);
+        async { Ok(FileDecision::Accept) }
     }
 
     /// A channel was created.

@@ -5,10 +5,10 @@
 //! the hook table's business (`chorus_plugin_protocol::for_each_hook!`); the model types
 //! inside the messages convert with `chorus_plugin_protocol::convert`.
 
-use crate::plugin::{HookError, PostDecision};
+use crate::plugin::{FileDecision, HookError, PostDecision};
 use crate::{
-    Channel, ChannelMember, ClusterEvent, CommandArgs, CommandResponse, Context, Post, Reaction,
-    TeamMember, User,
+    Channel, ChannelMember, ClusterEvent, CommandArgs, CommandResponse, Context, FileInfo, Post,
+    Reaction, TeamMember, User,
 };
 use chorus_plugin_protocol::v1;
 use tonic::Status;
@@ -93,6 +93,7 @@ context_and_values! {
     PostUpdatedEvent { new_post: Post, old_post: Post } acting user_id;
     ChannelEvent { channel: Channel } acting creator_id;
     UserEvent { user: User } acting id;
+    FileWillBeUploadedRequest { info: FileInfo } acting user_id;
 }
 
 /// The lifecycle hooks: no context, no arguments.
@@ -259,6 +260,39 @@ impl HookReply for v1::MessageWillBePostedResponse {
             (_, reason) if !reason.is_empty() => PostDecision::Reject(reason),
             (Some(post), _) => PostDecision::Replace(post.into()),
             (None, _) => PostDecision::Accept,
+        })
+    }
+}
+
+impl HookReply for v1::FileWillBeUploadedResponse {
+    type Output = FileDecision;
+
+    fn from_result(result: Result<FileDecision, HookError>) -> Result<Self, Status> {
+        Ok(match result.map_err(failed)? {
+            FileDecision::Accept => v1::FileWillBeUploadedResponse::default(),
+            FileDecision::Rename(name) => v1::FileWillBeUploadedResponse {
+                info: Some(v1::FileInfo {
+                    name,
+                    ..Default::default()
+                }),
+                ..Default::default()
+            },
+            FileDecision::Reject(reason) if reason.is_empty() => v1::FileWillBeUploadedResponse {
+                rejection_reason: "rejected by a plugin".into(),
+                ..Default::default()
+            },
+            FileDecision::Reject(reason) => v1::FileWillBeUploadedResponse {
+                rejection_reason: reason,
+                ..Default::default()
+            },
+        })
+    }
+
+    fn into_output(self) -> Result<FileDecision, String> {
+        Ok(match (self.info, self.rejection_reason) {
+            (_, reason) if !reason.is_empty() => FileDecision::Reject(reason),
+            (Some(info), _) if !info.name.is_empty() => FileDecision::Rename(info.name),
+            _ => FileDecision::Accept,
         })
     }
 }

@@ -17,6 +17,7 @@ pub(crate) const HELP: &str = "\
 /demo delete <post id>       delete a post
 /demo react <post id> <emoji>  react to a post as you (unreact: take it back)
 /demo pref set|del <category> <name> [value]  change one of your preferences
+/demo file <text>  upload <text> as note.txt, read it back and post it as the bot
 /demo whisper <text>         an ephemeral post from demo-bot, only you see it
 /demo dm <username>          demo-bot sends <username> a direct message
 /demo join <channel name>    add you to a channel of this team
@@ -140,6 +141,30 @@ impl Demo {
                 }
                 let count = api.get_preferences_for_user(&args.user_id).await?.len();
                 reply(format!("you have {count} preferences"))
+            }
+            ["file", _, ..] => {
+                // Upload, read back and post a file as the bot.
+                let text = rest(1);
+                let info = api
+                    .upload_file(text.clone().into_bytes(), &args.channel_id, "note.txt")
+                    .await?;
+                let content = api.get_file(&info.id).await?;
+                if content != text.as_bytes() {
+                    return Ok(reply("the file read back differs from the one uploaded"));
+                }
+                let bot_id = self.bot_id(api).await?;
+                let post = api
+                    .create_post(Post {
+                        user_id: bot_id,
+                        file_ids: vec![info.id.clone()],
+                        ..Post::new(&args.channel_id, "a file from the demo plugin")
+                    })
+                    .await?;
+                let attached = api.get_file_info(&info.id).await?;
+                reply(format!(
+                    "uploaded {} ({} bytes) as {}, attached to {}",
+                    info.id, info.size, attached.name, post.id
+                ))
             }
             ["channel"] => {
                 let channel = api.get_channel(&args.channel_id).await?;

@@ -5,8 +5,8 @@
 use crate::demo::{Demo, TRIGGER};
 use chorus_plugin::{
     Api, Channel, ChannelMember, ClusterEvent, Command, CommandArgs, CommandResponse, Context,
-    Hook, HookError, HttpRequest, HttpResponse, LogLevel, Plugin, Post, PostDecision, Reaction,
-    TeamMember, User,
+    FileDecision, FileInfo, Hook, HookError, HttpRequest, HttpResponse, LogLevel, Plugin, Post,
+    PostDecision, Reaction, TeamMember, User,
 };
 use serde_json::json;
 
@@ -173,6 +173,34 @@ impl Plugin for Demo {
     ) -> Result<(), HookError> {
         self.record_reaction(api, Hook::ReactionHasBeenRemoved, ctx, reaction)
             .await
+    }
+
+    /// Refuses files named `blocked…` and renames `rename-me…` to `renamed…`, so that
+    /// tests see both decisions; records the last file it was asked about.
+    async fn file_will_be_uploaded(
+        &self,
+        api: &Api,
+        ctx: &Context,
+        info: FileInfo,
+    ) -> Result<FileDecision, HookError> {
+        self.record(
+            api,
+            Hook::FileWillBeUploaded,
+            "last",
+            Some(ctx),
+            json!({ "name": info.name, "size": info.size, "channel_id": info.channel_id }),
+        )
+        .await?;
+        if info.name.starts_with("blocked") {
+            return Ok(FileDecision::Reject(format!(
+                "the demo plugin refuses files named {:?}",
+                info.name
+            )));
+        }
+        if let Some(tail) = info.name.strip_prefix("rename-me") {
+            return Ok(FileDecision::Rename(format!("renamed{tail}")));
+        }
+        Ok(FileDecision::Accept)
     }
 
     async fn channel_has_been_created(

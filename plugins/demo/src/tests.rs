@@ -4,8 +4,8 @@ use crate::demo::{Demo, BOT_USERNAME, TRIGGER};
 use chorus_plugin::testing::Harness;
 use chorus_plugin::Team;
 use chorus_plugin::{
-    Channel, ChannelMember, ClusterEvent, CommandArgs, CommandResponse, HttpRequest, HttpResponse,
-    Post, PostDecision, TeamMember, User,
+    Channel, ChannelMember, ClusterEvent, CommandArgs, CommandResponse, FileDecision, FileInfo,
+    HttpRequest, HttpResponse, Post, PostDecision, TeamMember, User,
 };
 use serde_json::{json, Value};
 use std::time::Duration;
@@ -242,6 +242,44 @@ async fn notification_hooks_record_what_they_saw() {
 }
 
 #[tokio::test]
+async fn uploads_are_refused_or_renamed_by_name() {
+    let (harness, alice, town) = started().await;
+    let info = |name: &str| FileInfo {
+        name: name.into(),
+        user_id: alice.id.clone(),
+        channel_id: town.id.clone(),
+        size: 3,
+        ..FileInfo::default()
+    };
+    assert!(matches!(
+        harness
+            .file_will_be_uploaded(info("blocked.exe"))
+            .await
+            .unwrap(),
+        FileDecision::Reject(_)
+    ));
+    assert_eq!(
+        harness
+            .file_will_be_uploaded(info("rename-me.txt"))
+            .await
+            .unwrap(),
+        FileDecision::Rename("renamed.txt".into())
+    );
+    assert_eq!(
+        harness
+            .file_will_be_uploaded(info("fine.txt"))
+            .await
+            .unwrap(),
+        FileDecision::Accept
+    );
+    let record = harness
+        .server()
+        .kv_json("hook:FileWillBeUploaded:last")
+        .unwrap();
+    assert_eq!(record["name"], "fine.txt");
+}
+
+#[tokio::test]
 async fn the_demo_command_calls_the_api() {
     let (harness, alice, town) = started().await;
     let server = harness.server();
@@ -268,6 +306,13 @@ async fn the_demo_command_calls_the_api() {
         .unwrap()
         .text
         .contains("failed"));
+
+    let uploaded = run("/demo file some notes").await.unwrap().text;
+    assert!(uploaded.contains("(10 bytes) as note.txt"), "{uploaded}");
+    let (file, content) = server.files().pop().expect("the plugin uploaded a file");
+    assert_eq!(content, b"some notes");
+    let post_id = uploaded.rsplit(' ').next().unwrap();
+    assert_eq!(server.post(post_id).unwrap().file_ids, vec![file.id]);
 
     run("/demo whisper psst").await.unwrap();
     assert_eq!(server.ephemeral_posts()[0].post.message, "psst");

@@ -6,7 +6,8 @@
 use super::state::{EphemeralPost, KvEntry, LogEntry, PublishedClusterEvent, State};
 use crate::LogLevel;
 use crate::{
-    Broadcast, Channel, ChannelMember, Command, Post, Preference, Reaction, User, WebSocketEvent,
+    Broadcast, Channel, ChannelMember, Command, FileInfo, Post, Preference, Reaction, User,
+    WebSocketEvent,
 };
 use chorus_model::new_id;
 use chorus_plugin_protocol::v1;
@@ -159,11 +160,36 @@ impl v1::plugin_api_server::PluginApi for FakeApi {
         }
         state.user(&post.user_id)?;
         state.channel(&post.channel_id)?;
+        // As the server: only files of the author (or a plugin's) uploaded to this
+        // channel and not yet attached are kept.
+        let attachable = |f: &FileInfo| {
+            f.post_id.is_empty()
+                && f.delete_at == 0
+                && f.channel_id == post.channel_id
+                && (f.user_id == post.user_id || f.user_id == "nouser")
+        };
+        let file_ids: Vec<String> = post
+            .file_ids
+            .iter()
+            .filter(|id| {
+                state
+                    .files
+                    .iter()
+                    .any(|(f, _)| f.id == **id && attachable(f))
+            })
+            .cloned()
+            .collect();
         let post = state.add_post(Post {
             id: String::new(),
             create_at: 0,
+            file_ids,
             ..post
         });
+        for (file, _) in state.files.iter_mut() {
+            if post.file_ids.contains(&file.id) {
+                file.post_id = post.id.clone();
+            }
+        }
         ok(post.into())
     }
 
@@ -323,6 +349,151 @@ impl v1::plugin_api_server::PluginApi for FakeApi {
             post.has_reactions = true;
         }
         ok((&added).into())
+    }
+
+    async fn upload_file(
+        &self,
+        request: Request<v1::UploadFileRequest>,
+    ) -> Result<Response<v1::FileInfo>, Status> {
+        let request = request.into_inner();
+        let mut state = self.state();
+        state.channel(&request.channel_id)?;
+        let name = request
+            .filename
+            .rsplit(['/', '\\'])
+            .next()
+            .unwrap_or_default()
+            .to_string();
+        if name.is_empty() || name == "." || name == ".." {
+            return Err(Status::invalid_argument(format!(
+                "{:?} is not a file name",
+                request.filename
+            )));
+        }
+        let now = state.now_ms();
+        let extension = name
+            .rsplit_once('.')
+            .map(|(_, ext)| ext.to_ascii_lowercase())
+            .unwrap_or_default();
+        let info = FileInfo {
+            id: new_id(),
+            user_id: "nouser".into(),
+            channel_id: request.channel_id,
+            create_at: now,
+            update_at: now,
+            size: request.data.len() as i64,
+            name,
+            extension,
+            ..FileInfo::default()
+        };
+        state.files.push((info.clone(), request.data));
+        ok((&info).into())
+    }
+
+    async fn get_file(
+        &self,
+        request: Request<v1::FileIdRequest>,
+    ) -> Result<Response<v1::FileData>, Status> {
+        let state = self.state();
+        let (_, data) = state.file(&request.into_inner().file_id)?;
+        ok(v1::FileData { data: data.clone() })
+    }
+
+    async fn get_file_info(
+        &self,
+        request: Request<v1::FileIdRequest>,
+    ) -> Result<Response<v1::FileInfo>, Status> {
+        let state = self.state();
+        let (info, _) = state.file(&request.into_inner().file_id)?;
+        ok(info.into())
+    }
+
+    async fn get_file_infos(
+        &self,
+        request: Request<v1::GetFileInfosRequest>,
+    ) -> Result<Response<v1::FileInfoList>, Status> {
+        let query = request.into_inner();
+        let per_page = match query.per_page {
+            0 => 60,
+            n @ 1..=200 => n,
+            _ => return Err(Status::invalid_argument("per_page must be 1-200")),
+        };
+        if query.page < 0 {
+            return Err(Status::invalid_argument("page must not be negative"));
+        }
+        let state = self.state();
+        let mut files: Vec<&FileInfo> = state
+            .files
+            .iter()
+            .map(|(f, _)| f)
+            .filter(|f| query.include_deleted || f.delete_at == 0)
+            .filter(|f| query.user_ids.is_empty() || query.user_ids.contains(&f.user_id))
+            .filter(|f| query.channel_ids.is_empty() || query.channel_ids.contains(&f.channel_id))
+            .filter(|f| f.create_at >= query.since)
+            .collect();
+        match query.sort_by.as_str() {
+            "" | "CreateAt" => files.sort_by_key(|f| (f.create_at, f.id.clone())),
+            "Size" => files.sort_by_key(|f| (f.size, f.id.clone())),
+            other => {
+                return Err(Status::invalid_argument(format!(
+                    "sort_by must be CreateAt or Size, not {other:?}"
+                )))
+            }
+        }
+        if query.sort_descending {
+            files.reverse();
+        }
+        let file_infos = files
+            .into_iter()
+            .skip((query.page * per_page) as usize)
+            .take(per_page as usize)
+            .map(Into::into)
+            .collect();
+        ok(v1::FileInfoList { file_infos })
+    }
+
+    async fn get_file_link(
+        &self,
+        request: Request<v1::FileIdRequest>,
+    ) -> Result<Response<v1::FileLink>, Status> {
+        let state = self.state();
+        let (info, _) = state.file(&request.into_inner().file_id)?;
+        if info.post_id.is_empty() {
+            return Err(Status::invalid_argument(
+                "a file gets a public link once it is attached to a post",
+            ));
+        }
+        ok(v1::FileLink {
+            link: format!("http://localhost/files/{}/public?h=test", info.id),
+        })
+    }
+
+    async fn copy_file_infos(
+        &self,
+        request: Request<v1::CopyFileInfosRequest>,
+    ) -> Result<Response<v1::FileIdList>, Status> {
+        let request = request.into_inner();
+        let mut state = self.state();
+        state.user(&request.user_id)?;
+        let now = state.now_ms();
+        let mut copies = Vec::new();
+        for id in &request.file_ids {
+            let (info, data) = state.file(id)?.clone();
+            copies.push((
+                FileInfo {
+                    id: new_id(),
+                    user_id: request.user_id.clone(),
+                    post_id: String::new(),
+                    create_at: now,
+                    update_at: now,
+                    ..info
+                },
+                data,
+            ));
+        }
+        let file_ids = copies.iter().map(|(f, _)| f.id.clone()).collect();
+        state.files.extend(copies);
+        ok(v1::FileIdList { file_ids })
     }
 
     async fn remove_reaction(

@@ -4,12 +4,12 @@
 use super::{serve_on, SocketDir, TestServer};
 use crate::api::Api;
 use crate::http::{HttpRequest, HttpResponse};
-use crate::plugin::{Hook, Plugin, PostDecision};
+use crate::plugin::{FileDecision, Hook, Plugin, PostDecision};
 use crate::server::{hooks_server, server_builder};
 use crate::wire::{HarnessArg, HookReply, HookRequest};
 use crate::{
-    Channel, ChannelMember, ClusterEvent, CommandArgs, CommandResponse, Context, Post, Reaction,
-    TeamMember, User,
+    Channel, ChannelMember, ClusterEvent, CommandArgs, CommandResponse, Context, FileInfo, Post,
+    Reaction, TeamMember, User,
 };
 use chorus_model::new_id;
 use chorus_plugin_protocol::v1::{self, hooks_client::HooksClient};

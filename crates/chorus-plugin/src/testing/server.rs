@@ -8,7 +8,8 @@ use super::{serve_on, SocketDir};
 use crate::api::Api;
 use crate::server::server_builder;
 use crate::{
-    Channel, ChannelMember, Command, Post, Preference, Reaction, Team, User, WebSocketEvent,
+    Channel, ChannelMember, Command, FileInfo, Post, Preference, Reaction, Team, User,
+    WebSocketEvent,
 };
 use chorus_model::new_id;
 use chorus_plugin_protocol::v1::plugin_api_server::PluginApiServer;
@@ -163,6 +164,11 @@ impl TestServer {
     /// Every user's preferences as plugins left them.
     pub fn preferences(&self) -> Vec<Preference> {
         self.state().preferences.clone()
+    }
+
+    /// Every file plugins uploaded (or copied), oldest first, with its content.
+    pub fn files(&self) -> Vec<(FileInfo, Vec<u8>)> {
+        self.state().files.clone()
     }
 
     /// Every reaction plugins added, oldest first.

@@ -6,7 +6,8 @@
 
 use crate::LogLevel;
 use crate::{
-    Channel, ChannelMember, Command, Post, Preference, Reaction, Team, User, WebSocketEvent,
+    Channel, ChannelMember, Command, FileInfo, Post, Preference, Reaction, Team, User,
+    WebSocketEvent,
 };
 use chorus_model::new_id;
 use serde_json::Value;
@@ -51,6 +52,8 @@ pub(super) struct State {
     pub(super) kv: BTreeMap<String, KvEntry>,
     pub(super) posts: Vec<Post>,
     pub(super) reactions: Vec<Reaction>,
+    /// Uploaded files with their content, oldest first.
+    pub(super) files: Vec<(FileInfo, Vec<u8>)>,
     pub(super) preferences: Vec<Preference>,
     pub(super) users: Vec<User>,
     pub(super) teams: Vec<Team>,
@@ -87,6 +90,13 @@ impl State {
             .iter()
             .find(|u| u.id == id)
             .ok_or_else(|| Status::not_found(format!("no user with id {id:?}")))
+    }
+
+    pub(super) fn file(&self, id: &str) -> Result<&(FileInfo, Vec<u8>), Status> {
+        self.files
+            .iter()
+            .find(|(f, _)| f.id == id && f.delete_at == 0)
+            .ok_or_else(|| Status::not_found(format!("no file with id {id:?}")))
     }
 
     pub(super) fn channel(&self, id: &str) -> Result<&Channel, Status> {

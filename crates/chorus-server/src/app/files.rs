@@ -9,14 +9,15 @@
 //! [`Upload::commit`], and an upload dropped before that (an error, a client that went
 //! away mid-body) removes every blob it wrote.
 
-use super::permissions::load_member_channel;
+use super::permissions::{load_member_channel, require_admin};
 use super::validate::require_id;
 use super::Actor;
 use crate::error::{AppError, AppResult, Code};
 use crate::files::images::{self, PROBE_BYTES};
 use crate::files::{blob_path, BlobKind, BlobWriter, FileStorage};
 use crate::lifecycle::Stage;
-use crate::store::{Store, StoredFile};
+use crate::plugins::HookContext;
+use crate::store::{FileFilter, Store, StoredFile};
 use crate::AppState;
 use base64::Engine;
 use chorus_model::{new_id, now_millis, FileInfo, Post};
@@ -27,6 +28,12 @@ use tokio::sync::Semaphore;
 
 /// Longest file name kept (Mattermost's column).
 pub const FILE_NAME_MAX: usize = 256;
+
+/// The uploader of files plugins upload: no user, so that any author may attach them.
+pub const PLUGIN_FILE_OWNER: &str = "nouser";
+
+/// Most files one `GetFileInfos` page holds.
+pub const FILE_PAGE_MAX: i64 = 200;
 
 /// The `systems` row holding the cluster's generated public-link salt.
 const PUBLIC_LINK_SALT: &str = "PublicLinkSalt";
@@ -70,6 +77,14 @@ fn wants_previews(file: &StoredFile) -> bool {
         && file.info.width > 0
         && file.info.height > 0
         && images::is_previewable(&file.info.mime_type)
+}
+
+/// Which files `GetFileInfos` asks for, and which page.
+#[derive(Debug, Clone, Default)]
+pub struct FileQuery {
+    pub page: i64,
+    pub per_page: i64,
+    pub filter: FileFilter,
 }
 
 /// What a reader of a file may do with it.
@@ -157,6 +172,8 @@ impl Previewer {
 /// One upload into a channel, file after file.
 pub struct Upload<'a> {
     state: &'a AppState,
+    /// Who `FileWillBeUploaded` is told uploads.
+    context: HookContext,
     creator_id: String,
     channel_id: String,
     files: Vec<StoredFile>,
@@ -235,7 +252,8 @@ impl AppState {
         let channel = load_member_channel(self, actor, channel_id).await?;
         Ok(Upload {
             state: self,
-            creator_id: actor.user_id().unwrap_or_default().to_string(),
+            context: actor.hook_context(),
+            creator_id: actor.user_id().unwrap_or(PLUGIN_FILE_OWNER).to_string(),
             channel_id: channel.id,
             files: Vec::new(),
             committed: false,
@@ -370,6 +388,95 @@ impl AppState {
         self.content_of(file, BlobKind::File).await
     }
 
+    /// The plugin API's `UploadFile`: a whole file in memory, through the same checks
+    /// and hooks as an upload over REST.
+    pub async fn upload_file_bytes(
+        &self,
+        actor: Actor<'_>,
+        channel_id: &str,
+        filename: &str,
+        data: &[u8],
+    ) -> AppResult<FileInfo> {
+        let mut upload = self.begin_upload(actor, channel_id).await?;
+        let mut file = upload.start_file(filename).await?;
+        for chunk in data.chunks(crate::files::CHUNK_SIZE) {
+            file.write(chunk, self).await?;
+        }
+        upload.finish_file(file).await?;
+        let mut infos = upload.commit().await?;
+        infos
+            .pop()
+            .ok_or_else(|| AppError::Internal("an upload of one file stored none".into()))
+    }
+
+    /// The plugin API's `GetFile`: a readable file's content, whole.
+    pub async fn file_bytes(&self, actor: Actor<'_>, file_id: &str) -> AppResult<Vec<u8>> {
+        let file = self.readable_file(actor, file_id).await?;
+        let limit = u64::try_from(file.info.size).unwrap_or(0);
+        Ok(self.files.read_all(&file.path, limit).await?)
+    }
+
+    /// The plugin API's `GetFileInfos`: a page of every file (admins and plugins).
+    pub async fn file_infos(&self, actor: Actor<'_>, query: FileQuery) -> AppResult<Vec<FileInfo>> {
+        require_admin(actor)?;
+        let per_page = match query.per_page {
+            0 => 60,
+            n if (1..=FILE_PAGE_MAX).contains(&n) => n,
+            _ => {
+                return Err(Code::FileQueryInvalid
+                    .with_message(format!("per_page must be 1-{FILE_PAGE_MAX}.")))
+            }
+        };
+        if query.page < 0 {
+            return Err(Code::FileQueryInvalid.with_message("page must not be negative."));
+        }
+        let files = self
+            .store
+            .query_files(&FileFilter {
+                per_page,
+                offset: query.page.saturating_mul(per_page),
+                ..query.filter
+            })
+            .await?;
+        Ok(files.into_iter().map(|f| f.info).collect())
+    }
+
+    /// The plugin API's `GetFileLink`: the public link under `ServiceSettings.SiteURL`.
+    pub async fn file_link_for_plugin(&self, actor: Actor<'_>, file_id: &str) -> AppResult<String> {
+        let site = self.config.service_settings.site_url.clone();
+        self.file_link(actor, file_id, &site).await
+    }
+
+    /// The plugin API's `CopyFileInfos`: new files owned by `user_id` sharing the
+    /// content of `file_ids` (readable by the actor), unattached, in the same order.
+    pub async fn copy_file_infos(
+        &self,
+        actor: Actor<'_>,
+        user_id: &str,
+        file_ids: &[String],
+    ) -> AppResult<Vec<String>> {
+        require_id(user_id, "user_id")?;
+        self.require_user(user_id).await?;
+        let mut copies = Vec::with_capacity(file_ids.len());
+        for file_id in file_ids {
+            let original = self.readable_file(actor, file_id).await?;
+            let now = now_millis();
+            copies.push(StoredFile {
+                info: FileInfo {
+                    id: new_id(),
+                    user_id: user_id.to_string(),
+                    post_id: String::new(),
+                    create_at: now,
+                    update_at: now,
+                    ..original.info
+                },
+                ..original
+            });
+        }
+        self.store.insert_files(&copies).await?;
+        Ok(copies.into_iter().map(|f| f.info.id).collect())
+    }
+
     /// `GET /posts/{id}/files/info`: a readable post's files; deleted ones too for
     /// admins who ask.
     pub async fn files_of_post(
@@ -481,9 +588,34 @@ impl<'a> Upload<'a> {
         })
     }
 
-    /// Ends a file whose bytes have all arrived.
+    /// Ends a file whose bytes have all arrived, once the plugins let it through
+    /// (`FileWillBeUploaded` may rename it or refuse the upload).
     pub async fn finish_file(&mut self, mut file: IncomingFile) -> AppResult<()> {
         file.judge_image(self.state)?;
+        file.info.size = i64::try_from(file.writer.written()).unwrap_or(i64::MAX);
+        let renamed = self
+            .state
+            .plugins
+            .file_will_be_uploaded(&self.context, &file.info)
+            .await
+            .map_err(|rejection| {
+                Code::FileRejectedByPlugin.with_message(format!(
+                    "File {} rejected by plugin: {}",
+                    file.info.name, rejection.0
+                ))
+            })?;
+        if let Some(name) = renamed {
+            let name = clean_file_name(&name)?;
+            let (extension, mime_type) = type_of(&name);
+            if !images::is_previewable(&mime_type) {
+                file.info.width = 0;
+                file.info.height = 0;
+                file.info.has_preview_image = false;
+            }
+            file.info.name = name;
+            file.info.extension = extension;
+            file.info.mime_type = mime_type;
+        }
         let path = file.writer.path().to_string();
         let size = file.writer.finish().await?;
         file.info.size = i64::try_from(size).unwrap_or(i64::MAX);

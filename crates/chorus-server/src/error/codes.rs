@@ -160,6 +160,8 @@ codes! {
     FileNoPreview = ("api.file.get_file_preview.no_preview.app_error", BAD_REQUEST, InvalidArgument, "The file has no preview."),
     PublicLinksDisabled = ("api.file.get_public_link.disabled.app_error", FORBIDDEN, PermissionDenied, "Public links are disabled on this server (FileSettings.EnablePublicLink)."),
     PublicLinkNoPost = ("api.file.get_public_link.no_post.app_error", BAD_REQUEST, InvalidArgument, "A file gets a public link once it is attached to a post."),
+    FileRejectedByPlugin = ("app.upload.run_plugins_hook.rejected", BAD_REQUEST, InvalidArgument, "A plugin refused the file."),
+    FileQueryInvalid = ("app.file_info.get_with_options.app_error", BAD_REQUEST, InvalidArgument, "The file query is not valid."),
     PublicLinkInvalid = ("api.file.get_file.public_invalid.app_error", BAD_REQUEST, InvalidArgument, "The public link is not valid."),
 
     // Slash commands.

@@ -1,5 +1,5 @@
 //! Calling plugin hooks. Synchronous hooks (`MessageWillBePosted`,
-//! `MessageWillBeUpdated`, `ExecuteCommand`) run plugin by plugin, in plugin id order,
+//! `MessageWillBeUpdated`, `FileWillBeUploaded`, `ExecuteCommand`) run plugin by plugin, in plugin id order,
 //! each under the configured deadline; a plugin that misses it, fails or crashes is
 //! skipped (the post goes through as it stands), logged and counted. Notification
 //! hooks (`...Has...`) are sent from background tasks after the commit and never delay
@@ -9,7 +9,7 @@
 
 use super::supervisor::RunningPlugin;
 use super::PluginManager;
-use chorus_model::{Channel, ChannelMember, CommandResponse, Post, Reaction, User};
+use chorus_model::{Channel, ChannelMember, CommandResponse, FileInfo, Post, Reaction, User};
 use chorus_plugin_protocol::hooks::{Hook, HookKind};
 use chorus_plugin_protocol::v1;
 use std::future::Future;
@@ -44,7 +44,7 @@ impl HookContext {
     }
 }
 
-/// A post a plugin refused, with its reason.
+/// A post or file a plugin refused, with its reason.
 #[derive(Debug, Clone)]
 pub struct Rejection(pub String);
 
@@ -175,6 +175,42 @@ impl PluginManager {
             }
         }
         Ok(post)
+    }
+
+    /// `FileWillBeUploaded`: each plugin may rename the file (answering its new name,
+    /// if any) or reject the upload.
+    pub async fn file_will_be_uploaded(
+        &self,
+        context: &HookContext,
+        info: &FileInfo,
+    ) -> Result<Option<String>, Rejection> {
+        let mut info = info.clone();
+        let mut renamed = None;
+        for plugin in self.implementing(Hook::FileWillBeUploaded) {
+            let request = v1::FileWillBeUploadedRequest {
+                context: Some(context.to_wire(&self.context.node_id)),
+                info: Some(v1::FileInfo::from(&info)),
+            };
+            let mut hooks = plugin.hooks.clone();
+            let Some(reply) = self
+                .call_sync(
+                    &plugin,
+                    Hook::FileWillBeUploaded,
+                    hooks.file_will_be_uploaded(request),
+                )
+                .await
+            else {
+                continue;
+            };
+            if !reply.rejection_reason.is_empty() {
+                return Err(Rejection(reply.rejection_reason));
+            }
+            if let Some(name) = reply.info.map(|i| i.name).filter(|n| !n.is_empty()) {
+                info.name = name.clone();
+                renamed = Some(name);
+            }
+        }
+        Ok(renamed)
     }
 
     /// `ExecuteCommand` of one plugin; `None` when it failed or missed the deadline.

@@ -8,11 +8,12 @@
 //! it.
 
 use super::SharedContext;
+use crate::app::files::FileQuery;
 use crate::app::plugins::PluginEvent;
 use crate::app::preferences::Batch;
 use crate::app::Actor;
 use crate::error::{AppError, Code};
-use crate::store::KvWrite;
+use crate::store::{FileFilter, KvWrite};
 use crate::AppState;
 use chorus_model as model;
 use chorus_plugin_protocol::v1;
@@ -56,14 +57,22 @@ pub fn spawn_api_server(
 ) -> std::io::Result<ApiServer> {
     let _ = std::fs::remove_file(path);
     let listener = tokio::net::UnixListener::bind(path)?;
+    let app = context.app();
+    // `UploadFile` carries a whole file: up to FileSettings.MaxFileSize, not gRPC's
+    // 4 MiB default.
+    let max_message = app.as_ref().map_or(4 * 1024 * 1024, |app| {
+        usize::try_from(app.config.file_settings.max_file_size)
+            .unwrap_or(usize::MAX)
+            .saturating_add(1024 * 1024)
+    });
     let service = HostApi {
         plugin_id: plugin_id.to_string(),
-        app: context.app(),
+        app,
     };
     let (shutdown, shutdown_rx) = tokio::sync::oneshot::channel::<()>();
     let task = tokio::spawn(async move {
         let result = tonic::transport::Server::builder()
-            .add_service(PluginApiServer::new(service))
+            .add_service(PluginApiServer::new(service).max_decoding_message_size(max_message))
             .serve_with_incoming_shutdown(chorus_plugin_protocol::unix_incoming(listener), async {
                 let _ = shutdown_rx.await;
             })
@@ -238,6 +247,101 @@ impl PluginApi for HostApi {
             .await
             .map_err(status_of)?;
         Ok(Response::new((&added).into()))
+    }
+
+    async fn upload_file(&self, request: Request<v1::UploadFileRequest>) -> Reply<v1::FileInfo> {
+        let request = request.into_inner();
+        let info = self
+            .app()?
+            .upload_file_bytes(
+                self.actor(),
+                &request.channel_id,
+                &request.filename,
+                &request.data,
+            )
+            .await
+            .map_err(status_of)?;
+        Ok(Response::new((&info).into()))
+    }
+
+    async fn get_file(&self, request: Request<v1::FileIdRequest>) -> Reply<v1::FileData> {
+        let file_id = request.into_inner().file_id;
+        let data = self
+            .app()?
+            .file_bytes(self.actor(), &file_id)
+            .await
+            .map_err(status_of)?;
+        Ok(Response::new(v1::FileData { data }))
+    }
+
+    async fn get_file_info(&self, request: Request<v1::FileIdRequest>) -> Reply<v1::FileInfo> {
+        let file_id = request.into_inner().file_id;
+        let info = self
+            .app()?
+            .file_info(self.actor(), &file_id)
+            .await
+            .map_err(status_of)?;
+        Ok(Response::new((&info).into()))
+    }
+
+    async fn get_file_infos(
+        &self,
+        request: Request<v1::GetFileInfosRequest>,
+    ) -> Reply<v1::FileInfoList> {
+        let request = request.into_inner();
+        let sort_by_size = match request.sort_by.as_str() {
+            "" | "CreateAt" => false,
+            "Size" => true,
+            other => {
+                return Err(status_of(Code::FileQueryInvalid.with_message(format!(
+                    "sort_by must be \"CreateAt\" or \"Size\", not {other:?}."
+                ))))
+            }
+        };
+        let query = FileQuery {
+            page: request.page.into(),
+            per_page: request.per_page.into(),
+            filter: FileFilter {
+                user_ids: request.user_ids,
+                channel_ids: request.channel_ids,
+                since: request.since,
+                include_deleted: request.include_deleted,
+                sort_by_size,
+                descending: request.sort_descending,
+                ..FileFilter::default()
+            },
+        };
+        let files = self
+            .app()?
+            .file_infos(self.actor(), query)
+            .await
+            .map_err(status_of)?;
+        Ok(Response::new(v1::FileInfoList {
+            file_infos: files.iter().map(Into::into).collect(),
+        }))
+    }
+
+    async fn get_file_link(&self, request: Request<v1::FileIdRequest>) -> Reply<v1::FileLink> {
+        let file_id = request.into_inner().file_id;
+        let link = self
+            .app()?
+            .file_link_for_plugin(self.actor(), &file_id)
+            .await
+            .map_err(status_of)?;
+        Ok(Response::new(v1::FileLink { link }))
+    }
+
+    async fn copy_file_infos(
+        &self,
+        request: Request<v1::CopyFileInfosRequest>,
+    ) -> Reply<v1::FileIdList> {
+        let request = request.into_inner();
+        let file_ids = self
+            .app()?
+            .copy_file_infos(self.actor(), &request.user_id, &request.file_ids)
+            .await
+            .map_err(status_of)?;
+        Ok(Response::new(v1::FileIdList { file_ids }))
     }
 
     async fn remove_reaction(&self, request: Request<v1::Reaction>) -> Reply<v1::Empty> {

@@ -17,6 +17,22 @@ pub struct StoredFile {
     pub preview_path: String,
 }
 
+/// Which files [`Store::query_files`] answers: empty lists match every uploader or
+/// channel.
+#[derive(Debug, Clone, Default)]
+pub struct FileFilter {
+    pub user_ids: Vec<String>,
+    pub channel_ids: Vec<String>,
+    /// Created at or after (ms).
+    pub since: i64,
+    pub include_deleted: bool,
+    /// By size instead of by creation time.
+    pub sort_by_size: bool,
+    pub descending: bool,
+    pub per_page: i64,
+    pub offset: i64,
+}
+
 #[derive(sqlx::FromRow)]
 struct FileRow {
     id: String,
@@ -161,6 +177,37 @@ impl Store {
                 .bind(IdList(post_ids))
                 .fetch_all(pool)
                 .await
+        })?;
+        Ok(rows.into_iter().map(StoredFile::from).collect())
+    }
+
+    /// A page of files matching `filter`.
+    pub async fn query_files(&self, filter: &FileFilter) -> StoreResult<Vec<StoredFile>> {
+        let rows: Vec<FileRow> = on_reader!(self, pool, backend => {
+            let (users, channels) = match backend {
+                Backend::Postgres => (
+                    "(cardinality($2::text[]) = 0 OR creator_id = ANY($2))",
+                    "(cardinality($3::text[]) = 0 OR channel_id = ANY($3))",
+                ),
+                Backend::Sqlite => (
+                    "(json_array_length($2) = 0 OR creator_id IN (SELECT value FROM json_each($2)))",
+                    "(json_array_length($3) = 0 OR channel_id IN (SELECT value FROM json_each($3)))",
+                ),
+            };
+            let deleted = if filter.include_deleted { "" } else { "AND delete_at = 0" };
+            let column = if filter.sort_by_size { "size" } else { "create_at" };
+            let direction = if filter.descending { "DESC" } else { "ASC" };
+            sqlx::query_as(&format!(
+                "{SELECT_FILES} WHERE create_at >= $1 AND {users} AND {channels} {deleted} \
+                 ORDER BY {column} {direction}, id {direction} LIMIT $4 OFFSET $5"
+            ))
+            .bind(filter.since)
+            .bind(IdList(&filter.user_ids))
+            .bind(IdList(&filter.channel_ids))
+            .bind(filter.per_page)
+            .bind(filter.offset)
+            .fetch_all(pool)
+            .await
         })?;
         Ok(rows.into_iter().map(StoredFile::from).collect())
     }

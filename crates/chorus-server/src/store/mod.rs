@@ -37,7 +37,7 @@ mod users;
 
 pub use bots::BotFilter;
 pub use channels::MemberName;
-pub use files::StoredFile;
+pub use files::{FileFilter, StoredFile};
 pub use plugins::{KvWrite, StoredBundle};
 pub use posts::PostWindow;
 pub use reactions::ReactionAdded;

@@ -189,15 +189,16 @@ const INSERT_POST_POSTGRES: &str = concat!(
 const INSERT_POST_SQLITE: &str =
     insert_post!("SELECT 1 FROM posts WHERE id = $13 AND delete_at = 0");
 
-/// Attaches the files of a new post (`$1`) that its author (`$3`) uploaded to its
-/// channel (`$4`) and no post has taken yet; answers the ids attached.
+/// Attaches the files of a new post (`$1`) that its author (`$3`), or a plugin
+/// (`nouser`), uploaded to its channel (`$4`) and no post has taken yet; answers the
+/// ids attached.
 macro_rules! attach_files {
     ($ids:literal) => {
         concat!(
             "UPDATE file_infos SET post_id = $1 WHERE id ",
             $ids,
-            " AND post_id = '' AND creator_id = $3 AND channel_id = $4 AND delete_at = 0 \
-             RETURNING id"
+            " AND post_id = '' AND (creator_id = $3 OR creator_id = 'nouser') \
+             AND channel_id = $4 AND delete_at = 0 RETURNING id"
         )
     };
 }

@@ -1249,6 +1249,35 @@ async fn the_plugin_api_works_against_the_real_server() {
         "you have 0 preferences"
     );
     admin_socket.expect_event("preferences_deleted").await;
+    // Files: UploadFile, GetFile, GetFileInfo and a post carrying the upload.
+    let reply = demo_command(&admin, &channel_id, "file hello from a plugin").await;
+    assert!(reply.starts_with("uploaded "), "{reply}");
+    assert!(reply.contains("(19 bytes) as note.txt"), "{reply}");
+    let file_id = reply.split(' ').nth(1).unwrap().to_string();
+    let post_id = reply.rsplit(' ').next().unwrap().to_string();
+    let (_, post) = admin.get(&format!("/posts/{post_id}")).await;
+    assert_eq!(post["file_ids"], json!([file_id]));
+    assert_eq!(post["metadata"]["files"][0]["user_id"], "nouser");
+    let download = admin.download(&format!("/files/{file_id}")).await;
+    assert_eq!(download.body, b"hello from a plugin".to_vec());
+    // FileWillBeUploaded saw it, and refuses or renames what users upload.
+    let seen = demo_record(&admin, "hook:FileWillBeUploaded:last").await;
+    assert_eq!(seen["size"], json!(download.body.len()));
+    let before = server.count("file_infos").await;
+    assert_error(
+        &admin
+            .upload_file(&channel_id, "blocked.txt", b"no".to_vec())
+            .await,
+        StatusCode::BAD_REQUEST,
+        "app.upload.run_plugins_hook.rejected",
+    );
+    assert_eq!(server.count("file_infos").await, before);
+    let (status, renamed) = admin
+        .upload_file(&channel_id, "rename-me.png", b"yes".to_vec())
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{renamed}");
+    assert_eq!(renamed["file_infos"][0]["name"], "renamed.png");
+    assert_eq!(renamed["file_infos"][0]["extension"], "png");
     assert_eq!(
         demo_command(&admin, &channel_id, "version").await,
         format!("Server version {}", chorus_server::MATTERMOST_VERSION)
