@@ -808,4 +808,32 @@ describe('Chorus speaks Mattermost API v4 to @mattermost/client 11.9.0', () => {
         const link = await expectClientError('getFilePublicLink(disabled)', s.a.client.getFilePublicLink(info.id));
         assert.equal(link.server_error_id, 'api.file.get_public_link.disabled.app_error');
     });
+
+    step('14. incoming webhooks: createIncomingWebhook, getIncomingWebhooks, updateIncomingWebhook, POST /hooks/{id}, removeIncomingWebhook', async () => {
+        need('a', 'team', 'channel');
+        const hook = await call('createIncomingWebhook', () =>
+            s.a.client.createIncomingWebhook({ channel_id: s.channel.id, display_name: 'Compat CI' }));
+        assert.equal(hook.channel_id, s.channel.id);
+        const listed = await call('getIncomingWebhooks', () => s.a.client.getIncomingWebhooks(s.team.id));
+        assert.ok(listed.some((h) => h.id === hook.id));
+        const updated = await call('updateIncomingWebhook', () =>
+            s.a.client.updateIncomingWebhook({ ...hook, description: 'builds', channel_locked: true }));
+        assert.equal(updated.description, 'builds');
+        assert.equal(updated.channel_locked, true);
+        const sent = await fetch(`${server.url}/hooks/${hook.id}`, {
+            method: 'POST',
+            headers: { 'Content-Type': 'application/json' },
+            body: JSON.stringify({ text: 'from the compat hook' }),
+        });
+        assert.equal(sent.status, 200);
+        assert.equal(await sent.text(), 'ok');
+        const posts = await call('getPosts(after the hook)', () => s.a.client.getPosts(s.channel.id));
+        const newest = posts.posts[posts.order[0]];
+        assert.equal(newest.message, 'from the compat hook');
+        assert.equal(newest.props.from_webhook, 'true');
+        const removed = await call('removeIncomingWebhook', () => s.a.client.removeIncomingWebhook(hook.id));
+        assert.equal(removed.status, 'OK');
+        const gone = await expectClientError('getIncomingWebhook(deleted)', s.a.client.getIncomingWebhook(hook.id));
+        assert.equal(gone.status_code, 404);
+    });
 });

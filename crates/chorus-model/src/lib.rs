@@ -14,6 +14,7 @@ mod plugin;
 mod post;
 mod team;
 mod user;
+mod webhook;
 mod websocket;
 
 pub use channel::*;
@@ -25,6 +26,7 @@ pub use plugin::*;
 pub use post::*;
 pub use team::*;
 pub use user::*;
+pub use webhook::*;
 pub use websocket::*;
 
 /// `{"status":"OK"}`, the body Mattermost returns from writes that have nothing else to say.

@@ -163,6 +163,12 @@ pub struct ServiceSettings {
     pub enable_bot_account_creation: bool,
     /// Different emoji one post may carry as reactions.
     pub unique_emoji_reaction_limit_per_post: i64,
+    /// Mattermost's: incoming webhooks may be made and used.
+    pub enable_incoming_webhooks: bool,
+    /// Mattermost's: webhook posts may show another name than their owner's.
+    pub enable_post_username_override: bool,
+    /// Mattermost's: webhook posts may show another icon than their owner's.
+    pub enable_post_icon_override: bool,
 }
 
 impl Default for ServiceSettings {
@@ -189,6 +195,9 @@ impl Default for ServiceSettings {
             enable_user_access_tokens: false,
             enable_bot_account_creation: false,
             unique_emoji_reaction_limit_per_post: 50,
+            enable_incoming_webhooks: true,
+            enable_post_username_override: false,
+            enable_post_icon_override: false,
         }
     }
 }

@@ -23,6 +23,7 @@ mod roles;
 mod system;
 mod teams;
 pub(crate) mod users;
+mod webhooks;
 mod websocket;
 
 use crate::error::{AppError, Code, REQUEST_ID};
@@ -46,6 +47,7 @@ pub fn router(state: SharedState) -> Router {
         .merge(channels::router())
         .merge(posts::router())
         .merge(reactions::router())
+        .merge(webhooks::router())
         .merge(files::router(state.config.file_settings.max_file_size))
         .merge(preferences::router())
         .merge(roles::router())
@@ -58,6 +60,9 @@ pub fn router(state: SharedState) -> Router {
     Router::new()
         .nest("/api/v4", api)
         .merge(files::public_router())
+        .merge(webhooks::execute_router(
+            state.config.service_settings.maximum_payload_size_bytes,
+        ))
         .route("/plugins/{plugin_id}", any(plugin_http::serve_plugin_http))
         .route(
             "/plugins/{plugin_id}/{*rest}",

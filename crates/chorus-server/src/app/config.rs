@@ -50,6 +50,18 @@ impl ClientConfig {
             ("EnableMultifactorAuthentication", flag(false)),
             ("EnableGuestAccounts", flag(false)),
             ("EnableCommands", flag(true)),
+            (
+                "EnableIncomingWebhooks",
+                flag(service.enable_incoming_webhooks),
+            ),
+            (
+                "EnablePostUsernameOverride",
+                flag(service.enable_post_username_override),
+            ),
+            (
+                "EnablePostIconOverride",
+                flag(service.enable_post_icon_override),
+            ),
             ("PluginsEnabled", flag(config.plugin_settings.enable)),
             (
                 "EnableFileAttachments",
@@ -70,7 +82,6 @@ impl ClientConfig {
             ),
             // What Chorus does not serve yet is reported off, so clients hide it.
             ("EnableCustomEmoji", flag(false)),
-            ("EnableIncomingWebhooks", flag(false)),
             ("EnableOutgoingWebhooks", flag(false)),
             ("CollapsedThreads", "disabled".into()),
             ("TeammateNameDisplay", "username".into()),

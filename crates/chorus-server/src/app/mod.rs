@@ -11,8 +11,8 @@
 //! `preferences`, `roles` (the built-in roles), `categories` (the channel sidebar),
 //! `commands` (slash commands), `config` (the running configuration), `plugins` (what
 //! plugins may do through their API), `plugins_admin` (installing and enabling them),
-//! `permissions` (the rules), `validate` (field rules), `events` (who sees which
-//! websocket event).
+//! `permissions` (the rules), `validate` (field rules), `webhooks` (incoming webhooks),
+//! `events` (who sees which websocket event).
 
 pub mod access_tokens;
 pub mod bots;
@@ -33,6 +33,7 @@ pub mod sessions;
 pub mod teams;
 pub mod users;
 pub mod validate;
+pub mod webhooks;
 
 pub use sessions::Auth;
 

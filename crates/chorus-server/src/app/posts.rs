@@ -108,7 +108,10 @@ impl AppState {
             }
         };
         require_id(&draft.channel_id, "channel_id")?;
-        check_message(&draft.message)?;
+        // Files or Slack attachments make a post without text.
+        if draft.file_ids.is_empty() && !draft.props.contains_key("attachments") {
+            check_message(&draft.message)?;
+        }
         validate::max_len(
             Code::PendingPostIdInvalid,
             "pending_post_id",

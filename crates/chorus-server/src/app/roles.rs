@@ -2,7 +2,7 @@
 //! offer (`GET /roles/name/{name}`, `POST /roles/names`, `GET /roles/{id}`). Chorus has
 //! no permission schemes: the roles are fixed, and each lists Mattermost's permissions
 //! for what Chorus serves, so that an app does not offer what would only fail (no
-//! webhooks or custom groups yet). Anyone signed in may read them.
+//! outgoing webhooks or custom groups yet). Anyone signed in may read them.
 
 use super::validate::require_id;
 use crate::error::{AppError, AppResult, Code};
@@ -45,6 +45,8 @@ const TEAM_ADMIN: &[&str] = &[
     "manage_channel_roles",
     "delete_post",
     "delete_others_posts",
+    "manage_incoming_webhooks",
+    "manage_others_incoming_webhooks",
 ];
 
 const CHANNEL_USER: &[&str] = &[

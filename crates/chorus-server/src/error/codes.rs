@@ -164,6 +164,23 @@ codes! {
     FileQueryInvalid = ("app.file_info.get_with_options.app_error", BAD_REQUEST, InvalidArgument, "The file query is not valid."),
     PublicLinkInvalid = ("api.file.get_file.public_invalid.app_error", BAD_REQUEST, InvalidArgument, "The public link is not valid."),
 
+    // Incoming webhooks.
+    IncomingWebhooksDisabled = ("api.incoming_webhook.disabled.app_error", NOT_IMPLEMENTED, Unimplemented, "Incoming webhooks are disabled on this server (ServiceSettings.EnableIncomingWebhooks)."),
+    IncomingWebhookNotFound = ("app.webhooks.get_incoming.app_error", NOT_FOUND, NotFound, "Unable to find the incoming webhook."),
+    HookChannelInvalid = ("api.incoming_webhook.channel.app_error", BAD_REQUEST, InvalidArgument, "An incoming webhook posts into an open channel of a team, or a private one its owner belongs to."),
+    HookDisplayNameInvalid = ("model.incoming_hook.display_name.app_error", BAD_REQUEST, InvalidArgument, "The hook's display name is not valid."),
+    HookDescriptionInvalid = ("model.incoming_hook.description.app_error", BAD_REQUEST, InvalidArgument, "The hook's description is not valid."),
+    HookUsernameInvalid = ("model.incoming_hook.username.app_error", BAD_REQUEST, InvalidArgument, "The hook's username is not valid."),
+    HookIconUrlInvalid = ("model.incoming_hook.icon_url.app_error", BAD_REQUEST, InvalidArgument, "The hook's icon URL is not valid."),
+    IncomingWebhookRunDisabled = ("web.incoming_webhook.disabled.app_error", NOT_IMPLEMENTED, Unimplemented, "Incoming webhooks are disabled on this server."),
+    IncomingWebhookParse = ("web.incoming_webhook.parse.app_error", BAD_REQUEST, InvalidArgument, "Unable to parse the incoming data: send JSON, or a form whose payload field is JSON."),
+    IncomingWebhookNoText = ("web.incoming_webhook.text.app_error", BAD_REQUEST, InvalidArgument, "No text specified: send text or attachments."),
+    IncomingWebhookInvalid = ("web.incoming_webhook.invalid.app_error", BAD_REQUEST, InvalidArgument, "Invalid webhook: the URL is wrong or the webhook was deleted."),
+    IncomingWebhookUser = ("web.incoming_webhook.user.app_error", BAD_REQUEST, InvalidArgument, "Couldn't find the user."),
+    IncomingWebhookChannel = ("web.incoming_webhook.channel.app_error", NOT_FOUND, NotFound, "Couldn't find the channel."),
+    IncomingWebhookChannelLocked = ("web.incoming_webhook.channel_locked.app_error", FORBIDDEN, PermissionDenied, "This webhook is not permitted to post to the requested channel."),
+    IncomingWebhookPermissions = ("web.incoming_webhook.permissions.app_error", FORBIDDEN, PermissionDenied, "The webhook's owner may not post in that channel."),
+
     // Slash commands.
     CommandFormat = ("api.command.execute_command.format.app_error", BAD_REQUEST, InvalidArgument, "Command must start with a slash and a trigger word."),
     CommandNotFound = ("api.command.execute_command.not_found.app_error", NOT_FOUND, NotFound, "Command not found."),

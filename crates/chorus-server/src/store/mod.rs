@@ -34,6 +34,7 @@ mod reactions;
 mod sessions;
 mod teams;
 mod users;
+mod webhooks;
 
 pub use bots::BotFilter;
 pub use channels::MemberName;

@@ -28,6 +28,8 @@ const PUBLIC: &[(&str, &str)] = &[
     ("GET", "/websocket"),
     // Public file links carry their own proof (the hash), outside /api/v4.
     ("GET", "/files/{file_id}/public"),
+    // Incoming webhooks: the hook's id is the secret, as in Mattermost.
+    ("POST", "/hooks/{hook_id}"),
 ];
 
 /// Routes for system admins only.

@@ -19,4 +19,5 @@ mod startup;
 mod teams;
 mod users;
 mod web;
+mod webhooks;
 mod websocket;
