@@ -3,6 +3,10 @@
 
 use serde::{Deserialize, Serialize};
 
+/// The uploader (`user_id`) of files a plugin uploads: no user, so that any author may
+/// attach them to a post in their channel, as in Mattermost.
+pub const PLUGIN_FILE_OWNER: &str = "nouser";
+
 /// One uploaded file, as Mattermost spells it. `post_id` is absent until the file is
 /// attached to a post, `width`/`height`/`has_preview_image` absent for files that are
 /// not images Chorus can decode.

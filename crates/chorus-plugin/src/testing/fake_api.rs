@@ -166,7 +166,7 @@ impl v1::plugin_api_server::PluginApi for FakeApi {
             f.post_id.is_empty()
                 && f.delete_at == 0
                 && f.channel_id == post.channel_id
-                && (f.user_id == post.user_id || f.user_id == "nouser")
+                && (f.user_id == post.user_id || f.user_id == chorus_model::PLUGIN_FILE_OWNER)
         };
         let file_ids: Vec<String> = post
             .file_ids
@@ -377,7 +377,7 @@ impl v1::plugin_api_server::PluginApi for FakeApi {
             .unwrap_or_default();
         let info = FileInfo {
             id: new_id(),
-            user_id: "nouser".into(),
+            user_id: chorus_model::PLUGIN_FILE_OWNER.into(),
             channel_id: request.channel_id,
             create_at: now,
             update_at: now,

@@ -20,7 +20,7 @@ use crate::plugins::HookContext;
 use crate::store::{FileFilter, Store, StoredFile};
 use crate::AppState;
 use base64::Engine;
-use chorus_model::{new_id, now_millis, FileInfo, Post};
+use chorus_model::{new_id, now_millis, FileInfo, Post, PLUGIN_FILE_OWNER};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -28,9 +28,6 @@ use tokio::sync::Semaphore;
 
 /// Longest file name kept (Mattermost's column).
 pub const FILE_NAME_MAX: usize = 256;
-
-/// The uploader of files plugins upload: no user, so that any author may attach them.
-pub const PLUGIN_FILE_OWNER: &str = "nouser";
 
 /// Most files one `GetFileInfos` page holds.
 pub const FILE_PAGE_MAX: i64 = 200;

@@ -2,7 +2,7 @@
 //! soft-delete (a root takes its replies with it), and the paged and threaded reads.
 
 use super::{on_reader, on_writer, Backend, IdList, JsonObject, MemberName, Store, StoreResult};
-use chorus_model::{now_millis, Post, PostList};
+use chorus_model::{now_millis, Post, PostList, PLUGIN_FILE_OWNER};
 use sqlx::types::Json;
 
 /// The columns of a [`PostRow`], from posts `p` with their thread's root `rt`:
@@ -190,14 +190,14 @@ const INSERT_POST_SQLITE: &str =
     insert_post!("SELECT 1 FROM posts WHERE id = $13 AND delete_at = 0");
 
 /// Attaches the files of a new post (`$1`) that its author (`$3`), or a plugin
-/// (`nouser`), uploaded to its channel (`$4`) and no post has taken yet; answers the
+/// (`$5`, [`PLUGIN_FILE_OWNER`]), uploaded to its channel (`$4`) and no post has taken yet; answers the
 /// ids attached.
 macro_rules! attach_files {
     ($ids:literal) => {
         concat!(
             "UPDATE file_infos SET post_id = $1 WHERE id ",
             $ids,
-            " AND post_id = '' AND (creator_id = $3 OR creator_id = 'nouser') \
+            " AND post_id = '' AND (creator_id = $3 OR creator_id = $5) \
              AND channel_id = $4 AND delete_at = 0 RETURNING id"
         )
     };
@@ -257,6 +257,7 @@ impl Store {
                     .bind(IdList(&post.file_ids))
                     .bind(&post.user_id)
                     .bind(&post.channel_id)
+                    .bind(PLUGIN_FILE_OWNER)
                     .fetch_all(&mut *$tx)
                     .await?;
                 in_order(&post.file_ids, &attached)

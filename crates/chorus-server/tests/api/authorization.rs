@@ -63,8 +63,13 @@ fn registered_routes() -> BTreeSet<(String, String)> {
                 break;
             };
             let path = &rest[start + 1..start + 1 + end];
-            // The methods are the calls up to the next route (or the end of the chain).
-            let chunk_end = rest.find(".route(").unwrap_or(rest.len());
+            // The methods are the calls up to the next route, or the end of the function
+            // that builds the router (not the handlers written after it).
+            let chunk_end = [rest.find(".route("), rest.find("\n}\n")]
+                .into_iter()
+                .flatten()
+                .min()
+                .unwrap_or(rest.len());
             let chunk = &rest[start + 1 + end..chunk_end];
             for method in ["get", "post", "put", "delete", "patch"] {
                 let call = format!("{method}(");
