@@ -15,6 +15,7 @@ both_backends!(
     file_uploads_are_refused_without_leftovers,
     public_links_work_without_a_session,
     the_database_driver_keeps_files_in_chunks,
+    plugins_list_and_copy_files,
 );
 
 fn png(width: u32, height: u32) -> Vec<u8> {
@@ -582,5 +583,90 @@ async fn the_database_driver_keeps_files_in_chunks(backend: Backend) {
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
     wait_until_zero(&server, "file_blobs_pending").await;
     assert_eq!(server.count("file_chunks").await, before);
+    server.stop().await;
+}
+
+/// `GetFileInfos` and `CopyFileInfos` of the plugin API, on the store's own queries.
+async fn plugins_list_and_copy_files(backend: Backend) {
+    use chorus_server::app::files::FileQuery;
+    use chorus_server::app::Actor;
+    use chorus_server::store::FileFilter;
+    let Some(server) = TestServer::start(backend).await else {
+        return;
+    };
+    let (admin, admin_user) = server.user("admin").await;
+    let team = id(&admin.team("crew").await);
+    let channel = id(&admin.channel(&team, "town", "O").await);
+    let other = id(&admin.channel(&team, "other", "O").await);
+    let (bob, bob_user) = server.member(&admin, &team, "bob").await;
+    admin.add_to_channel(&channel, &id(&bob_user)).await;
+    for (api, channel_id, name, size) in [
+        (&admin, &channel, "a.txt", 30),
+        (&admin, &other, "b.txt", 10),
+        (&bob, &channel, "c.txt", 20),
+    ] {
+        let (status, _) = api.upload_file(channel_id, name, content(size)).await;
+        assert_eq!(status, StatusCode::CREATED);
+    }
+    let state = &server.state;
+    let names = |files: Vec<chorus_model::FileInfo>| -> Vec<String> {
+        files.into_iter().map(|f| f.name).collect()
+    };
+    let query = |filter: FileFilter, page: i64, per_page: i64| FileQuery {
+        page,
+        per_page,
+        filter,
+    };
+    let all = state
+        .file_infos(Actor::System, query(FileFilter::default(), 0, 0))
+        .await
+        .unwrap();
+    assert_eq!(names(all), ["a.txt", "b.txt", "c.txt"]);
+    let by_size = FileFilter {
+        sort_by_size: true,
+        descending: true,
+        ..FileFilter::default()
+    };
+    let largest = state
+        .file_infos(Actor::System, query(by_size.clone(), 0, 2))
+        .await
+        .unwrap();
+    assert_eq!(names(largest), ["a.txt", "c.txt"]);
+    let second_page = state
+        .file_infos(Actor::System, query(by_size, 1, 2))
+        .await
+        .unwrap();
+    assert_eq!(names(second_page), ["b.txt"]);
+    let admins_in_town = FileFilter {
+        user_ids: vec![id(&admin_user)],
+        channel_ids: vec![channel.clone()],
+        ..FileFilter::default()
+    };
+    let mine = state
+        .file_infos(Actor::System, query(admins_in_town, 0, 10))
+        .await
+        .unwrap();
+    assert_eq!(names(mine.clone()), ["a.txt"]);
+    assert!(state
+        .file_infos(Actor::System, query(FileFilter::default(), 0, 201))
+        .await
+        .is_err());
+
+    // A copy owned by bob, with the same content, that bob may attach.
+    let copies = state
+        .copy_file_infos(Actor::System, &id(&bob_user), &[mine[0].id.clone()])
+        .await
+        .unwrap();
+    assert_eq!(copies.len(), 1);
+    assert_ne!(copies[0], mine[0].id);
+    let (_, post) = bob
+        .post(
+            "/posts",
+            json!({"channel_id": channel, "message": "copied", "file_ids": copies}),
+        )
+        .await;
+    assert_eq!(post["file_ids"], json!(copies));
+    let download = bob.download(&format!("/files/{}", copies[0])).await;
+    assert_eq!(download.body, content(30));
     server.stop().await;
 }
