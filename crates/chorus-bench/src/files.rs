@@ -24,8 +24,15 @@ struct Nginx {
 }
 
 impl Drop for Nginx {
+    /// SIGTERM, not SIGKILL: nginx's master stops its workers only when it is asked
+    /// to stop, and a killed master leaves them running.
     fn drop(&mut self) {
-        let _ = self.child.kill();
+        if let Ok(pid) = i32::try_from(self.child.id()) {
+            // SAFETY: signalling the nginx master this run started.
+            unsafe {
+                libc::kill(pid, libc::SIGTERM);
+            }
+        }
         let _ = self.child.wait();
     }
 }

@@ -115,16 +115,17 @@ async fn read(
         .map(Json)
 }
 
+/// 201, as Mattermost answers an update of a hook.
 async fn update(
     State(state): State<SharedState>,
     auth: Auth,
     Path(hook_id): Path<String>,
     Body(body): Body<HookBody>,
-) -> AppResult<Json<IncomingWebhook>> {
-    state
+) -> AppResult<impl IntoResponse> {
+    let hook = state
         .update_incoming_webhook(auth.actor(), &hook_id, body.into())
-        .await
-        .map(Json)
+        .await?;
+    Ok((StatusCode::CREATED, Json(hook)))
 }
 
 async fn remove(

@@ -12,7 +12,7 @@ use chorus_model::{new_id, now_millis, Channel, IncomingWebhook, IncomingWebhook
 
 pub const DISPLAY_NAME_MAX: usize = 64;
 pub const DESCRIPTION_MAX: usize = 500;
-pub const USERNAME_MAX: usize = 255;
+pub const USERNAME_MAX: usize = 64;
 pub const ICON_URL_MAX: usize = 1024;
 /// Most hooks one page lists.
 pub const PER_PAGE_MAX: i64 = 200;
@@ -350,8 +350,12 @@ impl AppState {
         let username = [request.username.as_str(), hook.username.as_str()]
             .into_iter()
             .find(|u| !u.is_empty());
-        if let (true, Some(username)) = (settings.enable_post_username_override, username) {
-            props.insert("override_username".into(), username.into());
+        if settings.enable_post_username_override {
+            // Mattermost's name for a webhook post that names nobody.
+            props.insert(
+                "override_username".into(),
+                username.unwrap_or("webhook").into(),
+            );
         }
         let icon = [request.icon_url.as_str(), hook.icon_url.as_str()]
             .into_iter()

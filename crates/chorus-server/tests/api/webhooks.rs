@@ -185,7 +185,7 @@ async fn incoming_webhooks_post_as_their_owner(backend: Backend) {
             json!({"channel_id": channel, "display_name": "CI", "channel_locked": true}),
         )
         .await;
-    assert_eq!(status, StatusCode::OK, "{updated}");
+    assert_eq!(status, StatusCode::CREATED, "{updated}");
     assert_eq!(updated["channel_locked"], true);
     assert!(updated["update_at"].as_i64() > hook["update_at"].as_i64());
     let (status, text) = refused(
