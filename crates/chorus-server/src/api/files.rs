@@ -141,7 +141,7 @@ async fn upload_raw(
                 Code::FileUploadUnreadable
                     .with_message(format!("The upload was cut off before its end: {e}"))
             })?;
-            file.write(&chunk, state).await?;
+            file.write(&chunk).await?;
         }
         upload.finish_file(file).await?;
         upload.commit().await
@@ -185,7 +185,7 @@ async fn upload_form(
                 let upload = upload.as_mut().expect("just started");
                 let mut file = upload.start_file(&file_name).await?;
                 while let Some(chunk) = field.chunk().await.map_err(form_error)? {
-                    file.write(&chunk, state).await?;
+                    file.write(&chunk).await?;
                 }
                 upload.finish_file(file).await?;
                 continue;

@@ -183,14 +183,16 @@ pub struct IncomingFile {
     writer: BlobWriter,
     /// The first bytes of an image, kept until its dimensions are judged.
     head: Option<Vec<u8>>,
+    /// `FileSettings.MaxFileSize` and `MaxImageResolution`.
     limit: u64,
+    max_pixels: u64,
 }
 
 impl IncomingFile {
     /// Takes the next piece of the file: refused once the file passes
     /// `FileSettings.MaxFileSize`, or once an image's header declares more pixels than
     /// `MaxImageResolution`.
-    pub async fn write(&mut self, data: &[u8], state: &AppState) -> AppResult<()> {
+    pub async fn write(&mut self, data: &[u8]) -> AppResult<()> {
         if self.writer.written() + data.len() as u64 > self.limit {
             return Err(self.too_large());
         }
@@ -198,7 +200,7 @@ impl IncomingFile {
             let wanted = PROBE_BYTES.saturating_sub(head.len()).min(data.len());
             head.extend_from_slice(&data[..wanted]);
             if head.len() >= PROBE_BYTES {
-                self.judge_image(state)?;
+                self.judge_image()?;
             }
         }
         self.writer.write(data).await?;
@@ -214,7 +216,7 @@ impl IncomingFile {
     }
 
     /// Reads an image's dimensions from its head, once.
-    fn judge_image(&mut self, state: &AppState) -> AppResult<()> {
+    fn judge_image(&mut self) -> AppResult<()> {
         let Some(head) = self.head.take() else {
             return Ok(());
         };
@@ -222,7 +224,7 @@ impl IncomingFile {
             return Ok(());
         };
         let pixels = u64::from(probe.width) * u64::from(probe.height);
-        let max = state.config.file_settings.max_image_resolution;
+        let max = self.max_pixels;
         if pixels > max {
             return Err(Code::FileImageTooLarge.with_message(format!(
                 "Unable to upload image file {}: it is {}×{} pixels, more than the {max} \
@@ -397,7 +399,7 @@ impl AppState {
         let mut upload = self.begin_upload(actor, channel_id).await?;
         let mut file = upload.start_file(filename).await?;
         for chunk in data.chunks(crate::files::CHUNK_SIZE) {
-            file.write(chunk, self).await?;
+            file.write(chunk).await?;
         }
         upload.finish_file(file).await?;
         let mut infos = upload.commit().await?;
@@ -582,13 +584,14 @@ impl<'a> Upload<'a> {
             writer,
             head,
             limit: self.state.config.file_settings.max_file_size,
+            max_pixels: self.state.config.file_settings.max_image_resolution,
         })
     }
 
     /// Ends a file whose bytes have all arrived, once the plugins let it through
     /// (`FileWillBeUploaded` may rename it or refuse the upload).
     pub async fn finish_file(&mut self, mut file: IncomingFile) -> AppResult<()> {
-        file.judge_image(self.state)?;
+        file.judge_image()?;
         file.info.size = i64::try_from(file.writer.written()).unwrap_or(i64::MAX);
         let renamed = self
             .state

@@ -57,7 +57,7 @@ pub async fn load_team(state: &AppState, team_id: &str) -> AppResult<Team> {
         .ok_or_else(|| Code::TeamNotFound.into())
 }
 
-async fn is_channel_member(
+pub async fn is_channel_member(
     state: &AppState,
     actor: Actor<'_>,
     channel: &Channel,
@@ -78,6 +78,15 @@ pub async fn is_team_member(state: &AppState, user_id: &str, team_id: &str) -> A
         .get_team_member(team_id, user_id)
         .await?
         .is_some())
+}
+
+/// Whether `user_id` administers the team (its creator, or one made team admin).
+pub async fn is_team_admin(state: &AppState, user_id: &str, team_id: &str) -> AppResult<bool> {
+    Ok(state
+        .store
+        .get_team_member(team_id, user_id)
+        .await?
+        .is_some_and(|m| m.scheme_admin))
 }
 
 async fn actor_in_team(state: &AppState, actor: Actor<'_>, team_id: &str) -> AppResult<bool> {

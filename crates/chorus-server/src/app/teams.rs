@@ -4,7 +4,7 @@
 
 use super::events::event;
 use super::permissions::{
-    load_team, require_self_or_admin, require_team_member, require_team_visible,
+    is_team_admin, load_team, require_self_or_admin, require_team_member, require_team_visible,
 };
 use super::validate::{self, require_id};
 use super::{Actor, Auth};
@@ -120,11 +120,7 @@ impl AppState {
             return Ok(team);
         }
         let manages = match actor.user_id() {
-            Some(me) => self
-                .store
-                .get_team_member(&team.id, me)
-                .await?
-                .is_some_and(|m| m.scheme_admin),
+            Some(me) => is_team_admin(self, me, &team.id).await?,
             None => false,
         };
         if !manages {
@@ -206,13 +202,9 @@ impl AppState {
         let team = load_team(self, team_id).await?;
         let target = self.require_user(user_id).await?;
         let me = actor.user_id().unwrap_or_default();
-        let is_team_admin = self
-            .store
-            .get_team_member(&team.id, me)
-            .await?
-            .is_some_and(|m| m.scheme_admin);
+        let team_admin = is_team_admin(self, me, &team.id).await?;
         let joining_open_team = target.id == me && team.allow_open_invite;
-        if !(actor.is_admin() || is_team_admin || joining_open_team) {
+        if !(actor.is_admin() || team_admin || joining_open_team) {
             return Err(AppError::forbidden(
                 "You do not have the appropriate permissions to add members to this team.",
             ));

@@ -3,7 +3,7 @@
 //! message as the hook's owner, through the same [`AppState::create_post`] as every
 //! post (hooks, events, mentions).
 
-use super::permissions::{load_channel, load_team};
+use super::permissions::{is_channel_member, is_team_admin, load_channel, load_team};
 use super::validate::{self, require_id};
 use super::Actor;
 use crate::error::{AppError, AppResult, Code};
@@ -106,12 +106,7 @@ impl AppState {
             return Ok(());
         }
         let me = actor.user_id().unwrap_or_default();
-        let team_admin = self
-            .store
-            .get_team_member(team_id, me)
-            .await?
-            .is_some_and(|m| m.scheme_admin && m.delete_at == 0);
-        if team_admin {
+        if is_team_admin(self, me, team_id).await? {
             Ok(())
         } else {
             Err(AppError::forbidden(
@@ -128,15 +123,11 @@ impl AppState {
         if channel.team_id.is_empty() || channel.delete_at != 0 {
             return Err(Code::HookChannelInvalid.into());
         }
-        if channel.channel_type != "O" && !actor.is_admin() {
-            let member = self
-                .store
-                .get_channel_member(&channel.id, actor.user_id().unwrap_or_default())
-                .await?
-                .is_some();
-            if !member {
-                return Err(Code::HookChannelInvalid.into());
-            }
+        if channel.channel_type != "O"
+            && !actor.is_admin()
+            && !is_channel_member(self, actor, &channel).await?
+        {
+            return Err(Code::HookChannelInvalid.into());
         }
         Ok(channel)
     }
