@@ -41,9 +41,20 @@ pub struct CommandResponse {
     pub response_type: String,
     pub text: String,
     pub username: String,
+    /// Another channel to post the answer in (the caller must be able to post there).
+    pub channel_id: String,
     pub icon_url: String,
+    #[serde(rename = "type")]
+    pub post_type: String,
     pub goto_location: String,
+    /// Whether `text` is posted as it is, without turning Slack's `<url|label>` links
+    /// into Markdown.
+    pub skip_slack_parsing: bool,
     pub props: serde_json::Map<String, serde_json::Value>,
+    pub attachments: Vec<serde_json::Value>,
+    /// More answers delivered after this one, each with its own type.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub extra_responses: Vec<CommandResponse>,
 }
 
 impl CommandResponse {
@@ -66,19 +77,39 @@ impl CommandResponse {
     }
 }
 
-/// A command as listed for autocomplete.
+/// A slash command, in Mattermost's shape: a built-in one, a plugin's (`plugin_id`
+/// set), or a team's custom command that the server runs by calling `url` (`id`,
+/// `token` and the rest set).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(default)]
 pub struct Command {
+    pub id: String,
+    /// Sent with every call to `url`, so the integration knows the call is ours.
+    pub token: String,
+    pub create_at: i64,
+    pub update_at: i64,
+    pub delete_at: i64,
+    pub creator_id: String,
+    pub team_id: String,
     pub trigger: String,
+    /// `P` (POST, the default) or `G` (GET) for custom commands.
+    pub method: String,
+    pub username: String,
+    pub icon_url: String,
     pub auto_complete: bool,
     pub auto_complete_desc: String,
     pub auto_complete_hint: String,
     pub display_name: String,
     pub description: String,
-    /// Empty for built-in commands; the plugin id for plugin commands.
+    pub url: String,
+    /// Empty for built-in and custom commands; the plugin id for plugin commands.
     pub plugin_id: String,
 }
+
+/// `method` of a custom command called with a form POST.
+pub const COMMAND_METHOD_POST: &str = "P";
+/// `method` of a custom command called with a GET and query parameters.
+pub const COMMAND_METHOD_GET: &str = "G";
 
 impl Command {
     /// A command `/trigger` with autocomplete on and the given description.

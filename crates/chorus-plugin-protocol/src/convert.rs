@@ -348,6 +348,7 @@ impl From<v1::CommandResponse> for model::CommandResponse {
             username: r.username,
             icon_url: r.icon_url,
             goto_location: r.goto_location,
+            ..model::CommandResponse::default()
         }
     }
 }
@@ -361,7 +362,7 @@ impl From<v1::Command> for model::Command {
             auto_complete_hint: c.auto_complete_hint,
             display_name: c.display_name,
             description: c.description,
-            plugin_id: String::new(),
+            ..model::Command::default()
         }
     }
 }

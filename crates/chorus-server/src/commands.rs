@@ -112,7 +112,7 @@ fn builtin(trigger: &str, description: &str, hint: &str) -> Command {
         auto_complete_hint: hint.into(),
         display_name: trigger.into(),
         description: description.into(),
-        plugin_id: String::new(),
+        ..Command::default()
     }
 }
 

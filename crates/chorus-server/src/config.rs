@@ -169,6 +169,16 @@ pub struct ServiceSettings {
     pub enable_post_username_override: bool,
     /// Mattermost's: webhook posts may show another icon than their owner's.
     pub enable_post_icon_override: bool,
+    /// Mattermost's: outgoing webhooks may be made and fire.
+    pub enable_outgoing_webhooks: bool,
+    /// Mattermost's: custom slash commands may be made and run.
+    pub enable_commands: bool,
+    /// Host names, IP addresses and CIDR blocks (separated by spaces or commas) of the
+    /// internal network that integrations may be called at; loopback, private and other
+    /// reserved addresses are refused otherwise.
+    pub allowed_untrusted_internal_connections: String,
+    /// How long a call to an integration (outgoing webhook, custom command) may take.
+    pub outgoing_integration_requests_timeout: u64,
 }
 
 impl Default for ServiceSettings {
@@ -198,6 +208,10 @@ impl Default for ServiceSettings {
             enable_incoming_webhooks: true,
             enable_post_username_override: false,
             enable_post_icon_override: false,
+            enable_outgoing_webhooks: true,
+            enable_commands: true,
+            allowed_untrusted_internal_connections: String::new(),
+            outgoing_integration_requests_timeout: 30,
         }
     }
 }

@@ -52,6 +52,10 @@ pub const SERVER_VERSION: &str = env!("CARGO_PKG_VERSION");
 /// decide what they may call from it.
 pub const MATTERMOST_VERSION: &str = "10.11.0";
 
+/// The most an integration's answer may weigh (commands and webhooks answer a message,
+/// not a file).
+const INTEGRATION_RESPONSE_MAX_BYTES: usize = 1024 * 1024;
+
 /// Everything a request handler can reach.
 pub struct AppState {
     pub config: Config,
@@ -77,6 +81,8 @@ pub struct AppState {
     pub previewer: app::files::Previewer,
     /// The public-link salt the cluster generated, once read.
     pub public_link_salt: tokio::sync::OnceCell<String>,
+    /// Calls to integrations, kept off internal addresses.
+    pub outbound: security::outbound::OutboundClient,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -126,6 +132,15 @@ pub async fn build_state(config: Config) -> Result<Arc<AppState>, ServerError> {
     } else {
         None
     };
+    let outbound = security::outbound::OutboundClient::new(
+        &config
+            .service_settings
+            .allowed_untrusted_internal_connections,
+        config
+            .service_settings
+            .outgoing_integration_requests_timeout,
+        INTEGRATION_RESPONSE_MAX_BYTES,
+    );
     Ok(Arc::new(AppState {
         config,
         store,
@@ -142,6 +157,7 @@ pub async fn build_state(config: Config) -> Result<Arc<AppState>, ServerError> {
         files,
         previewer,
         public_link_salt: tokio::sync::OnceCell::new(),
+        outbound,
     }))
 }
 

@@ -1,19 +1,26 @@
-//! `/commands` over REST: executing slash commands and listing them for autocomplete
-//! (the rules are in `app::commands`).
+//! `/commands` over REST: executing slash commands, listing them for autocomplete, and
+//! a team's custom commands (the rules are in `app::commands` and
+//! `app::custom_commands`).
 
 use super::extract::{Body, Path, Query};
 use super::SharedState;
 use crate::app::Auth;
 use crate::error::AppResult;
 use axum::extract::State;
-use axum::routing::{get, post};
+use axum::http::StatusCode;
+use axum::routing::{get, post, put};
 use axum::{Json, Router};
-use chorus_model::{Command, CommandArgs, CommandResponse};
+use chorus_model::{Command, CommandArgs, CommandResponse, StatusOk};
 
 pub fn router() -> Router<SharedState> {
     Router::new()
         .route("/commands/execute", post(execute))
-        .route("/commands", get(list))
+        .route("/commands", get(list).post(create))
+        .route(
+            "/commands/{command_id}",
+            get(read).put(update).delete(remove),
+        )
+        .route("/commands/{command_id}/regen_token", put(regen_token))
         .route("/teams/{team_id}/commands/autocomplete", get(autocomplete))
 }
 
@@ -29,15 +36,83 @@ async fn execute(
 #[serde(default)]
 struct ListQuery {
     team_id: String,
+    custom_only: bool,
 }
 
+/// Without a team, the commands every team has (built-in and plugins'); with one, its
+/// custom commands too (only those, for its admins, with `custom_only`).
 async fn list(
     State(state): State<SharedState>,
     auth: Auth,
     Query(query): Query<ListQuery>,
 ) -> AppResult<Json<Vec<Command>>> {
-    let team_id = (!query.team_id.is_empty()).then_some(query.team_id.as_str());
-    state.list_commands(auth.actor(), team_id).await.map(Json)
+    if query.team_id.is_empty() {
+        return Ok(Json(state.list_commands()));
+    }
+    state
+        .team_commands(auth.actor(), &query.team_id, query.custom_only)
+        .await
+        .map(Json)
+}
+
+async fn create(
+    State(state): State<SharedState>,
+    auth: Auth,
+    Body(command): Body<Command>,
+) -> AppResult<(StatusCode, Json<Command>)> {
+    let command = state.create_command(auth.actor(), command).await?;
+    Ok((StatusCode::CREATED, Json(command)))
+}
+
+async fn read(
+    State(state): State<SharedState>,
+    auth: Auth,
+    Path(command_id): Path<String>,
+) -> AppResult<Json<Command>> {
+    state
+        .custom_command(auth.actor(), &command_id)
+        .await
+        .map(Json)
+}
+
+async fn update(
+    State(state): State<SharedState>,
+    auth: Auth,
+    Path(command_id): Path<String>,
+    Body(command): Body<Command>,
+) -> AppResult<Json<Command>> {
+    if !command.id.is_empty() && command.id != command_id {
+        return Err(crate::error::AppError::invalid_param("command_id"));
+    }
+    state
+        .update_command(auth.actor(), &command_id, command)
+        .await
+        .map(Json)
+}
+
+async fn remove(
+    State(state): State<SharedState>,
+    auth: Auth,
+    Path(command_id): Path<String>,
+) -> AppResult<Json<StatusOk>> {
+    state.delete_command(auth.actor(), &command_id).await?;
+    Ok(Json(StatusOk::default()))
+}
+
+#[derive(serde::Serialize)]
+struct TokenAnswer {
+    token: String,
+}
+
+async fn regen_token(
+    State(state): State<SharedState>,
+    auth: Auth,
+    Path(command_id): Path<String>,
+) -> AppResult<Json<TokenAnswer>> {
+    let token = state
+        .regenerate_command_token(auth.actor(), &command_id)
+        .await?;
+    Ok(Json(TokenAnswer { token }))
 }
 
 async fn autocomplete(
@@ -45,8 +120,8 @@ async fn autocomplete(
     auth: Auth,
     Path(team_id): Path<String>,
 ) -> AppResult<Json<Vec<Command>>> {
-    state
-        .list_commands(auth.actor(), Some(&team_id))
-        .await
-        .map(Json)
+    let commands = state.team_commands(auth.actor(), &team_id, false).await?;
+    Ok(Json(
+        commands.into_iter().filter(|c| c.auto_complete).collect(),
+    ))
 }

@@ -1,4 +1,5 @@
-//! Slash commands: running one (a built-in or a plugin's `ExecuteCommand`) and
+//! Slash commands: running one (a built-in, a plugin's `ExecuteCommand`, or a team's
+//! custom command, whose URL `custom_commands` calls) and
 //! delivering its answer (`in_channel` text becomes a post by the caller, `ephemeral`
 //! text a message only the caller sees, as Mattermost does); listing them; plugins
 //! registering their own triggers; and ephemeral posts.
@@ -6,14 +7,24 @@
 use super::events::{event, json_text};
 use super::permissions::{load_member_channel, require_team_member};
 use super::validate::require_id;
-use super::{Actor, Auth};
+use super::webhooks::{slack_links_to_markdown, POST_TYPE_SLACK_ATTACHMENT};
+use super::Auth;
 use crate::commands::{parse_command_line, CommandHandler};
-use crate::error::{AppResult, Code};
+use crate::error::{AppError, AppResult, Code};
 use crate::AppState;
 use chorus_model::{
     events, new_id, now_millis, Broadcast, Command, CommandArgs, CommandResponse, Post,
     POST_TYPE_EPHEMERAL, RESPONSE_TYPE_EPHEMERAL, RESPONSE_TYPE_IN_CHANNEL,
 };
+
+/// How a custom command's answers are shown: as an integration's posts, with the
+/// name and icon the command was registered with.
+#[derive(Debug, Default)]
+struct CommandOverrides {
+    from_integration: bool,
+    username: String,
+    icon_url: String,
+}
 
 impl AppState {
     /// Runs `args.command` for a signed-in user in a channel they belong to, and
@@ -42,57 +53,114 @@ impl AppState {
                 "A command must start with '/' followed by its trigger, as in \"/echo hello\".",
             ));
         };
-        let Some(registered) = self.commands.get(&trigger) else {
-            return Err(Code::CommandNotFound
-                .with_message(format!("Command with a trigger of '{trigger}' not found.")));
-        };
-        let response = match registered.handler {
-            CommandHandler::Builtin(run) => run(&rest),
-            CommandHandler::Plugin(plugin_id) => {
-                let context = actor.hook_context();
-                let hook_args = chorus_plugin_protocol::v1::CommandArgs {
-                    user_id: auth.user.id.clone(),
-                    channel_id: channel.id.clone(),
-                    team_id: team_id.clone(),
-                    root_id: args.root_id.clone(),
-                    command: args.command.clone(),
-                    trigger: trigger.clone(),
-                };
-                self.plugins
-                    .execute_command(&plugin_id, &context, hook_args)
-                    .await
-                    .ok_or_else(|| {
-                        Code::CommandFailed
-                            .with_message(format!("The plugin behind /{trigger} failed to answer."))
-                    })?
-            }
-        };
         let root_id = if args.root_id.is_empty() {
             args.parent_id.clone()
         } else {
             args.root_id.clone()
         };
-        self.deliver_command_response(auth, &channel.id, &root_id, &response)
+        let mut overrides = CommandOverrides::default();
+        let response = match self.commands.get(&trigger) {
+            Some(registered) => match registered.handler {
+                CommandHandler::Builtin(run) => run(&rest),
+                CommandHandler::Plugin(plugin_id) => {
+                    let context = actor.hook_context();
+                    let hook_args = chorus_plugin_protocol::v1::CommandArgs {
+                        user_id: auth.user.id.clone(),
+                        channel_id: channel.id.clone(),
+                        team_id: team_id.clone(),
+                        root_id: args.root_id.clone(),
+                        command: args.command.clone(),
+                        trigger: trigger.clone(),
+                    };
+                    self.plugins
+                        .execute_command(&plugin_id, &context, hook_args)
+                        .await
+                        .ok_or_else(|| {
+                            Code::CommandFailed.with_message(format!(
+                                "The plugin behind /{trigger} failed to answer."
+                            ))
+                        })?
+                }
+            },
+            None => {
+                let Some(custom) = self.find_custom_command(&team_id, &trigger).await? else {
+                    return Err(Code::CommandNotFound.with_message(format!(
+                        "Command with a trigger of '{trigger}' not found."
+                    )));
+                };
+                overrides = CommandOverrides {
+                    from_integration: true,
+                    username: custom.username.clone(),
+                    icon_url: custom.icon_url.clone(),
+                };
+                self.call_custom_command(&custom, &auth.user, &channel, &root_id, &rest)
+                    .await?
+            }
+        };
+        self.deliver_command_response(auth, &channel.id, &root_id, &overrides, &response)
             .await?;
+        for extra in &response.extra_responses {
+            self.deliver_command_response(auth, &channel.id, &root_id, &overrides, extra)
+                .await?;
+        }
         Ok(response)
     }
 
-    /// Turns a command's answer into a post or an ephemeral message.
+    /// Turns a command's answer into a post or an ephemeral message, as Mattermost's
+    /// `HandleCommandResponsePost`.
     async fn deliver_command_response(
         &self,
         auth: &Auth,
         channel_id: &str,
         root_id: &str,
+        overrides: &CommandOverrides,
         response: &CommandResponse,
     ) -> AppResult<()> {
-        if response.text.is_empty() {
+        if response.text.is_empty() && response.attachments.is_empty() {
             return Ok(());
         }
+        let channel_id = if response.channel_id.is_empty() || response.channel_id == channel_id {
+            channel_id.to_string()
+        } else {
+            require_id(&response.channel_id, "channel_id")?;
+            load_member_channel(self, auth.actor(), &response.channel_id)
+                .await
+                .map_err(|_| AppError::from(Code::CommandPostForbidden))?
+                .id
+        };
+        let mut props = response.props.clone();
+        let settings = &self.config.service_settings;
+        let username = [overrides.username.as_str(), response.username.as_str()]
+            .into_iter()
+            .find(|u| !u.is_empty());
+        if let (true, Some(username)) = (settings.enable_post_username_override, username) {
+            props.insert("override_username".into(), username.into());
+        }
+        let icon_url = [overrides.icon_url.as_str(), response.icon_url.as_str()]
+            .into_iter()
+            .find(|u| !u.is_empty());
+        if let (true, Some(icon_url)) = (settings.enable_post_icon_override, icon_url) {
+            props.insert("override_icon_url".into(), icon_url.into());
+        }
+        if overrides.from_integration {
+            props.insert("from_webhook".into(), "true".into());
+        }
+        let mut post_type = response.post_type.clone();
+        if !response.attachments.is_empty() {
+            props.insert("attachments".into(), response.attachments.clone().into());
+            post_type = POST_TYPE_SLACK_ATTACHMENT.into();
+        }
+        let message = if overrides.from_integration && !response.skip_slack_parsing {
+            slack_links_to_markdown(&response.text)
+        } else {
+            response.text.clone()
+        };
         let post = Post {
-            channel_id: channel_id.to_string(),
+            channel_id,
             root_id: root_id.to_string(),
-            message: response.text.clone(),
-            props: response.props.clone(),
+            message,
+            post_type,
+            props,
             ..Post::default()
         };
         match response.response_type.as_str() {
@@ -136,17 +204,9 @@ impl AppState {
         Ok(post)
     }
 
-    /// Every command, sorted by trigger, for a member of `team_id` (when given).
-    pub async fn list_commands(
-        &self,
-        actor: Actor<'_>,
-        team_id: Option<&str>,
-    ) -> AppResult<Vec<Command>> {
-        if let Some(team_id) = team_id {
-            require_id(team_id, "team_id")?;
-            require_team_member(self, actor, team_id).await?;
-        }
-        Ok(self.commands.list())
+    /// The commands every team has (built-in and plugins'), sorted by trigger.
+    pub fn list_commands(&self) -> Vec<Command> {
+        self.commands.list()
     }
 
     /// Registers (or replaces) one of `plugin_id`'s own triggers.

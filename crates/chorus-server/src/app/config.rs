@@ -49,7 +49,7 @@ impl ClientConfig {
             ("EnableSignInWithUsername", flag(true)),
             ("EnableMultifactorAuthentication", flag(false)),
             ("EnableGuestAccounts", flag(false)),
-            ("EnableCommands", flag(true)),
+            ("EnableCommands", flag(service.enable_commands)),
             (
                 "EnableIncomingWebhooks",
                 flag(service.enable_incoming_webhooks),

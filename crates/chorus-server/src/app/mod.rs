@@ -9,7 +9,7 @@
 //! `access_tokens` (personal access tokens), `bots` (bot accounts), `users`,
 //! `teams`, `channels`, `posts`, `reactions`, `files` (uploads and who may read them),
 //! `preferences`, `roles` (the built-in roles), `categories` (the channel sidebar),
-//! `commands` (slash commands), `config` (the running configuration), `plugins` (what
+//! `commands` (slash commands), `custom_commands` (a team's commands served by URL), `config` (the running configuration), `plugins` (what
 //! plugins may do through their API), `plugins_admin` (installing and enabling them),
 //! `permissions` (the rules), `validate` (field rules), `webhooks` (incoming webhooks),
 //! `events` (who sees which websocket event).
@@ -20,6 +20,7 @@ pub mod categories;
 pub mod channels;
 pub mod commands;
 pub mod config;
+pub mod custom_commands;
 pub mod events;
 pub mod files;
 pub mod permissions;

@@ -89,6 +89,25 @@ pub async fn is_team_admin(state: &AppState, user_id: &str, team_id: &str) -> Ap
         .is_some_and(|m| m.scheme_admin))
 }
 
+/// Managing a team's integrations (webhooks, custom commands): system admins and the
+/// team's admins.
+pub async fn require_team_admin(
+    state: &AppState,
+    actor: Actor<'_>,
+    team_id: &str,
+    what: &str,
+) -> AppResult<()> {
+    if actor.is_admin() {
+        return Ok(());
+    }
+    match actor.user_id() {
+        Some(me) if is_team_admin(state, me, team_id).await? => Ok(()),
+        _ => Err(AppError::forbidden(format!(
+            "Only team admins and system admins manage {what}."
+        ))),
+    }
+}
+
 async fn actor_in_team(state: &AppState, actor: Actor<'_>, team_id: &str) -> AppResult<bool> {
     match actor.user_id() {
         Some(user_id) => is_team_member(state, user_id, team_id).await,

@@ -47,6 +47,8 @@ const TEAM_ADMIN: &[&str] = &[
     "delete_others_posts",
     "manage_incoming_webhooks",
     "manage_others_incoming_webhooks",
+    "manage_slash_commands",
+    "manage_others_slash_commands",
 ];
 
 const CHANNEL_USER: &[&str] = &[

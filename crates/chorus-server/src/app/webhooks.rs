@@ -3,7 +3,7 @@
 //! message as the hook's owner, through the same [`AppState::create_post`] as every
 //! post (hooks, events, mentions).
 
-use super::permissions::{is_channel_member, is_team_admin, load_channel, load_team};
+use super::permissions::{is_channel_member, load_channel, load_team, require_team_admin};
 use super::validate::{self, require_id};
 use super::Actor;
 use crate::error::{AppError, AppResult, Code};
@@ -18,7 +18,7 @@ pub const ICON_URL_MAX: usize = 1024;
 pub const PER_PAGE_MAX: i64 = 200;
 
 /// The post type of messages that carry Slack attachments.
-const POST_TYPE_SLACK_ATTACHMENT: &str = "slack_attachment";
+pub(super) const POST_TYPE_SLACK_ATTACHMENT: &str = "slack_attachment";
 
 /// What may change in a hook (`PUT /hooks/incoming/{id}` sends the whole hook).
 #[derive(Debug, Clone, Default)]
@@ -64,7 +64,7 @@ fn check_fields(fields: &HookFields) -> AppResult<()> {
 }
 
 /// Slack's `<url|text>` links as Markdown links.
-fn slack_links_to_markdown(text: &str) -> String {
+pub(super) fn slack_links_to_markdown(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(start) = rest.find('<') {
@@ -100,19 +100,8 @@ impl AppState {
         }
     }
 
-    /// Managing a team's hooks: system admins and the team's admins.
     async fn require_hook_manager(&self, actor: Actor<'_>, team_id: &str) -> AppResult<()> {
-        if actor.is_admin() {
-            return Ok(());
-        }
-        let me = actor.user_id().unwrap_or_default();
-        if is_team_admin(self, me, team_id).await? {
-            Ok(())
-        } else {
-            Err(AppError::forbidden(
-                "Only team admins and system admins manage incoming webhooks.",
-            ))
-        }
+        require_team_admin(self, actor, team_id, "incoming webhooks").await
     }
 
     /// A channel of a team that `user_id` may post in with a hook: open channels of

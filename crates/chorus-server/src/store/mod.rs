@@ -26,6 +26,7 @@ mod access_tokens;
 mod bots;
 mod channels;
 mod cluster;
+mod commands;
 mod files;
 mod plugins;
 mod posts;

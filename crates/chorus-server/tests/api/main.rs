@@ -7,6 +7,7 @@ mod channels;
 mod cluster;
 mod commands;
 mod common;
+mod custom_commands;
 mod errors;
 mod files;
 mod hardening;

@@ -1,0 +1,176 @@
+//! Custom slash commands: stored per team, one live command per trigger, changed and
+//! soft-deleted.
+
+use super::{on_reader, on_writer, Store, StoreResult};
+use chorus_model::Command;
+
+#[derive(sqlx::FromRow)]
+struct CommandRow {
+    id: String,
+    token: String,
+    create_at: i64,
+    update_at: i64,
+    delete_at: i64,
+    creator_id: String,
+    team_id: String,
+    trigger: String,
+    method: String,
+    username: String,
+    icon_url: String,
+    auto_complete: bool,
+    auto_complete_desc: String,
+    auto_complete_hint: String,
+    display_name: String,
+    description: String,
+    url: String,
+}
+
+impl From<CommandRow> for Command {
+    fn from(row: CommandRow) -> Command {
+        Command {
+            id: row.id,
+            token: row.token,
+            create_at: row.create_at,
+            update_at: row.update_at,
+            delete_at: row.delete_at,
+            creator_id: row.creator_id,
+            team_id: row.team_id,
+            trigger: row.trigger,
+            method: row.method,
+            username: row.username,
+            icon_url: row.icon_url,
+            auto_complete: row.auto_complete,
+            auto_complete_desc: row.auto_complete_desc,
+            auto_complete_hint: row.auto_complete_hint,
+            display_name: row.display_name,
+            description: row.description,
+            url: row.url,
+            plugin_id: String::new(),
+        }
+    }
+}
+
+const SELECT_COMMANDS: &str = "SELECT id, token, create_at, update_at, delete_at, creator_id, \
+     team_id, trigger, method, username, icon_url, auto_complete, auto_complete_desc, \
+     auto_complete_hint, display_name, description, url FROM commands ";
+
+impl Store {
+    /// Stores a new command; a unique violation when its team already has the trigger.
+    pub async fn insert_command(&self, command: &Command) -> StoreResult<()> {
+        on_writer!(self, pool => {
+            sqlx::query(
+                "INSERT INTO commands (id, token, create_at, update_at, delete_at, creator_id, \
+                   team_id, trigger, method, username, icon_url, auto_complete, \
+                   auto_complete_desc, auto_complete_hint, display_name, description, url) \
+                 VALUES ($1, $2, $3, $4, 0, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+            )
+            .bind(&command.id)
+            .bind(&command.token)
+            .bind(command.create_at)
+            .bind(command.update_at)
+            .bind(&command.creator_id)
+            .bind(&command.team_id)
+            .bind(&command.trigger)
+            .bind(&command.method)
+            .bind(&command.username)
+            .bind(&command.icon_url)
+            .bind(command.auto_complete)
+            .bind(&command.auto_complete_desc)
+            .bind(&command.auto_complete_hint)
+            .bind(&command.display_name)
+            .bind(&command.description)
+            .bind(&command.url)
+            .execute(pool)
+            .await
+            .map(drop)
+        })?;
+        Ok(())
+    }
+
+    /// A live command.
+    pub async fn get_command(&self, id: &str) -> StoreResult<Option<Command>> {
+        let row: Option<CommandRow> = on_reader!(self, pool => {
+            sqlx::query_as(&format!("{SELECT_COMMANDS} WHERE id = $1 AND delete_at = 0"))
+                .bind(id)
+                .fetch_optional(pool)
+                .await
+        })?;
+        Ok(row.map(Command::from))
+    }
+
+    /// A team's live command for a trigger.
+    pub async fn get_command_by_trigger(
+        &self,
+        team_id: &str,
+        trigger: &str,
+    ) -> StoreResult<Option<Command>> {
+        let row: Option<CommandRow> = on_reader!(self, pool => {
+            sqlx::query_as(&format!(
+                "{SELECT_COMMANDS} WHERE team_id = $1 AND trigger = $2 AND delete_at = 0"
+            ))
+            .bind(team_id)
+            .bind(trigger)
+            .fetch_optional(pool)
+            .await
+        })?;
+        Ok(row.map(Command::from))
+    }
+
+    /// A team's live commands, by trigger.
+    pub async fn list_team_commands(&self, team_id: &str) -> StoreResult<Vec<Command>> {
+        let rows: Vec<CommandRow> = on_reader!(self, pool => {
+            sqlx::query_as(&format!(
+                "{SELECT_COMMANDS} WHERE team_id = $1 AND delete_at = 0 ORDER BY trigger, id"
+            ))
+            .bind(team_id)
+            .fetch_all(pool)
+            .await
+        })?;
+        Ok(rows.into_iter().map(Command::from).collect())
+    }
+
+    /// Writes a live command's changeable fields (and its token); `false` when it is
+    /// gone. A unique violation when the new trigger is taken in its team.
+    pub async fn update_command(&self, command: &Command) -> StoreResult<bool> {
+        let done = on_writer!(self, pool => {
+            sqlx::query(
+                "UPDATE commands SET update_at = $1, token = $2, trigger = $3, method = $4, \
+                   username = $5, icon_url = $6, auto_complete = $7, auto_complete_desc = $8, \
+                   auto_complete_hint = $9, display_name = $10, description = $11, url = $12 \
+                 WHERE id = $13 AND delete_at = 0",
+            )
+            .bind(command.update_at)
+            .bind(&command.token)
+            .bind(&command.trigger)
+            .bind(&command.method)
+            .bind(&command.username)
+            .bind(&command.icon_url)
+            .bind(command.auto_complete)
+            .bind(&command.auto_complete_desc)
+            .bind(&command.auto_complete_hint)
+            .bind(&command.display_name)
+            .bind(&command.description)
+            .bind(&command.url)
+            .bind(&command.id)
+            .execute(pool)
+            .await
+            .map(|d| d.rows_affected())
+        })?;
+        Ok(done == 1)
+    }
+
+    /// Soft-deletes a command; `false` when it was already gone.
+    pub async fn delete_command(&self, id: &str, at: i64) -> StoreResult<bool> {
+        let done = on_writer!(self, pool => {
+            sqlx::query(
+                "UPDATE commands SET delete_at = $1, update_at = $1 WHERE id = $2 AND delete_at = 0",
+            )
+            .bind(at)
+            .bind(id)
+            .execute(pool)
+            .await
+            .map(|d| d.rows_affected())
+        })?;
+        Ok(done == 1)
+    }
+}
