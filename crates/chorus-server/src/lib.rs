@@ -83,6 +83,8 @@ pub struct AppState {
     pub public_link_salt: tokio::sync::OnceCell<String>,
     /// Calls to integrations, kept off internal addresses.
     pub outbound: security::outbound::OutboundClient,
+    /// Posts waiting for their outgoing webhooks to be called.
+    pub outgoing: app::outgoing_webhooks::OutgoingQueue,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -158,6 +160,7 @@ pub async fn build_state(config: Config) -> Result<Arc<AppState>, ServerError> {
         previewer,
         public_link_salt: tokio::sync::OnceCell::new(),
         outbound,
+        outgoing: Default::default(),
     }))
 }
 
@@ -203,6 +206,7 @@ pub async fn serve(
     let lifecycle = &state.lifecycle;
     lifecycle.spawn(Stage::Services, ws::sweep_forever(state.hub.clone()));
     lifecycle.spawn(Stage::Services, sweep_expired(state.clone()));
+    lifecycle.spawn(Stage::Services, app::outgoing_webhooks::run(state.clone()));
     let reaper = security::process::is_plugin_reaper();
     if reaper {
         // Transport: it must outlive the plugins it cleans up after.

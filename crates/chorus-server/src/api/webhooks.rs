@@ -1,10 +1,12 @@
-//! Incoming webhooks over REST (`/hooks/incoming`, the rules in `app::webhooks`), and
+//! Incoming and outgoing webhooks over REST (`/hooks/incoming`, `/hooks/outgoing`; the
+//! rules in `app::webhooks` and `app::outgoing_webhooks`), and
 //! `POST /hooks/{id}` outside `/api/v4`, where integrations send Slack-shaped messages
 //! as JSON or as a form's `payload` field.
 
 use super::auth::Auth;
 use super::extract::{Body, Paging, Path, Query};
 use super::SharedState;
+use crate::app::outgoing_webhooks::OutgoingHookFields;
 use crate::app::webhooks::HookFields;
 use crate::error::{AppError, AppResult, Code};
 use axum::extract::{Request, State};
@@ -12,7 +14,7 @@ use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use chorus_model::{IncomingWebhook, IncomingWebhookRequest, StatusOk};
+use chorus_model::{IncomingWebhook, IncomingWebhookRequest, OutgoingWebhook, StatusOk};
 use serde::Deserialize;
 
 pub fn router() -> Router<SharedState> {
@@ -21,6 +23,17 @@ pub fn router() -> Router<SharedState> {
         .route(
             "/hooks/incoming/{hook_id}",
             get(read).put(update).delete(remove),
+        )
+        .route("/hooks/outgoing", post(create_outgoing).get(list_outgoing))
+        .route(
+            "/hooks/outgoing/{hook_id}",
+            get(read_outgoing)
+                .put(update_outgoing)
+                .delete(remove_outgoing),
+        )
+        .route(
+            "/hooks/outgoing/{hook_id}/regen_token",
+            post(regen_outgoing_token),
         )
 }
 
@@ -73,6 +86,8 @@ async fn create(
 #[serde(default)]
 struct ListQuery {
     team_id: String,
+    /// Outgoing hooks only: those of one channel.
+    channel_id: String,
     page: i64,
     per_page: i64,
 }
@@ -82,6 +97,7 @@ impl Default for ListQuery {
         let paging = Paging::default();
         ListQuery {
             team_id: String::new(),
+            channel_id: String::new(),
             page: paging.page,
             per_page: paging.per_page,
         }
@@ -137,6 +153,85 @@ async fn remove(
         .delete_incoming_webhook(auth.actor(), &hook_id)
         .await?;
     Ok(Json(StatusOk::default()))
+}
+
+async fn create_outgoing(
+    State(state): State<SharedState>,
+    auth: Auth,
+    Body(fields): Body<OutgoingHookFields>,
+) -> AppResult<impl IntoResponse> {
+    let hook = state.create_outgoing_webhook(auth.actor(), fields).await?;
+    Ok((StatusCode::CREATED, Json(hook)))
+}
+
+async fn list_outgoing(
+    State(state): State<SharedState>,
+    auth: Auth,
+    Query(query): Query<ListQuery>,
+) -> AppResult<Json<Vec<OutgoingWebhook>>> {
+    let (page, per_page) = Paging {
+        page: query.page,
+        per_page: query.per_page,
+    }
+    .validated()?;
+    state
+        .outgoing_webhooks(
+            auth.actor(),
+            &query.team_id,
+            &query.channel_id,
+            page,
+            per_page,
+        )
+        .await
+        .map(Json)
+}
+
+async fn read_outgoing(
+    State(state): State<SharedState>,
+    auth: Auth,
+    Path(hook_id): Path<String>,
+) -> AppResult<Json<OutgoingWebhook>> {
+    state
+        .outgoing_webhook(auth.actor(), &hook_id)
+        .await
+        .map(Json)
+}
+
+async fn update_outgoing(
+    State(state): State<SharedState>,
+    auth: Auth,
+    Path(hook_id): Path<String>,
+    Body(fields): Body<OutgoingHookFields>,
+) -> AppResult<Json<OutgoingWebhook>> {
+    if !fields.id.is_empty() && fields.id != hook_id {
+        return Err(AppError::invalid_param("hook_id"));
+    }
+    state
+        .update_outgoing_webhook(auth.actor(), &hook_id, fields)
+        .await
+        .map(Json)
+}
+
+async fn remove_outgoing(
+    State(state): State<SharedState>,
+    auth: Auth,
+    Path(hook_id): Path<String>,
+) -> AppResult<Json<StatusOk>> {
+    state
+        .delete_outgoing_webhook(auth.actor(), &hook_id)
+        .await?;
+    Ok(Json(StatusOk::default()))
+}
+
+async fn regen_outgoing_token(
+    State(state): State<SharedState>,
+    auth: Auth,
+    Path(hook_id): Path<String>,
+) -> AppResult<Json<OutgoingWebhook>> {
+    state
+        .regenerate_outgoing_webhook_token(auth.actor(), &hook_id)
+        .await
+        .map(Json)
 }
 
 /// The message of a webhook request: a form's `payload` field, or the JSON body.

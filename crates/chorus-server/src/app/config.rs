@@ -51,6 +51,10 @@ impl ClientConfig {
             ("EnableGuestAccounts", flag(false)),
             ("EnableCommands", flag(service.enable_commands)),
             (
+                "EnableOutgoingWebhooks",
+                flag(service.enable_outgoing_webhooks),
+            ),
+            (
                 "EnableIncomingWebhooks",
                 flag(service.enable_incoming_webhooks),
             ),
@@ -82,7 +86,6 @@ impl ClientConfig {
             ),
             // What Chorus does not serve yet is reported off, so clients hide it.
             ("EnableCustomEmoji", flag(false)),
-            ("EnableOutgoingWebhooks", flag(false)),
             ("CollapsedThreads", "disabled".into()),
             ("TeammateNameDisplay", "username".into()),
         ]

@@ -11,7 +11,7 @@
 //! `preferences`, `roles` (the built-in roles), `categories` (the channel sidebar),
 //! `commands` (slash commands), `custom_commands` (a team's commands served by URL), `config` (the running configuration), `plugins` (what
 //! plugins may do through their API), `plugins_admin` (installing and enabling them),
-//! `permissions` (the rules), `validate` (field rules), `webhooks` (incoming webhooks),
+//! `permissions` (the rules), `validate` (field rules), `webhooks` (incoming webhooks), `outgoing_webhooks` (posts sent to integrations),
 //! `events` (who sees which websocket event).
 
 pub mod access_tokens;
@@ -23,6 +23,7 @@ pub mod config;
 pub mod custom_commands;
 pub mod events;
 pub mod files;
+pub mod outgoing_webhooks;
 pub mod permissions;
 pub mod plugins;
 pub mod plugins_admin;

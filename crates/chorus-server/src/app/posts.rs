@@ -175,6 +175,7 @@ impl AppState {
         self.attach_files([&mut post]).await?;
         self.publish_posted(channel, &post, &author.username, posted.members)?;
         self.plugins.message_has_been_posted(context, &post);
+        self.queue_outgoing_webhooks(&post, channel, &author.username);
         Ok(post)
     }
 

@@ -2,7 +2,7 @@
 //! offer (`GET /roles/name/{name}`, `POST /roles/names`, `GET /roles/{id}`). Chorus has
 //! no permission schemes: the roles are fixed, and each lists Mattermost's permissions
 //! for what Chorus serves, so that an app does not offer what would only fail (no
-//! outgoing webhooks or custom groups yet). Anyone signed in may read them.
+//! custom groups yet). Anyone signed in may read them.
 
 use super::validate::require_id;
 use crate::error::{AppError, AppResult, Code};
@@ -49,6 +49,8 @@ const TEAM_ADMIN: &[&str] = &[
     "manage_others_incoming_webhooks",
     "manage_slash_commands",
     "manage_others_slash_commands",
+    "manage_outgoing_webhooks",
+    "manage_others_outgoing_webhooks",
 ];
 
 const CHANNEL_USER: &[&str] = &[

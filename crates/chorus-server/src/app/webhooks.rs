@@ -320,45 +320,78 @@ impl AppState {
             return Err(Code::InvalidParam
                 .with_message("A webhook cannot post system messages (type system_…)."));
         }
-        let mut props = request.props;
+        self.create_webhook_post(WebhookMessage {
+            owner_id: owner.id,
+            channel_id: channel.id,
+            root_id: String::new(),
+            text: request.text,
+            username: [request.username, hook.username]
+                .into_iter()
+                .find(|u| !u.is_empty())
+                .unwrap_or_default(),
+            icon_url: [request.icon_url, hook.icon_url]
+                .into_iter()
+                .find(|u| !u.is_empty())
+                .unwrap_or_default(),
+            display_name: hook.display_name,
+            props: request.props,
+            attachments: request.attachments,
+            post_type: request.post_type,
+        })
+        .await
+    }
+
+    /// Posts what a webhook (incoming or outgoing) sends, as Mattermost's
+    /// `CreateWebhookPost`: as the hook's owner, marked `from_webhook`, with the name
+    /// and icon overrides the server allows, Slack links made Markdown.
+    pub(super) async fn create_webhook_post(&self, message: WebhookMessage) -> AppResult<Post> {
+        let mut props = message.props;
         props.insert("from_webhook".into(), "true".into());
-        props.insert(
-            "webhook_display_name".into(),
-            hook.display_name.clone().into(),
-        );
+        props.insert("webhook_display_name".into(), message.display_name.into());
         let settings = &self.config.service_settings;
-        let username = [request.username.as_str(), hook.username.as_str()]
-            .into_iter()
-            .find(|u| !u.is_empty());
         if settings.enable_post_username_override {
             // Mattermost's name for a webhook post that names nobody.
-            props.insert(
-                "override_username".into(),
-                username.unwrap_or("webhook").into(),
-            );
+            let username = match message.username.as_str() {
+                "" => "webhook",
+                name => name,
+            };
+            props.insert("override_username".into(), username.into());
         }
-        let icon = [request.icon_url.as_str(), hook.icon_url.as_str()]
-            .into_iter()
-            .find(|u| !u.is_empty());
-        if let (true, Some(icon)) = (settings.enable_post_icon_override, icon) {
-            props.insert("override_icon_url".into(), icon.into());
+        if settings.enable_post_icon_override && !message.icon_url.is_empty() {
+            props.insert("override_icon_url".into(), message.icon_url.into());
         }
-        let mut post_type = request.post_type;
-        if !request.attachments.is_empty() {
-            props.insert("attachments".into(), request.attachments.into());
+        let mut post_type = message.post_type;
+        if !message.attachments.is_empty() {
+            props.insert("attachments".into(), message.attachments.into());
             post_type = POST_TYPE_SLACK_ATTACHMENT.into();
         }
-        let message = slack_links_to_markdown(&request.text);
         let draft = Post {
-            user_id: owner.id,
-            channel_id: channel.id,
-            message,
+            user_id: message.owner_id,
+            channel_id: message.channel_id,
+            root_id: message.root_id,
+            message: slack_links_to_markdown(&message.text),
             post_type,
             props,
             ..Post::default()
         };
         self.create_post(Actor::System, draft).await
     }
+}
+
+/// What a webhook posts (see [`AppState::create_webhook_post`]).
+pub(super) struct WebhookMessage {
+    pub owner_id: String,
+    pub channel_id: String,
+    pub root_id: String,
+    pub text: String,
+    /// Shown instead of the owner's name, when the server allows it.
+    pub username: String,
+    pub icon_url: String,
+    /// The hook's display name, kept in `props.webhook_display_name`.
+    pub display_name: String,
+    pub props: serde_json::Map<String, serde_json::Value>,
+    pub attachments: Vec<serde_json::Value>,
+    pub post_type: String,
 }
 
 #[cfg(test)]

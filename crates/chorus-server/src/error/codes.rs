@@ -181,6 +181,25 @@ codes! {
     IncomingWebhookChannelLocked = ("web.incoming_webhook.channel_locked.app_error", FORBIDDEN, PermissionDenied, "This webhook is not permitted to post to the requested channel."),
     IncomingWebhookPermissions = ("web.incoming_webhook.permissions.app_error", FORBIDDEN, PermissionDenied, "The webhook's owner may not post in that channel."),
 
+    // Outgoing webhooks.
+    OutgoingWebhooksDisabled = ("api.outgoing_webhook.disabled.app_error", NOT_IMPLEMENTED, Unimplemented, "Outgoing webhooks are disabled on this server (ServiceSettings.EnableOutgoingWebhooks)."),
+    OutgoingWebhookNotFound = ("app.webhooks.get_outgoing.app_error", NOT_FOUND, NotFound, "Unable to find the outgoing webhook."),
+    OutgoingHookDisplayNameInvalid = ("model.outgoing_hook.is_valid.display_name.app_error", BAD_REQUEST, InvalidArgument, "The hook's display name is not valid."),
+    OutgoingHookDescriptionInvalid = ("model.outgoing_hook.is_valid.description.app_error", BAD_REQUEST, InvalidArgument, "The hook's description is not valid."),
+    OutgoingHookContentTypeInvalid = ("model.outgoing_hook.is_valid.content_type.app_error", BAD_REQUEST, InvalidArgument, "The hook's content type is not valid."),
+    OutgoingHookUsernameInvalid = ("model.outgoing_hook.username.app_error", BAD_REQUEST, InvalidArgument, "The hook's username is not valid."),
+    OutgoingHookIconUrlInvalid = ("model.outgoing_hook.icon_url.app_error", BAD_REQUEST, InvalidArgument, "The hook's icon URL is not valid."),
+    OutgoingHookWordsInvalid = ("model.outgoing_hook.is_valid.words.app_error", BAD_REQUEST, InvalidArgument, "Trigger words are single words, at most 1024 characters together."),
+    OutgoingHookTriggerWhenInvalid = ("model.outgoing_hook.is_valid.trigger_when.app_error", BAD_REQUEST, InvalidArgument, "trigger_when is 0 (the first word is a trigger word) or 1 (it starts with one)."),
+    OutgoingHookCallbackInvalid = ("model.outgoing_hook.is_valid.callback.app_error", BAD_REQUEST, InvalidArgument, "An outgoing webhook needs callback URLs, at most 1024 characters together."),
+    OutgoingHookUrlInvalid = ("model.outgoing_hook.is_valid.url.app_error", BAD_REQUEST, InvalidArgument, "A callback URL is not valid."),
+    OutgoingHookNoTriggers = ("api.webhook.create_outgoing.triggers.app_error", BAD_REQUEST, InvalidArgument, "An outgoing webhook needs a channel or trigger words."),
+    OutgoingHookChannelNotOpen = ("api.webhook.create_outgoing.not_open.app_error", FORBIDDEN, PermissionDenied, "Outgoing webhooks can only listen to public channels."),
+    OutgoingHookChannelTeam = ("api.webhook.create_outgoing.permissions.app_error", FORBIDDEN, PermissionDenied, "The channel is not in the hook's team."),
+    OutgoingHookIntersect = ("api.webhook.create_outgoing.intersect.app_error", BAD_REQUEST, InvalidArgument, "Another outgoing webhook of this channel already has one of these trigger words."),
+    OutgoingHookUpdateIntersect = ("api.webhook.update_outgoing.intersect.app_error", BAD_REQUEST, InvalidArgument, "Another outgoing webhook of this channel already has one of these trigger words."),
+    OutgoingHookTeamMismatch = ("api.webhook.team_mismatch.app_error", BAD_REQUEST, InvalidArgument, "A hook cannot move to another team by an update."),
+
     // Slash commands.
     CommandFormat = ("api.command.execute_command.format.app_error", BAD_REQUEST, InvalidArgument, "Command must start with a slash and a trigger word."),
     CommandNotFound = ("api.command.execute_command.not_found.app_error", NOT_FOUND, NotFound, "Command not found."),
