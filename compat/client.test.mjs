@@ -12,6 +12,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
@@ -106,6 +107,45 @@ function newClient(url, token) {
     return client;
 }
 
+/**
+ * A real HTTP integration on loopback for the server to call: records each request
+ * (headers, form fields or JSON) and answers `answer(request)` as JSON.
+ */
+async function startIntegration(answer) {
+    const requests = [];
+    const waiting = [];
+    const httpServer = http.createServer((req, res) => {
+        let body = '';
+        req.setEncoding('utf8');
+        req.on('data', (chunk) => { body += chunk; });
+        req.on('end', () => {
+            const isJson = (req.headers['content-type'] || '').startsWith('application/json');
+            const request = {
+                headers: req.headers,
+                form: new URLSearchParams(isJson ? '' : body),
+                json: isJson ? JSON.parse(body) : null,
+            };
+            requests.push(request);
+            waiting.splice(0).forEach((wake) => wake());
+            res.writeHead(200, { 'Content-Type': 'application/json' });
+            res.end(JSON.stringify(answer(request)));
+        });
+    });
+    await new Promise((resolve) => httpServer.listen(0, '127.0.0.1', resolve));
+    let seen = 0;
+    return {
+        url: `http://127.0.0.1:${httpServer.address().port}`,
+        requests,
+        async next() {
+            while (requests.length <= seen) {
+                await new Promise((wake) => waiting.push(wake));
+            }
+            return requests[seen++];
+        },
+        close: () => new Promise((resolve) => httpServer.close(resolve)),
+    };
+}
+
 let anyStepFailed = false;
 
 /** it() whose failure also marks the run as failed (to dump the server log). */
@@ -152,6 +192,8 @@ function startServer() {
             CHORUS_SERVICESETTINGS_LISTENADDRESS: '127.0.0.1:0',
             CHORUS_SERVICESETTINGS_ENABLEUSERACCESSTOKENS: 'true',
             CHORUS_SERVICESETTINGS_ENABLEBOTACCOUNTCREATION: 'true',
+            // Steps 15 and 16 call an integration on loopback.
+            CHORUS_SERVICESETTINGS_ALLOWEDUNTRUSTEDINTERNALCONNECTIONS: '127.0.0.1',
         },
         stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -835,5 +877,88 @@ describe('Chorus speaks Mattermost API v4 to @mattermost/client 11.9.0', () => {
         assert.equal(removed.status, 'OK');
         const gone = await expectClientError('getIncomingWebhook(deleted)', s.a.client.getIncomingWebhook(hook.id));
         assert.equal(gone.status_code, 404);
+    });
+
+    step('15. custom commands: addCommand, getCustomTeamCommands, executeCommand, editCommand, regenCommandToken, deleteCommand', async () => {
+        need('a', 'team', 'channel');
+        const integration = await startIntegration((request) => ({
+            response_type: 'in_channel',
+            text: `ran with ${request.form.get('text')} for ${request.form.get('user_name')}`,
+        }));
+        try {
+            const command = await call('addCommand', () => s.a.client.addCommand({
+                team_id: s.team.id, trigger: 'compat', method: 'P', url: `${integration.url}/compat`,
+                display_name: 'Compat', auto_complete: true, auto_complete_hint: '[words]',
+            }));
+            assert.match(command.id, ID_RE);
+            assert.match(command.token, ID_RE);
+            const custom = await call('getCustomTeamCommands', () => s.a.client.getCustomTeamCommands(s.team.id));
+            assert.ok(custom.some((c) => c.id === command.id));
+            const answer = await call('executeCommand', () =>
+                s.a.client.executeCommand('/compat some words', { channel_id: s.channel.id, team_id: s.team.id }));
+            assert.equal(answer.response_type, 'in_channel');
+            const sent = integration.requests[0];
+            assert.equal(sent.headers.authorization, `Token ${command.token}`);
+            assert.equal(sent.form.get('command'), '/compat');
+            const posts = await call('getPosts(after the command)', () => s.a.client.getPosts(s.channel.id));
+            assert.equal(posts.posts[posts.order[0]].message, `ran with some words for ${s.a.user.username}`);
+            const edited = await call('editCommand', () => s.a.client.editCommand({ ...command, description: 'compat command' }));
+            assert.equal(edited.description, 'compat command');
+            const { token } = await call('regenCommandToken', () => s.a.client.regenCommandToken(command.id));
+            assert.notEqual(token, command.token);
+            const removed = await call('deleteCommand', () => s.a.client.deleteCommand(command.id));
+            assert.equal(removed.status, 'OK');
+            const gone = await expectClientError('executeCommand(deleted)',
+                s.a.client.executeCommand('/compat again', { channel_id: s.channel.id, team_id: s.team.id }));
+            assert.equal(gone.status_code, 404);
+            assert.equal(gone.server_error_id, 'api.command.execute_command.not_found.app_error');
+        } finally {
+            await integration.close();
+        }
+    });
+
+    step('16. outgoing webhooks: createOutgoingWebhook, getOutgoingWebhooks, updateOutgoingWebhook, regenOutgoingHookToken, a triggered answer, removeOutgoingWebhook', async () => {
+        need('a', 'team', 'channel');
+        const integration = await startIntegration((request) => ({
+            text: `heard ${request.json.trigger_word} from ${request.json.user_name}`,
+            response_type: 'comment',
+        }));
+        try {
+            const hook = await call('createOutgoingWebhook', () => s.a.client.createOutgoingWebhook({
+                team_id: s.team.id, channel_id: s.channel.id, trigger_words: ['compat-go'], trigger_when: 0,
+                callback_urls: [`${integration.url}/outgoing`], content_type: 'application/json', display_name: 'Compat out',
+            }));
+            assert.match(hook.token, ID_RE);
+            const listed = await call('getOutgoingWebhooks', () => s.a.client.getOutgoingWebhooks(s.channel.id));
+            assert.deepEqual(listed.map((h) => h.id), [hook.id]);
+            const updated = await call('updateOutgoingWebhook', () =>
+                s.a.client.updateOutgoingWebhook({ ...hook, description: 'listens' }));
+            assert.equal(updated.description, 'listens');
+            const regenerated = await call('regenOutgoingHookToken', () => s.a.client.regenOutgoingHookToken(hook.id));
+            assert.notEqual(regenerated.token, hook.token);
+            const trigger = await call('createPost(trigger)', () =>
+                s.a.client.createPost({ channel_id: s.channel.id, message: 'compat-go now' }));
+            const request = await withTimeout(integration.next(), 'the outgoing webhook call');
+            assert.equal(request.json.post_id, trigger.id);
+            assert.equal(request.json.token, regenerated.token);
+            const answer = await withTimeout((async () => {
+                for (;;) {
+                    const thread = await s.a.client.getPostThread(trigger.id);
+                    const reply = Object.values(thread.posts).find((p) => p.root_id === trigger.id);
+                    if (reply) {
+                        return reply;
+                    }
+                    await new Promise((r) => setTimeout(r, 100));
+                }
+            })(), 'the outgoing webhook answer');
+            assert.equal(answer.message, `heard compat-go from ${s.a.user.username}`);
+            assert.equal(answer.props.from_webhook, 'true');
+            const removed = await call('removeOutgoingWebhook', () => s.a.client.removeOutgoingWebhook(hook.id));
+            assert.equal(removed.status, 'OK');
+            const gone = await expectClientError('getOutgoingWebhook(deleted)', s.a.client.getOutgoingWebhook(hook.id));
+            assert.equal(gone.status_code, 404);
+        } finally {
+            await integration.close();
+        }
     });
 });
