@@ -77,6 +77,7 @@ pub mod events {
     pub const POST_EDITED: &str = "post_edited";
     pub const POST_DELETED: &str = "post_deleted";
     pub const REACTION_ADDED: &str = "reaction_added";
+    pub const STATUS_CHANGE: &str = "status_change";
     pub const PREFERENCES_CHANGED: &str = "preferences_changed";
     pub const PREFERENCES_DELETED: &str = "preferences_deleted";
     pub const REACTION_REMOVED: &str = "reaction_removed";

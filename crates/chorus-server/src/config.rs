@@ -244,6 +244,8 @@ pub struct TeamSettings {
     /// Anyone may sign up without being signed in (after the first user, who is admin).
     pub enable_open_server: bool,
     pub enable_team_creation: bool,
+    /// Mattermost's: seconds without activity after which an online user is away.
+    pub user_status_away_timeout: u64,
 }
 
 impl Default for TeamSettings {
@@ -252,6 +254,7 @@ impl Default for TeamSettings {
             enable_user_creation: true,
             enable_open_server: true,
             enable_team_creation: true,
+            user_status_away_timeout: 300,
         }
     }
 }

@@ -85,6 +85,8 @@ pub struct AppState {
     pub outbound: security::outbound::OutboundClient,
     /// Posts waiting for their outgoing webhooks to be called.
     pub outgoing: app::outgoing_webhooks::OutgoingQueue,
+    /// Orders this node's presence writes (see `app::statuses`).
+    pub presence_lock: app::statuses::PresenceLock,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -161,6 +163,7 @@ pub async fn build_state(config: Config) -> Result<Arc<AppState>, ServerError> {
         public_link_salt: tokio::sync::OnceCell::new(),
         outbound,
         outgoing: Default::default(),
+        presence_lock: Default::default(),
     }))
 }
 
@@ -207,6 +210,7 @@ pub async fn serve(
     lifecycle.spawn(Stage::Services, ws::sweep_forever(state.hub.clone()));
     lifecycle.spawn(Stage::Services, sweep_expired(state.clone()));
     lifecycle.spawn(Stage::Services, app::outgoing_webhooks::run(state.clone()));
+    lifecycle.spawn(Stage::Services, app::statuses::sweep_forever(state.clone()));
     let reaper = security::process::is_plugin_reaper();
     if reaper {
         // Transport: it must outlive the plugins it cleans up after.

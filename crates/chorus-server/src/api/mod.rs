@@ -20,6 +20,7 @@ pub(crate) mod posts;
 mod preferences;
 mod reactions;
 mod roles;
+mod statuses;
 mod system;
 mod teams;
 pub(crate) mod users;
@@ -50,6 +51,7 @@ pub fn router(state: SharedState) -> Router {
         .merge(webhooks::router())
         .merge(files::router(state.config.file_settings.max_file_size))
         .merge(preferences::router())
+        .merge(statuses::router())
         .merge(roles::router())
         .merge(commands::router())
         .merge(system::router())

@@ -8,7 +8,7 @@
 //! Submodules, one per resource: `sessions` (tokens to signed-in users),
 //! `access_tokens` (personal access tokens), `bots` (bot accounts), `users`,
 //! `teams`, `channels`, `posts`, `reactions`, `files` (uploads and who may read them),
-//! `preferences`, `roles` (the built-in roles), `categories` (the channel sidebar),
+//! `preferences`, `statuses` (presence, cluster-wide), `roles` (the built-in roles), `categories` (the channel sidebar),
 //! `commands` (slash commands), `custom_commands` (a team's commands served by URL), `config` (the running configuration), `plugins` (what
 //! plugins may do through their API), `plugins_admin` (installing and enabling them),
 //! `permissions` (the rules), `validate` (field rules), `webhooks` (incoming webhooks), `outgoing_webhooks` (posts sent to integrations),
@@ -32,6 +32,7 @@ pub mod preferences;
 pub mod reactions;
 pub mod roles;
 pub mod sessions;
+pub mod statuses;
 pub mod teams;
 pub mod users;
 pub mod validate;

@@ -483,7 +483,11 @@ impl AppState {
         let request = if hook.content_type == CONTENT_TYPE_JSON {
             request.json(payload)
         } else {
-            request.form(payload)
+            // Mattermost's forms carry the time in seconds, its JSON in milliseconds.
+            request.form(&OutgoingWebhookPayload {
+                timestamp: payload.timestamp / 1000,
+                ..payload.clone()
+            })
         };
         let answer = self
             .outbound

@@ -33,6 +33,7 @@ mod posts;
 mod preferences;
 mod reactions;
 mod sessions;
+mod statuses;
 mod teams;
 mod users;
 mod webhooks;

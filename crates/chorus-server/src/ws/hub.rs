@@ -307,6 +307,17 @@ impl Hub {
         inner.by_user.keys().cloned().collect()
     }
 
+    /// How many of this user's sockets are open on this node now.
+    pub fn live_sockets_of(&self, user_id: &str) -> usize {
+        let inner = self.inner.lock().expect("hub lock");
+        inner.by_user.get(user_id).map_or(0, |ids| {
+            ids.iter()
+                .filter_map(|id| inner.conns.get(id))
+                .filter(|c| c.state.lock().expect("conn lock").is_live())
+                .count()
+        })
+    }
+
     /// Number of sockets currently open.
     pub fn live_connections(&self) -> usize {
         let inner = self.inner.lock().expect("hub lock");

@@ -57,9 +57,19 @@ pub async fn serve_socket(
             }
         }
     };
+    // Attached and recorded in one step per node (see `app::statuses`); the user's
+    // other sockets hear that they are online, this one (which knows) does not start
+    // with an event its client did not ask for.
+    let order = state.presence_lock.order(&identity.user_id).await;
     let attached = state
         .hub
         .attach(&identity, &params.connection_id, params.sequence_number);
+    if let Ok(attached) = &attached {
+        state
+            .record_presence(&identity.user_id, Some(&attached.conn.id))
+            .await;
+    }
+    drop(order);
     let Attached {
         conn,
         generation,
@@ -92,6 +102,7 @@ pub async fn serve_socket(
             .is_err()
         {
             state.hub.detach(&conn, generation);
+            state.socket_closed(&identity.user_id).await;
             return;
         }
     }
@@ -124,6 +135,7 @@ pub async fn serve_socket(
         }
     }
     state.hub.detach(&conn, generation);
+    state.socket_closed(&identity.user_id).await;
 }
 
 /// Waits for an `authentication_challenge` on a socket that came without credentials;
@@ -217,6 +229,37 @@ async fn handle_action(state: &Arc<AppState>, conn: &Conn, text: &str) -> Option
                 Err(err) => Some(failure(request.seq, err.to_api_error())),
             }
         }
+        "get_statuses" => Some(match state.present_statuses().await {
+            Ok(statuses) => success(request.seq, Some(status_map(statuses))),
+            Err(err) => failure(request.seq, err.to_api_error()),
+        }),
+        "get_statuses_by_ids" => {
+            let user_ids: Vec<String> = request
+                .data
+                .get("user_ids")
+                .and_then(|v| serde_json::from_value(v.clone()).ok())
+                .unwrap_or_default();
+            Some(match state.user_statuses(&user_ids).await {
+                Ok(statuses) => success(request.seq, Some(status_map(statuses))),
+                Err(err) => failure(request.seq, err.to_api_error()),
+            })
+        }
+        "user_update_active_status" => {
+            let flag = |name: &str| request.data.get(name).and_then(|v| v.as_bool());
+            let Some(active) = flag("user_is_active") else {
+                return Some(failure(request.seq, bad_request_error()));
+            };
+            let manual = flag("manual").unwrap_or(false);
+            Some(
+                match state
+                    .update_active_status(&conn.user_id, active, manual)
+                    .await
+                {
+                    Ok(()) => success(request.seq, None),
+                    Err(err) => failure(request.seq, err.to_api_error()),
+                },
+            )
+        }
         other => Some(failure(
             request.seq,
             ApiError {
@@ -228,6 +271,14 @@ async fn handle_action(state: &Arc<AppState>, conn: &Conn, text: &str) -> Option
             },
         )),
     }
+}
+
+/// Statuses as Mattermost's websocket answers them: user id to status.
+fn status_map(statuses: Vec<chorus_model::Status>) -> serde_json::Map<String, serde_json::Value> {
+    statuses
+        .into_iter()
+        .map(|s| (s.user_id, s.status.into()))
+        .collect()
 }
 
 fn success(seq: i64, data: Option<serde_json::Map<String, serde_json::Value>>) -> String {

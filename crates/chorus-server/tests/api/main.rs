@@ -18,6 +18,7 @@ mod preferences;
 mod properties;
 mod reactions;
 mod startup;
+mod statuses;
 mod teams;
 mod users;
 mod web;

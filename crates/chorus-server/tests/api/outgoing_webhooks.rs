@@ -97,7 +97,11 @@ async fn outgoing_webhooks_send_matching_posts(backend: Backend) {
     ] {
         assert_eq!(form.get(field).map(String::as_str), Some(value), "{field}");
     }
-    assert_eq!(form["timestamp"], trigger["create_at"].to_string());
+    // Seconds in forms, as Mattermost sends them.
+    assert_eq!(
+        form["timestamp"],
+        (trigger["create_at"].as_i64().unwrap() / 1000).to_string()
+    );
     let mut answer = event_post(&ws.next_event("posted").await);
     if answer["id"] == trigger["id"] {
         answer = event_post(&ws.next_event("posted").await);
@@ -134,6 +138,7 @@ async fn outgoing_webhooks_send_matching_posts(backend: Backend) {
     assert_eq!(body["post_id"], in_ops["id"]);
     assert_eq!(body["trigger_word"], "");
     assert_eq!(body["channel_name"], "ops");
+    assert_eq!(body["timestamp"], in_ops["create_at"]);
     let seen = loop {
         let post = event_post(&ws.next_event("posted").await);
         if post["message"] == "seen" {

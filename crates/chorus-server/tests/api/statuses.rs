@@ -1,0 +1,219 @@
+//! Statuses: online while a socket is open, offline when the last one closes, away
+//! when idle, manual statuses and timed do-not-disturb kept until changed, and the
+//! REST and websocket calls that read and set them.
+
+use crate::both_backends;
+use crate::common::{assert_error, id, Backend, Endpoint, TestServer, Ws};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use std::time::Duration;
+
+both_backends!(
+    statuses_follow_sockets_and_choices,
+    idle_users_turn_away_and_come_back,
+);
+
+/// Polls a user's status until it is `expected` (the server writes it when a socket
+/// closes, just after the client sees the close).
+async fn wait_status(api: &crate::common::Api, user_id: &str, expected: &str) -> Value {
+    for _ in 0..100 {
+        let (_, status) = api.get(&format!("/users/{user_id}/status")).await;
+        if status["status"] == expected {
+            return status;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("{user_id} never became {expected}");
+}
+
+async fn statuses_follow_sockets_and_choices(backend: Backend) {
+    let Some(server) = TestServer::start(backend).await else {
+        return;
+    };
+    let (alice, alice_user) = server.user("alice").await;
+    let (bob, bob_user) = server.user("bob").await;
+    let alice_id = id(&alice_user);
+    let bob_id = id(&bob_user);
+
+    let (status, never_seen) = bob.get(&format!("/users/{alice_id}/status")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        never_seen,
+        json!({"user_id": alice_id, "status": "offline", "manual": false,
+               "last_activity_at": 0, "dnd_end_time": 0})
+    );
+
+    // A socket makes her online; her other sockets hear it, the new one does not.
+    let mut first = Ws::ready(&server, alice.token()).await;
+    let online = wait_status(&bob, &alice_id, "online").await;
+    assert_eq!(online["manual"], false);
+    assert!(online["last_activity_at"].as_i64().unwrap() > 0);
+    first.expect_silence().await;
+    let (_, statuses) = bob
+        .post("/users/status/ids", json!([alice_id, bob_id]))
+        .await;
+    assert_eq!(statuses[0]["status"], "online");
+    assert_eq!(statuses[1]["status"], "offline");
+    let reply = first
+        .request(
+            "get_statuses_by_ids",
+            json!({"user_ids": [alice_id, bob_id]}),
+        )
+        .await;
+    assert_eq!(reply["data"][&alice_id], "online");
+    assert_eq!(reply["data"][&bob_id], "offline");
+    let reply = first.request("get_statuses", json!({})).await;
+    assert_eq!(reply["data"], json!({alice_id.clone(): "online"}));
+
+    // Do not disturb, until a time rounded down to the minute; it outlives sockets.
+    let end = (chrono_seconds() + 3600) / 60 * 60 + 17;
+    let (status, dnd) = alice
+        .put(
+            "/users/me/status",
+            json!({"user_id": alice_id, "status": "dnd", "dnd_end_time": end}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{dnd}");
+    assert_eq!(dnd["status"], "dnd");
+    assert_eq!(dnd["manual"], true);
+    assert_eq!(dnd["dnd_end_time"], end - 17);
+    let change = first.next_event("status_change").await;
+    assert_eq!(
+        change["data"],
+        json!({"status": "dnd", "user_id": alice_id})
+    );
+    let second = Ws::ready(&server, alice.token()).await;
+    second.close().await;
+    first.close().await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        bob.get(&format!("/users/{alice_id}/status")).await.1["status"],
+        "dnd"
+    );
+
+    // Back online by hand: activity decides again, and closing the last socket
+    // makes her offline.
+    let (_, back) = alice
+        .put(
+            &format!("/users/{alice_id}/status"),
+            json!({"user_id": alice_id, "status": "online"}),
+        )
+        .await;
+    assert_eq!(
+        (back["status"].clone(), back["manual"].clone()),
+        (json!("online"), json!(false))
+    );
+    let socket = Ws::ready(&server, alice.token()).await;
+    socket.close().await;
+    wait_status(&bob, &alice_id, "offline").await;
+
+    // Away by hand stays away while she is connected.
+    alice
+        .put(
+            "/users/me/status",
+            json!({"user_id": alice_id, "status": "away"}),
+        )
+        .await;
+    let mut socket = Ws::ready(&server, alice.token()).await;
+    let reply = socket
+        .request("user_update_active_status", json!({"user_is_active": true}))
+        .await;
+    assert_eq!(reply["status"], "OK");
+    let away = bob.get(&format!("/users/{alice_id}/status")).await.1;
+    assert_eq!(
+        (away["status"].clone(), away["manual"].clone()),
+        (json!("away"), json!(true))
+    );
+
+    // Refusals change nothing.
+    assert_error(
+        &bob.put(
+            &format!("/users/{alice_id}/status"),
+            json!({"user_id": alice_id, "status": "offline"}),
+        )
+        .await,
+        StatusCode::FORBIDDEN,
+        "api.context.permissions.app_error",
+    );
+    for body in [
+        json!({"user_id": alice_id, "status": "sleeping"}),
+        json!({"user_id": bob_id, "status": "online"}),
+        json!({"user_id": alice_id, "status": "dnd", "dnd_end_time": 1000}),
+    ] {
+        assert_error(
+            &alice.put("/users/me/status", body).await,
+            StatusCode::BAD_REQUEST,
+            "api.context.invalid_param.app_error",
+        );
+    }
+    assert_error(
+        &bob.post("/users/status/ids", json!([])).await,
+        StatusCode::BAD_REQUEST,
+        "api.context.invalid_param.app_error",
+    );
+    assert_eq!(
+        bob.get(&format!("/users/{alice_id}/status")).await.1["status"],
+        "away"
+    );
+}
+
+fn chrono_seconds() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+async fn idle_users_turn_away_and_come_back(backend: Backend) {
+    let Some(server) = TestServer::start_with(backend, |config| {
+        config.team_settings.user_status_away_timeout = 1;
+        config.cluster_settings.heartbeat_seconds = 1;
+    })
+    .await
+    else {
+        return;
+    };
+    let (alice, alice_user) = server.user("alice").await;
+    let alice_id = id(&alice_user);
+    let mut first = Ws::ready(&server, alice.token()).await;
+    let mut second = Ws::ready(&server, alice.token()).await;
+    // Idle past the timeout: away, announced to every socket of hers.
+    let change = first.next_event("status_change").await;
+    assert_eq!(
+        change["data"],
+        json!({"status": "away", "user_id": alice_id})
+    );
+    second.next_event("status_change").await;
+    // Activity brings her back; the client told it so.
+    let reply = first
+        .request("user_update_active_status", json!({"user_is_active": true}))
+        .await;
+    assert_eq!(reply["status"], "OK");
+    let change = second.next_event("status_change").await;
+    assert_eq!(change["data"]["status"], "online");
+    assert_eq!(
+        first.next_event("status_change").await["data"]["status"],
+        "online"
+    );
+    // An inactive client with `manual` sets away that activity does not undo.
+    let reply = first
+        .request(
+            "user_update_active_status",
+            json!({"user_is_active": false, "manual": true}),
+        )
+        .await;
+    assert_eq!(reply["status"], "OK");
+    assert_eq!(
+        second.next_event("status_change").await["data"]["status"],
+        "away"
+    );
+    first.next_event("status_change").await;
+    first
+        .request("user_update_active_status", json!({"user_is_active": true}))
+        .await;
+    let status = alice.get("/users/me/status").await.1;
+    assert_eq!(
+        (status["status"].clone(), status["manual"].clone()),
+        (json!("away"), json!(true))
+    );
+}
