@@ -1109,3 +1109,63 @@ async fn nodes_converge_after_postgres_restarts() {
     wait_state_on(&admin.at(cluster.node(1)), NOOP, RUNNING, &nodes).await;
     cluster.shutdown().await;
 }
+
+/// Polls a user's status through `api` until it is `expected` (within 60 s).
+async fn wait_for_status(api: &Api, user_id: &str, expected: &str) {
+    let started = Instant::now();
+    loop {
+        let (_, status) = api.get(&format!("/users/{user_id}/status")).await;
+        if status["status"] == expected {
+            return;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "{user_id} is still {status}, not {expected}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Statuses are the cluster's, not a node's: a socket on one node makes its user
+/// online everywhere, closing it makes them offline everywhere at once, and a user
+/// whose only socket was on a killed node goes offline once the others see the node's
+/// heartbeat stop, while a user with a socket left on another node stays online.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn statuses_follow_sockets_across_the_cluster_and_a_killed_node() {
+    // The launcher's nodes heartbeat every second and time out after 4.
+    let Some(mut cluster) = start_cluster(3).await else {
+        return;
+    };
+    let world = world(cluster.node(0), &["alice", "bob", "carol"]).await;
+    let (alice, alice_id) = &world.users[0];
+    let (bob, bob_id) = &world.users[1];
+    let (carol, carol_id) = &world.users[2];
+    let observer = world.admin.at(cluster.node(2));
+
+    // Bob's socket on node 1: online as seen through node 3; closed, offline.
+    let bob_ws = Ws::ready(cluster.node(0), bob.token()).await;
+    wait_for_status(&observer, bob_id, "online").await;
+    bob_ws.close().await;
+    wait_for_status(&observer, bob_id, "offline").await;
+
+    // Alice only on node 2; Carol on nodes 2 and 1.
+    let _alice_ws = Ws::ready(cluster.node(1), alice.token()).await;
+    let _carol_on_2 = Ws::ready(cluster.node(1), carol.token()).await;
+    let _carol_on_1 = Ws::ready(cluster.node(0), carol.token()).await;
+    wait_for_status(&observer, alice_id, "online").await;
+    wait_for_status(&observer, carol_id, "online").await;
+    let (_, both) = observer
+        .post("/users/status/ids", json!([alice_id, carol_id]))
+        .await;
+    assert_eq!(both[0]["status"], "online");
+    assert_eq!(both[1]["status"], "online");
+
+    cluster.kill(1);
+    wait_for_status(&observer, alice_id, "offline").await;
+    let (_, carol_status) = observer.get(&format!("/users/{carol_id}/status")).await;
+    assert_eq!(carol_status["status"], "online", "{carol_status}");
+    // Node 1 agrees.
+    let (_, seen_by_1) = world.admin.get(&format!("/users/{alice_id}/status")).await;
+    assert_eq!(seen_by_1["status"], "offline");
+    cluster.shutdown().await;
+}
