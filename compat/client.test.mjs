@@ -192,7 +192,7 @@ function startServer() {
             CHORUS_SERVICESETTINGS_LISTENADDRESS: '127.0.0.1:0',
             CHORUS_SERVICESETTINGS_ENABLEUSERACCESSTOKENS: 'true',
             CHORUS_SERVICESETTINGS_ENABLEBOTACCOUNTCREATION: 'true',
-            // Steps 15 and 16 call an integration on loopback.
+            // Steps 16 and 17 call an integration on loopback.
             CHORUS_SERVICESETTINGS_ALLOWEDUNTRUSTEDINTERNALCONNECTIONS: '127.0.0.1',
         },
         stdio: ['ignore', 'pipe', 'pipe'],
@@ -879,7 +879,29 @@ describe('Chorus speaks Mattermost API v4 to @mattermost/client 11.9.0', () => {
         assert.equal(gone.status_code, 404);
     });
 
-    step('15. custom commands: addCommand, getCustomTeamCommands, executeCommand, editCommand, regenCommandToken, deleteCommand', async () => {
+    step('15. statuses: updateStatus (dnd), getStatus, getStatusesByIds, back online', async () => {
+        need('a', 'b');
+        const end = Math.floor(Date.now() / 1000) + 3600;
+        const dnd = await call('updateStatus(dnd)', () =>
+            s.a.client.updateStatus({ user_id: s.a.user.id, status: 'dnd', dnd_end_time: end }));
+        assert.equal(dnd.status, 'dnd');
+        assert.equal(dnd.manual, true);
+        assert.equal(dnd.dnd_end_time, end - (end % 60));
+        const seen = await call('getStatus', () => s.b.client.getStatus(s.a.user.id));
+        assert.equal(seen.status, 'dnd');
+        const both = await call('getStatusesByIds', () => s.b.client.getStatusesByIds([s.a.user.id, s.b.user.id]));
+        assert.deepEqual(both.map((st) => st.user_id), [s.a.user.id, s.b.user.id]);
+        assert.equal(both[0].status, 'dnd');
+        const back = await call('updateStatus(online)', () =>
+            s.a.client.updateStatus({ user_id: s.a.user.id, status: 'online' }));
+        assert.equal(back.status, 'online');
+        assert.equal(back.manual, false);
+        const refused = await expectClientError('updateStatus(someone else)',
+            s.b.client.updateStatus({ user_id: s.a.user.id, status: 'offline' }));
+        assert.equal(refused.status_code, 403);
+    });
+
+    step('16. custom commands: addCommand, getCustomTeamCommands, executeCommand, editCommand, regenCommandToken, deleteCommand', async () => {
         need('a', 'team', 'channel');
         const integration = await startIntegration((request) => ({
             response_type: 'in_channel',
@@ -917,7 +939,7 @@ describe('Chorus speaks Mattermost API v4 to @mattermost/client 11.9.0', () => {
         }
     });
 
-    step('16. outgoing webhooks: createOutgoingWebhook, getOutgoingWebhooks, updateOutgoingWebhook, regenOutgoingHookToken, a triggered answer, removeOutgoingWebhook', async () => {
+    step('17. outgoing webhooks: createOutgoingWebhook, getOutgoingWebhooks, updateOutgoingWebhook, regenOutgoingHookToken, a triggered answer, removeOutgoingWebhook', async () => {
         need('a', 'team', 'channel');
         const integration = await startIntegration((request) => ({
             text: `heard ${request.json.trigger_word} from ${request.json.user_name}`,
