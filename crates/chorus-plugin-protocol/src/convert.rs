@@ -479,6 +479,31 @@ by_value!(
     Broadcast
 );
 
+impl From<&model::Status> for v1::Status {
+    fn from(s: &model::Status) -> Self {
+        v1::Status {
+            user_id: s.user_id.clone(),
+            status: s.status.clone(),
+            manual: s.manual,
+            last_activity_at: s.last_activity_at,
+            dnd_end_time: s.dnd_end_time,
+        }
+    }
+}
+
+impl From<v1::Status> for model::Status {
+    fn from(s: v1::Status) -> Self {
+        model::Status {
+            user_id: s.user_id,
+            status: s.status,
+            manual: s.manual,
+            last_activity_at: s.last_activity_at,
+            dnd_end_time: s.dnd_end_time,
+            prev_status: String::new(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,7 +6,8 @@
 //! (one shared HTTP/2 connection), so hand clones to spawned tasks freely.
 
 use crate::{
-    Broadcast, Channel, ChannelMember, Command, FileInfo, Post, Preference, Reaction, Team, User,
+    Broadcast, Channel, ChannelMember, Command, FileInfo, Post, Preference, Reaction, Status, Team,
+    User,
 };
 use chorus_plugin_protocol::v1::{self, plugin_api_client::PluginApiClient};
 use serde::{de::DeserializeOwned, Serialize};
@@ -386,6 +387,55 @@ impl Api {
             post_id: post_id.into(),
         };
         Ok(self.client().get_post(request).await?.into_inner().into())
+    }
+
+    /// A user's status, cluster-wide (`online`, `away`, `offline`, `dnd`).
+    pub async fn get_user_status(&self, user_id: impl Into<String>) -> ApiResult<Status> {
+        let request = v1::UserIdRequest {
+            user_id: user_id.into(),
+        };
+        Ok(self
+            .client()
+            .get_user_status(request)
+            .await?
+            .into_inner()
+            .into())
+    }
+
+    /// The statuses of these users, in the order asked (`offline` for users never
+    /// seen).
+    pub async fn get_user_statuses_by_ids(&self, user_ids: &[String]) -> ApiResult<Vec<Status>> {
+        let request = v1::UserIdsRequest {
+            user_ids: user_ids.to_vec(),
+        };
+        let list = self
+            .client()
+            .get_user_statuses_by_ids(request)
+            .await?
+            .into_inner();
+        Ok(list.statuses.into_iter().map(Into::into).collect())
+    }
+
+    /// Sets a user's status as they could themselves: `online` (activity decides
+    /// again), `away`, `offline`, or `dnd` until `dnd_end_time` (seconds; 0: until
+    /// changed).
+    pub async fn update_user_status(
+        &self,
+        user_id: impl Into<String>,
+        status: impl Into<String>,
+        dnd_end_time: i64,
+    ) -> ApiResult<Status> {
+        let request = v1::UpdateUserStatusRequest {
+            user_id: user_id.into(),
+            status: status.into(),
+            dnd_end_time,
+        };
+        Ok(self
+            .client()
+            .update_user_status(request)
+            .await?
+            .into_inner()
+            .into())
     }
 
     /// A user's preferences (theme, display settings, flagged posts, …).

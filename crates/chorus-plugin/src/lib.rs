@@ -57,7 +57,7 @@ pub use api::{Api, ApiError, ApiResult, FileQuery, KvSetOptions, LogLevel};
 /// [`Api::kv_set_json`] in Mattermost's JSON shape.
 pub use chorus_model::{
     Broadcast, Channel, ChannelMember, Command, CommandArgs, CommandResponse, FileInfo, Post,
-    Preference, Reaction, Team, TeamMember, User, WebSocketEvent,
+    Preference, Reaction, Status, Team, TeamMember, User, WebSocketEvent,
 };
 pub use cluster::{ClusterJob, ClusterMutex, ClusterMutexGuard, JobHandle};
 pub use http::{HttpRequest, HttpResponse, HTTP_CHUNK_SIZE};

@@ -627,3 +627,34 @@ async fn preferences_through_the_test_server() {
         .unwrap();
     assert_eq!(server.preferences(), vec![preference("b", "2")]);
 }
+
+#[tokio::test]
+async fn statuses_through_the_test_server() {
+    let server = TestServer::start().await;
+    let api = server.api();
+    let user = server.add_user(User {
+        username: "sam".into(),
+        ..User::default()
+    });
+    assert_eq!(
+        api.get_user_status(&user.id).await.unwrap().status,
+        "offline"
+    );
+    let dnd = api
+        .update_user_status(&user.id, "dnd", 1_900_000_030)
+        .await
+        .unwrap();
+    assert_eq!((dnd.status.as_str(), dnd.manual), ("dnd", true));
+    assert_eq!(dnd.dnd_end_time, 1_900_000_020);
+    let unknown = chorus_plugin::model::new_id();
+    let both = api
+        .get_user_statuses_by_ids(&[user.id.clone(), unknown.clone()])
+        .await
+        .unwrap();
+    assert_eq!(
+        both.iter().map(|s| s.status.as_str()).collect::<Vec<_>>(),
+        ["dnd", "offline"]
+    );
+    assert!(api.update_user_status(&user.id, "asleep", 0).await.is_err());
+    assert!(api.get_user_status(&unknown).await.is_err());
+}

@@ -17,6 +17,7 @@ pub(crate) const HELP: &str = "\
 /demo delete <post id>       delete a post
 /demo react <post id> <emoji>  react to a post as you (unreact: take it back)
 /demo pref set|del <category> <name> [value]  change one of your preferences
+/demo status [online|away|offline|dnd]        show (or set) your status
 /demo file <text>  upload <text> as note.txt, read it back and post it as the bot
 /demo whisper <text>         an ephemeral post from demo-bot, only you see it
 /demo dm <username>          demo-bot sends <username> a direct message
@@ -141,6 +142,17 @@ impl Demo {
                 }
                 let count = api.get_preferences_for_user(&args.user_id).await?.len();
                 reply(format!("you have {count} preferences"))
+            }
+            ["status"] => {
+                let status = api.get_user_status(&args.user_id).await?;
+                reply(format!("your status is {}", status.status))
+            }
+            ["status", wanted] => {
+                api.update_user_status(&args.user_id, *wanted, 0).await?;
+                let statuses = api
+                    .get_user_statuses_by_ids(std::slice::from_ref(&args.user_id))
+                    .await?;
+                reply(format!("your status is {}", statuses[0].status))
             }
             ["file", _, ..] => {
                 // Upload, read back and post a file as the bot.

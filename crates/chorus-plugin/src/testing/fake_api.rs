@@ -245,6 +245,65 @@ impl v1::plugin_api_server::PluginApi for FakeApi {
         ok(post.clone().into())
     }
 
+    async fn get_user_status(
+        &self,
+        request: Request<v1::UserIdRequest>,
+    ) -> Result<Response<v1::Status>, Status> {
+        let user_id = request.into_inner().user_id;
+        let state = self.state();
+        state.user(&user_id)?;
+        ok((&state.status_of(&user_id)).into())
+    }
+
+    async fn get_user_statuses_by_ids(
+        &self,
+        request: Request<v1::UserIdsRequest>,
+    ) -> Result<Response<v1::StatusList>, Status> {
+        let user_ids = request.into_inner().user_ids;
+        if user_ids.is_empty() {
+            return Err(Status::invalid_argument("name at least one user"));
+        }
+        let state = self.state();
+        ok(v1::StatusList {
+            statuses: user_ids
+                .iter()
+                .map(|id| (&state.status_of(id)).into())
+                .collect(),
+        })
+    }
+
+    async fn update_user_status(
+        &self,
+        request: Request<v1::UpdateUserStatusRequest>,
+    ) -> Result<Response<v1::Status>, Status> {
+        let request = request.into_inner();
+        let mut state = self.state();
+        state.user(&request.user_id)?;
+        let manual = match request.status.as_str() {
+            chorus_model::STATUS_ONLINE => false,
+            chorus_model::STATUS_AWAY | chorus_model::STATUS_OFFLINE | chorus_model::STATUS_DND => {
+                true
+            }
+            other => return Err(Status::invalid_argument(format!("no status {other:?}"))),
+        };
+        let dnd_end_time = if request.status == chorus_model::STATUS_DND {
+            request.dnd_end_time - request.dnd_end_time % 60
+        } else {
+            0
+        };
+        let status = chorus_model::Status {
+            user_id: request.user_id.clone(),
+            status: request.status,
+            manual,
+            last_activity_at: state.now_ms(),
+            dnd_end_time,
+            prev_status: String::new(),
+        };
+        state.statuses.retain(|s| s.user_id != request.user_id);
+        state.statuses.push(status.clone());
+        ok((&status).into())
+    }
+
     async fn get_preferences_for_user(
         &self,
         request: Request<v1::UserIdRequest>,

@@ -55,6 +55,8 @@ pub(super) struct State {
     /// Uploaded files with their content, oldest first.
     pub(super) files: Vec<(FileInfo, Vec<u8>)>,
     pub(super) preferences: Vec<Preference>,
+    /// Statuses set through the API (everyone else is offline).
+    pub(super) statuses: Vec<chorus_model::Status>,
     pub(super) users: Vec<User>,
     pub(super) teams: Vec<Team>,
     pub(super) channels: Vec<Channel>,
@@ -69,6 +71,15 @@ pub(super) struct State {
 }
 
 impl State {
+    /// A user's status: what the API set, else offline.
+    pub(super) fn status_of(&self, user_id: &str) -> chorus_model::Status {
+        self.statuses
+            .iter()
+            .find(|s| s.user_id == user_id)
+            .cloned()
+            .unwrap_or_else(|| chorus_model::Status::offline(user_id))
+    }
+
     pub(super) fn now_ms(&self) -> i64 {
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)

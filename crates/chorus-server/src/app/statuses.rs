@@ -16,7 +16,7 @@ use super::events::event;
 use super::permissions::require_self_or_admin;
 use super::validate::require_id;
 use super::Actor;
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, Code};
 use crate::lifecycle::Stage;
 use crate::AppState;
 use chorus_model::{
@@ -144,6 +144,15 @@ impl AppState {
             .unwrap_or_else(|| Status::offline(user_id)))
     }
 
+    /// The plugin API's `GetUserStatus`: a user that does not exist is an error there.
+    pub async fn existing_user_status(&self, user_id: &str) -> AppResult<Status> {
+        require_id(user_id, "user_id")?;
+        if self.store.get_user(user_id).await?.is_none() {
+            return Err(Code::UserNotFound.into());
+        }
+        self.user_status(user_id).await
+    }
+
     /// `POST /users/status/ids`: in the order asked, `offline` for users never seen.
     pub async fn user_statuses(&self, user_ids: &[String]) -> AppResult<Vec<Status>> {
         if user_ids.is_empty() || user_ids.len() > STATUS_IDS_MAX {
@@ -183,7 +192,7 @@ impl AppState {
         require_id(user_id, "user_id")?;
         require_self_or_admin(actor, user_id)?;
         if self.store.get_user(user_id).await?.is_none() {
-            return Err(crate::error::Code::UserNotFound.into());
+            return Err(Code::UserNotFound.into());
         }
         let now = now_millis();
         let old = self

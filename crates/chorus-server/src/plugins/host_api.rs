@@ -370,6 +370,49 @@ impl PluginApi for HostApi {
         }))
     }
 
+    async fn get_user_status(&self, request: Request<v1::UserIdRequest>) -> Reply<v1::Status> {
+        let user_id = request.into_inner().user_id;
+        let status = self
+            .app()?
+            .existing_user_status(&user_id)
+            .await
+            .map_err(status_of)?;
+        Ok(Response::new((&status).into()))
+    }
+
+    async fn get_user_statuses_by_ids(
+        &self,
+        request: Request<v1::UserIdsRequest>,
+    ) -> Reply<v1::StatusList> {
+        let user_ids = request.into_inner().user_ids;
+        let statuses = self
+            .app()?
+            .user_statuses(&user_ids)
+            .await
+            .map_err(status_of)?;
+        Ok(Response::new(v1::StatusList {
+            statuses: statuses.iter().map(Into::into).collect(),
+        }))
+    }
+
+    async fn update_user_status(
+        &self,
+        request: Request<v1::UpdateUserStatusRequest>,
+    ) -> Reply<v1::Status> {
+        let request = request.into_inner();
+        let status = self
+            .app()?
+            .set_user_status(
+                self.actor(),
+                &request.user_id,
+                &request.status,
+                request.dnd_end_time,
+            )
+            .await
+            .map_err(status_of)?;
+        Ok(Response::new((&status).into()))
+    }
+
     async fn send_ephemeral_post(
         &self,
         request: Request<v1::SendEphemeralPostRequest>,

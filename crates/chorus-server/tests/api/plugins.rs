@@ -1249,6 +1249,26 @@ async fn the_plugin_api_works_against_the_real_server() {
         "you have 0 preferences"
     );
     admin_socket.expect_event("preferences_deleted").await;
+    // Statuses: GetUserStatus, UpdateUserStatus, GetUserStatusesByIds.
+    assert_eq!(
+        demo_command(&admin, &channel_id, "status").await,
+        "your status is online"
+    );
+    assert_eq!(
+        demo_command(&admin, &channel_id, "status dnd").await,
+        "your status is dnd"
+    );
+    let change = admin_socket.expect_event("status_change").await;
+    assert_eq!(change["data"]["status"], "dnd");
+    assert_eq!(admin.get("/users/me/status").await.1["manual"], true);
+    assert_eq!(
+        demo_command(&admin, &channel_id, "status asleep").await,
+        "/demo failed: invalid argument: Invalid or missing status in request body."
+    );
+    assert_eq!(
+        demo_command(&admin, &channel_id, "status online").await,
+        "your status is online"
+    );
     // Files: UploadFile, GetFile, GetFileInfo and a post carrying the upload.
     let reply = demo_command(&admin, &channel_id, "file hello from a plugin").await;
     assert!(reply.starts_with("uploaded "), "{reply}");
