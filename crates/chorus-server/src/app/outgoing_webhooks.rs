@@ -199,12 +199,17 @@ impl AppState {
     }
 
     /// Whether another live hook of the team, listening where this one does, already
-    /// has one of its trigger words (Mattermost refuses overlaps).
+    /// sends one of its trigger words to one of its callback URLs (Mattermost's rule
+    /// against the same call made twice).
     async fn trigger_words_overlap(&self, hook: &OutgoingWebhook) -> AppResult<bool> {
         let others = self.store.team_outgoing_webhooks(&hook.team_id).await?;
         Ok(others.iter().any(|other| {
             other.id != hook.id
                 && other.channel_id == hook.channel_id
+                && other
+                    .callback_urls
+                    .iter()
+                    .any(|u| hook.callback_urls.contains(u))
                 && other
                     .trigger_words
                     .iter()

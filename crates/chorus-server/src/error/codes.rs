@@ -196,8 +196,8 @@ codes! {
     OutgoingHookNoTriggers = ("api.webhook.create_outgoing.triggers.app_error", BAD_REQUEST, InvalidArgument, "An outgoing webhook needs a channel or trigger words."),
     OutgoingHookChannelNotOpen = ("api.webhook.create_outgoing.not_open.app_error", FORBIDDEN, PermissionDenied, "Outgoing webhooks can only listen to public channels."),
     OutgoingHookChannelTeam = ("api.webhook.create_outgoing.permissions.app_error", FORBIDDEN, PermissionDenied, "The channel is not in the hook's team."),
-    OutgoingHookIntersect = ("api.webhook.create_outgoing.intersect.app_error", BAD_REQUEST, InvalidArgument, "Another outgoing webhook of this channel already has one of these trigger words."),
-    OutgoingHookUpdateIntersect = ("api.webhook.update_outgoing.intersect.app_error", BAD_REQUEST, InvalidArgument, "Another outgoing webhook of this channel already has one of these trigger words."),
+    OutgoingHookIntersect = ("api.webhook.create_outgoing.intersect.app_error", BAD_REQUEST, InvalidArgument, "Another outgoing webhook listening here already sends one of these trigger words to one of these callback URLs."),
+    OutgoingHookUpdateIntersect = ("api.webhook.update_outgoing.intersect.app_error", BAD_REQUEST, InvalidArgument, "Another outgoing webhook listening here already sends one of these trigger words to one of these callback URLs."),
     OutgoingHookTeamMismatch = ("api.webhook.team_mismatch.app_error", BAD_REQUEST, InvalidArgument, "A hook cannot move to another team by an update."),
 
     // Slash commands.

@@ -20,10 +20,10 @@ use std::time::Duration;
 /// Redirects followed before giving up, as Go's HTTP client (and so Mattermost).
 const MAX_REDIRECTS: usize = 10;
 
-/// Address ranges an integration may not reach unless the operator lists them:
-/// "this network", private, carrier-grade NAT, loopback, link-local, the IETF and
-/// documentation blocks, benchmarking, multicast and reserved space, and their IPv6
-/// counterparts.
+/// Address ranges an integration may not reach unless the operator lists them, the
+/// list Mattermost uses: "this network", private, carrier-grade NAT, loopback,
+/// link-local, the IETF and documentation blocks, benchmarking, multicast, reserved
+/// space and broadcast, and their IPv6 counterparts (with the 6to4 and ORCHID blocks).
 const RESERVED_RANGES: &[&str] = &[
     "0.0.0.0/8",
     "10.0.0.0/8",
@@ -40,12 +40,17 @@ const RESERVED_RANGES: &[&str] = &[
     "203.0.113.0/24",
     "224.0.0.0/4",
     "240.0.0.0/4",
+    "255.255.255.255/32",
     "::/128",
     "::1/128",
     "64:ff9b::/96",
     "100::/64",
-    "2001::/32",
+    "2001::/23",
+    "2001:2::/48",
+    "2001:10::/28",
+    "2001:20::/28",
     "2001:db8::/32",
+    "2002::/16",
     "fc00::/7",
     "fe80::/10",
     "ff00::/8",

@@ -287,7 +287,19 @@ async fn outgoing_webhooks_are_managed_by_team_admins(backend: Backend) {
         StatusCode::BAD_REQUEST,
         "api.webhook.create_outgoing.intersect.app_error",
     );
-    // The same word is fine for a hook listening elsewhere (team-wide here).
+    // The same word is fine for another callback, or for a hook listening elsewhere
+    // (team-wide here).
+    let (status, elsewhere_called) = admin
+        .post(
+            "/hooks/outgoing",
+            hook(json!({"channel_id": ops, "trigger_words": ["run"],
+                        "callback_urls": ["https://other.example.com/y"]})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{elsewhere_called}");
+    admin
+        .delete(&format!("/hooks/outgoing/{}", id(&elsewhere_called)))
+        .await;
     let (status, second) = admin
         .post("/hooks/outgoing", hook(json!({"trigger_words": ["run"]})))
         .await;
