@@ -21,6 +21,7 @@ pub fn router() -> Router<SharedState> {
             get(read).put(update).delete(remove),
         )
         .route("/commands/{command_id}/regen_token", put(regen_token))
+        .route("/commands/{command_id}/move", put(move_to_team))
         .route("/teams/{team_id}/commands/autocomplete", get(autocomplete))
 }
 
@@ -124,4 +125,22 @@ async fn autocomplete(
     Ok(Json(
         commands.into_iter().filter(|c| c.auto_complete).collect(),
     ))
+}
+
+#[derive(Debug, serde::Deserialize, Default)]
+#[serde(default)]
+struct MoveBody {
+    team_id: String,
+}
+
+async fn move_to_team(
+    State(state): State<SharedState>,
+    auth: Auth,
+    Path(command_id): Path<String>,
+    Body(body): Body<MoveBody>,
+) -> AppResult<Json<StatusOk>> {
+    state
+        .move_command(auth.actor(), &command_id, &body.team_id)
+        .await?;
+    Ok(Json(StatusOk::default()))
 }

@@ -266,6 +266,37 @@ impl AppState {
         Ok(command.token)
     }
 
+    /// `PUT /commands/{id}/move`: to another team the actor also administers, where
+    /// the trigger must be free.
+    pub async fn move_command(
+        &self,
+        actor: Actor<'_>,
+        command_id: &str,
+        team_id: &str,
+    ) -> AppResult<()> {
+        self.require_commands()?;
+        require_id(team_id, "team_id")?;
+        load_team(self, team_id).await?;
+        require_team_admin(self, actor, team_id, "slash commands").await?;
+        let command = self.managed_command(actor, command_id).await?;
+        if command.team_id == team_id {
+            return Ok(());
+        }
+        if self
+            .trigger_taken(team_id, &command.trigger, &command.id)
+            .await?
+        {
+            return Err(Code::CommandTriggerTaken.into());
+        }
+        let at = now_millis().max(command.update_at + 1);
+        match self.store.move_command(&command.id, team_id, at).await {
+            Err(e) if e.is_unique_violation() => Err(Code::CommandTriggerTaken.into()),
+            Ok(false) => Err(Code::CustomCommandNotFound.into()),
+            Ok(true) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
     /// `DELETE /commands/{id}`.
     pub async fn delete_command(&self, actor: Actor<'_>, command_id: &str) -> AppResult<()> {
         self.require_commands()?;

@@ -159,6 +159,23 @@ impl Store {
         Ok(done == 1)
     }
 
+    /// Moves a live command to another team; `false` when it is gone. A unique
+    /// violation when that team already has the trigger.
+    pub async fn move_command(&self, id: &str, team_id: &str, at: i64) -> StoreResult<bool> {
+        let done = on_writer!(self, pool => {
+            sqlx::query(
+                "UPDATE commands SET team_id = $1, update_at = $2 WHERE id = $3 AND delete_at = 0",
+            )
+            .bind(team_id)
+            .bind(at)
+            .bind(id)
+            .execute(pool)
+            .await
+            .map(|d| d.rows_affected())
+        })?;
+        Ok(done == 1)
+    }
+
     /// Soft-deletes a command; `false` when it was already gone.
     pub async fn delete_command(&self, id: &str, at: i64) -> StoreResult<bool> {
         let done = on_writer!(self, pool => {

@@ -387,8 +387,39 @@ async fn custom_commands_are_managed_by_team_admins(backend: Backend) {
         StatusCode::NOT_FOUND,
         "app.command.getcommand.app_error",
     );
-    // Nothing changed by the refused calls.
-    assert_eq!(admin.get(&path).await.1, command);
+    // Moving: into a team where the trigger is taken is refused; elsewhere it goes.
+    assert_error(
+        &admin
+            .put(&format!("{path}/move"), json!({"team_id": other_team}))
+            .await,
+        StatusCode::BAD_REQUEST,
+        "api.command.duplicate_trigger.app_error",
+    );
+    let third_team = id(&admin.team("third").await);
+    assert_error(
+        &alice
+            .put(&format!("{path}/move"), json!({"team_id": third_team}))
+            .await,
+        StatusCode::FORBIDDEN,
+        "api.context.permissions.app_error",
+    );
+    let (status, _) = admin
+        .put(&format!("{path}/move"), json!({"team_id": third_team}))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(admin.get(&path).await.1["team_id"], json!(third_team));
+    let (status, _) = admin
+        .put(&format!("{path}/move"), json!({"team_id": team_id}))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    // Nothing changed by the refused calls (the moves there and back aside).
+    let now = admin.get(&path).await.1;
+    assert_eq!(
+        json!({"token": now["token"], "trigger": now["trigger"], "url": now["url"],
+               "team_id": now["team_id"]}),
+        json!({"token": command["token"], "trigger": command["trigger"], "url": command["url"],
+               "team_id": command["team_id"]})
+    );
 
     // Switched off, custom commands cannot be made.
     let Some(off) = TestServer::start_with(backend, |config| {
