@@ -5,6 +5,9 @@ use std::collections::HashMap;
 
 /// Post type of an ephemeral post, shown to one user only and never stored.
 pub const POST_TYPE_EPHEMERAL: &str = "system_ephemeral";
+/// The type of posts that carry Slack attachments (`props.attachments`), as
+/// integrations post them.
+pub const POST_TYPE_SLACK_ATTACHMENT: &str = "slack_attachment";
 
 /// Most files one post may carry (what Mattermost's 300-character limit on the id
 /// list allows).

@@ -7,14 +7,15 @@
 use super::events::{event, json_text};
 use super::permissions::{load_member_channel, require_team_member};
 use super::validate::require_id;
-use super::webhooks::{slack_links_to_markdown, POST_TYPE_SLACK_ATTACHMENT};
+use super::webhooks::{slack_links_to_markdown, without_override_props};
 use super::Auth;
 use crate::commands::{parse_command_line, CommandHandler};
 use crate::error::{AppError, AppResult, Code};
 use crate::AppState;
 use chorus_model::{
     events, new_id, now_millis, Broadcast, Command, CommandArgs, CommandResponse, Post,
-    POST_TYPE_EPHEMERAL, RESPONSE_TYPE_EPHEMERAL, RESPONSE_TYPE_IN_CHANNEL,
+    POST_TYPE_EPHEMERAL, POST_TYPE_SLACK_ATTACHMENT, RESPONSE_TYPE_EPHEMERAL,
+    RESPONSE_TYPE_IN_CHANNEL,
 };
 
 /// How a custom command's answers are shown: as an integration's posts, with the
@@ -128,7 +129,11 @@ impl AppState {
                 .map_err(|_| AppError::from(Code::CommandPostForbidden))?
                 .id
         };
-        let mut props = response.props.clone();
+        let mut props = if overrides.from_integration {
+            without_override_props(response.props.clone())
+        } else {
+            response.props.clone()
+        };
         let settings = &self.config.service_settings;
         let username = [overrides.username.as_str(), response.username.as_str()]
             .into_iter()
@@ -148,7 +153,9 @@ impl AppState {
         let mut post_type = response.post_type.clone();
         if !response.attachments.is_empty() {
             props.insert("attachments".into(), response.attachments.clone().into());
-            post_type = POST_TYPE_SLACK_ATTACHMENT.into();
+            if post_type.is_empty() {
+                post_type = POST_TYPE_SLACK_ATTACHMENT.into();
+            }
         }
         let message = if overrides.from_integration && !response.skip_slack_parsing {
             slack_links_to_markdown(&response.text)

@@ -13,6 +13,7 @@ use crate::store::{MemberName, PostWindow};
 use crate::AppState;
 use chorus_model::{
     events, new_id, now_millis, Broadcast, Channel, Post, PostList, User, POST_FILES_MAX,
+    POST_TYPE_SLACK_ATTACHMENT,
 };
 
 /// Longest `pending_post_id` a client may send.
@@ -86,12 +87,16 @@ fn rejected(rejection: Rejection) -> AppError {
 
 impl AppState {
     /// Checks and stores a new post, then tells the channel and the plugins. A user
-    /// posts as themselves, in channels they belong to, with `custom_` types at most;
+    /// posts as themselves, in channels they belong to, with `custom_` types (or Slack
+    /// attachments, which commands and Mattermost's apps post) at most;
     /// a plugin names the author in `draft.user_id` and may post anywhere.
     pub async fn create_post(&self, actor: Actor<'_>, draft: Post) -> AppResult<Post> {
         let (author, context) = match actor {
             Actor::User(auth) => {
-                if !draft.post_type.is_empty() && !draft.post_type.starts_with("custom_") {
+                if !draft.post_type.is_empty()
+                    && !draft.post_type.starts_with("custom_")
+                    && draft.post_type != POST_TYPE_SLACK_ATTACHMENT
+                {
                     return Err(Code::PostTypeReserved.into());
                 }
                 (auth.user.clone(), actor.hook_context())

@@ -8,7 +8,10 @@ use super::validate::{self, require_id};
 use super::Actor;
 use crate::error::{AppError, AppResult, Code};
 use crate::AppState;
-use chorus_model::{new_id, now_millis, Channel, IncomingWebhook, IncomingWebhookRequest, Post};
+use chorus_model::{
+    new_id, now_millis, Channel, IncomingWebhook, IncomingWebhookRequest, Post,
+    POST_TYPE_SLACK_ATTACHMENT,
+};
 
 pub const DISPLAY_NAME_MAX: usize = 64;
 pub const DESCRIPTION_MAX: usize = 500;
@@ -16,9 +19,6 @@ pub const USERNAME_MAX: usize = 64;
 pub const ICON_URL_MAX: usize = 1024;
 /// Most hooks one page lists.
 pub const PER_PAGE_MAX: i64 = 200;
-
-/// The post type of messages that carry Slack attachments.
-pub(super) const POST_TYPE_SLACK_ATTACHMENT: &str = "slack_attachment";
 
 /// What may change in a hook (`PUT /hooks/incoming/{id}` sends the whole hook).
 #[derive(Debug, Clone, Default)]
@@ -345,7 +345,7 @@ impl AppState {
     /// `CreateWebhookPost`: as the hook's owner, marked `from_webhook`, with the name
     /// and icon overrides the server allows, Slack links made Markdown.
     pub(super) async fn create_webhook_post(&self, message: WebhookMessage) -> AppResult<Post> {
-        let mut props = message.props;
+        let mut props = without_override_props(message.props);
         props.insert("from_webhook".into(), "true".into());
         props.insert("webhook_display_name".into(), message.display_name.into());
         let settings = &self.config.service_settings;
@@ -363,7 +363,9 @@ impl AppState {
         let mut post_type = message.post_type;
         if !message.attachments.is_empty() {
             props.insert("attachments".into(), message.attachments.into());
-            post_type = POST_TYPE_SLACK_ATTACHMENT.into();
+            if post_type.is_empty() {
+                post_type = POST_TYPE_SLACK_ATTACHMENT.into();
+            }
         }
         let draft = Post {
             user_id: message.owner_id,
@@ -376,6 +378,17 @@ impl AppState {
         };
         self.create_post(Actor::System, draft).await
     }
+}
+
+/// An integration's props without the ones only the server sets (`from_webhook` and
+/// the name and icon overrides, which the settings gate), as Mattermost drops them.
+pub(super) fn without_override_props(
+    mut props: serde_json::Map<String, serde_json::Value>,
+) -> serde_json::Map<String, serde_json::Value> {
+    for key in ["from_webhook", "override_username", "override_icon_url"] {
+        props.remove(key);
+    }
+    props
 }
 
 /// What a webhook posts (see [`AppState::create_webhook_post`]).

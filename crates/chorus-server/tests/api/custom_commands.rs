@@ -71,6 +71,9 @@ async fn custom_commands_call_their_integration(backend: Backend) {
         "/deploy",
         Reply::json(json!({"response_type": "in_channel",
                            "text": "Deploying <https://ci.example.com/7|build 7>",
+                           "attachments": [{"text": "7 jobs", "color": "#00ff00"}],
+                           "props": {"keep": "yes", "override_username": "spoofed",
+                                     "from_webhook": "false"},
                            "extra_responses": [{"text": "only you see this"}]})),
     );
     let (status, answer) = run(&alice, &channel_id, "/deploy  prod now").await;
@@ -104,6 +107,9 @@ async fn custom_commands_call_their_integration(backend: Backend) {
     assert_eq!(posted["user_id"], alice_user["id"]);
     assert_eq!(posted["props"]["from_webhook"], "true");
     assert_eq!(posted["props"]["override_username"], "deployer");
+    assert_eq!(posted["props"]["keep"], "yes");
+    assert_eq!(posted["type"], "slack_attachment");
+    assert_eq!(posted["props"]["attachments"][0]["text"], "7 jobs");
     let extra = alice_ws.next_event("ephemeral_message").await;
     let extra: Value = serde_json::from_str(extra["data"]["post"].as_str().unwrap()).unwrap();
     assert_eq!(extra["message"], "only you see this");

@@ -130,7 +130,11 @@ async fn outgoing_webhooks_send_matching_posts(backend: Backend) {
 
     // Every post of the hook's channel goes out as JSON; its answer is posted, and
     // that answer is not sent again.
-    peer.reply("/ops", Reply::json(json!({"text": "seen"})));
+    peer.reply(
+        "/ops",
+        Reply::json(json!({"text": "seen",
+                           "props": {"from_webhook": "no", "override_username": "spoofed"}})),
+    );
     let in_ops = alice.create_post(&ops, "anything at all").await;
     let call = &peer.wait_for("/ops", 1).await[0];
     assert_eq!(call.header("content-type"), "application/json");
@@ -146,6 +150,9 @@ async fn outgoing_webhooks_send_matching_posts(backend: Backend) {
         }
     };
     assert_eq!(seen["root_id"], "");
+    // Only the server sets these: the hook has no username, so Mattermost's default.
+    assert_eq!(seen["props"]["from_webhook"], "true");
+    assert_eq!(seen["props"]["override_username"], "webhook");
     assert_eq!(seen["channel_id"], json!(ops));
 
     // Hanging, failing and garbage callbacks post nothing; the server stays well.
