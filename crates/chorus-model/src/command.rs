@@ -80,7 +80,7 @@ impl CommandResponse {
 /// A slash command, in Mattermost's shape: a built-in one, a plugin's (`plugin_id`
 /// set), or a team's custom command that the server runs by calling `url` (`id`,
 /// `token` and the rest set).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[serde(default)]
 pub struct Command {
     pub id: String,
@@ -104,6 +104,58 @@ pub struct Command {
     pub url: String,
     /// Empty for built-in and custom commands; the plugin id for plugin commands.
     pub plugin_id: String,
+    /// A plugin command's sub-commands and arguments, for suggestions as one types.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub autocomplete_data: Option<AutocompleteData>,
+    /// An icon (a data URL or SVG) shown beside the command's suggestions.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub autocomplete_icon_data: String,
+}
+
+/// Mattermost's `model.AutocompleteData`: what a command (or sub-command) offers as
+/// one types it. The JSON keys are Go's field names, as Mattermost sends them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct AutocompleteData {
+    pub trigger: String,
+    pub hint: String,
+    pub help_text: String,
+    /// `system_user` (everyone, also when empty) or `system_admin`.
+    #[serde(rename = "RoleID")]
+    pub role_id: String,
+    pub arguments: Vec<AutocompleteArg>,
+    pub sub_commands: Vec<AutocompleteData>,
+}
+
+/// `TextInput`: `data` is `{"Hint", "Pattern"}`.
+pub const AUTOCOMPLETE_TEXT_INPUT: &str = "TextInput";
+/// `StaticList`: `data` is `{"PossibleArguments": [{"Item", "Hint", "HelpText"}]}`.
+pub const AUTOCOMPLETE_STATIC_LIST: &str = "StaticList";
+/// `DynamicList`: `data` is `{"FetchURL"}`, a path of the plugin's HTTP handler.
+pub const AUTOCOMPLETE_DYNAMIC_LIST: &str = "DynamicList";
+
+/// One argument of an [`AutocompleteData`]: positional (no `name`) or `--name value`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct AutocompleteArg {
+    pub name: String,
+    pub help_text: String,
+    #[serde(rename = "Type")]
+    pub arg_type: String,
+    pub required: bool,
+    pub data: serde_json::Value,
+}
+
+/// One entry of `GET /teams/{id}/commands/autocomplete_suggestions`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct AutocompleteSuggestion {
+    /// The whole command line once this suggestion is taken (without the slash).
+    pub complete: String,
+    pub suggestion: String,
+    pub hint: String,
+    pub description: String,
+    pub icon_data: String,
 }
 
 /// `method` of a custom command called with a form POST.

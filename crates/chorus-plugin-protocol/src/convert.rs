@@ -362,6 +362,9 @@ impl From<v1::Command> for model::Command {
             auto_complete_hint: c.auto_complete_hint,
             display_name: c.display_name,
             description: c.description,
+            // Malformed data only loses the suggestions: the command still runs.
+            autocomplete_data: serde_json::from_str(&c.autocomplete_data_json).ok(),
+            autocomplete_icon_data: c.autocomplete_icon_data,
             ..model::Command::default()
         }
     }
@@ -376,6 +379,12 @@ impl From<&model::Command> for v1::Command {
             auto_complete_hint: c.auto_complete_hint.clone(),
             display_name: c.display_name.clone(),
             description: c.description.clone(),
+            autocomplete_data_json: c
+                .autocomplete_data
+                .as_ref()
+                .map(|d| serde_json::to_string(d).expect("autocomplete data is JSON"))
+                .unwrap_or_default(),
+            autocomplete_icon_data: c.autocomplete_icon_data.clone(),
         }
     }
 }

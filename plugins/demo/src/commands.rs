@@ -2,6 +2,9 @@
 
 use crate::cluster::increment;
 use crate::demo::{Demo, TRIGGER};
+use chorus_plugin::model::{
+    AutocompleteArg, AutocompleteData, AUTOCOMPLETE_STATIC_LIST, AUTOCOMPLETE_TEXT_INPUT,
+};
 use chorus_plugin::{
     Api, ApiError, Broadcast, CommandArgs, CommandResponse, KvSetOptions, Post, Preference,
     Reaction,
@@ -29,6 +32,66 @@ pub(crate) const HELP: &str = "\
 /demo ws <event>             send you a websocket event custom_com.chorus.demo_<event>
 /demo version                the server's version
 /demo unregister             remove /demo until the plugin is activated again";
+
+/// What `/demo` offers as one types it (a few of its subcommands, with their
+/// arguments), as Mattermost's AutocompleteData.
+pub(crate) fn autocomplete_data() -> AutocompleteData {
+    let sub =
+        |trigger: &str, hint: &str, help: &str, arguments: Vec<AutocompleteArg>| AutocompleteData {
+            trigger: trigger.into(),
+            hint: hint.into(),
+            help_text: help.into(),
+            arguments,
+            ..AutocompleteData::default()
+        };
+    let text = |help: &str, hint: &str| AutocompleteArg {
+        help_text: help.into(),
+        arg_type: AUTOCOMPLETE_TEXT_INPUT.into(),
+        required: true,
+        data: json!({"Hint": hint, "Pattern": ""}),
+        ..AutocompleteArg::default()
+    };
+    let statuses = ["online", "away", "offline", "dnd"]
+        .map(|s| json!({"Item": s, "Hint": "", "HelpText": format!("set your status to {s}")}));
+    AutocompleteData {
+        trigger: TRIGGER.into(),
+        hint: "[greet|echo|status|whisper|version]".into(),
+        help_text: "Try every API call of the demo plugin".into(),
+        sub_commands: vec![
+            sub(
+                "greet",
+                "",
+                "greet you with the configured Greeting",
+                vec![],
+            ),
+            sub(
+                "echo",
+                "<text>",
+                "post <text> in the channel as you",
+                vec![text("what to post", "text")],
+            ),
+            sub(
+                "status",
+                "[online|away|offline|dnd]",
+                "show (or set) your status",
+                vec![AutocompleteArg {
+                    help_text: "the status to set".into(),
+                    arg_type: AUTOCOMPLETE_STATIC_LIST.into(),
+                    data: json!({"PossibleArguments": statuses}),
+                    ..AutocompleteArg::default()
+                }],
+            ),
+            sub(
+                "whisper",
+                "<text>",
+                "an ephemeral post from demo-bot",
+                vec![text("what to whisper", "text")],
+            ),
+            sub("version", "", "the server's version", vec![]),
+        ],
+        ..AutocompleteData::default()
+    }
+}
 
 impl Demo {
     pub(crate) async fn run_command(

@@ -24,6 +24,7 @@ impl Plugin for Demo {
         api.register_command(Command {
             auto_complete_hint: "[help|greet|post|kv|...]".into(),
             display_name: "Demo".into(),
+            autocomplete_data: Some(crate::commands::autocomplete_data()),
             ..Command::new(TRIGGER, "Try every API call of the demo plugin")
         })
         .await?;

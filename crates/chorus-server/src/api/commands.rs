@@ -10,7 +10,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
-use chorus_model::{Command, CommandArgs, CommandResponse, StatusOk};
+use chorus_model::{AutocompleteSuggestion, Command, CommandArgs, CommandResponse, StatusOk};
 
 pub fn router() -> Router<SharedState> {
     Router::new()
@@ -23,6 +23,10 @@ pub fn router() -> Router<SharedState> {
         .route("/commands/{command_id}/regen_token", put(regen_token))
         .route("/commands/{command_id}/move", put(move_to_team))
         .route("/teams/{team_id}/commands/autocomplete", get(autocomplete))
+        .route(
+            "/teams/{team_id}/commands/autocomplete_suggestions",
+            get(suggestions),
+        )
 }
 
 async fn execute(
@@ -143,4 +147,22 @@ async fn move_to_team(
         .move_command(auth.actor(), &command_id, &body.team_id)
         .await?;
     Ok(Json(StatusOk::default()))
+}
+
+#[derive(Debug, serde::Deserialize, Default)]
+#[serde(default)]
+struct SuggestionsQuery {
+    user_input: String,
+}
+
+async fn suggestions(
+    State(state): State<SharedState>,
+    auth: Auth,
+    Path(team_id): Path<String>,
+    Query(query): Query<SuggestionsQuery>,
+) -> AppResult<Json<Vec<AutocompleteSuggestion>>> {
+    state
+        .command_suggestions(auth.actor(), &team_id, &query.user_input)
+        .await
+        .map(Json)
 }

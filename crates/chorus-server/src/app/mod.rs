@@ -9,12 +9,13 @@
 //! `access_tokens` (personal access tokens), `bots` (bot accounts), `users`,
 //! `teams`, `channels`, `posts`, `reactions`, `files` (uploads and who may read them),
 //! `preferences`, `statuses` (presence, cluster-wide), `roles` (the built-in roles), `categories` (the channel sidebar),
-//! `commands` (slash commands), `custom_commands` (a team's commands served by URL), `config` (the running configuration), `plugins` (what
+//! `commands` (slash commands), `autocomplete` (suggestions as one types them), `custom_commands` (a team's commands served by URL), `config` (the running configuration), `plugins` (what
 //! plugins may do through their API), `plugins_admin` (installing and enabling them),
 //! `permissions` (the rules), `validate` (field rules), `webhooks` (incoming webhooks), `outgoing_webhooks` (posts sent to integrations),
 //! `events` (who sees which websocket event).
 
 pub mod access_tokens;
+pub mod autocomplete;
 pub mod bots;
 pub mod categories;
 pub mod channels;

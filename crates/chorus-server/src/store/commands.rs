@@ -45,7 +45,7 @@ impl From<CommandRow> for Command {
             display_name: row.display_name,
             description: row.description,
             url: row.url,
-            plugin_id: String::new(),
+            ..Command::default()
         }
     }
 }

@@ -1051,6 +1051,12 @@ async fn every_hook_fires_with_its_data_and_http_identity_is_the_servers() {
 }
 
 /// Runs `/demo <words>` in `channel_id` and returns the reply text.
+/// The team of a channel.
+async fn server_team_of(api: &crate::common::Api, channel_id: &str) -> String {
+    let (_, channel) = api.get(&format!("/channels/{channel_id}")).await;
+    channel["team_id"].as_str().unwrap().to_string()
+}
+
 async fn demo_command(api: &crate::common::Api, channel_id: &str, words: &str) -> String {
     let (status, reply) = api
         .post(
@@ -1249,6 +1255,38 @@ async fn the_plugin_api_works_against_the_real_server() {
         "you have 0 preferences"
     );
     admin_socket.expect_event("preferences_deleted").await;
+    // The command's AutocompleteData drives suggestions as one types.
+    let team_id = server_team_of(&admin, &channel_id).await;
+    let suggest = |input: &str| {
+        format!(
+            "/teams/{team_id}/commands/autocomplete_suggestions?user_input={}",
+            input.replace(' ', "%20")
+        )
+    };
+    let (status, found) = admin.get(&suggest("/dem")).await;
+    assert_eq!(status, StatusCode::OK, "{found}");
+    assert_eq!(found[0]["Complete"], "demo");
+    assert_eq!(found[0]["Hint"], "[greet|echo|status|whisper|version]");
+    let (_, found) = admin.get(&suggest("/demo st")).await;
+    assert_eq!(
+        found,
+        json!([{"Complete": "demo status", "Suggestion": "status",
+        "Hint": "[online|away|offline|dnd]", "Description": "show (or set) your status",
+        "IconData": ""}])
+    );
+    let (_, found) = admin.get(&suggest("/demo status o")).await;
+    let completes: Vec<&str> = found
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["Complete"].as_str().unwrap())
+        .collect();
+    assert_eq!(completes, ["demo status online", "demo status offline"]);
+    assert_error(
+        &admin.get(&suggest("")).await,
+        StatusCode::BAD_REQUEST,
+        "api.context.invalid_url_param.app_error",
+    );
     // Statuses: GetUserStatus, UpdateUserStatus, GetUserStatusesByIds.
     assert_eq!(
         demo_command(&admin, &channel_id, "status").await,
