@@ -3,7 +3,8 @@
 use crate::cluster::increment;
 use crate::demo::{Demo, TRIGGER};
 use chorus_plugin::model::{
-    AutocompleteArg, AutocompleteData, AUTOCOMPLETE_STATIC_LIST, AUTOCOMPLETE_TEXT_INPUT,
+    AutocompleteArg, AutocompleteData, AUTOCOMPLETE_DYNAMIC_LIST, AUTOCOMPLETE_STATIC_LIST,
+    AUTOCOMPLETE_TEXT_INPUT,
 };
 use chorus_plugin::{
     Api, ApiError, Broadcast, CommandArgs, CommandResponse, KvSetOptions, Post, Preference,
@@ -55,7 +56,7 @@ pub(crate) fn autocomplete_data() -> AutocompleteData {
         .map(|s| json!({"Item": s, "Hint": "", "HelpText": format!("set your status to {s}")}));
     AutocompleteData {
         trigger: TRIGGER.into(),
-        hint: "[greet|echo|status|whisper|version]".into(),
+        hint: "[greet|echo|status|whisper|version|kv]".into(),
         help_text: "Try every API call of the demo plugin".into(),
         sub_commands: vec![
             sub(
@@ -88,6 +89,26 @@ pub(crate) fn autocomplete_data() -> AutocompleteData {
                 vec![text("what to whisper", "text")],
             ),
             sub("version", "", "the server's version", vec![]),
+            AutocompleteData {
+                sub_commands: vec![sub(
+                    "get",
+                    "<key>",
+                    "read a key",
+                    vec![AutocompleteArg {
+                        help_text: "one of the plugin's keys".into(),
+                        arg_type: AUTOCOMPLETE_DYNAMIC_LIST.into(),
+                        required: true,
+                        data: json!({"FetchURL": "/autocomplete/kv-keys"}),
+                        ..AutocompleteArg::default()
+                    }],
+                )],
+                ..sub(
+                    "kv",
+                    "get|set|del|list|...",
+                    "the plugin's KV store",
+                    vec![],
+                )
+            },
         ],
         ..AutocompleteData::default()
     }

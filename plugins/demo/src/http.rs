@@ -11,6 +11,8 @@ use serde_json::{json, Value};
 /// - `GET /hello`: `{"user_id": <the signed-in user or null>, "greeting": <Greeting>}`.
 /// - `GET /headers`: the request headers as a JSON object (lower-cased names,
 ///   repeated headers joined with ", "), to see what the server passes on.
+/// - `GET /autocomplete/kv-keys`: the plugin's KV keys as Mattermost's autocomplete
+///   list items, for `/demo kv get <key>`.
 /// - `POST /echo`: the body back, with the request's `Content-Type`.
 /// - `GET /kv/<key>`: the value (`application/json` if it is JSON), 404 if absent.
 /// - `PUT /kv/<key>`: stores the body; 204.
@@ -42,6 +44,19 @@ pub(crate) async fn serve(demo: &Demo, api: &Api, request: HttpRequest) -> HttpR
                 headers.insert(name, Value::String(joined));
             }
             HttpResponse::json(200, &headers)
+        }
+        ("GET", "/autocomplete/kv-keys") => {
+            // The dynamic list behind `/demo kv get <key>`: the plugin's keys.
+            match api.kv_list("", 0, 200).await {
+                Ok(keys) => {
+                    let items: Vec<Value> = keys
+                        .iter()
+                        .map(|k| json!({"Item": k, "Hint": "", "HelpText": "a key of the demo plugin"}))
+                        .collect();
+                    HttpResponse::json(200, &items)
+                }
+                Err(err) => api_error_response(&err),
+            }
         }
         ("POST", "/echo") => {
             let content_type = request

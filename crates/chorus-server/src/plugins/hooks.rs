@@ -238,6 +238,65 @@ impl PluginManager {
         .map(CommandResponse::from)
     }
 
+    /// A `GET` of one plugin's HTTP handler made by the server itself (for example a
+    /// command's dynamic autocomplete list), as `user_id`: the status and at most
+    /// `limit` bytes of the body, within the plugin HTTP deadline; `None` when the
+    /// plugin is not running, does not serve HTTP, fails, is late, or answers more.
+    pub async fn get_from_plugin(
+        &self,
+        plugin_id: &str,
+        path: &str,
+        query: &str,
+        user_id: &str,
+        limit: usize,
+    ) -> Option<(u16, Vec<u8>)> {
+        let plugin = self.slot(plugin_id)?.running()?;
+        if !plugin.implements(Hook::ServeHttp) {
+            return None;
+        }
+        let head = v1::HttpRequestHead {
+            method: "GET".into(),
+            path: path.to_string(),
+            query: query.to_string(),
+            headers: vec![v1::Header {
+                name: "Mattermost-User-Id".into(),
+                value: user_id.to_string(),
+            }],
+            user_id: user_id.to_string(),
+        };
+        let request =
+            futures_util::stream::once(futures_util::future::ready(v1::HttpRequestPart {
+                head: Some(head),
+                body: Vec::new(),
+            }));
+        let deadline = Duration::from_secs(self.settings().http_timeout_seconds.max(1));
+        let mut hooks = plugin.hooks.clone();
+        let answer = async move {
+            let mut incoming = hooks.serve_http(request).await.ok()?.into_inner();
+            let mut status = None;
+            let mut body = Vec::new();
+            while let Some(part) = incoming.message().await.ok()? {
+                if let Some(head) = part.head {
+                    status = Some(head.status as u16);
+                }
+                if body.len() + part.body.len() > limit {
+                    return None;
+                }
+                body.extend_from_slice(&part.body);
+            }
+            Some((status?, body))
+        };
+        let result = tokio::time::timeout(deadline, answer).await.ok().flatten();
+        if result.is_none() {
+            tracing::warn!(
+                plugin_id,
+                path,
+                "a server request to the plugin's HTTP handler failed"
+            );
+        }
+        result
+    }
+
     /// Sends a notification hook to every plugin implementing it, in the background.
     fn notify<F, Fut>(&self, hook: Hook, call: F)
     where

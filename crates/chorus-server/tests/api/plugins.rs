@@ -1266,7 +1266,7 @@ async fn the_plugin_api_works_against_the_real_server() {
     let (status, found) = admin.get(&suggest("/dem")).await;
     assert_eq!(status, StatusCode::OK, "{found}");
     assert_eq!(found[0]["Complete"], "demo");
-    assert_eq!(found[0]["Hint"], "[greet|echo|status|whisper|version]");
+    assert_eq!(found[0]["Hint"], "[greet|echo|status|whisper|version|kv]");
     let (_, found) = admin.get(&suggest("/demo st")).await;
     assert_eq!(
         found,
@@ -1282,6 +1282,13 @@ async fn the_plugin_api_works_against_the_real_server() {
         .map(|s| s["Complete"].as_str().unwrap())
         .collect();
     assert_eq!(completes, ["demo status online", "demo status offline"]);
+    // A dynamic list comes from the plugin's HTTP handler: its KV keys.
+    demo_command(&admin, &channel_id, "kv set suggest-me 1").await;
+    let (_, found) = admin.get(&suggest("/demo kv get sugg")).await;
+    assert_eq!(found[0]["Complete"], "demo kv get suggest-me", "{found}");
+    assert_eq!(found[0]["Description"], "a key of the demo plugin");
+    let (_, found) = admin.get(&suggest("/demo kv get zzz")).await;
+    assert_eq!(found, json!([]));
     assert_error(
         &admin.get(&suggest("")).await,
         StatusCode::BAD_REQUEST,
