@@ -277,6 +277,9 @@ impl AppState {
             ),
             &[user_id.to_string()],
         );
+        if actor.user_id() == Some(user_id) {
+            self.record_activity(user_id).await?;
+        }
         Ok(viewed_at)
     }
 

@@ -15,6 +15,7 @@ use super::validate::{self, require_id};
 use super::webhooks::WebhookMessage;
 use super::Actor;
 use crate::error::{AppError, AppResult, Code};
+use crate::lifecycle::Stage;
 use crate::security::outbound::OutboundResponse;
 use crate::AppState;
 use chorus_model::{
@@ -461,7 +462,9 @@ impl AppState {
             let hook = hook.clone();
             let payload = payload.clone();
             let candidate = candidate.clone();
-            tokio::spawn(async move {
+            // Tracked by the node's lifecycle, so a stopping node cancels its calls
+            // rather than posting answers after its store closed.
+            self.lifecycle.spawn(Stage::Services, async move {
                 let _permit = permit;
                 if let Err(err) = state
                     .call_outgoing_callback(&hook, &payload, &candidate.post, &callback)

@@ -148,7 +148,12 @@ impl AppState {
             channel_id: channel.id.clone(),
             ..draft
         };
-        self.submit_post(post, &channel, &author, &context).await
+        let posted = self.submit_post(post, &channel, &author, &context).await?;
+        if matches!(actor, Actor::User(_)) {
+            // Posting is activity: an away user is back.
+            self.record_activity(&author.id).await?;
+        }
+        Ok(posted)
     }
 
     /// Runs `MessageWillBePosted`, stores the post, tells the channel, then notifies

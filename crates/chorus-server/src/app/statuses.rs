@@ -128,9 +128,16 @@ impl AppState {
         Ok(())
     }
 
-    /// The user did something (posted, said they are active): they are `online`
-    /// unless they chose their status by hand.
+    /// The user did something (posted, viewed a channel, said they are active):
+    /// while they have a socket somewhere, they are `online` unless they chose their
+    /// status by hand. Without one (a bot or script on REST alone) nothing changes:
+    /// nobody is there to be online.
     pub async fn record_activity(&self, user_id: &str) -> AppResult<()> {
+        if self.hub.live_sockets_of(user_id) == 0
+            && !self.store.is_present(user_id, self.live_since()).await?
+        {
+            return Ok(());
+        }
         self.mark_active(user_id, None).await
     }
 

@@ -28,6 +28,9 @@ impl From<StatusRow> for Status {
     }
 }
 
+/// How stale the recorded last activity may get before activity writes it again.
+pub const ACTIVITY_WRITE_MS: i64 = 30_000;
+
 const SELECT_STATUSES: &str = "SELECT user_id, status, manual, last_activity_at, dnd_end_time, \
      prev_status FROM user_statuses ";
 
@@ -94,7 +97,9 @@ impl Store {
     }
 
     /// Activity: `online` unless the status was set by hand; `true` when it was
-    /// something else before (so the change is announced once, by this call).
+    /// something else before (so the change is announced once, by this call). The
+    /// time of the last activity is written at most every [`ACTIVITY_WRITE_MS`], so
+    /// that posting in a hurry is not a status write per post.
     pub async fn mark_active(&self, user_id: &str, now: i64) -> StoreResult<bool> {
         let changed = on_writer!(self, pool => {
             sqlx::query(
@@ -114,10 +119,11 @@ impl Store {
             on_writer!(self, pool => {
                 sqlx::query(
                     "UPDATE user_statuses SET last_activity_at = $2 \
-                     WHERE user_id = $1 AND last_activity_at < $2",
+                     WHERE user_id = $1 AND last_activity_at < $3",
                 )
                 .bind(user_id)
                 .bind(now)
+                .bind(now - ACTIVITY_WRITE_MS)
                 .execute(pool)
                 .await
                 .map(drop)

@@ -107,6 +107,15 @@ async fn statuses_follow_sockets_and_choices(backend: Backend) {
     socket.close().await;
     wait_status(&bob, &alice_id, "offline").await;
 
+    // Posting without a socket (a script on REST alone) does not make her online.
+    let team_id = id(&alice.team("crew").await);
+    let town = id(&alice.channel_named(&team_id, "town-square").await);
+    alice.create_post(&town, "from a script").await;
+    assert_eq!(
+        bob.get(&format!("/users/{alice_id}/status")).await.1["status"],
+        "offline"
+    );
+
     // Away by hand stays away while she is connected.
     alice
         .put(
@@ -195,6 +204,20 @@ async fn idle_users_turn_away_and_come_back(backend: Backend) {
         first.next_event("status_change").await["data"]["status"],
         "online"
     );
+    // Idle again, then posting brings her back.
+    assert_eq!(
+        first.next_event("status_change").await["data"]["status"],
+        "away"
+    );
+    second.next_event("status_change").await;
+    let team_id = id(&alice.team("crew").await);
+    let town = id(&alice.channel_named(&team_id, "town-square").await);
+    alice.create_post(&town, "back").await;
+    assert_eq!(
+        second.expect_event("status_change").await["data"]["status"],
+        "online"
+    );
+    first.expect_event("status_change").await;
     // An inactive client with `manual` sets away that activity does not undo.
     let reply = first
         .request(
