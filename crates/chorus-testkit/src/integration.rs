@@ -88,6 +88,18 @@ impl Recorded {
         url_decode_pairs(source)
     }
 
+    /// Asserts that the form has these fields with these values (others may be there).
+    pub fn assert_form(&self, expected: &[(&str, &str)]) {
+        let form = self.form();
+        for (field, value) in expected {
+            assert_eq!(
+                form.get(*field).map(String::as_str),
+                Some(*value),
+                "{field}"
+            );
+        }
+    }
+
     pub fn json(&self) -> Value {
         serde_json::from_slice(&self.body).expect("the request body is JSON")
     }

@@ -7,15 +7,14 @@
 use super::events::{event, json_text};
 use super::permissions::{load_member_channel, require_team_member};
 use super::validate::require_id;
-use super::webhooks::{slack_links_to_markdown, without_override_props};
+use super::webhooks::{slack_links_to_markdown, with_attachments, without_override_props};
 use super::Auth;
 use crate::commands::{parse_command_line, CommandHandler};
 use crate::error::{AppError, AppResult, Code};
 use crate::AppState;
 use chorus_model::{
     events, new_id, now_millis, Broadcast, Command, CommandArgs, CommandResponse, Post,
-    POST_TYPE_EPHEMERAL, POST_TYPE_SLACK_ATTACHMENT, RESPONSE_TYPE_EPHEMERAL,
-    RESPONSE_TYPE_IN_CHANNEL,
+    POST_TYPE_EPHEMERAL, RESPONSE_TYPE_EPHEMERAL, RESPONSE_TYPE_IN_CHANNEL,
 };
 
 /// How a custom command's answers are shown: as an integration's posts, with the
@@ -150,13 +149,11 @@ impl AppState {
         if overrides.from_integration {
             props.insert("from_webhook".into(), "true".into());
         }
-        let mut post_type = response.post_type.clone();
-        if !response.attachments.is_empty() {
-            props.insert("attachments".into(), response.attachments.clone().into());
-            if post_type.is_empty() {
-                post_type = POST_TYPE_SLACK_ATTACHMENT.into();
-            }
-        }
+        let post_type = with_attachments(
+            &mut props,
+            response.post_type.clone(),
+            response.attachments.clone(),
+        );
         let message = if overrides.from_integration && !response.skip_slack_parsing {
             slack_links_to_markdown(&response.text)
         } else {

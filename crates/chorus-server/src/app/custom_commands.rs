@@ -34,10 +34,7 @@ fn check_command(command: &Command) -> AppResult<()> {
             "A trigger is one word of 1 to {TRIGGER_MAX} characters, without a leading '/'."
         )));
     }
-    let url_ok = command.url.chars().count() <= URL_MAX
-        && url::Url::parse(&command.url)
-            .is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some());
-    if !url_ok {
+    if command.url.chars().count() > URL_MAX || !validate::is_http_url(&command.url) {
         return Err(Code::CommandUrlInvalid.into());
     }
     if command.method != COMMAND_METHOD_POST && command.method != COMMAND_METHOD_GET {

@@ -145,9 +145,7 @@ fn check_fields(fields: &OutgoingHookFields) -> AppResult<()> {
         return Err(Code::OutgoingHookCallbackInvalid.into());
     }
     for callback in &fields.callback_urls {
-        let valid = url::Url::parse(callback)
-            .is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some());
-        if !valid {
+        if !validate::is_http_url(callback) {
             return Err(Code::OutgoingHookUrlInvalid.with_message(format!(
                 "The callback URL {callback:?} is not an http(s) URL."
             )));

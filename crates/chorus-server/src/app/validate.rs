@@ -123,6 +123,13 @@ pub fn require_id(value: &str, name: &str) -> AppResult<()> {
     }
 }
 
+/// Whether `value` is an absolute `http` or `https` URL with a host: what an
+/// integration may be called at.
+pub fn is_http_url(value: &str) -> bool {
+    url::Url::parse(value)
+        .is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
+}
+
 pub fn max_len(field_id: Code, field: &str, value: &str, max: usize) -> AppResult<()> {
     if value.chars().count() > max {
         return Err(field_id.with_message(format!("{field} must be at most {max} characters.")));

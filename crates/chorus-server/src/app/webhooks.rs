@@ -360,13 +360,7 @@ impl AppState {
         if settings.enable_post_icon_override && !message.icon_url.is_empty() {
             props.insert("override_icon_url".into(), message.icon_url.into());
         }
-        let mut post_type = message.post_type;
-        if !message.attachments.is_empty() {
-            props.insert("attachments".into(), message.attachments.into());
-            if post_type.is_empty() {
-                post_type = POST_TYPE_SLACK_ATTACHMENT.into();
-            }
-        }
+        let post_type = with_attachments(&mut props, message.post_type, message.attachments);
         let draft = Post {
             user_id: message.owner_id,
             channel_id: message.channel_id,
@@ -377,6 +371,24 @@ impl AppState {
             ..Post::default()
         };
         self.create_post(Actor::System, draft).await
+    }
+}
+
+/// Puts an integration's Slack attachments in `props.attachments`; the post's type
+/// is `slack_attachment` then, unless the integration named one.
+pub(super) fn with_attachments(
+    props: &mut serde_json::Map<String, serde_json::Value>,
+    post_type: String,
+    attachments: Vec<serde_json::Value>,
+) -> String {
+    if attachments.is_empty() {
+        return post_type;
+    }
+    props.insert("attachments".into(), attachments.into());
+    if post_type.is_empty() {
+        POST_TYPE_SLACK_ATTACHMENT.into()
+    } else {
+        post_type
     }
 }
 

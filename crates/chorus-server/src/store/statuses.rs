@@ -232,7 +232,7 @@ impl Store {
 
     /// Whether a node that heartbeated since `since` holds a socket of `user_id`.
     pub async fn is_present(&self, user_id: &str, since: i64) -> StoreResult<bool> {
-        let found: Option<i32> = on_writer!(self, pool => {
+        let found: Option<i32> = on_reader!(self, pool => {
             sqlx::query_scalar(
                 "SELECT 1 FROM user_presence p JOIN cluster_nodes n ON n.node_id = p.node_id \
                  WHERE p.user_id = $1 AND n.last_heartbeat_at >= $2 LIMIT 1",

@@ -85,8 +85,7 @@ async fn custom_commands_call_their_integration(backend: Backend) {
         call.header("content-type"),
         "application/x-www-form-urlencoded"
     );
-    let form = call.form();
-    for (field, value) in [
+    call.assert_form(&[
         ("token", token.as_str()),
         ("team_id", team_id.as_str()),
         ("team_domain", "crew"),
@@ -96,9 +95,7 @@ async fn custom_commands_call_their_integration(backend: Backend) {
         ("user_name", "alice"),
         ("command", "/deploy"),
         ("text", "prod now"),
-    ] {
-        assert_eq!(form.get(field).map(String::as_str), Some(value), "{field}");
-    }
+    ]);
     let posted = event_post(&alice_ws.next_event("posted").await);
     assert_eq!(
         posted["message"],

@@ -81,8 +81,7 @@ async fn outgoing_webhooks_send_matching_posts(backend: Backend) {
         call.header("content-type"),
         "application/x-www-form-urlencoded"
     );
-    let form = call.form();
-    for (field, value) in [
+    call.assert_form(&[
         ("token", token.as_str()),
         ("team_id", team_id.as_str()),
         ("team_domain", "crew"),
@@ -94,12 +93,10 @@ async fn outgoing_webhooks_send_matching_posts(backend: Backend) {
         ("text", "deploy prod now"),
         ("trigger_word", "deploy"),
         ("file_ids", ""),
-    ] {
-        assert_eq!(form.get(field).map(String::as_str), Some(value), "{field}");
-    }
+    ]);
     // Seconds in forms, as Mattermost sends them.
     assert_eq!(
-        form["timestamp"],
+        call.form()["timestamp"],
         (trigger["create_at"].as_i64().unwrap() / 1000).to_string()
     );
     let mut answer = event_post(&ws.next_event("posted").await);
