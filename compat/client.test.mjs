@@ -983,4 +983,56 @@ describe('Chorus speaks Mattermost API v4 to @mattermost/client 11.9.0', () => {
             await integration.close();
         }
     });
+
+    step('18. interactive messages: doPostActionWithCookie, a dialog opened with the trigger id, submitInteractiveDialog, createPostEphemeral', async () => {
+        need('a', 'team', 'channel');
+        const integration = await startIntegration((request) => (request.json.type === 'dialog_submission'
+            ? { errors: request.json.submission.name ? {} : { name: 'required' } }
+            : { update: { message: `approved by ${request.json.user_name}` }, ephemeral_text: 'done' }));
+        try {
+            const post = await call('createPost(buttons)', () => s.a.client.createPost({
+                channel_id: s.channel.id, message: 'Ship it?',
+                props: { attachments: [{ actions: [{ id: 'approve', name: 'Approve', type: 'button',
+                    integration: { url: `${integration.url}/click`, context: { build: 7 } } }] }] },
+            }));
+            assert.ok(!JSON.stringify(post).includes('integration'), 'clients never see an integration');
+            const clicked = await call('doPostActionWithCookie', () =>
+                s.a.client.doPostActionWithCookie(post.id, 'approve', ''));
+            assert.equal(clicked.status, 'OK');
+            assert.match(clicked.trigger_id, ID_RE);
+            const click = integration.requests[0].json;
+            assert.equal(click.post_id, post.id);
+            assert.deepEqual(click.context, { build: 7 });
+            const updated = await call('getPost(after the click)', () => s.a.client.getPost(post.id));
+            assert.equal(updated.message, `approved by ${s.a.user.username}`);
+
+            // The integration opens a dialog with the click's trigger id (no session).
+            const url = `${integration.url}/dialog`;
+            const opened = await withTimeout(fetch(`${server.url}/api/v4/actions/dialogs/open`, {
+                method: 'POST', headers: { 'Content-Type': 'application/json' },
+                body: JSON.stringify({ trigger_id: click.trigger_id, url,
+                    dialog: { callback_id: 'compat', title: 'Compat', elements: [{ name: 'name', type: 'text', display_name: 'Name' }] } }),
+            }), 'open the dialog');
+            assert.equal(opened.status, 200);
+            const submission = { url, callback_id: 'compat', state: '', channel_id: s.channel.id, team_id: s.team.id, cancelled: false };
+            const refused = await call('submitInteractiveDialog(blank)', () =>
+                s.a.client.submitInteractiveDialog({ ...submission, submission: { name: '' } }));
+            assert.deepEqual(refused.errors, { name: 'required' });
+            const accepted = await call('submitInteractiveDialog', () =>
+                s.a.client.submitInteractiveDialog({ ...submission, submission: { name: 'Ada' } }));
+            assert.deepEqual(accepted, {});
+            assert.equal(integration.requests.at(-1).json.type, 'dialog_submission');
+            const closed = await expectClientError('submitInteractiveDialog(closed)',
+                s.a.client.submitInteractiveDialog({ ...submission, submission: { name: 'Ada' } }));
+            assert.equal(closed.status_code, 403);
+            assert.equal(closed.server_error_id, 'api.dialog.submit.not_open.app_error');
+
+            const ephemeral = await call('createPostEphemeral', () =>
+                s.a.client.createPostEphemeral(s.a.user.id, { channel_id: s.channel.id, message: 'only me' }));
+            assert.equal(ephemeral.type, 'system_ephemeral');
+            assert.match(ephemeral.id, ID_RE);
+        } finally {
+            await integration.close();
+        }
+    });
 });

@@ -24,6 +24,10 @@ pub struct CommandArgs {
     /// for plugins' `ExecuteCommand`; a request body's value is ignored.
     #[serde(skip_serializing_if = "String::is_empty")]
     pub trigger: String,
+    /// Lets a plugin open a dialog for the user who ran the command, for a short
+    /// while. Set by the server; a request body's value is ignored.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub trigger_id: String,
 }
 
 impl CommandArgs {

@@ -29,6 +29,8 @@ pub struct Post {
     pub message: String,
     #[serde(rename = "type")]
     pub post_type: String,
+    /// Sent without the actions' integrations (see [`crate::props_for_clients`]).
+    #[serde(serialize_with = "crate::interactive::serialize_props_for_clients")]
     pub props: serde_json::Map<String, serde_json::Value>,
     pub hashtags: String,
     pub pending_post_id: String,

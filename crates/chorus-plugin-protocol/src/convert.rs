@@ -398,6 +398,7 @@ impl From<v1::CommandArgs> for model::CommandArgs {
             root_id: a.root_id,
             command: a.command,
             trigger: a.trigger,
+            trigger_id: a.trigger_id,
             parent_id: String::new(),
         }
     }
@@ -412,6 +413,7 @@ impl From<&model::CommandArgs> for v1::CommandArgs {
             root_id: a.root_id.clone(),
             command: a.command.clone(),
             trigger: a.trigger.clone(),
+            trigger_id: a.trigger_id.clone(),
         }
     }
 }

@@ -621,6 +621,55 @@ impl Api {
             .into())
     }
 
+    /// Replaces the ephemeral post `post.id` that `user_id` sees.
+    pub async fn update_ephemeral_post(
+        &self,
+        user_id: impl Into<String>,
+        post: Post,
+    ) -> ApiResult<Post> {
+        let request = v1::SendEphemeralPostRequest {
+            user_id: user_id.into(),
+            post: Some(post.into()),
+        };
+        Ok(self
+            .client()
+            .update_ephemeral_post(request)
+            .await?
+            .into_inner()
+            .into())
+    }
+
+    /// Takes the ephemeral post `post_id` away from `user_id`'s clients.
+    pub async fn delete_ephemeral_post(
+        &self,
+        user_id: impl Into<String>,
+        post_id: impl Into<String>,
+    ) -> ApiResult<()> {
+        let request = v1::DeleteEphemeralPostRequest {
+            user_id: user_id.into(),
+            post_id: post_id.into(),
+        };
+        self.client().delete_ephemeral_post(request).await?;
+        Ok(())
+    }
+
+    /// Opens a dialog for the user whose command or click gave `trigger_id`; its
+    /// submission is POSTed to `url` (a URL, or this plugin's `/plugins/{id}/…` route).
+    pub async fn open_interactive_dialog(
+        &self,
+        trigger_id: impl Into<String>,
+        url: impl Into<String>,
+        dialog: &chorus_model::Dialog,
+    ) -> ApiResult<()> {
+        let request = v1::OpenInteractiveDialogRequest {
+            trigger_id: trigger_id.into(),
+            url: url.into(),
+            dialog_json: serde_json::to_string(dialog).expect("a dialog is JSON"),
+        };
+        self.client().open_interactive_dialog(request).await?;
+        Ok(())
+    }
+
     // ----- Users, channels, teams -----
 
     pub async fn get_user(&self, user_id: impl Into<String>) -> ApiResult<User> {

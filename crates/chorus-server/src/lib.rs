@@ -87,6 +87,8 @@ pub struct AppState {
     pub outgoing: app::outgoing_webhooks::OutgoingQueue,
     /// Orders this node's presence writes (see `app::statuses`).
     pub presence_lock: app::statuses::PresenceLock,
+    /// The cluster's keys for action cookies and trigger ids, once read.
+    pub interactive_keys: tokio::sync::OnceCell<app::interactive::InteractiveKeys>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -164,6 +166,7 @@ pub async fn build_state(config: Config) -> Result<Arc<AppState>, ServerError> {
         outbound,
         outgoing: Default::default(),
         presence_lock: Default::default(),
+        interactive_keys: tokio::sync::OnceCell::new(),
     }))
 }
 

@@ -24,6 +24,9 @@ pub(crate) const HELP: &str = "\
 /demo status [online|away|offline|dnd]        show (or set) your status
 /demo file <text>  upload <text> as note.txt, read it back and post it as the bot
 /demo whisper <text>         an ephemeral post from demo-bot, only you see it
+/demo vanish <text>          an ephemeral post, updated, then taken back
+/demo ask <question>         demo-bot asks with Answer and Close buttons
+/demo dialog                 open a dialog (its answer is posted by demo-bot)
 /demo dm <username>          demo-bot sends <username> a direct message
 /demo join <channel name>    add you to a channel of this team
 /demo channel                about this channel
@@ -168,6 +171,9 @@ impl Demo {
                 api.send_ephemeral_post(&args.user_id, post).await?;
                 reply("whispered")
             }
+            ["vanish", _, ..] => reply(self.vanish(api, args, rest(1)).await?),
+            ["ask", _, ..] => reply(self.ask(api, args, rest(1)).await?),
+            ["dialog"] => reply(self.open_dialog(api, args).await?),
             ["dm", username] => {
                 let user = api
                     .get_user_by_username(username.trim_start_matches('@'))

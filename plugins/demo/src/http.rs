@@ -17,6 +17,7 @@ use serde_json::{json, Value};
 /// - `GET /kv/<key>`: the value (`application/json` if it is JSON), 404 if absent.
 /// - `PUT /kv/<key>`: stores the body; 204.
 /// - `/cluster/...`: see [`serve_cluster`].
+/// - `POST /interactive/...`: message buttons and dialogs, see [`crate::interactive`].
 ///
 /// The `/kv` routes need a signed-in user (401 otherwise): a plugin's KV store is
 /// its own business, not the public's.
@@ -101,6 +102,9 @@ pub(crate) async fn serve(demo: &Demo, api: &Api, request: HttpRequest) -> HttpR
             }
         }
         (_, path) if path.starts_with("/cluster/") => serve_cluster(api, &request).await,
+        ("POST", path) if path.starts_with("/interactive/") => {
+            demo.serve_interactive(api, &request).await
+        }
         _ => HttpResponse::not_found(),
     }
 }

@@ -16,6 +16,9 @@
 //!   subcommands, which between them call every API method.
 //! - **HTTP** at `/plugins/com.chorus.demo/...`: `GET /hello`, `GET /headers`,
 //!   `POST /echo`, `GET /kv/<key>` and `PUT /kv/<key>` (see [`http::serve`]).
+//! - **Interactive messages**: `/demo ask` posts buttons served by the plugin's own
+//!   routes, which open a dialog and update the post; `/demo dialog` opens one from the
+//!   command; `/demo vanish` updates and deletes an ephemeral post (see [`interactive`]).
 //! - **Cluster coordination** under `/cluster/...`: a compare-and-set counter and a
 //!   critical section guarded by the SDK's `ClusterMutex`, which the server's cluster
 //!   tests call on several nodes at once (see [`cluster::serve_cluster`]).
@@ -23,13 +26,15 @@
 //!
 //! The code, by concern: [`demo`] (the plugin's state and settings), [`hooks`] (the
 //! `Plugin` implementation), [`commands`] (`/demo`), [`http`] (the HTTP routes) and
-//! [`cluster`] (the `/cluster` routes and the compare-and-set counter).
+//! [`cluster`] (the `/cluster` routes and the compare-and-set counter), [`interactive`]
+//! (buttons and dialogs).
 
 mod cluster;
 mod commands;
 mod demo;
 mod hooks;
 mod http;
+mod interactive;
 #[cfg(test)]
 mod tests;
 

@@ -560,3 +560,117 @@ async fn cluster_routes() {
         404
     );
 }
+
+fn post_json(path: &str, user_id: &str, body: Value) -> HttpRequest {
+    HttpRequest {
+        method: "POST".into(),
+        path: path.into(),
+        headers: vec![
+            ("Mattermost-User-Id".into(), user_id.into()),
+            ("Content-Type".into(), "application/json".into()),
+        ],
+        user_id: Some(user_id.into()),
+        body: serde_json::to_vec(&body).unwrap(),
+        ..HttpRequest::default()
+    }
+}
+
+#[tokio::test]
+async fn buttons_dialogs_and_ephemeral_updates() {
+    let (harness, alice, town) = started().await;
+    let server = harness.server();
+    let run = |line: &str| {
+        let mut args = command(&alice, &town, line);
+        args.trigger_id = "trigger-from-command".into();
+        harness.execute_command(args)
+    };
+
+    // The question carries two buttons whose integrations are the plugin's routes.
+    let asked = run("/demo ask Lunch at noon?").await.unwrap().text;
+    let post_id = asked.rsplit(' ').next().unwrap();
+    let question = server.post(post_id).unwrap();
+    let actions = &question.props["attachments"][0]["actions"];
+    assert_eq!(
+        actions[0]["integration"]["url"],
+        "/plugins/com.chorus.demo/interactive/answer"
+    );
+    assert_eq!(
+        actions[1]["integration"]["context"]["question"],
+        "Lunch at noon?"
+    );
+
+    // "Answer" opens the dialog with the click's trigger id.
+    let click = json!({"user_id": alice.id, "user_name": "alice", "channel_id": town.id,
+                       "post_id": post_id, "trigger_id": "trigger-from-click", "type": "button",
+                       "context": {"question": "Lunch at noon?"}});
+    let answer = harness
+        .serve_http(post_json("/interactive/answer", &alice.id, click.clone()))
+        .await
+        .unwrap();
+    assert_eq!(answer.status, 200);
+    let answer: Value = serde_json::from_slice(&answer.body).unwrap();
+    assert_eq!(answer["ephemeral_text"], "Answering: Lunch at noon?");
+    let dialog = server.opened_dialogs().pop().unwrap();
+    assert_eq!(dialog.trigger_id, "trigger-from-click");
+    assert_eq!(dialog.url, "/plugins/com.chorus.demo/interactive/submit");
+    assert_eq!(dialog.dialog.state, "Lunch at noon?");
+
+    // "Close" replaces the question, without buttons.
+    let closed = harness
+        .serve_http(post_json("/interactive/close", &alice.id, click))
+        .await
+        .unwrap();
+    let closed: Value = serde_json::from_slice(&closed.body).unwrap();
+    assert_eq!(
+        closed["update"]["message"],
+        "Lunch at noon? (closed by @alice)"
+    );
+    assert_eq!(closed["update"]["props"], json!({}));
+
+    // A blank answer keeps the dialog open; a real one is posted by the bot.
+    let submit = |answer: &str| {
+        post_json(
+            "/interactive/submit",
+            &alice.id,
+            json!({"type": "dialog_submission", "callback_id": "answer", "state": "Lunch?",
+                   "user_id": alice.id, "channel_id": town.id, "team_id": town.team_id,
+                   "submission": {"answer": answer}, "cancelled": false}),
+        )
+    };
+    let refused = harness.serve_http(submit("  ")).await.unwrap();
+    let refused: Value = serde_json::from_slice(&refused.body).unwrap();
+    assert_eq!(refused["errors"]["answer"], "An answer is required.");
+    let accepted = harness.serve_http(submit("yes")).await.unwrap();
+    assert_eq!(
+        serde_json::from_slice::<Value>(&accepted.body).unwrap(),
+        json!({})
+    );
+    assert!(server
+        .posts()
+        .iter()
+        .any(|p| p.message == "@alice answered \"Lunch?\": yes"));
+    assert_eq!(
+        server.kv_json("dialog:last").unwrap()["submission"]["answer"],
+        "yes"
+    );
+    let garbage = HttpRequest {
+        body: b"{".to_vec(),
+        ..submit("x")
+    };
+    assert_eq!(harness.serve_http(garbage).await.unwrap().status, 400);
+
+    // `/demo dialog` uses the command's trigger id.
+    run("/demo dialog").await.unwrap();
+    assert_eq!(
+        server.opened_dialogs().pop().unwrap().trigger_id,
+        "trigger-from-command"
+    );
+
+    // `/demo vanish` leaves nothing shown.
+    let vanished = run("/demo vanish now you see me").await.unwrap().text;
+    assert!(
+        vanished.starts_with("showed, updated and deleted"),
+        "{vanished}"
+    );
+    assert!(server.ephemeral_posts().is_empty());
+}

@@ -618,6 +618,62 @@ impl v1::plugin_api_server::PluginApi for FakeApi {
         ok(post.into())
     }
 
+    async fn update_ephemeral_post(
+        &self,
+        request: Request<v1::SendEphemeralPostRequest>,
+    ) -> Result<Response<v1::Post>, Status> {
+        let request = request.into_inner();
+        let mut post = Post::from(required(request.post, "post")?);
+        let mut state = self.state();
+        state.user(&request.user_id)?;
+        post.update_at = state.now_ms();
+        post.post_type = "system_ephemeral".into();
+        let shown = EphemeralPost {
+            user_id: request.user_id,
+            post: post.clone(),
+        };
+        match state
+            .ephemeral_posts
+            .iter_mut()
+            .find(|e| e.user_id == shown.user_id && e.post.id == shown.post.id)
+        {
+            Some(existing) => *existing = shown,
+            None => state.ephemeral_posts.push(shown),
+        }
+        ok(post.into())
+    }
+
+    async fn delete_ephemeral_post(
+        &self,
+        request: Request<v1::DeleteEphemeralPostRequest>,
+    ) -> Result<Response<v1::Empty>, Status> {
+        let request = request.into_inner();
+        self.state()
+            .ephemeral_posts
+            .retain(|e| !(e.user_id == request.user_id && e.post.id == request.post_id));
+        ok(v1::Empty {})
+    }
+
+    async fn open_interactive_dialog(
+        &self,
+        request: Request<v1::OpenInteractiveDialogRequest>,
+    ) -> Result<Response<v1::Empty>, Status> {
+        let request = request.into_inner();
+        if request.trigger_id.is_empty() || request.url.is_empty() {
+            return Err(Status::invalid_argument("trigger_id and url are required"));
+        }
+        let dialog = serde_json::from_str(&request.dialog_json)
+            .map_err(|e| Status::invalid_argument(format!("dialog_json is not a dialog: {e}")))?;
+        self.state()
+            .opened_dialogs
+            .push(chorus_model::OpenDialogRequest {
+                trigger_id: request.trigger_id,
+                url: request.url,
+                dialog,
+            });
+        ok(v1::Empty {})
+    }
+
     async fn get_user(
         &self,
         request: Request<v1::UserIdRequest>,

@@ -202,6 +202,12 @@ impl TestServer {
         self.state().ephemeral_posts.clone()
     }
 
+    /// The dialogs the plugin opened, oldest first (the fake does not check trigger
+    /// ids beyond their being present).
+    pub fn opened_dialogs(&self) -> Vec<chorus_model::OpenDialogRequest> {
+        self.state().opened_dialogs.clone()
+    }
+
     pub fn websocket_events(&self) -> Vec<WebSocketEvent> {
         self.state().websocket_events.clone()
     }

@@ -62,7 +62,9 @@ pub(super) struct State {
     pub(super) channels: Vec<Channel>,
     pub(super) members: Vec<ChannelMember>,
     pub(super) commands: BTreeMap<String, Command>,
+    /// Ephemeral posts shown and not deleted, as last updated.
     pub(super) ephemeral_posts: Vec<EphemeralPost>,
+    pub(super) opened_dialogs: Vec<chorus_model::OpenDialogRequest>,
     pub(super) websocket_events: Vec<WebSocketEvent>,
     pub(super) cluster_events: Vec<PublishedClusterEvent>,
     pub(super) logs: Vec<LogEntry>,

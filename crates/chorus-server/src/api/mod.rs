@@ -14,6 +14,7 @@ pub(crate) mod channels;
 pub(crate) mod commands;
 pub mod extract;
 mod files;
+mod interactive;
 mod plugin_http;
 mod plugins;
 pub(crate) mod posts;
@@ -47,6 +48,7 @@ pub fn router(state: SharedState) -> Router {
         .merge(teams::router())
         .merge(channels::router())
         .merge(posts::router())
+        .merge(interactive::router())
         .merge(reactions::router())
         .merge(webhooks::router())
         .merge(files::router(state.config.file_settings.max_file_size))

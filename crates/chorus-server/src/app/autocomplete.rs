@@ -11,6 +11,7 @@ use super::permissions::require_team_member;
 use super::validate::require_id;
 use super::Actor;
 use crate::error::{AppError, AppResult};
+use crate::plugins::ServerPluginRequest;
 use crate::AppState;
 use chorus_model::{
     AutocompleteArg, AutocompleteData, AutocompleteSuggestion, Command, AUTOCOMPLETE_DYNAMIC_LIST,
@@ -275,11 +276,16 @@ impl AppState {
         };
         let Some((200, body)) = self
             .plugins
-            .get_from_plugin(
+            .call_plugin_http(
                 &list.plugin_id,
-                &path,
-                &query,
-                user_id,
+                ServerPluginRequest {
+                    method: "GET",
+                    path: &path,
+                    query: &query,
+                    user_id,
+                    content_type: None,
+                    body: &[],
+                },
                 DYNAMIC_LIST_MAX_BYTES,
             )
             .await

@@ -4,7 +4,7 @@
 //! text a message only the caller sees, as Mattermost does); listing them; plugins
 //! registering their own triggers; and ephemeral posts.
 
-use super::events::{event, json_text};
+use super::custom_commands::CustomCommandCall;
 use super::permissions::{load_member_channel, require_team_member};
 use super::validate::require_id;
 use super::webhooks::{slack_links_to_markdown, with_attachments, without_override_props};
@@ -13,8 +13,8 @@ use crate::commands::{parse_command_line, CommandHandler};
 use crate::error::{AppError, AppResult, Code};
 use crate::AppState;
 use chorus_model::{
-    events, new_id, now_millis, Broadcast, Command, CommandArgs, CommandResponse, Post,
-    POST_TYPE_EPHEMERAL, RESPONSE_TYPE_EPHEMERAL, RESPONSE_TYPE_IN_CHANNEL,
+    events, new_id, now_millis, Command, CommandArgs, CommandResponse, Post, POST_TYPE_EPHEMERAL,
+    RESPONSE_TYPE_EPHEMERAL, RESPONSE_TYPE_IN_CHANNEL,
 };
 
 /// How a custom command's answers are shown: as an integration's posts, with the
@@ -58,6 +58,7 @@ impl AppState {
         } else {
             args.root_id.clone()
         };
+        let (_, trigger_id) = self.new_trigger_id(&auth.user.id).await?;
         let mut overrides = CommandOverrides::default();
         let response = match self.commands.get(&trigger) {
             Some(registered) => match registered.handler {
@@ -71,6 +72,7 @@ impl AppState {
                         root_id: args.root_id.clone(),
                         command: args.command.clone(),
                         trigger: trigger.clone(),
+                        trigger_id,
                     };
                     self.plugins
                         .execute_command(&plugin_id, &context, hook_args)
@@ -93,8 +95,14 @@ impl AppState {
                     username: custom.username.clone(),
                     icon_url: custom.icon_url.clone(),
                 };
-                self.call_custom_command(&custom, &auth.user, &channel, &root_id, &rest)
-                    .await?
+                let call = CustomCommandCall {
+                    user: &auth.user,
+                    channel: &channel,
+                    root_id: &root_id,
+                    text: &rest,
+                    trigger_id: &trigger_id,
+                };
+                self.call_custom_command(&custom, call).await?
             }
         };
         self.deliver_command_response(auth, &channel.id, &root_id, &overrides, &response)
@@ -172,7 +180,7 @@ impl AppState {
                 self.create_post(auth.actor(), post).await?;
             }
             RESPONSE_TYPE_EPHEMERAL | "" => {
-                self.send_ephemeral_post(auth.user_id(), post)?;
+                self.send_ephemeral_post(auth.user_id(), post).await?;
             }
             other => {
                 tracing::warn!(
@@ -184,27 +192,21 @@ impl AppState {
         Ok(())
     }
 
-    /// A message only `user_id` sees, never stored, as Mattermost's `SendEphemeralPost`.
-    pub fn send_ephemeral_post(&self, user_id: &str, draft: Post) -> AppResult<Post> {
+    /// A message only `user_id` sees, never stored, as Mattermost's `SendEphemeralPost`;
+    /// its actions carry their integrations sealed (see `interactive`).
+    pub async fn send_ephemeral_post(&self, user_id: &str, draft: Post) -> AppResult<Post> {
         require_id(user_id, "user_id")?;
         require_id(&draft.channel_id, "channel_id")?;
         let now = now_millis();
-        let post = Post {
+        let mut post = Post {
             id: new_id(),
             create_at: now,
             update_at: now,
             post_type: POST_TYPE_EPHEMERAL.into(),
             ..draft
         };
-        let post_json = json_text(&post)?;
-        self.publish_to(
-            event(
-                events::EPHEMERAL_MESSAGE,
-                serde_json::json!({"post": post_json}),
-                Broadcast::to_user(user_id),
-            ),
-            &[user_id.to_string()],
-        );
+        self.seal_action_cookies(&mut post).await?;
+        self.tell_user_about_post(events::EPHEMERAL_MESSAGE, user_id, &post)?;
         Ok(post)
     }
 

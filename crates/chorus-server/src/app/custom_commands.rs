@@ -89,6 +89,17 @@ pub fn without_token(mut command: Command) -> Command {
     command
 }
 
+/// Who runs a custom command, where, and with what.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct CustomCommandCall<'a> {
+    pub user: &'a User,
+    pub channel: &'a Channel,
+    pub root_id: &'a str,
+    pub text: &'a str,
+    /// Lets the integration open a dialog for the user.
+    pub trigger_id: &'a str,
+}
+
 impl AppState {
     fn require_commands(&self) -> AppResult<()> {
         if self.config.service_settings.enable_commands {
@@ -316,16 +327,20 @@ impl AppState {
         Ok(self.store.get_command_by_trigger(team_id, trigger).await?)
     }
 
-    /// Calls a custom command's URL for `user` in `channel` and reads its answer:
+    /// Calls a custom command's URL for a user in a channel and reads its answer:
     /// JSON when the integration says so, the body as plain text otherwise.
     pub(super) async fn call_custom_command(
         &self,
         command: &Command,
-        user: &User,
-        channel: &Channel,
-        root_id: &str,
-        text: &str,
+        call: CustomCommandCall<'_>,
     ) -> AppResult<CommandResponse> {
+        let CustomCommandCall {
+            user,
+            channel,
+            root_id,
+            text,
+            trigger_id,
+        } = call;
         let team = load_team(self, &command.team_id).await?;
         let fields = [
             ("token", command.token.as_str()),
@@ -338,6 +353,7 @@ impl AppState {
             ("command", &format!("/{}", command.trigger)),
             ("text", text),
             ("root_id", root_id),
+            ("trigger_id", trigger_id),
         ];
         let failed = |e: OutboundError| {
             Code::CommandFailed.with_message(format!(

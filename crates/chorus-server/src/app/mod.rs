@@ -8,6 +8,7 @@
 //! Submodules, one per resource: `sessions` (tokens to signed-in users),
 //! `access_tokens` (personal access tokens), `bots` (bot accounts), `users`,
 //! `teams`, `channels`, `posts`, `reactions`, `files` (uploads and who may read them),
+//! `interactive` (message buttons and menus, dialogs, ephemeral post updates),
 //! `preferences`, `statuses` (presence, cluster-wide), `roles` (the built-in roles), `categories` (the channel sidebar),
 //! `commands` (slash commands), `autocomplete` (suggestions as one types them), `custom_commands` (a team's commands served by URL), `config` (the running configuration), `plugins` (what
 //! plugins may do through their API), `plugins_admin` (installing and enabling them),
@@ -24,6 +25,7 @@ pub mod config;
 pub mod custom_commands;
 pub mod events;
 pub mod files;
+pub mod interactive;
 pub mod outgoing_webhooks;
 pub mod permissions;
 pub mod plugins;

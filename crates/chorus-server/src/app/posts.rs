@@ -53,8 +53,11 @@ pub enum HistoryRead {
     After(String),
 }
 
-fn check_message(message: &str) -> AppResult<()> {
-    if message.trim().is_empty() {
+/// A post's text: required unless files or Slack attachments make the post.
+fn check_message(post: &Post) -> AppResult<()> {
+    let message = &post.message;
+    let has_content = !post.file_ids.is_empty() || post.props.contains_key("attachments");
+    if message.trim().is_empty() && !has_content {
         return Err(Code::PostMessageInvalid.into());
     }
     validate::max_len(
@@ -113,10 +116,7 @@ impl AppState {
             }
         };
         require_id(&draft.channel_id, "channel_id")?;
-        // Files or Slack attachments make a post without text.
-        if draft.file_ids.is_empty() && !draft.props.contains_key("attachments") {
-            check_message(&draft.message)?;
-        }
+        check_message(&draft)?;
         validate::max_len(
             Code::PendingPostIdInvalid,
             "pending_post_id",
@@ -136,7 +136,7 @@ impl AppState {
             }
         }
         let now = now_millis();
-        let post = Post {
+        let mut post = Post {
             id: new_id(),
             create_at: now,
             update_at: now,
@@ -148,6 +148,7 @@ impl AppState {
             channel_id: channel.id.clone(),
             ..draft
         };
+        chorus_model::generate_action_ids(&mut post.props);
         let posted = self.submit_post(post, &channel, &author, &context).await?;
         if matches!(actor, Actor::User(_)) {
             // Posting is activity: an away user is back.
@@ -271,12 +272,16 @@ impl AppState {
         }
         let mut new = old.clone();
         if let Some(message) = changes.message {
-            check_message(&message)?;
             new.message = message;
         }
-        if let Some(props) = changes.props {
+        if let Some(mut props) = changes.props {
+            if matches!(actor, Actor::User(_)) {
+                chorus_model::restore_integrations(&mut props, &old.props);
+            }
+            chorus_model::generate_action_ids(&mut props);
             new.props = props;
         }
+        check_message(&new)?;
         if let Some(pinned) = changes.is_pinned {
             new.is_pinned = pinned;
         }
@@ -286,7 +291,7 @@ impl AppState {
             .message_will_be_updated(&context, new, &old)
             .await
             .map_err(rejected)?;
-        check_message(&new.message)?;
+        check_message(&new)?;
         let mut updated = self
             .store
             .update_post(&new)

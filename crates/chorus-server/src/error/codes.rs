@@ -220,6 +220,17 @@ codes! {
     CommandFailedResponse = ("api.command.execute_command.failed_resp.app_error", INTERNAL_SERVER_ERROR, Internal, "The command's integration answered with an error."),
     CommandPostForbidden = ("api.command.command_post.forbidden.app_error", FORBIDDEN, PermissionDenied, "The command answered into a channel the user cannot post in."),
 
+    // Interactive messages and dialogs.
+    PostActionIntegration = ("api.post.do_action.action_integration.app_error", BAD_REQUEST, InvalidArgument, "The integration behind this action could not be reached or did not answer usably."),
+    PostActionNotFound = ("api.post.do_action.action_id.app_error", NOT_FOUND, NotFound, "This post has no such action."),
+    TriggerIdNotBase64 = ("interactive_message.decode_trigger_id.base64_decode_failed", BAD_REQUEST, InvalidArgument, "The trigger id is not valid base64."),
+    TriggerIdMissingData = ("interactive_message.decode_trigger_id.missing_data", BAD_REQUEST, InvalidArgument, "The trigger id is incomplete."),
+    TriggerIdExpired = ("interactive_message.decode_trigger_id.expired", BAD_REQUEST, InvalidArgument, "The trigger id has expired: a dialog must be opened soon after the click or command that gave it."),
+    TriggerIdSignatureNotBase64 = ("interactive_message.decode_trigger_id.base64_decode_failed_signature", BAD_REQUEST, InvalidArgument, "The trigger id's signature is not valid base64."),
+    TriggerIdSignatureInvalid = ("interactive_message.decode_trigger_id.verify_signature_failed", BAD_REQUEST, InvalidArgument, "The trigger id was not issued by this server."),
+    /// Chorus's own: Mattermost forwards any submission to any URL.
+    DialogNotOpen = ("api.dialog.submit.not_open.app_error", FORBIDDEN, PermissionDenied, "No dialog with this callback id and URL is open for you; it may have expired."),
+
     // Configuration.
     ClientConfigFormat = ("api.config.client.old_format.app_error", NOT_IMPLEMENTED, Unimplemented, "Only format=old is supported for the client configuration."),
     ClientLicenseFormat = ("api.license.client.old_format.app_error", NOT_IMPLEMENTED, Unimplemented, "Only format=old is supported for the client licence."),

@@ -48,6 +48,19 @@ impl HookContext {
 #[derive(Debug, Clone)]
 pub struct Rejection(pub String);
 
+/// What the server sends to a plugin's HTTP handler on its own behalf.
+#[derive(Debug, Clone, Copy)]
+pub struct ServerPluginRequest<'a> {
+    pub method: &'a str,
+    /// Below the plugin's root, starting with `/`.
+    pub path: &'a str,
+    pub query: &'a str,
+    /// Who the request is for (`Mattermost-User-Id`).
+    pub user_id: &'a str,
+    pub content_type: Option<&'a str>,
+    pub body: &'a [u8],
+}
+
 impl PluginManager {
     /// How long a call of `hook` may take: the configured deadline for synchronous
     /// hooks, five times that for notifications, which nobody waits for.
@@ -238,36 +251,43 @@ impl PluginManager {
         .map(CommandResponse::from)
     }
 
-    /// A `GET` of one plugin's HTTP handler made by the server itself (for example a
-    /// command's dynamic autocomplete list), as `user_id`: the status and at most
-    /// `limit` bytes of the body, within the plugin HTTP deadline; `None` when the
-    /// plugin is not running, does not serve HTTP, fails, is late, or answers more.
-    pub async fn get_from_plugin(
+    /// A request to one plugin's HTTP handler made by the server itself (a command's
+    /// dynamic autocomplete list, a click on a plugin's message button), as its
+    /// `user_id`: the status and at most `limit` bytes of the body, within the plugin
+    /// HTTP deadline; `None` when the plugin is not running, does not serve HTTP,
+    /// fails, is late, or answers more.
+    pub async fn call_plugin_http(
         &self,
         plugin_id: &str,
-        path: &str,
-        query: &str,
-        user_id: &str,
+        call: ServerPluginRequest<'_>,
         limit: usize,
     ) -> Option<(u16, Vec<u8>)> {
+        let path = call.path;
         let plugin = self.slot(plugin_id)?.running()?;
         if !plugin.implements(Hook::ServeHttp) {
             return None;
         }
+        let mut headers = vec![v1::Header {
+            name: "Mattermost-User-Id".into(),
+            value: call.user_id.to_string(),
+        }];
+        if let Some(content_type) = call.content_type {
+            headers.push(v1::Header {
+                name: "Content-Type".into(),
+                value: content_type.to_string(),
+            });
+        }
         let head = v1::HttpRequestHead {
-            method: "GET".into(),
+            method: call.method.to_string(),
             path: path.to_string(),
-            query: query.to_string(),
-            headers: vec![v1::Header {
-                name: "Mattermost-User-Id".into(),
-                value: user_id.to_string(),
-            }],
-            user_id: user_id.to_string(),
+            query: call.query.to_string(),
+            headers,
+            user_id: call.user_id.to_string(),
         };
         let request =
             futures_util::stream::once(futures_util::future::ready(v1::HttpRequestPart {
                 head: Some(head),
-                body: Vec::new(),
+                body: call.body.to_vec(),
             }));
         let deadline = Duration::from_secs(self.settings().http_timeout_seconds.max(1));
         let mut hooks = plugin.hooks.clone();

@@ -422,8 +422,50 @@ impl PluginApi for HostApi {
         let sent = self
             .app()?
             .send_ephemeral_post(&request.user_id, post.into())
+            .await
             .map_err(status_of)?;
         Ok(Response::new((&sent).into()))
+    }
+
+    async fn update_ephemeral_post(
+        &self,
+        request: Request<v1::SendEphemeralPostRequest>,
+    ) -> Reply<v1::Post> {
+        let request = request.into_inner();
+        let post = required(request.post, "post")?;
+        let updated = self
+            .app()?
+            .update_ephemeral_post(&request.user_id, post.into())
+            .await
+            .map_err(status_of)?;
+        Ok(Response::new((&updated).into()))
+    }
+
+    async fn delete_ephemeral_post(
+        &self,
+        request: Request<v1::DeleteEphemeralPostRequest>,
+    ) -> Reply<v1::Empty> {
+        let request = request.into_inner();
+        self.app()?
+            .delete_ephemeral_post(&request.user_id, &request.post_id)
+            .map_err(status_of)?;
+        Ok(Response::new(v1::Empty {}))
+    }
+
+    async fn open_interactive_dialog(
+        &self,
+        request: Request<v1::OpenInteractiveDialogRequest>,
+    ) -> Reply<v1::Empty> {
+        let request = request.into_inner();
+        let dialog = serde_json::from_str(&request.dialog_json)
+            .map_err(|e| Status::invalid_argument(format!("dialog_json is not a dialog: {e}")))?;
+        let open = chorus_model::OpenDialogRequest {
+            trigger_id: request.trigger_id,
+            url: request.url,
+            dialog,
+        };
+        self.app()?.open_dialog(open).await.map_err(status_of)?;
+        Ok(Response::new(v1::Empty {}))
     }
 
     async fn get_user(&self, request: Request<v1::UserIdRequest>) -> Reply<v1::User> {

@@ -38,7 +38,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
-pub use hooks::{HookContext, Rejection};
+pub use hooks::{HookContext, Rejection, ServerPluginRequest};
 pub use slot::PluginSlot;
 use sync::SyncRequest;
 

@@ -27,6 +27,7 @@ mod bots;
 mod channels;
 mod cluster;
 mod commands;
+mod dialogs;
 mod files;
 mod plugins;
 mod posts;

@@ -10,8 +10,8 @@ use std::collections::BTreeSet;
 
 /// Routes anyone may call: sign-up, login, logout, health, the client configuration
 /// and licence, the web app's files, the web
-/// bundles and their list (the web app loads them before login), and the websocket (which authenticates by
-/// challenge once upgraded). Plugins' own routes (`/plugins/{id}/…`, registered with
+/// bundles and their list (the web app loads them before login), the websocket (which authenticates by
+/// challenge once upgraded), and opening a dialog (the trigger id is the credential). Plugins' own routes (`/plugins/{id}/…`, registered with
 /// `any`) are not listed: the plugin decides, from the `Mattermost-User-Id` the server
 /// sets only for a valid session (tested in `plugins`).
 const PUBLIC: &[(&str, &str)] = &[
@@ -30,6 +30,8 @@ const PUBLIC: &[(&str, &str)] = &[
     ("GET", "/files/{file_id}/public"),
     // Incoming webhooks: the hook's id is the secret, as in Mattermost.
     ("POST", "/hooks/{hook_id}"),
+    // Integrations open dialogs with a signed trigger id, their only credential.
+    ("POST", "/actions/dialogs/open"),
 ];
 
 /// Routes for system admins only.
@@ -47,6 +49,7 @@ const ADMIN: &[(&str, &str)] = &[
     ("DELETE", "/plugins/{plugin_id}"),
     ("POST", "/plugins/{plugin_id}/enable"),
     ("POST", "/plugins/{plugin_id}/disable"),
+    ("POST", "/posts/ephemeral"),
 ];
 
 /// `(method, path)` of every route registered in `src/api/*.rs`.

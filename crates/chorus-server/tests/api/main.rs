@@ -11,6 +11,7 @@ mod custom_commands;
 mod errors;
 mod files;
 mod hardening;
+mod interactive;
 mod outgoing_webhooks;
 mod plugins;
 mod posts;
