@@ -2,12 +2,14 @@
 // Owns the chat screen as a whole: it lays out the sidebar (chat/sidebar.js), the
 // channel view (chat/channel-view.js) and the thread panel (chat/thread-panel.js),
 // routes /<team>/channels/<name> and /<team>/messages/@<user> to a channel, and opens
-// threads and dialogs (chat/dialogs.js). Views update in place from the model's events;
+// threads and dialogs (chat/dialogs.js, and integrations' dialogs in
+// chat/interactive-dialog.js). Views update in place from the model's events;
 // nothing re-renders the whole screen.
 
 import { clear, h } from './dom.js';
 import { createChannelView } from './chat/channel-view.js';
 import { channelDialog, directDialog } from './chat/dialogs.js';
+import { openInteractiveDialog } from './chat/interactive-dialog.js';
 import { createPostRenderer } from './chat/posts.js';
 import { createSidebar } from './chat/sidebar.js';
 import { createThreadPanel } from './chat/thread-panel.js';
@@ -69,6 +71,9 @@ export function mountChat(root, { model, host, socket, navigate, topbar }) {
             sidebar.focusCurrent();
         }
     }
+    listen(model, 'open-dialog', (event) => {
+        openInteractiveDialog(model, event.detail.request);
+    });
     listen(layout, 'keydown', (event) => {
         if (event.key !== 'Escape' || event.defaultPrevented) {
             return;

@@ -11,6 +11,7 @@
 //   'thread'           the open thread changed (loaded, a reply, an edit)
 //   'typing'           {channelId, rootId, userId}
 //   'teams'            the team list changed
+//   'open-dialog'      {request}: an integration opened a dialog for this user
 //
 // Unread: a channel is unread when its `total_msg_count` exceeds the member's
 // `msg_count` (as in Mattermost), or when an ephemeral message (a plugin alert)
@@ -30,6 +31,9 @@ import { qs } from './api.js';
 /** @typedef {import('./types.js').Thread} Thread */
 /** @typedef {import('./types.js').ChatRoute} ChatRoute */
 /** @typedef {import('./types.js').WebappPlugin} WebappPlugin */
+/** @typedef {import('./types.js').PostAction} PostAction */
+/** @typedef {import('./types.js').DialogRequest} DialogRequest */
+/** @typedef {import('./types.js').DialogResponse} DialogResponse */
 /**
  * The HTTP transport the model talks through: api.js, or a test double.
  * @typedef {Pick<typeof import('./api.js'), 'get' | 'post' | 'put' | 'del' | 'upload' | 'xfetch'>} Transport
@@ -403,6 +407,14 @@ export class Model extends EventTarget {
 
     /** @param {Post} post */
     removePost(post) {
+        // An ephemeral post taken back names only itself: find its channel.
+        if (!post.channel_id) {
+            const holder = [...this.posts.entries()].find(([, list]) => list.byId.has(post.id));
+            if (!holder) {
+                return;
+            }
+            post = { ...post, channel_id: holder[0] };
+        }
         const posts = this.posts.get(post.channel_id);
         if (posts) {
             posts.byId.delete(post.id);
@@ -632,6 +644,18 @@ export class Model extends EventTarget {
                 }
                 break;
             }
+            case 'open_dialog': {
+                try {
+                    /** @type {DialogRequest} */
+                    const request = JSON.parse(String(data.dialog));
+                    if (request && request.dialog) {
+                        this.emit('open-dialog', { request });
+                    }
+                } catch (err) {
+                    console.warn('an open_dialog event without a readable dialog', err);
+                }
+                break;
+            }
             case 'channel_viewed': {
                 if (data.channel_id) {
                     this.markReadLocally(data.channel_id);
@@ -749,6 +773,42 @@ export class Model extends EventTarget {
         const updated = await this.api.put(`/posts/${postId}/patch`, { message });
         this.upsertPost(updated);
         return updated;
+    }
+
+    /**
+     * Clicks a message button or picks a menu option; the integration's answer arrives
+     * as events (an edited post, an ephemeral message, a dialog).
+     * @param {Post} post
+     * @param {PostAction} action
+     * @param {string} [selectedOption]
+     */
+    async doPostAction(post, action, selectedOption = '') {
+        /** @type {Record<string, string>} */
+        const body = { selected_option: selectedOption };
+        if (action.cookie) {
+            body.cookie = action.cookie;
+        }
+        return this.api.post(`/posts/${post.id}/actions/${encodeURIComponent(action.id || '')}`, body);
+    }
+
+    /**
+     * Sends a dialog's answers (or its cancellation) to its integration, from the open
+     * channel.
+     * @param {DialogRequest} request
+     * @param {Record<string, unknown>} submission
+     * @param {boolean} cancelled
+     * @returns {Promise<DialogResponse>}
+     */
+    async submitDialog(request, submission, cancelled) {
+        return this.api.post('/actions/dialogs/submit', {
+            url: request.url,
+            callback_id: request.dialog.callback_id || '',
+            state: request.dialog.state || '',
+            channel_id: this.currentChannelId,
+            team_id: this.teamId || '',
+            submission,
+            cancelled,
+        });
     }
 
     /** Deletes a post on the server, then here. @param {Post} post */

@@ -141,6 +141,70 @@
  */
 
 /**
+ * A button or menu of a message attachment. `cookie` is what the server sealed into an
+ * ephemeral post's action; the integration itself never reaches the client.
+ * @typedef {object} PostAction
+ * @property {string} [id]
+ * @property {string} [name]
+ * @property {string} [type] "button" or "select"
+ * @property {string} [style] a button's colour: default, primary, success, good, warning, danger
+ * @property {string} [data_source] a menu filled with "users" or "channels"
+ * @property {{text: string, value: string}[]} [options]
+ * @property {boolean} [disabled]
+ * @property {string} [cookie]
+ */
+
+/**
+ * A Slack-style message attachment (`props.attachments[]`).
+ * @typedef {object} Attachment
+ * @property {string} [fallback]
+ * @property {string} [color]
+ * @property {string} [pretext]
+ * @property {string} [author_name]
+ * @property {string} [title]
+ * @property {string} [title_link]
+ * @property {string} [text]
+ * @property {{title?: string, value?: unknown, short?: boolean}[]} [fields]
+ * @property {string} [footer]
+ * @property {PostAction[]} [actions]
+ */
+
+/**
+ * One input of an interactive dialog, in Mattermost's shape.
+ * @typedef {object} DialogElement
+ * @property {string} name
+ * @property {string} [display_name]
+ * @property {string} type text, textarea, select, bool or radio
+ * @property {string} [subtype] for text: email, number, password, tel, url
+ * @property {unknown} [default]
+ * @property {string} [placeholder]
+ * @property {string} [help_text]
+ * @property {boolean} [optional]
+ * @property {number} [min_length]
+ * @property {number} [max_length]
+ * @property {string} [data_source]
+ * @property {{text: string, value: string}[]} [options]
+ */
+
+/**
+ * What `open_dialog` carries: the dialog and where its submission goes.
+ * @typedef {object} DialogRequest
+ * @property {string} trigger_id
+ * @property {string} url
+ * @property {{callback_id?: string, title?: string, introduction_text?: string, elements?: DialogElement[],
+ *   submit_label?: string, notify_on_cancel?: boolean, state?: string}} dialog
+ */
+
+/**
+ * An integration's answer to a dialog's submission: errors keep the dialog open.
+ * @typedef {object} DialogResponse
+ * @property {string} [error]
+ * @property {Record<string, string>} [errors]
+ * @property {string} [type]
+ * @property {DialogRequest['dialog']} [form] the next step
+ */
+
+/**
  * The store snapshot plugins see (store.getState()).
  * @typedef {object} StoreState
  * @property {User} currentUser

@@ -6,6 +6,7 @@
 
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import http from 'node:http';
 import {
     Api, STEP_TIMEOUT_MS, PASSWORD, bundleTriggerAlert, launchBrowser, loginThroughUi, newUserPage,
     screenshot, skipUnlessReady, startCluster, uniqueName,
@@ -59,7 +60,9 @@ describe('Chorus web app on a two-node cluster', { skip, timeout: 15 * 60_000 },
     });
 
     before(async () => {
-        [cluster, browser] = await Promise.all([startCluster({ count: 2 }), launchBrowser()]);
+        // Integrations in the tests listen on loopback, which the servers refuse by default.
+        const extraEnv = { CHORUS_SERVICESETTINGS_ALLOWEDUNTRUSTEDINTERNALCONNECTIONS: '127.0.0.1' };
+        [cluster, browser] = await Promise.all([startCluster({ count: 2, extraEnv }), launchBrowser()]);
         [node1, node2] = cluster.nodes;
         bundlePath = bundleTriggerAlert();
     });
@@ -471,6 +474,93 @@ describe('Chorus web app on a two-node cluster', { skip, timeout: 15 * 60_000 },
         for (const page of [pageA, pageB]) {
             await page.getByRole('link', { name: /Town Square/ }).click();
             await composer(page).waitFor();
+        }
+    });
+
+    step('c7. interactive messages: a button and a menu call the integration; its dialog is filled in, refused, then accepted; the post is updated live', async () => {
+        const received = [];
+        let base = '';
+        // The integration: a click opens a dialog through node 2 with the click's trigger
+        // id and answers with an update; the dialog insists on a reason.
+        const integration = http.createServer((req, res) => {
+            let text = '';
+            req.on('data', (chunk) => { text += chunk; });
+            req.on('end', async () => {
+                const body = JSON.parse(text || '{}');
+                received.push({ path: req.url, body });
+                let answer = {};
+                if (req.url === '/approve') {
+                    const opened = await fetch(`${node2.url}/api/v4/actions/dialogs/open`, {
+                        method: 'POST',
+                        headers: { 'Content-Type': 'application/json' },
+                        body: JSON.stringify({ trigger_id: body.trigger_id, url: `${base}/dialog`, dialog: {
+                            callback_id: 'approve', title: 'Approve the release', introduction_text: 'Say **why**.',
+                            submit_label: 'Approve', state: body.post_id, elements: [
+                                { display_name: 'Reason', name: 'reason', type: 'text', optional: true },
+                                { display_name: 'Notify', name: 'notify', type: 'bool', default: 'true' },
+                                { display_name: 'Risk', name: 'risk', type: 'select', optional: true,
+                                    options: [{ text: 'Low', value: 'low' }, { text: 'High', value: 'high' }] },
+                            ] } }),
+                    });
+                    assert.equal(opened.status, 200, await opened.text());
+                    answer = { update: { message: 'Release 2 is being approved', props: null } };
+                } else if (req.url === '/pick') {
+                    answer = { ephemeral_text: `Environment: ${body.context.selected_option}` };
+                } else if (req.url === '/dialog') {
+                    answer = body.submission.reason ? {} : { errors: { reason: 'Say why you approve.' } };
+                }
+                res.writeHead(200, { 'Content-Type': 'application/json' });
+                res.end(JSON.stringify(answer));
+            });
+        });
+        await new Promise((resolve) => integration.listen(0, '127.0.0.1', resolve));
+        base = `http://127.0.0.1:${integration.address().port}`;
+        try {
+            const town = await userB.api.get(`/teams/${team.id}/channels/name/town-square`);
+            const created = await userB.api2.post('/posts', { channel_id: town.id, message: 'Release 2 is ready', props: { attachments: [{
+                color: 'good', title: 'Release 2', text: 'All **checks** passed.', fields: [{ title: 'Build', value: '#42', short: true }],
+                actions: [
+                    { id: 'approve', name: 'Approve', style: 'primary', integration: { url: `${base}/approve` } },
+                    { id: 'env', name: 'Environment', type: 'select', options: [{ text: 'Staging', value: 'staging' }, { text: 'Production', value: 'production' }],
+                        integration: { url: `${base}/pick`, context: { from: 'menu' } } },
+                ] }] } });
+            const message = pageA.locator(`#main article.post[data-post-id="${created.id}"]`);
+            await message.filter({ hasText: 'Release 2 is ready' }).waitFor();
+            await message.locator('.attachment strong', { hasText: 'checks' }).waitFor();
+            assert.match(await message.locator('.attachment-fields').innerText(), /Build\s+#42/);
+
+            // The menu: the choice reaches the integration, its answer shows to A alone.
+            await message.getByLabel('Environment').selectOption('production');
+            await pageA.locator('#main article.post.ephemeral', { hasText: 'Environment: production' }).waitFor();
+            assert.equal(received.find((r) => r.path === '/pick').body.context.selected_option, 'production');
+
+            // The button: the dialog opened through node 2 reaches A's page on node 1.
+            await message.getByRole('button', { name: 'Approve' }).click();
+            const dialog = pageA.getByRole('dialog', { name: 'Approve the release' });
+            await dialog.waitFor();
+            await dialog.locator('strong', { hasText: 'why' }).waitFor();
+            await message.locator('.post-body', { hasText: 'Release 2 is being approved' }).waitFor();
+            assert.equal(await message.getByText('Release 2 is ready').count(), 0);
+            // The menu's answer is a reply in the post's thread, to A alone.
+            assert.equal(await pageB.locator('#main article.post.ephemeral', { hasText: 'Environment' }).count(), 0);
+            assert.equal(await dialog.getByLabel('Notify').isChecked(), true);
+            await dialog.getByRole('button', { name: 'Approve' }).click();
+            await dialog.getByText('Say why you approve.').waitFor();
+            await dialog.getByLabel('Reason').fill('all green');
+            await dialog.getByLabel('Risk').selectOption('low');
+            await dialog.getByRole('button', { name: 'Approve' }).click();
+            await dialog.waitFor({ state: 'detached' });
+            const submitted = received.filter((r) => r.path === '/dialog');
+            assert.equal(submitted.length, 2);
+            assert.deepEqual(submitted[1].body.submission, { reason: 'all green', notify: true, risk: 'low' });
+            assert.equal(submitted[1].body.user_id, userA.id);
+            assert.equal(submitted[1].body.type, 'dialog_submission');
+            // B's page shows the update too; B never saw the dialog.
+            await post(pageB, 'Release 2 is being approved').waitFor();
+            assert.equal(await pageB.getByRole('dialog').count(), 0);
+            await screenshot(pageA, '08-interactive-message');
+        } finally {
+            await new Promise((resolve) => integration.close(resolve));
         }
     });
 

@@ -300,6 +300,38 @@ describe('posts of a channel', () => {
         assert.equal(model.isUnread(model.channels.get('c2')), false);
     });
 
+    it('an ephemeral post taken back (its event names only its id) leaves its channel', async () => {
+        const { model } = await setup();
+        model.handleEvent(event('ephemeral_message', { post: JSON.stringify(post('eph', { channel_id: 'c2', type: 'system_ephemeral' })) }));
+        const seen = record(model);
+        model.handleEvent(event('post_deleted', { post: JSON.stringify({ id: 'eph', user_id: 'me', type: 'system_ephemeral', delete_at: 5 }) }));
+        assert.equal(model.posts.get('c2').byId.has('eph'), false);
+        assert.deepEqual(seen.filter((e) => e.type === 'post-removed').map((e) => e.post.id), ['eph']);
+        // An unknown id changes nothing.
+        model.handleEvent(event('post_deleted', { post: JSON.stringify({ id: 'nowhere' }) }));
+    });
+
+    it('a click sends the action (with an ephemeral post\'s cookie); a dialog event opens a dialog whose answers name the open channel', async () => {
+        const { model, api } = await setup({ routes: {
+            'POST /posts/p1/actions/ok': { status: 'OK', trigger_id: 't' },
+            'POST /actions/dialogs/submit': { errors: { name: 'Too short' } },
+        } });
+        await model.doPostAction(post('p1'), { id: 'ok', cookie: 'sealed' }, 'blue');
+        assert.deepEqual(api.made('POST', '/posts/p1/actions/ok')[0].body, { selected_option: 'blue', cookie: 'sealed' });
+        const opened = [];
+        model.addEventListener('open-dialog', (e) => opened.push(e.detail.request));
+        const request = { trigger_id: 't', url: '/plugins/x/submit', dialog: { callback_id: 'cb', state: 's', title: 'T' } };
+        model.handleEvent(event('open_dialog', { dialog: JSON.stringify(request) }));
+        model.handleEvent(event('open_dialog', { dialog: '{not json' }));
+        assert.deepEqual(opened, [request]);
+        const answer = await model.submitDialog(request, { name: 'A' }, false);
+        assert.deepEqual(answer, { errors: { name: 'Too short' } });
+        assert.deepEqual(api.made('POST', '/actions/dialogs/submit')[0].body, {
+            url: '/plugins/x/submit', callback_id: 'cb', state: 's', channel_id: 'c1', team_id: 't1',
+            submission: { name: 'A' }, cancelled: false,
+        });
+    });
+
     it('a local note (a command error) shows in the channel without going to the server', async () => {
         // Posts stamped after the note, so that the note is the oldest one held.
         const later = Date.now() + 60_000;

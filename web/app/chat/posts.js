@@ -1,11 +1,13 @@
 // @ts-check
 // Owns how one post looks and the actions on it, for the channel view and the thread
 // panel alike: author and time, the body (Markdown, or a plugin's post-type component),
-// reply links, and Reply / Edit (in place) / Delete. At most one post is edited at a time.
+// message attachments with their buttons (chat/attachments.js), reply links, and
+// Reply / Edit (in place) / Delete. At most one post is edited at a time.
 
 import { h, confirmDialog, formatTime, renderMarkdown } from '../dom.js';
 import { isEphemeral } from '../model.js';
 import { excerpt, storeState } from './shared.js';
+import { renderAttachments } from './attachments.js';
 
 /** @typedef {import('../types.js').Post} Post */
 /** @typedef {import('../model.js').Model} Model */
@@ -66,6 +68,10 @@ export function createPostRenderer({ model, host, openThread, showNotice, onEdit
             }
         } else {
             body.append(renderMarkdown(post.message));
+            const attachments = renderAttachments(post, { model, showNotice });
+            if (attachments) {
+                body.append(attachments);
+            }
         }
         el.append(body);
         if (!inThread && !post.root_id && post.reply_count > 0) {
