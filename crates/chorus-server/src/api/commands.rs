@@ -2,12 +2,12 @@
 //! a team's custom commands (the rules are in `app::commands` and
 //! `app::custom_commands`).
 
-use super::extract::{Body, Path, Query};
+use super::extract::{site_of, Body, Path, Query};
 use super::SharedState;
 use crate::app::Auth;
 use crate::error::AppResult;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use chorus_model::{AutocompleteSuggestion, Command, CommandArgs, CommandResponse, StatusOk};
@@ -32,9 +32,11 @@ pub fn router() -> Router<SharedState> {
 async fn execute(
     State(state): State<SharedState>,
     auth: Auth,
+    headers: HeaderMap,
     Body(args): Body<CommandArgs>,
 ) -> AppResult<Json<CommandResponse>> {
-    state.execute_command(&auth, args).await.map(Json)
+    let site = site_of(&state.config, &headers);
+    state.execute_command(&auth, args, &site).await.map(Json)
 }
 
 #[derive(Debug, serde::Deserialize, Default)]

@@ -163,6 +163,22 @@ pub fn is_multipart(headers: &axum::http::HeaderMap) -> bool {
         })
 }
 
+/// The site a link points at: `ServiceSettings.SiteURL`, or where this request came
+/// (`X-Forwarded-Proto` https or http, and `Host`).
+pub fn site_of(config: &crate::config::Config, headers: &axum::http::HeaderMap) -> String {
+    let configured = config.service_settings.site_url.trim_end_matches('/');
+    if !configured.is_empty() {
+        return configured.to_string();
+    }
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let scheme = header("X-Forwarded-Proto")
+        .map(|p| p.trim().to_ascii_lowercase())
+        .filter(|p| p == "https")
+        .unwrap_or_else(|| "http".into());
+    let host = header("Host").unwrap_or("localhost");
+    format!("{scheme}://{host}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

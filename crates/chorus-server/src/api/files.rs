@@ -5,7 +5,7 @@
 //! `app::files`.
 
 use super::auth::Auth;
-use super::extract::{is_multipart, Path, Query};
+use super::extract::{is_multipart, site_of, Path, Query};
 use super::SharedState;
 use crate::app::files::{FileContent, Upload};
 use crate::error::{AppError, AppResult, Code};
@@ -406,28 +406,13 @@ async fn preview(
     image_of(&state, &auth, &file_id, BlobKind::Preview, &query).await
 }
 
-/// The site a link points at: `ServiceSettings.SiteURL`, or where this request came.
-fn site_of(state: &SharedState, headers: &HeaderMap) -> String {
-    let configured = state.config.service_settings.site_url.trim_end_matches('/');
-    if !configured.is_empty() {
-        return configured.to_string();
-    }
-    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-    let scheme = header("X-Forwarded-Proto")
-        .map(|p| p.trim().to_ascii_lowercase())
-        .filter(|p| p == "https")
-        .unwrap_or_else(|| "http".into());
-    let host = header("Host").unwrap_or("localhost");
-    format!("{scheme}://{host}")
-}
-
 async fn link(
     State(state): State<SharedState>,
     auth: Auth,
     Path(file_id): Path<String>,
     headers: HeaderMap,
 ) -> AppResult<Json<serde_json::Value>> {
-    let site = site_of(&state, &headers);
+    let site = site_of(&state.config, &headers);
     let link = state.file_link(auth.actor(), &file_id, &site).await?;
     Ok(Json(serde_json::json!({ "link": link })))
 }

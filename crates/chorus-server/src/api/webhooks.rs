@@ -1,11 +1,13 @@
 //! Incoming and outgoing webhooks over REST (`/hooks/incoming`, `/hooks/outgoing`; the
 //! rules in `app::webhooks` and `app::outgoing_webhooks`), and
 //! `POST /hooks/{id}` outside `/api/v4`, where integrations send Slack-shaped messages
-//! as JSON or as a form's `payload` field.
+//! as JSON or as a form's `payload` field, and `POST /hooks/commands/{id}`, where a
+//! custom command's integration answers later (its `response_url`).
 
 use super::auth::Auth;
 use super::extract::{Body, Paging, Path, Query};
 use super::SharedState;
+use crate::app::custom_commands::command_response_from_body;
 use crate::app::outgoing_webhooks::OutgoingHookFields;
 use crate::app::webhooks::HookFields;
 use crate::error::{AppError, AppResult, Code};
@@ -39,10 +41,15 @@ pub fn router() -> Router<SharedState> {
 
 /// `POST /hooks/{hook_id}`, without a session: the hook's id is its secret.
 pub fn execute_router(max_body: usize) -> Router<SharedState> {
-    Router::new().route(
-        "/hooks/{hook_id}",
-        post(execute).layer(axum::extract::DefaultBodyLimit::max(max_body)),
-    )
+    Router::new()
+        .route(
+            "/hooks/{hook_id}",
+            post(execute).layer(axum::extract::DefaultBodyLimit::max(max_body)),
+        )
+        .route(
+            "/hooks/commands/{hook_id}",
+            post(command_answer).layer(axum::extract::DefaultBodyLimit::max(max_body)),
+        )
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -256,6 +263,24 @@ fn parse_request(content_type: &str, body: &[u8]) -> AppResult<IncomingWebhookRe
 }
 
 /// 200 with the text `ok`, as Mattermost (and Slack) answer.
+/// A custom command's delayed answer to its `response_url`: no session, the id is the
+/// secret, as in Mattermost.
+async fn command_answer(
+    State(state): State<SharedState>,
+    Path(hook_id): Path<String>,
+    headers: axum::http::HeaderMap,
+    body: axum::body::Bytes,
+) -> AppResult<impl IntoResponse> {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let response = command_response_from_body(content_type, body.to_vec())
+        .map_err(|why| Code::CommandWebhookParse.with_message(format!("The answer is {why}.")))?;
+    state.execute_command_webhook(&hook_id, response).await?;
+    Ok(([(header::CONTENT_TYPE, "text/plain")], "ok"))
+}
+
 async fn execute(
     State(state): State<SharedState>,
     Path(hook_id): Path<String>,

@@ -1,38 +1,70 @@
 //! Slash commands: running one (a built-in, a plugin's `ExecuteCommand`, or a team's
-//! custom command, whose URL `custom_commands` calls) and
+//! custom command, whose URL `custom_commands` calls, and which may answer later
+//! through its `response_url`) and
 //! delivering its answer (`in_channel` text becomes a post by the caller, `ephemeral`
 //! text a message only the caller sees, as Mattermost does); listing them; plugins
 //! registering their own triggers; and ephemeral posts.
 
 use super::custom_commands::CustomCommandCall;
 use super::permissions::{load_member_channel, require_team_member};
+use super::posts::check_user_post_type;
 use super::validate::require_id;
 use super::webhooks::{slack_links_to_markdown, with_attachments, without_override_props};
-use super::Auth;
+use super::{Actor, Auth};
 use crate::commands::{parse_command_line, CommandHandler};
-use crate::error::{AppError, AppResult, Code};
+use crate::error::{AppResult, Code};
 use crate::AppState;
 use chorus_model::{
-    events, new_id, now_millis, Command, CommandArgs, CommandResponse, Post, POST_TYPE_EPHEMERAL,
-    RESPONSE_TYPE_EPHEMERAL, RESPONSE_TYPE_IN_CHANNEL,
+    events, new_id, now_millis, Command, CommandArgs, CommandResponse, Post, User,
+    POST_TYPE_EPHEMERAL, RESPONSE_TYPE_EPHEMERAL, RESPONSE_TYPE_IN_CHANNEL,
 };
 
 /// How a custom command's answers are shown: as an integration's posts, with the
 /// name and icon the command was registered with.
 #[derive(Debug, Default)]
-struct CommandOverrides {
+pub(super) struct CommandOverrides {
     from_integration: bool,
     username: String,
     icon_url: String,
 }
 
+impl CommandOverrides {
+    pub(super) fn for_custom(command: &Command) -> CommandOverrides {
+        CommandOverrides {
+            from_integration: true,
+            username: command.username.clone(),
+            icon_url: command.icon_url.clone(),
+        }
+    }
+}
+
+/// Whom a command's answer is delivered for: the user running it now, through their
+/// session, or the user who ran it, when its integration answers later
+/// (`response_url`), who must still belong to the channel.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum CommandCaller<'a> {
+    Session(&'a Auth),
+    Later(&'a User),
+}
+
+impl CommandCaller<'_> {
+    fn user_id(&self) -> &str {
+        match self {
+            CommandCaller::Session(auth) => auth.user_id(),
+            CommandCaller::Later(user) => &user.id,
+        }
+    }
+}
+
 impl AppState {
     /// Runs `args.command` for a signed-in user in a channel they belong to, and
-    /// delivers the answer.
+    /// delivers the answer. `site` is the server's address as the caller reached it,
+    /// for the `response_url` of custom commands.
     pub async fn execute_command(
         &self,
         auth: &Auth,
         args: CommandArgs,
+        site: &str,
     ) -> AppResult<CommandResponse> {
         let actor = auth.actor();
         let channel = load_member_channel(self, actor, &args.channel_id).await?;
@@ -90,35 +122,67 @@ impl AppState {
                         "Command with a trigger of '{trigger}' not found."
                     )));
                 };
-                overrides = CommandOverrides {
-                    from_integration: true,
-                    username: custom.username.clone(),
-                    icon_url: custom.icon_url.clone(),
-                };
+                overrides = CommandOverrides::for_custom(&custom);
                 let call = CustomCommandCall {
                     user: &auth.user,
                     channel: &channel,
                     root_id: &root_id,
                     text: &rest,
                     trigger_id: &trigger_id,
+                    site,
                 };
                 self.call_custom_command(&custom, call).await?
             }
         };
-        self.deliver_command_response(auth, &channel.id, &root_id, &overrides, &response)
+        self.deliver_command_responses(
+            CommandCaller::Session(auth),
+            &channel.id,
+            &root_id,
+            &overrides,
+            &response,
+        )
+        .await?;
+        Ok(response)
+    }
+
+    /// Whether a user is (still) a member of a channel.
+    async fn belongs_to(&self, user_id: &str, channel_id: &str) -> AppResult<bool> {
+        Ok(self
+            .store
+            .get_channel_member(channel_id, user_id)
+            .await?
+            .is_some())
+    }
+
+    /// A command's answer and its `extra_responses`.
+    pub(super) async fn deliver_command_responses(
+        &self,
+        caller: CommandCaller<'_>,
+        channel_id: &str,
+        root_id: &str,
+        overrides: &CommandOverrides,
+        response: &CommandResponse,
+    ) -> AppResult<()> {
+        if let CommandCaller::Later(user) = caller {
+            if !self.belongs_to(&user.id, channel_id).await? {
+                return Err(Code::CommandPostForbidden
+                    .with_message("The user who ran the command is no longer in its channel."));
+            }
+        }
+        self.deliver_command_response(caller, channel_id, root_id, overrides, response)
             .await?;
         for extra in &response.extra_responses {
-            self.deliver_command_response(auth, &channel.id, &root_id, &overrides, extra)
+            self.deliver_command_response(caller, channel_id, root_id, overrides, extra)
                 .await?;
         }
-        Ok(response)
+        Ok(())
     }
 
     /// Turns a command's answer into a post or an ephemeral message, as Mattermost's
     /// `HandleCommandResponsePost`.
     async fn deliver_command_response(
         &self,
-        auth: &Auth,
+        caller: CommandCaller<'_>,
         channel_id: &str,
         root_id: &str,
         overrides: &CommandOverrides,
@@ -131,10 +195,20 @@ impl AppState {
             channel_id.to_string()
         } else {
             require_id(&response.channel_id, "channel_id")?;
-            load_member_channel(self, auth.actor(), &response.channel_id)
-                .await
-                .map_err(|_| AppError::from(Code::CommandPostForbidden))?
-                .id
+            let allowed = match caller {
+                CommandCaller::Session(auth) => {
+                    load_member_channel(self, auth.actor(), &response.channel_id)
+                        .await
+                        .is_ok()
+                }
+                CommandCaller::Later(user) => {
+                    self.belongs_to(&user.id, &response.channel_id).await?
+                }
+            };
+            if !allowed {
+                return Err(Code::CommandPostForbidden.into());
+            }
+            response.channel_id.clone()
         };
         let mut props = if overrides.from_integration {
             without_override_props(response.props.clone())
@@ -176,11 +250,22 @@ impl AppState {
             ..Post::default()
         };
         match response.response_type.as_str() {
-            RESPONSE_TYPE_IN_CHANNEL => {
-                self.create_post(auth.actor(), post).await?;
-            }
+            RESPONSE_TYPE_IN_CHANNEL => match caller {
+                CommandCaller::Session(auth) => {
+                    self.create_post(auth.actor(), post).await?;
+                }
+                // The server posts for the user, by the rules the user would post by.
+                CommandCaller::Later(user) => {
+                    check_user_post_type(&post.post_type)?;
+                    let post = Post {
+                        user_id: user.id.clone(),
+                        ..post
+                    };
+                    self.create_post(Actor::System, post).await?;
+                }
+            },
             RESPONSE_TYPE_EPHEMERAL | "" => {
-                self.send_ephemeral_post(auth.user_id(), post).await?;
+                self.send_ephemeral_post(caller.user_id(), post).await?;
             }
             other => {
                 tracing::warn!(

@@ -1,13 +1,16 @@
 //! Custom slash commands: a team's admins register a trigger and a URL; running the
 //! trigger calls that URL (through [`crate::security::outbound`]) with Mattermost's
-//! form fields, and its answer is delivered like any command's (see `commands`).
+//! form fields, and its answer is delivered like any command's (see `commands`); it may
+//! answer again later through the run's `response_url`.
 //! They live in the shared database, so every node runs the same ones.
 
+use super::commands::{CommandCaller, CommandOverrides};
 use super::permissions::{load_team, require_team_admin, require_team_member};
 use super::validate::{self, require_id};
 use super::Actor;
 use crate::error::{AppError, AppResult, Code};
 use crate::security::outbound::{OutboundError, OutboundResponse};
+use crate::store::CommandWebhook;
 use crate::AppState;
 use chorus_model::{
     new_id, now_millis, Channel, Command, CommandResponse, User, COMMAND_METHOD_GET,
@@ -98,7 +101,14 @@ pub(super) struct CustomCommandCall<'a> {
     pub text: &'a str,
     /// Lets the integration open a dialog for the user.
     pub trigger_id: &'a str,
+    /// The server's address, for the `response_url`.
+    pub site: &'a str,
 }
+
+/// How long a command's `response_url` works, and how many answers it takes
+/// (Mattermost's `CommandWebhookLifetime` and its limit).
+pub const COMMAND_WEBHOOK_LIFETIME_MILLIS: i64 = 30 * 60 * 1000;
+pub const COMMAND_WEBHOOK_MAX_USES: i32 = 5;
 
 impl AppState {
     fn require_commands(&self) -> AppResult<()> {
@@ -340,8 +350,21 @@ impl AppState {
             root_id,
             text,
             trigger_id,
+            site,
         } = call;
         let team = load_team(self, &command.team_id).await?;
+        let hook = CommandWebhook {
+            id: new_id(),
+            command_id: command.id.clone(),
+            user_id: user.id.clone(),
+            channel_id: channel.id.clone(),
+            root_id: root_id.to_string(),
+            create_at: now_millis(),
+        };
+        self.store
+            .insert_command_webhook(&hook, hook.create_at - COMMAND_WEBHOOK_LIFETIME_MILLIS)
+            .await?;
+        let response_url = format!("{}/hooks/commands/{}", site.trim_end_matches('/'), hook.id);
         let fields = [
             ("token", command.token.as_str()),
             ("team_id", command.team_id.as_str()),
@@ -354,6 +377,7 @@ impl AppState {
             ("text", text),
             ("root_id", root_id),
             ("trigger_id", trigger_id),
+            ("response_url", &response_url),
         ];
         let failed = |e: OutboundError| {
             Code::CommandFailed.with_message(format!(
@@ -380,6 +404,50 @@ impl AppState {
         let answer = self.outbound.send(request).await.map_err(failed)?;
         parse_command_answer(&command.trigger, answer)
     }
+
+    /// `POST /hooks/commands/{id}`: a custom command's integration answering later,
+    /// within [`COMMAND_WEBHOOK_LIFETIME_MILLIS`] and at most
+    /// [`COMMAND_WEBHOOK_MAX_USES`] times, as if it had answered at once.
+    pub async fn execute_command_webhook(
+        &self,
+        hook_id: &str,
+        response: CommandResponse,
+    ) -> AppResult<()> {
+        let not_before = now_millis() - COMMAND_WEBHOOK_LIFETIME_MILLIS;
+        let hook = match chorus_model::is_valid_id(hook_id) {
+            true => {
+                self.store
+                    .use_command_webhook(hook_id, not_before, COMMAND_WEBHOOK_MAX_USES)
+                    .await?
+            }
+            false => None,
+        }
+        .ok_or_else(|| AppError::from(Code::CommandWebhookMissing))?
+        .ok_or_else(|| AppError::from(Code::CommandWebhookUsedUp))?;
+        let command = self
+            .store
+            .get_command(&hook.command_id)
+            .await?
+            .ok_or_else(|| AppError::from(Code::CommandWebhookCommand))?;
+        let caller = self
+            .store
+            .get_user(&hook.user_id)
+            .await?
+            .filter(|u| u.delete_at == 0)
+            .ok_or_else(|| {
+                Code::CommandPostForbidden.with_message(
+                    "The user who ran the command no longer exists or was deactivated.",
+                )
+            })?;
+        self.deliver_command_responses(
+            CommandCaller::Later(&caller),
+            &hook.channel_id,
+            &hook.root_id,
+            &CommandOverrides::for_custom(&command),
+            &response,
+        )
+        .await
+    }
 }
 
 /// An integration's answer to a command: 200 with JSON (`application/json`) or text.
@@ -390,26 +458,31 @@ fn parse_command_answer(trigger: &str, answer: OutboundResponse) -> AppResult<Co
             answer.status
         )));
     }
-    let media_type = answer
-        .content_type
+    command_response_from_body(&answer.content_type, answer.body).map_err(|why| {
+        Code::CommandFailedResponse.with_message(format!(
+            "Command with a trigger of '{trigger}' answered {why}."
+        ))
+    })
+}
+
+/// A command response as an integration sends it: JSON when its type says
+/// `application/json`, otherwise the body is the text (as Mattermost's
+/// `CommandResponseFromHTTPBody`). The error says what the body was instead.
+pub fn command_response_from_body(
+    content_type: &str,
+    body: Vec<u8>,
+) -> Result<CommandResponse, String> {
+    let media_type = content_type
         .split(';')
         .next()
         .unwrap_or_default()
         .trim()
         .to_ascii_lowercase();
     if media_type == "application/json" {
-        return serde_json::from_slice(&answer.body).map_err(|e| {
-            Code::CommandFailedResponse.with_message(format!(
-                "Command with a trigger of '{trigger}' answered JSON that is not a command \
-                 response: {e}"
-            ))
-        });
+        return serde_json::from_slice(&body)
+            .map_err(|e| format!("JSON that is not a command response: {e}"));
     }
-    let text = String::from_utf8(answer.body).map_err(|_| {
-        Code::CommandFailedResponse.with_message(format!(
-            "Command with a trigger of '{trigger}' answered text that is not UTF-8."
-        ))
-    })?;
+    let text = String::from_utf8(body).map_err(|_| "text that is not UTF-8".to_string())?;
     Ok(CommandResponse {
         text,
         ..CommandResponse::default()

@@ -68,6 +68,19 @@ fn check_message(post: &Post) -> AppResult<()> {
     )
 }
 
+/// The types a user's post may have: none, `custom_…`, or Slack attachments (which
+/// commands and Mattermost's apps post); the rest are the server's.
+pub(super) fn check_user_post_type(post_type: &str) -> AppResult<()> {
+    if post_type.is_empty()
+        || post_type.starts_with("custom_")
+        || post_type == POST_TYPE_SLACK_ATTACHMENT
+    {
+        Ok(())
+    } else {
+        Err(Code::PostTypeReserved.into())
+    }
+}
+
 /// At most [`POST_FILES_MAX`] well-formed file ids. Ids the author may not attach
 /// (another user's upload, another channel's, one already attached) are left out of
 /// the post, as Mattermost does.
@@ -96,12 +109,7 @@ impl AppState {
     pub async fn create_post(&self, actor: Actor<'_>, draft: Post) -> AppResult<Post> {
         let (author, context) = match actor {
             Actor::User(auth) => {
-                if !draft.post_type.is_empty()
-                    && !draft.post_type.starts_with("custom_")
-                    && draft.post_type != POST_TYPE_SLACK_ATTACHMENT
-                {
-                    return Err(Code::PostTypeReserved.into());
-                }
+                check_user_post_type(&draft.post_type)?;
                 (auth.user.clone(), actor.hook_context())
             }
             Actor::Plugin(_) | Actor::System => {

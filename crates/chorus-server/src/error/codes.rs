@@ -219,6 +219,10 @@ codes! {
     CommandTeamMismatch = ("api.command.team_mismatch.app_error", BAD_REQUEST, InvalidArgument, "A command cannot move to another team by an update."),
     CommandFailedResponse = ("api.command.execute_command.failed_resp.app_error", INTERNAL_SERVER_ERROR, Internal, "The command's integration answered with an error."),
     CommandPostForbidden = ("api.command.command_post.forbidden.app_error", FORBIDDEN, PermissionDenied, "The command answered into a channel the user cannot post in."),
+    CommandWebhookParse = ("web.command_webhook.parse.app_error", BAD_REQUEST, InvalidArgument, "The delayed answer is not a command response."),
+    CommandWebhookMissing = ("app.command_webhook.get.missing", NOT_FOUND, NotFound, "No such response URL, or it has expired (a command's response URL works for 30 minutes)."),
+    CommandWebhookUsedUp = ("app.command_webhook.try_use.invalid", BAD_REQUEST, InvalidArgument, "This response URL has been used the most times it may be (5)."),
+    CommandWebhookCommand = ("web.command_webhook.command.app_error", BAD_REQUEST, InvalidArgument, "The command this response URL belongs to no longer exists."),
 
     // Interactive messages and dialogs.
     PostActionIntegration = ("api.post.do_action.action_integration.app_error", BAD_REQUEST, InvalidArgument, "The integration behind this action could not be reached or did not answer usably."),

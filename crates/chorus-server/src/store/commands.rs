@@ -191,3 +191,79 @@ impl Store {
         Ok(done == 1)
     }
 }
+
+/// One run of a custom command whose integration may answer later.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct CommandWebhook {
+    pub id: String,
+    pub command_id: String,
+    pub user_id: String,
+    pub channel_id: String,
+    pub root_id: String,
+    pub create_at: i64,
+}
+
+impl Store {
+    /// Records a run's response URL, and forgets those created before `expired_before`.
+    pub async fn insert_command_webhook(
+        &self,
+        hook: &CommandWebhook,
+        expired_before: i64,
+    ) -> StoreResult<()> {
+        on_writer!(self, pool => {
+            sqlx::query("DELETE FROM command_webhooks WHERE create_at < $1")
+                .bind(expired_before)
+                .execute(pool)
+                .await?;
+            sqlx::query(
+                "INSERT INTO command_webhooks (id, command_id, user_id, channel_id, root_id, create_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(&hook.id)
+            .bind(&hook.command_id)
+            .bind(&hook.user_id)
+            .bind(&hook.channel_id)
+            .bind(&hook.root_id)
+            .bind(hook.create_at)
+            .execute(pool)
+            .await?;
+        });
+        Ok(())
+    }
+
+    /// A response URL made at or after `not_before`, counting one more use of it if
+    /// fewer than `max_uses` were made: `None` when it is unknown or expired,
+    /// `Some(None)` when it is used up. On the writer: the run may have been on
+    /// another node a moment ago.
+    pub async fn use_command_webhook(
+        &self,
+        id: &str,
+        not_before: i64,
+        max_uses: i32,
+    ) -> StoreResult<Option<Option<CommandWebhook>>> {
+        let found: Option<CommandWebhook> = on_writer!(self, pool => {
+            sqlx::query_as(
+                "SELECT id, command_id, user_id, channel_id, root_id, create_at FROM command_webhooks \
+                 WHERE id = $1 AND create_at >= $2",
+            )
+            .bind(id)
+            .bind(not_before)
+            .fetch_optional(pool)
+            .await?
+        });
+        let Some(hook) = found else {
+            return Ok(None);
+        };
+        let used = on_writer!(self, pool => {
+            sqlx::query(
+                "UPDATE command_webhooks SET use_count = use_count + 1 WHERE id = $1 AND use_count < $2",
+            )
+            .bind(id)
+            .bind(max_uses)
+            .execute(pool)
+            .await?
+            .rows_affected()
+        });
+        Ok(Some((used == 1).then_some(hook)))
+    }
+}

@@ -41,6 +41,7 @@ mod webhooks;
 
 pub use bots::BotFilter;
 pub use channels::MemberName;
+pub use commands::CommandWebhook;
 pub use files::{FileFilter, StoredFile};
 pub use plugins::{KvWrite, StoredBundle};
 pub use posts::PostWindow;

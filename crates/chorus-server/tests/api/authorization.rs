@@ -30,6 +30,8 @@ const PUBLIC: &[(&str, &str)] = &[
     ("GET", "/files/{file_id}/public"),
     // Incoming webhooks: the hook's id is the secret, as in Mattermost.
     ("POST", "/hooks/{hook_id}"),
+    // A custom command's response URL: its id is the secret, as in Mattermost.
+    ("POST", "/hooks/commands/{hook_id}"),
     // Integrations open dialogs with a signed trigger id, their only credential.
     ("POST", "/actions/dialogs/open"),
 ];

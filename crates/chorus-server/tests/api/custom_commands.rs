@@ -14,6 +14,7 @@ both_backends!(
     custom_commands_call_their_integration,
     custom_command_failures_are_clear_errors,
     custom_commands_are_managed_by_team_admins,
+    custom_commands_answer_later_through_their_response_url,
 );
 
 /// A server that may call integrations on 127.0.0.1 only, giving up after 2 s.
@@ -444,4 +445,130 @@ async fn custom_commands_are_managed_by_team_admins(backend: Backend) {
         StatusCode::NOT_IMPLEMENTED,
         "api.command.disabled.app_error",
     );
+}
+
+async fn custom_commands_answer_later_through_their_response_url(backend: Backend) {
+    let Some(server) = start(backend).await else {
+        return;
+    };
+    let peer = IntegrationPeer::start().await;
+    let (admin, _) = server.user("admin").await;
+    let team_id = id(&admin.team("crew").await);
+    let channel_id = id(&admin.channel(&team_id, "ops", "O").await);
+    let (alice, alice_user) = server.member(&admin, &team_id, "alice").await;
+    admin.add_to_channel(&channel_id, &id(&alice_user)).await;
+    let mut alice_ws = Ws::ready(&server, alice.token()).await;
+    let (status, _) = admin
+        .post(
+            "/commands",
+            json!({"team_id": team_id, "trigger": "build", "url": format!("{}/build", peer.url),
+                   "username": "builder"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    peer.reply("/build", Reply::json(json!({"text": "started"})));
+    let (status, _) = run(&alice, &channel_id, "/build").await;
+    assert_eq!(status, StatusCode::OK);
+    alice_ws.expect_event("ephemeral_message").await;
+    let response_url = peer.wait_for("/build", 1).await[0].form()["response_url"].clone();
+    let prefix = format!("{}/hooks/commands/", server.base_url());
+    assert!(response_url.starts_with(&prefix), "{response_url}");
+
+    // The integration answers later: JSON posts as alice, as the command's answer would.
+    let answer = |content_type: &str, body: Vec<u8>| {
+        reqwest::Client::new()
+            .post(&response_url)
+            .header("Content-Type", content_type.to_string())
+            .body(body)
+            .send()
+    };
+    let reply = answer(
+        "application/json",
+        json!({"response_type": "in_channel", "text": "Build <https://ci.example.com/9|9> passed"})
+            .to_string()
+            .into_bytes(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(reply.status(), StatusCode::OK);
+    assert_eq!(reply.text().await.unwrap(), "ok");
+    let posted = event_post(&alice_ws.expect_event("posted").await);
+    assert_eq!(
+        posted["message"],
+        "Build [9](https://ci.example.com/9) passed"
+    );
+    assert_eq!(posted["user_id"], alice_user["id"]);
+    assert_eq!(posted["props"]["from_webhook"], "true");
+    assert_eq!(posted["props"]["override_username"], "builder");
+    // Plain text is for alice alone.
+    let reply = answer("text/plain", b"log attached".to_vec())
+        .await
+        .unwrap();
+    assert_eq!(reply.status(), StatusCode::OK);
+    let ephemeral = alice_ws.expect_event("ephemeral_message").await;
+    let ephemeral: Value =
+        serde_json::from_str(ephemeral["data"]["post"].as_str().unwrap()).unwrap();
+    assert_eq!(ephemeral["message"], "log attached");
+
+    // Broken answers count no post; a system type is refused.
+    let reply = answer("application/json", b"{nope".to_vec()).await.unwrap();
+    assert_eq!(reply.status(), StatusCode::BAD_REQUEST);
+    let body: Value = reply.json().await.unwrap();
+    assert_eq!(body["id"], "web.command_webhook.parse.app_error");
+    let reply = answer(
+        "application/json",
+        json!({"response_type": "in_channel", "text": "x", "type": "system_join_channel"})
+            .to_string()
+            .into_bytes(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(reply.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(admin.post_order(&channel_id).await.len(), 1);
+
+    // Five answers at most: an unreadable body never reached the URL, the refused
+    // system post was its third use.
+    for text in ["four", "five"] {
+        let reply = answer("text/plain", text.as_bytes().to_vec())
+            .await
+            .unwrap();
+        assert_eq!(reply.status(), StatusCode::OK);
+    }
+    let reply = answer("text/plain", b"six".to_vec()).await.unwrap();
+    assert_eq!(reply.status(), StatusCode::BAD_REQUEST);
+    let body: Value = reply.json().await.unwrap();
+    assert_eq!(body["id"], "app.command_webhook.try_use.invalid");
+
+    // An unknown URL is 404; a run whose user has left the channel posts nothing.
+    let unknown = format!("{prefix}{}", chorus_model::new_id());
+    let reply = reqwest::Client::new()
+        .post(&unknown)
+        .body("x")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reply.status(), StatusCode::NOT_FOUND);
+    let body: Value = reply.json().await.unwrap();
+    assert_eq!(body["id"], "app.command_webhook.get.missing");
+    let (status, _) = run(&alice, &channel_id, "/build").await;
+    assert_eq!(status, StatusCode::OK);
+    let second_url = peer.wait_for("/build", 2).await[1].form()["response_url"].clone();
+    assert_ne!(second_url, response_url);
+    let (status, _) = alice
+        .delete(&format!(
+            "/channels/{channel_id}/members/{}",
+            id(&alice_user)
+        ))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let reply = reqwest::Client::new()
+        .post(&second_url)
+        .header("Content-Type", "application/json")
+        .body(json!({"response_type": "in_channel", "text": "too late"}).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reply.status(), StatusCode::FORBIDDEN);
+    assert_eq!(admin.post_order(&channel_id).await.len(), 1);
+    server.stop().await;
 }
