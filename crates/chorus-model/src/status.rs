@@ -35,3 +35,30 @@ impl Status {
         }
     }
 }
+
+/// The user prop holding the custom status, as JSON text (`""` when cleared).
+pub const USER_PROP_CUSTOM_STATUS: &str = "customStatus";
+/// The preference (category and name) holding a user's recent custom statuses.
+pub const PREFERENCE_CATEGORY_CUSTOM_STATUS: &str = "custom_status";
+pub const PREFERENCE_NAME_RECENT_CUSTOM_STATUSES: &str = "recent_custom_statuses";
+/// The custom-status durations Mattermost's clients offer; all but none need an
+/// `expires_at`.
+pub const CUSTOM_STATUS_DURATIONS: [&str; 6] = [
+    "thirty_minutes",
+    "one_hour",
+    "four_hours",
+    "today",
+    "this_week",
+    "date_and_time",
+];
+
+/// A custom status, in Mattermost's shape: an emoji and a text, maybe until a time
+/// (`expires_at`, RFC 3339; Go's zero time `0001-01-01T00:00:00Z` or empty: never).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct CustomStatus {
+    pub emoji: String,
+    pub text: String,
+    pub duration: String,
+    pub expires_at: String,
+}

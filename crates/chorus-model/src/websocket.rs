@@ -83,6 +83,7 @@ pub mod events {
     pub const REACTION_REMOVED: &str = "reaction_removed";
     pub const EPHEMERAL_MESSAGE: &str = "ephemeral_message";
     pub const OPEN_DIALOG: &str = "open_dialog";
+    pub const USER_UPDATED: &str = "user_updated";
     pub const CHANNEL_CREATED: &str = "channel_created";
     pub const DIRECT_ADDED: &str = "direct_added";
     pub const USER_ADDED: &str = "user_added";

@@ -246,6 +246,8 @@ pub struct TeamSettings {
     pub enable_team_creation: bool,
     /// Mattermost's: seconds without activity after which an online user is away.
     pub user_status_away_timeout: u64,
+    /// Whether users may set custom statuses (`PUT /users/{id}/status/custom`).
+    pub enable_custom_user_statuses: bool,
 }
 
 impl Default for TeamSettings {
@@ -255,6 +257,7 @@ impl Default for TeamSettings {
             enable_open_server: true,
             enable_team_creation: true,
             user_status_away_timeout: 300,
+            enable_custom_user_statuses: true,
         }
     }
 }

@@ -1,5 +1,6 @@
-//! Statuses over REST: `/users/{id}/status` and `/users/status/ids` (the rules are in
-//! `app::statuses`).
+//! Statuses over REST: `/users/{id}/status`, `/users/status/ids` and custom statuses
+//! under `/users/{id}/status/custom` (the rules are in `app::statuses` and
+//! `app::custom_statuses`).
 
 use super::auth::Auth;
 use super::extract::{Body, Path};
@@ -7,14 +8,58 @@ use super::SharedState;
 use crate::app::permissions::resolve_user_id;
 use crate::error::{AppError, AppResult};
 use axum::extract::State;
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use axum::{Json, Router};
-use chorus_model::Status;
+use chorus_model::{CustomStatus, Status, StatusOk};
 
 pub fn router() -> Router<SharedState> {
     Router::new()
         .route("/users/{user_id}/status", get(read).put(update))
         .route("/users/status/ids", post(by_ids))
+        .route(
+            "/users/{user_id}/status/custom",
+            put(set_custom).delete(remove_custom),
+        )
+        .route(
+            "/users/{user_id}/status/custom/recent/delete",
+            post(remove_recent_custom),
+        )
+}
+
+async fn set_custom(
+    State(state): State<SharedState>,
+    auth: Auth,
+    Path(user_id): Path<String>,
+    Body(status): Body<CustomStatus>,
+) -> AppResult<Json<StatusOk>> {
+    let user_id = resolve_user_id(&user_id, auth.actor());
+    state
+        .set_custom_status(auth.actor(), &user_id, status)
+        .await?;
+    Ok(Json(StatusOk::default()))
+}
+
+async fn remove_custom(
+    State(state): State<SharedState>,
+    auth: Auth,
+    Path(user_id): Path<String>,
+) -> AppResult<Json<StatusOk>> {
+    let user_id = resolve_user_id(&user_id, auth.actor());
+    state.remove_custom_status(auth.actor(), &user_id).await?;
+    Ok(Json(StatusOk::default()))
+}
+
+async fn remove_recent_custom(
+    State(state): State<SharedState>,
+    auth: Auth,
+    Path(user_id): Path<String>,
+    Body(status): Body<CustomStatus>,
+) -> AppResult<Json<StatusOk>> {
+    let user_id = resolve_user_id(&user_id, auth.actor());
+    state
+        .remove_recent_custom_status(auth.actor(), &user_id, status)
+        .await?;
+    Ok(Json(StatusOk::default()))
 }
 
 async fn read(

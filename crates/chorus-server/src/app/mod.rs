@@ -9,7 +9,7 @@
 //! `access_tokens` (personal access tokens), `bots` (bot accounts), `users`,
 //! `teams`, `channels`, `posts`, `reactions`, `files` (uploads and who may read them),
 //! `interactive` (message buttons and menus, dialogs, ephemeral post updates),
-//! `preferences`, `statuses` (presence, cluster-wide), `roles` (the built-in roles), `categories` (the channel sidebar),
+//! `preferences`, `statuses` (presence, cluster-wide), `custom_statuses` (the emoji and text beside a name), `roles` (the built-in roles), `categories` (the channel sidebar),
 //! `commands` (slash commands), `autocomplete` (suggestions as one types them), `custom_commands` (a team's commands served by URL), `config` (the running configuration), `plugins` (what
 //! plugins may do through their API), `plugins_admin` (installing and enabling them),
 //! `permissions` (the rules), `validate` (field rules), `webhooks` (incoming webhooks), `outgoing_webhooks` (posts sent to integrations),
@@ -23,6 +23,7 @@ pub mod channels;
 pub mod commands;
 pub mod config;
 pub mod custom_commands;
+pub mod custom_statuses;
 pub mod events;
 pub mod files;
 pub mod interactive;

@@ -19,6 +19,11 @@ pub const EMOJI_NAME_MAX: usize = 64;
 /// Most posts one `POST /posts/ids/reactions` asks about.
 pub const MAX_POSTS_PER_REQUEST: usize = 200;
 
+/// Whether a shortcode (`smile`, `+1`, `white_check_mark`) names a system emoji.
+pub(super) fn is_system_emoji(name: &str) -> bool {
+    emojis::get_by_shortcode(name).is_some()
+}
+
 /// A well-formed name (Mattermost's `[a-zA-Z0-9+_-]{1,64}`) of a system emoji, by its
 /// shortcode (`smile`, `+1`, `thumbsup`, `white_check_mark`).
 fn check_emoji_name(name: &str) -> AppResult<()> {
@@ -34,7 +39,7 @@ fn check_emoji_name(name: &str) -> AppResult<()> {
             "emoji_name must be 1-{EMOJI_NAME_MAX} letters, digits, '+', '-' or '_'."
         )));
     }
-    if emojis::get_by_shortcode(name).is_none() {
+    if !is_system_emoji(name) {
         return Err(Code::EmojiNotFound
             .with_message(format!(":{name}: is not an emoji this server knows.")));
     }

@@ -108,10 +108,17 @@ fn email_taken() -> AppError {
 
 /// Hides other people's email addresses from non-admins, as Mattermost's default
 /// privacy settings do.
-fn sanitize(mut user: User, viewer: Actor<'_>) -> User {
+fn sanitize(user: User, viewer: Actor<'_>) -> User {
     if viewer.user_id() != Some(user.id.as_str()) && !viewer.is_admin() {
-        user.email.clear();
+        public_view(user)
+    } else {
+        user
     }
+}
+
+/// A user as anyone may see them: without their email address.
+pub(super) fn public_view(mut user: User) -> User {
+    user.email.clear();
     user
 }
 

@@ -224,6 +224,8 @@ codes! {
     CommandWebhookUsedUp = ("app.command_webhook.try_use.invalid", BAD_REQUEST, InvalidArgument, "This response URL has been used the most times it may be (5)."),
     CommandWebhookCommand = ("web.command_webhook.command.app_error", BAD_REQUEST, InvalidArgument, "The command this response URL belongs to no longer exists."),
 
+    CustomStatusDisabled = ("api.custom_status.disabled", NOT_IMPLEMENTED, Unimplemented, "Custom statuses are disabled on this server (TeamSettings.EnableCustomUserStatuses)."),
+
     // Interactive messages and dialogs.
     PostActionIntegration = ("api.post.do_action.action_integration.app_error", BAD_REQUEST, InvalidArgument, "The integration behind this action could not be reached or did not answer usably."),
     PostActionNotFound = ("api.post.do_action.action_id.app_error", NOT_FOUND, NotFound, "This post has no such action."),

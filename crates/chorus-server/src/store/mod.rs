@@ -47,7 +47,7 @@ pub use plugins::{KvWrite, StoredBundle};
 pub use posts::PostWindow;
 pub use reactions::ReactionAdded;
 pub use sessions::Session;
-pub use users::{LoginRecord, UserFilter};
+pub use users::{LoginRecord, UserFilter, UserProp};
 
 use crate::config::SqlSettings;
 use sqlx::pool::PoolOptions;

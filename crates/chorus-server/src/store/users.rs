@@ -1,7 +1,8 @@
 //! Users: sign-up, lookup by id, username or login id, and listing.
 
-use super::{on_reader, on_writer, Backend, IdList, Store, StoreError, StoreResult};
+use super::{on_reader, on_writer, Backend, IdList, JsonObject, Store, StoreError, StoreResult};
 use chorus_model::{User, ROLE_SYSTEM_ADMIN, ROLE_SYSTEM_USER};
+use sqlx::types::Json;
 
 /// `SELECT` of a [`UserRow`] (and the `$extra` columns) from users `u`, followed by the
 /// literals given.
@@ -9,7 +10,8 @@ macro_rules! select_users {
     (extra: $extra:literal, $($tail:literal),*) => {
         concat!(
             "SELECT u.id, u.create_at, u.update_at, u.delete_at, u.username, u.email, \
-               u.nickname, u.first_name, u.last_name, u.position, u.roles, u.locale, u.is_bot",
+               u.nickname, u.first_name, u.last_name, u.position, u.roles, u.locale, u.is_bot, \
+               u.props",
             $extra,
             " FROM users u ",
             $($tail),*
@@ -35,6 +37,7 @@ struct UserRow {
     roles: String,
     locale: String,
     is_bot: bool,
+    props: Json<JsonObject>,
 }
 
 impl From<UserRow> for User {
@@ -53,6 +56,7 @@ impl From<UserRow> for User {
             roles: row.roles,
             locale: row.locale,
             is_bot: row.is_bot,
+            props: row.props.0,
             ..User::default()
         }
     }
@@ -317,6 +321,38 @@ impl Store {
         Ok(found.is_some())
     }
 
+    /// Sets one of a user's props to a text value, in one statement (no other prop is
+    /// touched, whatever else changes them meanwhile); false for no such user.
+    pub async fn set_user_prop(
+        &self,
+        user_id: &str,
+        key: UserProp,
+        value: &str,
+        now: i64,
+    ) -> StoreResult<bool> {
+        let changed = on_writer!(self, pool, backend => {
+            let sql = match backend {
+                Backend::Postgres => {
+                    "UPDATE users SET props = props || jsonb_build_object($1::text, $2::text), \
+                     update_at = $3 WHERE id = $4"
+                }
+                Backend::Sqlite => {
+                    "UPDATE users SET props = json_set(props, '$.' || $1, $2), update_at = $3 \
+                     WHERE id = $4"
+                }
+            };
+            sqlx::query(sql)
+                .bind(key.name())
+                .bind(value)
+                .bind(now)
+                .bind(user_id)
+                .execute(pool)
+                .await
+                .map(|done| done.rows_affected())
+        })?;
+        Ok(changed > 0)
+    }
+
     /// Sets a user's roles. A change that takes `system_admin` away is only made while
     /// another active admin remains (false otherwise), so the server never loses its
     /// last admin.
@@ -343,5 +379,21 @@ impl Store {
             .map(|done| done.rows_affected())
         })?;
         Ok(changed > 0)
+    }
+}
+
+/// The user props the server writes: plain identifiers, so that they are also valid
+/// JSON paths in SQLite's `json_set`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UserProp {
+    /// Mattermost's `customStatus`: the custom status as JSON text, `""` when cleared.
+    CustomStatus,
+}
+
+impl UserProp {
+    pub fn name(self) -> &'static str {
+        match self {
+            UserProp::CustomStatus => chorus_model::USER_PROP_CUSTOM_STATUS,
+        }
     }
 }

@@ -11,6 +11,7 @@ use std::time::Duration;
 both_backends!(
     statuses_follow_sockets_and_choices,
     idle_users_turn_away_and_come_back,
+    custom_statuses_show_on_the_user,
 );
 
 /// Polls a user's status until it is `expected` (the server writes it when a socket
@@ -239,4 +240,154 @@ async fn idle_users_turn_away_and_come_back(backend: Backend) {
         (status["status"].clone(), status["manual"].clone()),
         (json!("away"), json!(true))
     );
+}
+
+/// The custom status a `user_updated` event or a user carries, parsed.
+fn custom_status_of(user: &Value) -> Value {
+    match user["props"]["customStatus"].as_str() {
+        Some("") | None => Value::Null,
+        Some(text) => serde_json::from_str(text).expect("customStatus is JSON text"),
+    }
+}
+
+async fn custom_statuses_show_on_the_user(backend: Backend) {
+    let Some(server) = TestServer::start(backend).await else {
+        return;
+    };
+    let (admin, _) = server.user("admin").await;
+    let (alice, alice_user) = server.user("alice").await;
+    let (bob, _) = server.user("bob").await;
+    let alice_id = id(&alice_user);
+    let mut alice_ws = Ws::ready(&server, alice.token()).await;
+    let mut bob_ws = Ws::ready(&server, bob.token()).await;
+    let custom = |emoji: &str, text: &str| json!({"emoji": emoji, "text": text});
+
+    let (status, body) = alice
+        .put("/users/me/status/custom", custom("palm_tree", "On holiday"))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["status"], "OK");
+    // Everyone's clients learn it; only alice's see her email.
+    let seen_by_bob = bob_ws.expect_event("user_updated").await;
+    let user = &seen_by_bob["data"]["user"];
+    assert_eq!(user["id"], json!(alice_id));
+    assert_eq!(user["email"], "");
+    assert_eq!(custom_status_of(user)["text"], "On holiday");
+    let seen_by_alice = alice_ws.expect_event("user_updated").await;
+    assert_eq!(seen_by_alice["data"]["user"]["email"], "alice@example.com");
+    let (_, read) = bob.get(&format!("/users/{alice_id}")).await;
+    assert_eq!(
+        custom_status_of(&read),
+        json!({"emoji": "palm_tree", "text": "On holiday", "duration": "",
+               "expires_at": "0001-01-01T00:00:00Z"})
+    );
+
+    // Durations need a future expiry; a time alone means "until then"; long texts are cut.
+    for bad in [
+        json!({}),
+        custom("no_such_emoji_here", "x"),
+        json!({"emoji": "coffee", "duration": "one_hour"}),
+        json!({"emoji": "coffee", "duration": "one_hour", "expires_at": "2001-01-01T00:00:00Z"}),
+        json!({"emoji": "coffee", "duration": "fortnight", "expires_at": "2999-01-01T00:00:00Z"}),
+        json!({"emoji": "coffee", "expires_at": "next tuesday"}),
+    ] {
+        let reply = alice.put("/users/me/status/custom", bad.clone()).await;
+        assert_error(
+            &reply,
+            StatusCode::BAD_REQUEST,
+            "api.context.invalid_param.app_error",
+        );
+    }
+    let (status, _) = alice
+        .put(
+            "/users/me/status/custom",
+            json!({"emoji": "coffee", "text": "x".repeat(150), "expires_at": "2999-01-01T10:00:00Z"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, read) = alice.get("/users/me").await;
+    let kept = custom_status_of(&read);
+    assert_eq!(kept["text"].as_str().unwrap().len(), 100);
+    assert_eq!(kept["duration"], "date_and_time");
+
+    // Only the user or an admin sets it.
+    let reply = bob
+        .put(
+            &format!("/users/{alice_id}/status/custom"),
+            custom("coffee", "x"),
+        )
+        .await;
+    assert_error(
+        &reply,
+        StatusCode::FORBIDDEN,
+        "api.context.permissions.app_error",
+    );
+    let (status, _) = admin
+        .put(
+            &format!("/users/{alice_id}/status/custom"),
+            custom("sunny", "Set by admin"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+
+    // The five most recent are kept, newest first, one per text.
+    for text in ["a", "b", "On holiday", "c", "d"] {
+        let (status, _) = alice
+            .put("/users/me/status/custom", custom("coffee", text))
+            .await;
+        assert_eq!(status, StatusCode::OK);
+    }
+    let recent = |api: crate::common::Api| async move {
+        let (_, prefs) = api
+            .get("/users/me/preferences/custom_status/name/recent_custom_statuses")
+            .await;
+        let list: Vec<Value> = serde_json::from_str(prefs["value"].as_str().unwrap()).unwrap();
+        list.iter()
+            .map(|s| s["text"].as_str().unwrap().to_string())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        recent(alice.clone()).await,
+        ["d", "c", "On holiday", "b", "a"]
+    );
+    let (status, _) = alice
+        .post(
+            "/users/me/status/custom/recent/delete",
+            json!({"emoji": "coffee", "text": "b", "duration": "",
+                   "expires_at": "0001-01-01T00:00:00Z"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(recent(alice.clone()).await, ["d", "c", "On holiday", "a"]);
+
+    // Cleared: the prop is empty, and clients are told.
+    let (status, _) = alice.delete("/users/me/status/custom").await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, read) = bob.get(&format!("/users/{alice_id}")).await;
+    assert_eq!(read["props"]["customStatus"], "");
+    loop {
+        let event = bob_ws.expect_event("user_updated").await;
+        if event["data"]["user"]["props"]["customStatus"] == "" {
+            break;
+        }
+    }
+    server.stop().await;
+
+    let Some(server) = TestServer::start_with(backend, |config| {
+        config.team_settings.enable_custom_user_statuses = false;
+    })
+    .await
+    else {
+        return;
+    };
+    let (alice, _) = server.user("alice").await;
+    let reply = alice
+        .put("/users/me/status/custom", custom("coffee", "x"))
+        .await;
+    assert_error(
+        &reply,
+        StatusCode::NOT_IMPLEMENTED,
+        "api.custom_status.disabled",
+    );
+    server.stop().await;
 }
