@@ -487,8 +487,144 @@ by_value!(
     Command,
     CommandArgs,
     CommandResponse,
-    Broadcast
+    Broadcast,
+    TeamMember,
+    Bot,
+    PostList,
+    PluginStatus
 );
+
+impl From<&model::TeamMember> for v1::TeamMember {
+    fn from(m: &model::TeamMember) -> Self {
+        v1::TeamMember {
+            team_id: m.team_id.clone(),
+            user_id: m.user_id.clone(),
+            roles: m.roles.clone(),
+            delete_at: m.delete_at,
+        }
+    }
+}
+
+impl From<v1::TeamMember> for model::TeamMember {
+    fn from(m: v1::TeamMember) -> Self {
+        model::TeamMember {
+            team_id: m.team_id,
+            user_id: m.user_id,
+            roles: m.roles,
+            delete_at: m.delete_at,
+            ..Default::default()
+        }
+    }
+}
+
+impl From<&model::Bot> for v1::Bot {
+    fn from(b: &model::Bot) -> Self {
+        v1::Bot {
+            user_id: b.user_id.clone(),
+            username: b.username.clone(),
+            display_name: b.display_name.clone(),
+            description: b.description.clone(),
+            owner_id: b.owner_id.clone(),
+            create_at: b.create_at,
+            update_at: b.update_at,
+            delete_at: b.delete_at,
+        }
+    }
+}
+
+impl From<v1::Bot> for model::Bot {
+    fn from(b: v1::Bot) -> Self {
+        model::Bot {
+            user_id: b.user_id,
+            username: b.username,
+            display_name: b.display_name,
+            description: b.description,
+            owner_id: b.owner_id,
+            create_at: b.create_at,
+            update_at: b.update_at,
+            delete_at: b.delete_at,
+            ..Default::default()
+        }
+    }
+}
+
+impl From<v1::BotPatch> for model::BotPatch {
+    fn from(p: v1::BotPatch) -> Self {
+        model::BotPatch {
+            username: p.username,
+            display_name: p.display_name,
+            description: p.description,
+        }
+    }
+}
+
+impl From<&model::BotPatch> for v1::BotPatch {
+    fn from(p: &model::BotPatch) -> Self {
+        v1::BotPatch {
+            username: p.username.clone(),
+            display_name: p.display_name.clone(),
+            description: p.description.clone(),
+        }
+    }
+}
+
+/// The wire lists the posts in `order`; the model keeps them by id.
+impl From<&model::PostList> for v1::PostList {
+    fn from(list: &model::PostList) -> Self {
+        v1::PostList {
+            order: list.order.clone(),
+            posts: list
+                .order
+                .iter()
+                .filter_map(|id| list.posts.get(id))
+                .map(v1::Post::from)
+                .collect(),
+        }
+    }
+}
+
+impl From<v1::PostList> for model::PostList {
+    fn from(list: v1::PostList) -> Self {
+        model::PostList {
+            order: list.order,
+            posts: list
+                .posts
+                .into_iter()
+                .map(|p| (p.id.clone(), model::Post::from(p)))
+                .collect(),
+            ..Default::default()
+        }
+    }
+}
+
+impl From<&model::PluginStatus> for v1::PluginStatus {
+    fn from(s: &model::PluginStatus) -> Self {
+        v1::PluginStatus {
+            plugin_id: s.plugin_id.clone(),
+            cluster_id: s.cluster_id.clone(),
+            state: s.state.number(),
+            error: s.error.clone(),
+            name: s.name.clone(),
+            description: s.description.clone(),
+            version: s.version.clone(),
+        }
+    }
+}
+
+impl From<v1::PluginStatus> for model::PluginStatus {
+    fn from(s: v1::PluginStatus) -> Self {
+        model::PluginStatus {
+            plugin_id: s.plugin_id,
+            cluster_id: s.cluster_id,
+            state: s.state.into(),
+            error: s.error,
+            name: s.name,
+            description: s.description,
+            version: s.version,
+            ..Default::default()
+        }
+    }
+}
 
 impl From<&model::Status> for v1::Status {
     fn from(s: &model::Status) -> Self {

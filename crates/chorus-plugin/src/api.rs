@@ -6,8 +6,8 @@
 //! (one shared HTTP/2 connection), so hand clones to spawned tasks freely.
 
 use crate::{
-    Broadcast, Channel, ChannelMember, Command, FileInfo, Post, Preference, Reaction, Status, Team,
-    User,
+    Bot, BotPatch, Broadcast, Channel, ChannelMember, Command, FileInfo, PluginStatus, Post,
+    PostList, Preference, Reaction, Status, Team, TeamMember, User,
 };
 use chorus_plugin_protocol::v1::{self, plugin_api_client::PluginApiClient};
 use serde::{de::DeserializeOwned, Serialize};
@@ -670,6 +670,37 @@ impl Api {
         Ok(())
     }
 
+    /// The thread `post_id` belongs to, root and replies.
+    pub async fn get_post_thread(&self, post_id: impl Into<String>) -> ApiResult<PostList> {
+        let request = v1::PostIdRequest {
+            post_id: post_id.into(),
+        };
+        Ok(self
+            .client()
+            .get_post_thread(request)
+            .await?
+            .into_inner()
+            .into())
+    }
+
+    /// A channel's posts created, edited or deleted after `since` (ms).
+    pub async fn get_posts_since(
+        &self,
+        channel_id: impl Into<String>,
+        since: i64,
+    ) -> ApiResult<PostList> {
+        let request = v1::PostsSinceRequest {
+            channel_id: channel_id.into(),
+            since,
+        };
+        Ok(self
+            .client()
+            .get_posts_since(request)
+            .await?
+            .into_inner()
+            .into())
+    }
+
     // ----- Users, channels, teams -----
 
     pub async fn get_user(&self, user_id: impl Into<String>) -> ApiResult<User> {
@@ -782,6 +813,235 @@ impl Api {
         Ok(self.client().get_team(request).await?.into_inner().into())
     }
 
+    /// Every team.
+    pub async fn get_teams(&self) -> ApiResult<Vec<Team>> {
+        let teams = self.client().get_teams(v1::Empty {}).await?.into_inner();
+        Ok(teams.teams.into_iter().map(Team::from).collect())
+    }
+
+    pub async fn get_team_by_name(&self, name: impl Into<String>) -> ApiResult<Team> {
+        let request = v1::TeamByNameRequest { name: name.into() };
+        Ok(self
+            .client()
+            .get_team_by_name(request)
+            .await?
+            .into_inner()
+            .into())
+    }
+
+    /// [`ApiError::NotFound`] when the user is not in the team.
+    pub async fn get_team_member(
+        &self,
+        team_id: impl Into<String>,
+        user_id: impl Into<String>,
+    ) -> ApiResult<TeamMember> {
+        let request = v1::TeamMemberRequest {
+            team_id: team_id.into(),
+            user_id: user_id.into(),
+        };
+        Ok(self
+            .client()
+            .get_team_member(request)
+            .await?
+            .into_inner()
+            .into())
+    }
+
+    /// A page of a team's members (`per_page` 0: Mattermost's default of 60).
+    pub async fn get_team_members(
+        &self,
+        team_id: impl Into<String>,
+        page: i64,
+        per_page: i64,
+    ) -> ApiResult<Vec<TeamMember>> {
+        let request = v1::TeamPageRequest {
+            team_id: team_id.into(),
+            page,
+            per_page,
+        };
+        let members = self.client().get_team_members(request).await?.into_inner();
+        Ok(members.members.into_iter().map(TeamMember::from).collect())
+    }
+
+    /// Adds a user to a team and its default channels.
+    pub async fn create_team_member(
+        &self,
+        team_id: impl Into<String>,
+        user_id: impl Into<String>,
+    ) -> ApiResult<TeamMember> {
+        let request = v1::TeamMemberRequest {
+            team_id: team_id.into(),
+            user_id: user_id.into(),
+        };
+        Ok(self
+            .client()
+            .create_team_member(request)
+            .await?
+            .into_inner()
+            .into())
+    }
+
+    pub async fn get_channel_by_name_for_team_name(
+        &self,
+        team_name: impl Into<String>,
+        channel_name: impl Into<String>,
+    ) -> ApiResult<Channel> {
+        let request = v1::ChannelByTeamNameRequest {
+            team_name: team_name.into(),
+            channel_name: channel_name.into(),
+        };
+        Ok(self
+            .client()
+            .get_channel_by_name_for_team_name(request)
+            .await?
+            .into_inner()
+            .into())
+    }
+
+    /// A page of a channel's members (`per_page` 0: 60).
+    pub async fn get_channel_members(
+        &self,
+        channel_id: impl Into<String>,
+        page: i64,
+        per_page: i64,
+    ) -> ApiResult<Vec<ChannelMember>> {
+        let request = v1::ChannelPageRequest {
+            channel_id: channel_id.into(),
+            page,
+            per_page,
+        };
+        let members = self
+            .client()
+            .get_channel_members(request)
+            .await?
+            .into_inner();
+        Ok(members
+            .members
+            .into_iter()
+            .map(ChannelMember::from)
+            .collect())
+    }
+
+    /// A page of the users in a channel (`per_page` 0: 60).
+    pub async fn get_users_in_channel(
+        &self,
+        channel_id: impl Into<String>,
+        page: i64,
+        per_page: i64,
+    ) -> ApiResult<Vec<User>> {
+        let request = v1::ChannelPageRequest {
+            channel_id: channel_id.into(),
+            page,
+            per_page,
+        };
+        let users = self
+            .client()
+            .get_users_in_channel(request)
+            .await?
+            .into_inner();
+        Ok(users.users.into_iter().map(User::from).collect())
+    }
+
+    /// A page of users, only those in `in_team` or `in_channel` when not empty.
+    pub async fn get_users(
+        &self,
+        page: i64,
+        per_page: i64,
+        in_team: impl Into<String>,
+        in_channel: impl Into<String>,
+    ) -> ApiResult<Vec<User>> {
+        let request = v1::GetUsersRequest {
+            page,
+            per_page,
+            in_team: in_team.into(),
+            in_channel: in_channel.into(),
+        };
+        let users = self.client().get_users(request).await?.into_inner();
+        Ok(users.users.into_iter().map(User::from).collect())
+    }
+
+    /// An open (`"O"`) or private (`"P"`) channel; `creator_id` is recorded, nobody is
+    /// added to it.
+    pub async fn create_channel(&self, channel: Channel) -> ApiResult<Channel> {
+        Ok(self
+            .client()
+            .create_channel(v1::Channel::from(channel))
+            .await?
+            .into_inner()
+            .into())
+    }
+
+    pub async fn delete_channel_member(
+        &self,
+        channel_id: impl Into<String>,
+        user_id: impl Into<String>,
+    ) -> ApiResult<()> {
+        let request = v1::ChannelMemberRequest {
+            channel_id: channel_id.into(),
+            user_id: user_id.into(),
+        };
+        self.client().delete_channel_member(request).await?;
+        Ok(())
+    }
+
+    /// Whether a user holds a Mattermost permission (`"manage_system"`, …) system-wide.
+    pub async fn has_permission_to(
+        &self,
+        user_id: impl Into<String>,
+        permission: impl Into<String>,
+    ) -> ApiResult<bool> {
+        self.has_permission(user_id.into(), permission.into(), "", "")
+            .await
+    }
+
+    /// … in a team, through their team roles too.
+    pub async fn has_permission_to_team(
+        &self,
+        user_id: impl Into<String>,
+        team_id: impl Into<String>,
+        permission: impl Into<String>,
+    ) -> ApiResult<bool> {
+        let team_id = team_id.into();
+        self.has_permission(user_id.into(), permission.into(), &team_id, "")
+            .await
+    }
+
+    /// … in a channel, through their channel and team roles too.
+    pub async fn has_permission_to_channel(
+        &self,
+        user_id: impl Into<String>,
+        channel_id: impl Into<String>,
+        permission: impl Into<String>,
+    ) -> ApiResult<bool> {
+        let channel_id = channel_id.into();
+        self.has_permission(user_id.into(), permission.into(), "", &channel_id)
+            .await
+    }
+
+    async fn has_permission(
+        &self,
+        user_id: String,
+        permission: String,
+        team_id: &str,
+        channel_id: &str,
+    ) -> ApiResult<bool> {
+        let request = v1::PermissionRequest {
+            user_id,
+            permission,
+            team_id: team_id.to_string(),
+            channel_id: channel_id.to_string(),
+        };
+        let mut client = self.client();
+        let answer = if !channel_id.is_empty() {
+            client.has_permission_to_channel(request).await?
+        } else if !team_id.is_empty() {
+            client.has_permission_to_team(request).await?
+        } else {
+            client.has_permission_to(request).await?
+        };
+        Ok(answer.into_inner().allowed)
+    }
+
     // ----- Slash commands -----
 
     /// Registers `/trigger`; runs of it arrive at [`crate::Plugin::execute_command`].
@@ -801,6 +1061,41 @@ impl Api {
     }
 
     // ----- Bots, events, configuration -----
+
+    /// A new bot owned by this plugin (`username`, `display_name`, `description`).
+    pub async fn create_bot(&self, bot: Bot) -> ApiResult<Bot> {
+        Ok(self
+            .client()
+            .create_bot(v1::Bot::from(bot))
+            .await?
+            .into_inner()
+            .into())
+    }
+
+    pub async fn get_bot(
+        &self,
+        bot_user_id: impl Into<String>,
+        include_deleted: bool,
+    ) -> ApiResult<Bot> {
+        let request = v1::GetBotRequest {
+            bot_user_id: bot_user_id.into(),
+            include_deleted,
+        };
+        Ok(self.client().get_bot(request).await?.into_inner().into())
+    }
+
+    /// Changes the fields the patch sets.
+    pub async fn patch_bot(
+        &self,
+        bot_user_id: impl Into<String>,
+        patch: &BotPatch,
+    ) -> ApiResult<Bot> {
+        let request = v1::PatchBotRequest {
+            bot_user_id: bot_user_id.into(),
+            patch: Some(patch.into()),
+        };
+        Ok(self.client().patch_bot(request).await?.into_inner().into())
+    }
 
     /// The bot account `username`, created on first call; safe to call on every
     /// activation, on every node.
@@ -899,6 +1194,41 @@ impl Api {
             .await?
             .into_inner()
             .version)
+    }
+
+    /// The server's running configuration (Mattermost's JSON shape), secrets hidden.
+    pub async fn get_config(&self) -> ApiResult<Value> {
+        let config = self.client().get_config(v1::Empty {}).await?.into_inner();
+        Ok(serde_json::from_str(&config.config_json)?)
+    }
+
+    /// The licence's id; `None`: no licence (always, on Chorus).
+    pub async fn get_license(&self) -> ApiResult<Option<String>> {
+        let license = self.client().get_license(v1::Empty {}).await?.into_inner();
+        Ok(Some(license.id).filter(|id| !id.is_empty()))
+    }
+
+    /// The deployment's telemetry id, the same on every node.
+    pub async fn get_diagnostic_id(&self) -> ApiResult<String> {
+        Ok(self
+            .client()
+            .get_diagnostic_id(v1::Empty {})
+            .await?
+            .into_inner()
+            .id)
+    }
+
+    /// A plugin's status on this node.
+    pub async fn get_plugin_status(&self, plugin_id: impl Into<String>) -> ApiResult<PluginStatus> {
+        let request = v1::PluginIdRequest {
+            plugin_id: plugin_id.into(),
+        };
+        Ok(self
+            .client()
+            .get_plugin_status(request)
+            .await?
+            .into_inner()
+            .into())
     }
 
     // ----- Logging -----

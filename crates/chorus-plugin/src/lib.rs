@@ -56,8 +56,9 @@ pub use api::{Api, ApiError, ApiResult, FileQuery, KvSetOptions, LogLevel};
 /// server and its REST API use, so a plugin can store what it sees with
 /// [`Api::kv_set_json`] in Mattermost's JSON shape.
 pub use chorus_model::{
-    Broadcast, Channel, ChannelMember, Command, CommandArgs, CommandResponse, FileInfo, Post,
-    Preference, Reaction, Status, Team, TeamMember, User, WebSocketEvent,
+    Bot, BotPatch, Broadcast, Channel, ChannelMember, Command, CommandArgs, CommandResponse,
+    FileInfo, PluginStatus, Post, PostList, Preference, Reaction, Status, Team, TeamMember, User,
+    WebSocketEvent,
 };
 pub use cluster::{ClusterJob, ClusterMutex, ClusterMutexGuard, JobHandle};
 pub use http::{HttpRequest, HttpResponse, HTTP_CHUNK_SIZE};

@@ -30,6 +30,16 @@ pub(crate) const HELP: &str = "\
 /demo dm <username>          demo-bot sends <username> a direct message
 /demo join <channel name>    add you to a channel of this team
 /demo channel                about this channel
+/demo team                   this team, every team, and your membership
+/demo jointeam <team name>   join another team
+/demo members                this channel's members and the team's users
+/demo can <permission>       whether you hold a permission, system, team, channel
+/demo newchannel <name>      the plugin makes a private channel with you in it
+/demo kick <username>        take someone out of this channel
+/demo thread <post id>       how many posts a thread has
+/demo since <ms>             how many posts of this channel changed since then
+/demo bot <username>         the plugin makes, patches and reads a bot
+/demo server                 configuration, licence, telemetry id, plugin status
 /demo kv get|set|del|list|incr|expire|cas-del|clear ...  the plugin's KV store
 /demo config greeting <text> change the Greeting setting
 /demo cluster <text>         send <text> to the plugin on the other servers
@@ -268,6 +278,16 @@ impl Demo {
                     info.id, info.size, attached.name, post.id
                 ))
             }
+            ["team"] => reply(self.team_report(api, args).await?),
+            ["jointeam", name] => reply(self.join_team(api, args, name).await?),
+            ["members"] => reply(self.members_report(api, args).await?),
+            ["can", permission] => reply(self.permission_report(api, args, permission).await?),
+            ["newchannel", name] => reply(self.new_channel(api, args, name).await?),
+            ["kick", username] => reply(self.kick(api, args, username).await?),
+            ["thread", post_id] => reply(self.thread_report(api, post_id).await?),
+            ["since", since] => reply(self.since_report(api, args, since).await?),
+            ["bot", username] => reply(self.make_bot(api, username).await?),
+            ["server"] => reply(self.server_report(api).await?),
             ["channel"] => {
                 let channel = api.get_channel(&args.channel_id).await?;
                 reply(format!(

@@ -27,13 +27,15 @@
 //! The code, by concern: [`demo`] (the plugin's state and settings), [`hooks`] (the
 //! `Plugin` implementation), [`commands`] (`/demo`), [`http`] (the HTTP routes) and
 //! [`cluster`] (the `/cluster` routes and the compare-and-set counter), [`interactive`]
-//! (buttons and dialogs).
+//! (buttons and dialogs) and [`inspect`] (teams, channels, users, permissions, bots and
+//! the server, as the plugin sees them).
 
 mod cluster;
 mod commands;
 mod demo;
 mod hooks;
 mod http;
+mod inspect;
 mod interactive;
 #[cfg(test)]
 mod tests;

@@ -674,3 +674,101 @@ async fn buttons_dialogs_and_ephemeral_updates() {
     );
     assert!(server.ephemeral_posts().is_empty());
 }
+
+#[tokio::test]
+async fn the_demo_reads_teams_channels_permissions_bots_and_the_server() {
+    let (harness, alice, town) = started().await;
+    let server = harness.server();
+    let run = |line: &str| harness.execute_command(command(&alice, &town, line));
+    let text = |response: Result<CommandResponse, _>| response.unwrap().text;
+    let core = &town.team_id;
+    server.add_team(Team {
+        name: "other".into(),
+        ..Team::default()
+    });
+
+    assert_eq!(
+        text(run("/demo jointeam core").await),
+        "you joined core as team_user"
+    );
+    assert_eq!(
+        text(run("/demo team").await),
+        "team core (same by name: yes), 2 teams, you are team_user, 1 members"
+    );
+    assert_eq!(server.team_members(core).len(), 1);
+
+    let bob = server.add_user(User {
+        username: "bob".into(),
+        ..User::default()
+    });
+    for user in [&alice, &bob] {
+        server
+            .api()
+            .add_channel_member(&town.id, &user.id)
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        text(run("/demo members").await),
+        "~town-square (same by team name: yes): 2 members (alice, bob), 1 users in the team"
+    );
+    assert_eq!(
+        text(run("/demo kick @bob").await),
+        "removed @bob from this channel"
+    );
+    assert_eq!(server.channel_members(&town.id).len(), 1);
+
+    server.grant_permission(&alice.id, "create_post", core);
+    assert_eq!(
+        text(run("/demo can create_post").await),
+        "create_post: system no, team yes, channel yes"
+    );
+    assert_eq!(
+        text(run("/demo can manage_system").await),
+        "manage_system: system no, team no, channel no"
+    );
+
+    let created = text(run("/demo newchannel plans").await);
+    assert!(created.starts_with("created ~plans"), "{created}");
+    let plans = server
+        .channels()
+        .into_iter()
+        .find(|c| c.name == "plans")
+        .unwrap();
+    assert_eq!(plans.channel_type, "P");
+    assert_eq!(plans.creator_id, alice.id);
+
+    let root = server.add_post(Post::new(&town.id, "root"));
+    server.add_post(Post {
+        root_id: root.id.clone(),
+        ..Post::new(&town.id, "reply")
+    });
+    assert_eq!(
+        text(run(&format!("/demo thread {}", root.id)).await),
+        "the thread has 2 posts"
+    );
+    let since = root.create_at - 1;
+    assert_eq!(
+        text(run(&format!("/demo since {since}")).await),
+        format!("2 posts changed since {since}")
+    );
+    assert!(text(run("/demo since soon").await).contains("not a time"));
+
+    let bot = text(run("/demo bot helper").await);
+    assert!(bot.starts_with("bot @helper"), "{bot}");
+    assert!(bot.ends_with("description \"patched\""), "{bot}");
+    assert_eq!(server.bots()[0].username, "helper");
+
+    server.set_server_config(json!({"SqlSettings": {"DataSource": "********"}}));
+    server.set_plugin_status(chorus_plugin::PluginStatus {
+        plugin_id: "com.chorus.demo".into(),
+        state: chorus_plugin::model::PluginState::Running,
+        ..Default::default()
+    });
+    let report = text(run("/demo server").await);
+    assert!(
+        report.starts_with("data source \"********\", licence none, diagnostic id "),
+        "{report}"
+    );
+    assert!(report.ends_with("com.chorus.demo is running"), "{report}");
+}

@@ -6,8 +6,8 @@
 use super::state::{EphemeralPost, KvEntry, LogEntry, PublishedClusterEvent, State};
 use crate::LogLevel;
 use crate::{
-    Broadcast, Channel, ChannelMember, Command, FileInfo, Post, Preference, Reaction, User,
-    WebSocketEvent,
+    Bot, BotPatch, Broadcast, Channel, ChannelMember, Command, FileInfo, Post, PostList,
+    Preference, Reaction, Team, TeamMember, User, WebSocketEvent,
 };
 use chorus_model::new_id;
 use chorus_plugin_protocol::v1;
@@ -54,6 +54,23 @@ fn json_object(text: &str, what: &str) -> Result<serde_json::Map<String, Value>,
 
 fn ok<T>(value: T) -> Result<Response<T>, Status> {
     Ok(Response::new(value))
+}
+
+/// `(skip, take)` of a page, with the host's default (60) and cap (200).
+fn page_of(page: i64, per_page: i64) -> (usize, usize) {
+    let per_page = if per_page <= 0 { 60 } else { per_page.min(200) };
+    let skip = usize::try_from(page.max(0) * per_page).unwrap_or(usize::MAX);
+    (skip, usize::try_from(per_page).unwrap_or(60))
+}
+
+fn post_list(mut posts: Vec<Post>) -> v1::PostList {
+    posts.sort_by(|a, b| b.create_at.cmp(&a.create_at).then(b.id.cmp(&a.id)));
+    let list = PostList {
+        order: posts.iter().map(|p| p.id.clone()).collect(),
+        posts: posts.into_iter().map(|p| (p.id.clone(), p)).collect(),
+        ..PostList::default()
+    };
+    (&list).into()
 }
 
 #[tonic::async_trait]
@@ -896,6 +913,415 @@ impl v1::plugin_api_server::PluginApi for FakeApi {
             target_node_id,
         });
         ok(v1::Empty {})
+    }
+
+    async fn get_config(&self, _: Request<v1::Empty>) -> Result<Response<v1::ConfigJson>, Status> {
+        let config_json = self.state().server_config.to_string();
+        ok(v1::ConfigJson { config_json })
+    }
+
+    async fn has_permission_to(
+        &self,
+        request: Request<v1::PermissionRequest>,
+    ) -> Result<Response<v1::PermissionAnswer>, Status> {
+        let request = request.into_inner();
+        let allowed = self
+            .state()
+            .holds(&request.user_id, &request.permission, &[]);
+        ok(v1::PermissionAnswer { allowed })
+    }
+
+    async fn has_permission_to_team(
+        &self,
+        request: Request<v1::PermissionRequest>,
+    ) -> Result<Response<v1::PermissionAnswer>, Status> {
+        let request = request.into_inner();
+        let state = self.state();
+        state.team(&request.team_id)?;
+        let allowed = state.holds(&request.user_id, &request.permission, &[&request.team_id]);
+        ok(v1::PermissionAnswer { allowed })
+    }
+
+    async fn has_permission_to_channel(
+        &self,
+        request: Request<v1::PermissionRequest>,
+    ) -> Result<Response<v1::PermissionAnswer>, Status> {
+        let request = request.into_inner();
+        let state = self.state();
+        let team_id = state.channel(&request.channel_id)?.team_id.clone();
+        let allowed = state.holds(
+            &request.user_id,
+            &request.permission,
+            &[&request.channel_id, &team_id],
+        );
+        ok(v1::PermissionAnswer { allowed })
+    }
+
+    async fn get_team_by_name(
+        &self,
+        request: Request<v1::TeamByNameRequest>,
+    ) -> Result<Response<v1::Team>, Status> {
+        let name = request.into_inner().name;
+        let state = self.state();
+        let team = state
+            .teams
+            .iter()
+            .find(|t| t.name == name)
+            .ok_or_else(|| Status::not_found(format!("no team named {name:?}")))?;
+        ok(team.clone().into())
+    }
+
+    async fn get_teams(&self, _: Request<v1::Empty>) -> Result<Response<v1::TeamList>, Status> {
+        let teams = self.state().teams.iter().map(v1::Team::from).collect();
+        ok(v1::TeamList { teams })
+    }
+
+    async fn get_team_member(
+        &self,
+        request: Request<v1::TeamMemberRequest>,
+    ) -> Result<Response<v1::TeamMember>, Status> {
+        let request = request.into_inner();
+        let state = self.state();
+        let member = state
+            .team_members
+            .iter()
+            .find(|m| m.team_id == request.team_id && m.user_id == request.user_id)
+            .ok_or_else(|| Status::not_found("the user is not a member of the team"))?;
+        ok(member.into())
+    }
+
+    async fn get_team_members(
+        &self,
+        request: Request<v1::TeamPageRequest>,
+    ) -> Result<Response<v1::TeamMemberList>, Status> {
+        let request = request.into_inner();
+        let state = self.state();
+        state.team(&request.team_id)?;
+        let (skip, take) = page_of(request.page, request.per_page);
+        let members = state
+            .team_members
+            .iter()
+            .filter(|m| m.team_id == request.team_id)
+            .skip(skip)
+            .take(take)
+            .map(v1::TeamMember::from)
+            .collect();
+        ok(v1::TeamMemberList { members })
+    }
+
+    async fn create_team_member(
+        &self,
+        request: Request<v1::TeamMemberRequest>,
+    ) -> Result<Response<v1::TeamMember>, Status> {
+        let request = request.into_inner();
+        let mut state = self.state();
+        state.user(&request.user_id)?;
+        state.team(&request.team_id)?;
+        if let Some(member) = state
+            .team_members
+            .iter()
+            .find(|m| m.team_id == request.team_id && m.user_id == request.user_id)
+        {
+            return ok(member.into());
+        }
+        let member = TeamMember {
+            team_id: request.team_id,
+            user_id: request.user_id,
+            roles: "team_user".into(),
+            scheme_user: true,
+            ..TeamMember::default()
+        };
+        state.team_members.push(member.clone());
+        ok(member.into())
+    }
+
+    async fn get_channel_by_name_for_team_name(
+        &self,
+        request: Request<v1::ChannelByTeamNameRequest>,
+    ) -> Result<Response<v1::Channel>, Status> {
+        let request = request.into_inner();
+        let state = self.state();
+        let team: &Team = state
+            .teams
+            .iter()
+            .find(|t| t.name == request.team_name)
+            .ok_or_else(|| Status::not_found(format!("no team named {:?}", request.team_name)))?;
+        let channel = state
+            .channels
+            .iter()
+            .find(|c| c.team_id == team.id && c.name == request.channel_name)
+            .ok_or_else(|| {
+                Status::not_found(format!("no channel named {:?}", request.channel_name))
+            })?;
+        ok(channel.clone().into())
+    }
+
+    async fn get_channel_members(
+        &self,
+        request: Request<v1::ChannelPageRequest>,
+    ) -> Result<Response<v1::ChannelMemberList>, Status> {
+        let request = request.into_inner();
+        let state = self.state();
+        state.channel(&request.channel_id)?;
+        let (skip, take) = page_of(request.page, request.per_page);
+        let members = state
+            .members
+            .iter()
+            .filter(|m| m.channel_id == request.channel_id)
+            .skip(skip)
+            .take(take)
+            .map(v1::ChannelMember::from)
+            .collect();
+        ok(v1::ChannelMemberList { members })
+    }
+
+    async fn get_users_in_channel(
+        &self,
+        request: Request<v1::ChannelPageRequest>,
+    ) -> Result<Response<v1::UserList>, Status> {
+        let request = request.into_inner();
+        let state = self.state();
+        state.channel(&request.channel_id)?;
+        let (skip, take) = page_of(request.page, request.per_page);
+        let users = state
+            .users
+            .iter()
+            .filter(|u| {
+                state
+                    .members
+                    .iter()
+                    .any(|m| m.channel_id == request.channel_id && m.user_id == u.id)
+            })
+            .skip(skip)
+            .take(take)
+            .map(v1::User::from)
+            .collect();
+        ok(v1::UserList { users })
+    }
+
+    async fn create_channel(
+        &self,
+        request: Request<v1::Channel>,
+    ) -> Result<Response<v1::Channel>, Status> {
+        let channel = Channel::from(request.into_inner());
+        if !matches!(channel.channel_type.as_str(), "O" | "P") {
+            return Err(Status::invalid_argument(
+                "a channel's type is \"O\" or \"P\"",
+            ));
+        }
+        if channel.name.is_empty() {
+            return Err(Status::invalid_argument("a channel needs a name"));
+        }
+        let mut state = self.state();
+        state.team(&channel.team_id)?;
+        if state
+            .channels
+            .iter()
+            .any(|c| c.team_id == channel.team_id && c.name == channel.name)
+        {
+            return Err(Status::already_exists(format!(
+                "the team already has a channel named {:?}",
+                channel.name
+            )));
+        }
+        let created = state.add_channel(Channel {
+            id: String::new(),
+            ..channel
+        });
+        ok(created.into())
+    }
+
+    async fn delete_channel_member(
+        &self,
+        request: Request<v1::ChannelMemberRequest>,
+    ) -> Result<Response<v1::Empty>, Status> {
+        let request = request.into_inner();
+        let mut state = self.state();
+        state.channel(&request.channel_id)?;
+        state
+            .members
+            .retain(|m| !(m.channel_id == request.channel_id && m.user_id == request.user_id));
+        ok(v1::Empty {})
+    }
+
+    async fn get_users(
+        &self,
+        request: Request<v1::GetUsersRequest>,
+    ) -> Result<Response<v1::UserList>, Status> {
+        let request = request.into_inner();
+        let state = self.state();
+        let (skip, take) = page_of(request.page, request.per_page);
+        let users = state
+            .users
+            .iter()
+            .filter(|u| {
+                request.in_team.is_empty()
+                    || state
+                        .team_members
+                        .iter()
+                        .any(|m| m.team_id == request.in_team && m.user_id == u.id)
+            })
+            .filter(|u| {
+                request.in_channel.is_empty()
+                    || state
+                        .members
+                        .iter()
+                        .any(|m| m.channel_id == request.in_channel && m.user_id == u.id)
+            })
+            .skip(skip)
+            .take(take)
+            .map(v1::User::from)
+            .collect();
+        ok(v1::UserList { users })
+    }
+
+    async fn get_post_thread(
+        &self,
+        request: Request<v1::PostIdRequest>,
+    ) -> Result<Response<v1::PostList>, Status> {
+        let post_id = request.into_inner().post_id;
+        let state = self.state();
+        let post = state
+            .posts
+            .iter()
+            .find(|p| p.id == post_id && p.delete_at == 0)
+            .ok_or_else(|| Status::not_found(format!("no post with id {post_id:?}")))?;
+        let root = if post.root_id.is_empty() {
+            post.id.clone()
+        } else {
+            post.root_id.clone()
+        };
+        let thread = state
+            .posts
+            .iter()
+            .filter(|p| p.delete_at == 0 && (p.id == root || p.root_id == root))
+            .cloned()
+            .collect();
+        ok(post_list(thread))
+    }
+
+    async fn get_posts_since(
+        &self,
+        request: Request<v1::PostsSinceRequest>,
+    ) -> Result<Response<v1::PostList>, Status> {
+        let request = request.into_inner();
+        let state = self.state();
+        state.channel(&request.channel_id)?;
+        let posts = state
+            .posts
+            .iter()
+            .filter(|p| p.channel_id == request.channel_id && p.update_at > request.since)
+            .cloned()
+            .collect();
+        ok(post_list(posts))
+    }
+
+    async fn create_bot(&self, request: Request<v1::Bot>) -> Result<Response<v1::Bot>, Status> {
+        let wanted = Bot::from(request.into_inner());
+        if wanted.username.is_empty() {
+            return Err(Status::invalid_argument("a bot needs a username"));
+        }
+        let mut state = self.state();
+        if state.users.iter().any(|u| u.username == wanted.username) {
+            return Err(Status::already_exists(format!(
+                "the username {:?} is taken",
+                wanted.username
+            )));
+        }
+        let user = state.add_user(User {
+            username: wanted.username.clone(),
+            nickname: wanted.display_name.clone(),
+            position: wanted.description.clone(),
+            is_bot: true,
+            ..User::default()
+        });
+        let bot = Bot {
+            user_id: user.id,
+            owner_id: "plugin".into(),
+            create_at: user.create_at,
+            update_at: user.create_at,
+            ..wanted
+        };
+        state.bots.push(bot.clone());
+        ok((&bot).into())
+    }
+
+    async fn get_bot(
+        &self,
+        request: Request<v1::GetBotRequest>,
+    ) -> Result<Response<v1::Bot>, Status> {
+        let request = request.into_inner();
+        let state = self.state();
+        let bot = state
+            .bots
+            .iter()
+            .find(|b| {
+                b.user_id == request.bot_user_id && (request.include_deleted || b.delete_at == 0)
+            })
+            .ok_or_else(|| {
+                Status::not_found(format!("no bot with id {:?}", request.bot_user_id))
+            })?;
+        ok(bot.into())
+    }
+
+    async fn patch_bot(
+        &self,
+        request: Request<v1::PatchBotRequest>,
+    ) -> Result<Response<v1::Bot>, Status> {
+        let request = request.into_inner();
+        let patch = BotPatch::from(request.patch.unwrap_or_default());
+        let mut state = self.state();
+        let now = state.now_ms();
+        let bot = state
+            .bots
+            .iter_mut()
+            .find(|b| b.user_id == request.bot_user_id)
+            .ok_or_else(|| {
+                Status::not_found(format!("no bot with id {:?}", request.bot_user_id))
+            })?;
+        if let Some(username) = patch.username {
+            bot.username = username;
+        }
+        if let Some(display_name) = patch.display_name {
+            bot.display_name = display_name;
+        }
+        if let Some(description) = patch.description {
+            bot.description = description;
+        }
+        bot.update_at = now;
+        ok((&*bot).into())
+    }
+
+    async fn get_license(&self, _: Request<v1::Empty>) -> Result<Response<v1::License>, Status> {
+        ok(v1::License::default())
+    }
+
+    async fn get_diagnostic_id(
+        &self,
+        _: Request<v1::Empty>,
+    ) -> Result<Response<v1::DiagnosticId>, Status> {
+        let mut state = self.state();
+        if state.diagnostic_id.is_empty() {
+            state.diagnostic_id = new_id();
+        }
+        ok(v1::DiagnosticId {
+            id: state.diagnostic_id.clone(),
+        })
+    }
+
+    /// The statuses the test set with `set_plugin_status`; NOT_FOUND for others.
+    async fn get_plugin_status(
+        &self,
+        request: Request<v1::PluginIdRequest>,
+    ) -> Result<Response<v1::PluginStatus>, Status> {
+        let plugin_id = request.into_inner().plugin_id;
+        let state = self.state();
+        let status = state
+            .plugin_statuses
+            .iter()
+            .find(|s| s.plugin_id == plugin_id)
+            .ok_or_else(|| Status::not_found(format!("no plugin {plugin_id:?} is installed")))?;
+        ok(status.into())
     }
 
     async fn get_plugin_config(

@@ -8,8 +8,8 @@ use super::{serve_on, SocketDir};
 use crate::api::Api;
 use crate::server::server_builder;
 use crate::{
-    Channel, ChannelMember, Command, FileInfo, Post, Preference, Reaction, Team, User,
-    WebSocketEvent,
+    Bot, Channel, ChannelMember, Command, FileInfo, Post, Preference, Reaction, Team, TeamMember,
+    User, WebSocketEvent,
 };
 use chorus_model::new_id;
 use chorus_plugin_protocol::v1::plugin_api_server::PluginApiServer;
@@ -110,6 +110,43 @@ impl TestServer {
     /// fresh one. Returns the stored post, ready to hand to a hook.
     pub fn add_post(&self, post: Post) -> Post {
         self.state().add_post(post)
+    }
+
+    /// A team's members (added with the API's `create_team_member`).
+    pub fn team_members(&self, team_id: &str) -> Vec<TeamMember> {
+        self.state()
+            .team_members
+            .iter()
+            .filter(|m| m.team_id == team_id)
+            .cloned()
+            .collect()
+    }
+
+    /// The bots the plugin created with `create_bot`.
+    pub fn bots(&self) -> Vec<Bot> {
+        self.state().bots.clone()
+    }
+
+    /// What `get_plugin_status` answers for `status.plugin_id` (replacing any earlier).
+    pub fn set_plugin_status(&self, status: crate::PluginStatus) {
+        let mut state = self.state();
+        state
+            .plugin_statuses
+            .retain(|s| s.plugin_id != status.plugin_id);
+        state.plugin_statuses.push(status);
+    }
+
+    /// What `get_config` answers.
+    pub fn set_server_config(&self, config: Value) {
+        self.state().server_config = config;
+    }
+
+    /// Grants a user a permission system-wide (`scope` empty) or in a team or channel
+    /// (a channel's grants do not reach its team; a team's reach its channels).
+    pub fn grant_permission(&self, user_id: &str, permission: &str, scope: &str) {
+        self.state()
+            .grants
+            .push((user_id.into(), permission.into(), scope.into()));
     }
 
     /// Sets the plugin's settings, as `get_plugin_config` returns them.

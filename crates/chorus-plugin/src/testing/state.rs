@@ -6,8 +6,8 @@
 
 use crate::LogLevel;
 use crate::{
-    Channel, ChannelMember, Command, FileInfo, Post, Preference, Reaction, Team, User,
-    WebSocketEvent,
+    Bot, Channel, ChannelMember, Command, FileInfo, Post, Preference, Reaction, Team, TeamMember,
+    User, WebSocketEvent,
 };
 use chorus_model::new_id;
 use serde_json::Value;
@@ -70,6 +70,15 @@ pub(super) struct State {
     pub(super) logs: Vec<LogEntry>,
     pub(super) config: serde_json::Map<String, Value>,
     pub(super) server_version: String,
+    pub(super) team_members: Vec<TeamMember>,
+    pub(super) bots: Vec<Bot>,
+    /// What `GetConfig` answers (the server's configuration).
+    pub(super) server_config: Value,
+    /// `(user_id, permission, team or channel id or "")` granted by the test; system
+    /// admins hold every permission.
+    pub(super) grants: Vec<(String, String, String)>,
+    pub(super) diagnostic_id: String,
+    pub(super) plugin_statuses: Vec<crate::PluginStatus>,
 }
 
 impl State {
@@ -110,6 +119,28 @@ impl State {
             .iter()
             .find(|(f, _)| f.id == id && f.delete_at == 0)
             .ok_or_else(|| Status::not_found(format!("no file with id {id:?}")))
+    }
+
+    pub(super) fn team(&self, id: &str) -> Result<&Team, Status> {
+        self.teams
+            .iter()
+            .find(|t| t.id == id)
+            .ok_or_else(|| Status::not_found(format!("no team with id {id:?}")))
+    }
+
+    /// Whether a user holds a permission: every one for system admins, else those the
+    /// test granted system-wide or in `scopes` (a team, a channel and its team).
+    pub(super) fn holds(&self, user_id: &str, permission: &str, scopes: &[&str]) -> bool {
+        let admin = self
+            .users
+            .iter()
+            .any(|u| u.id == user_id && u.roles.split_whitespace().any(|r| r == "system_admin"));
+        admin
+            || self.grants.iter().any(|(user, granted, scope)| {
+                user == user_id
+                    && granted == permission
+                    && (scope.is_empty() || scopes.contains(&scope.as_str()))
+            })
     }
 
     pub(super) fn channel(&self, id: &str) -> Result<&Channel, Status> {

@@ -72,6 +72,7 @@ async fn create_channel(
         channel_type: request.channel_type,
         header: request.header,
         purpose: request.purpose,
+        creator_id: String::new(),
     };
     let channel = state.create_channel(auth.actor(), draft).await?;
     Ok((StatusCode::CREATED, Json(channel)))

@@ -27,6 +27,9 @@ pub struct ChannelDraft {
     pub channel_type: String,
     pub header: String,
     pub purpose: String,
+    /// Who made it: the signed-in user; a plugin may name a user, who becomes its first
+    /// member.
+    pub creator_id: String,
 }
 
 impl AppState {
@@ -37,7 +40,11 @@ impl AppState {
         actor: Actor<'_>,
         draft: ChannelDraft,
     ) -> AppResult<Channel> {
-        let creator_id = actor.user_id().unwrap_or_default().to_string();
+        let creator_id = match actor {
+            Actor::User(auth) => auth.user.id.clone(),
+            Actor::Plugin(_) | Actor::System if draft.creator_id.is_empty() => String::new(),
+            Actor::Plugin(_) | Actor::System => self.require_user(&draft.creator_id).await?.id,
+        };
         require_id(&draft.team_id, "team_id")?;
         let team = load_team(self, &draft.team_id).await?;
         require_team_member(self, actor, &team.id).await?;
@@ -78,6 +85,7 @@ impl AppState {
             creator_id: creator_id.clone(),
             ..Channel::default()
         };
+        // A plugin's channel starts empty, as in Mattermost (its creator is recorded only).
         let members: Vec<&str> = actor.user_id().into_iter().collect();
         self.store
             .create_channel(&channel, &members)
@@ -90,17 +98,20 @@ impl AppState {
                     err.into()
                 }
             })?;
-        let audience = if channel.channel_type == CHANNEL_OPEN {
-            Broadcast::to_team(&team.id)
-        } else {
-            Broadcast::to_user(&creator_id)
+        let audience = match (channel.channel_type == CHANNEL_OPEN, members.first()) {
+            (true, _) => Some(Broadcast::to_team(&team.id)),
+            (false, Some(member)) => Some(Broadcast::to_user(*member)),
+            // A private channel nobody is in yet: nobody to tell.
+            (false, None) => None,
         };
-        self.publish(event(
-            events::CHANNEL_CREATED,
-            serde_json::json!({"channel_id": channel.id, "team_id": team.id}),
-            audience,
-        ))
-        .await?;
+        if let Some(audience) = audience {
+            self.publish(event(
+                events::CHANNEL_CREATED,
+                serde_json::json!({"channel_id": channel.id, "team_id": team.id}),
+                audience,
+            ))
+            .await?;
+        }
         self.plugins
             .channel_has_been_created(&actor.hook_context(), &channel);
         Ok(channel)

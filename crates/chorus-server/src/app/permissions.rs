@@ -9,6 +9,69 @@ use crate::error::{AppError, AppResult, Code};
 use crate::AppState;
 use chorus_model::{Channel, Team, CHANNEL_OPEN};
 
+/// Where a permission is asked about: the system, a team, or a channel.
+#[derive(Debug, Clone, Copy)]
+pub enum PermissionScope<'a> {
+    System,
+    Team(&'a str),
+    Channel(&'a str),
+}
+
+impl AppState {
+    /// Whether a user holds a Mattermost permission: through their system roles, and in
+    /// a team or channel also through their membership roles there (a channel's team
+    /// roles count in the channel), as Mattermost's `HasPermissionTo…` do. A
+    /// deactivated or unknown user holds none.
+    pub async fn user_has_permission(
+        &self,
+        user_id: &str,
+        permission: &str,
+        scope: PermissionScope<'_>,
+    ) -> AppResult<bool> {
+        require_id(user_id, "user_id")?;
+        let Some(user) = self.store.get_user(user_id).await? else {
+            return Ok(false);
+        };
+        if user.delete_at != 0 {
+            return Ok(false);
+        }
+        if super::roles::roles_grant(&user.roles, permission) {
+            return Ok(true);
+        }
+        let (team_id, channel_roles) = match scope {
+            PermissionScope::System => return Ok(false),
+            PermissionScope::Team(team_id) => {
+                require_id(team_id, "team_id")?;
+                (team_id.to_string(), String::new())
+            }
+            PermissionScope::Channel(channel_id) => {
+                let channel = load_channel(self, channel_id).await?;
+                let roles = self
+                    .store
+                    .get_channel_member(&channel.id, user_id)
+                    .await?
+                    .map(|m| m.roles)
+                    .unwrap_or_default();
+                (channel.team_id, roles)
+            }
+        };
+        if super::roles::roles_grant(&channel_roles, permission) {
+            return Ok(true);
+        }
+        if team_id.is_empty() {
+            return Ok(false);
+        }
+        let team_roles = self
+            .store
+            .get_team_member(&team_id, user_id)
+            .await?
+            .filter(|m| m.delete_at == 0)
+            .map(|m| m.roles)
+            .unwrap_or_default();
+        Ok(super::roles::roles_grant(&team_roles, permission))
+    }
+}
+
 /// `me` in a path means the caller.
 pub fn resolve_user_id(param: &str, actor: Actor<'_>) -> String {
     match actor.user_id() {

@@ -133,3 +133,28 @@ impl AppState {
         Ok(())
     }
 }
+
+/// The `systems` row of the deployment's telemetry id (Mattermost's name).
+const DIAGNOSTIC_ID: &str = "DiagnosticId";
+
+impl AppState {
+    /// The plugin API's `GetDiagnosticId`: made by whichever node asks first.
+    pub async fn diagnostic_id(&self) -> AppResult<String> {
+        Ok(self
+            .store
+            .system_value_or_insert(DIAGNOSTIC_ID, &chorus_model::new_id())
+            .await?)
+    }
+
+    /// The plugin API's `GetPluginStatus`: a plugin's status on this node.
+    pub fn plugin_status_here(&self, plugin_id: &str) -> AppResult<chorus_model::PluginStatus> {
+        self.plugins
+            .statuses()
+            .into_iter()
+            .find(|s| s.plugin_id == plugin_id)
+            .ok_or_else(|| {
+                Code::PluginNotFound
+                    .with_message(format!("No plugin with id {plugin_id:?} is installed."))
+            })
+    }
+}

@@ -150,6 +150,15 @@ fn all_roles() -> impl Iterator<Item = Role> {
 }
 
 /// Mattermost's rule for role names: 1-64 of `[a-z0-9_]`.
+/// Whether any of the space-separated built-in `roles` grants `permission`; unknown
+/// role names grant nothing.
+pub fn roles_grant(roles: &str, permission: &str) -> bool {
+    roles
+        .split_whitespace()
+        .filter_map(|name| role_by_name(name).ok())
+        .any(|role| role.permissions.iter().any(|p| p == permission))
+}
+
 pub fn valid_role_name(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= 64

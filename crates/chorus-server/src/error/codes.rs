@@ -121,6 +121,7 @@ codes! {
     ChannelNotFound = ("app.channel.get.existing.app_error", NOT_FOUND, NotFound, "Unable to find the channel."),
     ChannelNameNotFound = ("app.channel.get_by_name.missing.app_error", NOT_FOUND, NotFound, "Unable to find the channel."),
     ChannelMemberNotFound = ("app.channel.get_member.missing.app_error", NOT_FOUND, NotFound, "Unable to find the channel member."),
+    TeamMemberNotFound = ("app.team.get_member.missing.app_error", NOT_FOUND, NotFound, "Unable to find the team member."),
     ChannelNameInvalid = ("model.channel.is_valid.name.app_error", BAD_REQUEST, InvalidArgument, "The channel name is not valid."),
     ChannelDisplayNameInvalid = ("model.channel.is_valid.display_name.app_error", BAD_REQUEST, InvalidArgument, "The channel display name is not valid."),
     ChannelHeaderInvalid = ("model.channel.is_valid.header.app_error", BAD_REQUEST, InvalidArgument, "The channel header is not valid."),

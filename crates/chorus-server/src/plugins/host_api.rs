@@ -8,12 +8,16 @@
 //! it.
 
 use super::SharedContext;
+use crate::api::extract::{DEFAULT_PER_PAGE, MAX_PER_PAGE};
+use crate::app::channels::ChannelDraft;
 use crate::app::files::FileQuery;
+use crate::app::permissions::PermissionScope;
 use crate::app::plugins::PluginEvent;
+use crate::app::posts::{HistoryRead, ThreadRead};
 use crate::app::preferences::Batch;
 use crate::app::Actor;
 use crate::error::{AppError, Code};
-use crate::store::{FileFilter, KvWrite};
+use crate::store::{FileFilter, KvWrite, UserFilter};
 use crate::AppState;
 use chorus_model as model;
 use chorus_plugin_protocol::v1;
@@ -118,7 +122,46 @@ impl HostApi {
     fn actor(&self) -> Actor<'_> {
         Actor::Plugin(&self.plugin_id)
     }
+
+    async fn permission(
+        &self,
+        request: &v1::PermissionRequest,
+        scope: PermissionScope<'_>,
+    ) -> Reply<v1::PermissionAnswer> {
+        let allowed = self
+            .app()?
+            .user_has_permission(&request.user_id, &request.permission, scope)
+            .await
+            .map_err(status_of)?;
+        Ok(Response::new(v1::PermissionAnswer { allowed }))
+    }
+
+    async fn users(&self, filter: UserFilter, page: i64, per_page: i64) -> Reply<v1::UserList> {
+        let (page, per_page) = paging(page, per_page);
+        let users = self
+            .app()?
+            .list_users(self.actor(), &filter, page, per_page)
+            .await
+            .map_err(status_of)?;
+        Ok(Response::new(v1::UserList {
+            users: users.iter().map(v1::User::from).collect(),
+        }))
+    }
 }
+
+/// A page as the API asks for it: 0 items means Mattermost's default.
+fn paging(page: i64, per_page: i64) -> (i64, i64) {
+    let per_page = if per_page <= 0 {
+        DEFAULT_PER_PAGE
+    } else {
+        per_page.min(MAX_PER_PAGE)
+    };
+    (page.max(0), per_page)
+}
+
+/// Every team `GetTeams` answers, at most: teams are few, but a bound keeps a reply
+/// within a message.
+const TEAMS_MAX: i64 = 10_000;
 
 #[tonic::async_trait]
 impl PluginApi for HostApi {
@@ -466,6 +509,285 @@ impl PluginApi for HostApi {
         };
         self.app()?.open_dialog(open).await.map_err(status_of)?;
         Ok(Response::new(v1::Empty {}))
+    }
+
+    async fn get_config(&self, _request: Request<v1::Empty>) -> Reply<v1::ConfigJson> {
+        let config = self
+            .app()?
+            .running_config(self.actor())
+            .await
+            .map_err(status_of)?;
+        Ok(Response::new(v1::ConfigJson {
+            config_json: config.to_string(),
+        }))
+    }
+
+    async fn has_permission_to(
+        &self,
+        request: Request<v1::PermissionRequest>,
+    ) -> Reply<v1::PermissionAnswer> {
+        let request = request.into_inner();
+        self.permission(&request, PermissionScope::System).await
+    }
+
+    async fn has_permission_to_team(
+        &self,
+        request: Request<v1::PermissionRequest>,
+    ) -> Reply<v1::PermissionAnswer> {
+        let request = request.into_inner();
+        self.permission(&request, PermissionScope::Team(&request.team_id))
+            .await
+    }
+
+    async fn has_permission_to_channel(
+        &self,
+        request: Request<v1::PermissionRequest>,
+    ) -> Reply<v1::PermissionAnswer> {
+        let request = request.into_inner();
+        self.permission(&request, PermissionScope::Channel(&request.channel_id))
+            .await
+    }
+
+    async fn get_team_by_name(&self, request: Request<v1::TeamByNameRequest>) -> Reply<v1::Team> {
+        let team = self
+            .app()?
+            .team_by_name(self.actor(), &request.into_inner().name)
+            .await
+            .map_err(status_of)?;
+        Ok(Response::new((&team).into()))
+    }
+
+    async fn get_teams(&self, _request: Request<v1::Empty>) -> Reply<v1::TeamList> {
+        let teams = self
+            .app()?
+            .visible_teams(self.actor(), 0, TEAMS_MAX)
+            .await
+            .map_err(status_of)?;
+        Ok(Response::new(v1::TeamList {
+            teams: teams.iter().map(v1::Team::from).collect(),
+        }))
+    }
+
+    async fn get_team_member(
+        &self,
+        request: Request<v1::TeamMemberRequest>,
+    ) -> Reply<v1::TeamMember> {
+        let request = request.into_inner();
+        let member = self
+            .app()?
+            .store
+            .get_team_member(&request.team_id, &request.user_id)
+            .await
+            .map_err(|e| status_of(e.into()))?
+            .filter(|m| m.delete_at == 0);
+        Ok(Response::new(
+            (&found(member, Code::TeamMemberNotFound)?).into(),
+        ))
+    }
+
+    async fn get_team_members(
+        &self,
+        request: Request<v1::TeamPageRequest>,
+    ) -> Reply<v1::TeamMemberList> {
+        let request = request.into_inner();
+        let (page, per_page) = paging(request.page, request.per_page);
+        let members = self
+            .app()?
+            .team_members(self.actor(), &request.team_id, page, per_page)
+            .await
+            .map_err(status_of)?;
+        Ok(Response::new(v1::TeamMemberList {
+            members: members.iter().map(v1::TeamMember::from).collect(),
+        }))
+    }
+
+    async fn create_team_member(
+        &self,
+        request: Request<v1::TeamMemberRequest>,
+    ) -> Reply<v1::TeamMember> {
+        let request = request.into_inner();
+        let member = self
+            .app()?
+            .add_team_member(self.actor(), &request.team_id, &request.user_id)
+            .await
+            .map_err(status_of)?;
+        Ok(Response::new((&member).into()))
+    }
+
+    async fn get_channel_by_name_for_team_name(
+        &self,
+        request: Request<v1::ChannelByTeamNameRequest>,
+    ) -> Reply<v1::Channel> {
+        let request = request.into_inner();
+        let app = self.app()?;
+        let team = app
+            .team_by_name(self.actor(), &request.team_name)
+            .await
+            .map_err(status_of)?;
+        let channel = app
+            .channel_by_name(self.actor(), &team.id, &request.channel_name)
+            .await
+            .map_err(status_of)?;
+        Ok(Response::new((&channel).into()))
+    }
+
+    async fn get_channel_members(
+        &self,
+        request: Request<v1::ChannelPageRequest>,
+    ) -> Reply<v1::ChannelMemberList> {
+        let request = request.into_inner();
+        let (page, per_page) = paging(request.page, request.per_page);
+        let members = self
+            .app()?
+            .channel_members(self.actor(), &request.channel_id)
+            .await
+            .map_err(status_of)?;
+        Ok(Response::new(v1::ChannelMemberList {
+            members: members
+                .iter()
+                .skip(usize::try_from(page * per_page).unwrap_or(usize::MAX))
+                .take(usize::try_from(per_page).unwrap_or(0))
+                .map(v1::ChannelMember::from)
+                .collect(),
+        }))
+    }
+
+    async fn get_users_in_channel(
+        &self,
+        request: Request<v1::ChannelPageRequest>,
+    ) -> Reply<v1::UserList> {
+        let request = request.into_inner();
+        let filter = UserFilter {
+            in_channel: Some(request.channel_id),
+            ..UserFilter::default()
+        };
+        self.users(filter, request.page, request.per_page).await
+    }
+
+    async fn create_channel(&self, request: Request<v1::Channel>) -> Reply<v1::Channel> {
+        let channel = request.into_inner();
+        let draft = ChannelDraft {
+            team_id: channel.team_id,
+            name: channel.name,
+            display_name: channel.display_name,
+            channel_type: channel.r#type,
+            header: channel.header,
+            purpose: channel.purpose,
+            creator_id: channel.creator_id,
+        };
+        let created = self
+            .app()?
+            .create_channel(self.actor(), draft)
+            .await
+            .map_err(status_of)?;
+        Ok(Response::new((&created).into()))
+    }
+
+    async fn delete_channel_member(
+        &self,
+        request: Request<v1::ChannelMemberRequest>,
+    ) -> Reply<v1::Empty> {
+        let request = request.into_inner();
+        self.app()?
+            .remove_channel_member(self.actor(), &request.channel_id, &request.user_id)
+            .await
+            .map_err(status_of)?;
+        Ok(Response::new(v1::Empty {}))
+    }
+
+    async fn get_users(&self, request: Request<v1::GetUsersRequest>) -> Reply<v1::UserList> {
+        let request = request.into_inner();
+        let filter = UserFilter {
+            in_team: Some(request.in_team).filter(|t| !t.is_empty()),
+            in_channel: Some(request.in_channel).filter(|c| !c.is_empty()),
+            ..UserFilter::default()
+        };
+        self.users(filter, request.page, request.per_page).await
+    }
+
+    async fn get_post_thread(&self, request: Request<v1::PostIdRequest>) -> Reply<v1::PostList> {
+        let post_id = request.into_inner().post_id;
+        let thread = self
+            .app()?
+            .thread(self.actor(), &post_id, ThreadRead::Whole)
+            .await
+            .map_err(status_of)?;
+        Ok(Response::new((&thread).into()))
+    }
+
+    async fn get_posts_since(
+        &self,
+        request: Request<v1::PostsSinceRequest>,
+    ) -> Reply<v1::PostList> {
+        let request = request.into_inner();
+        let posts = self
+            .app()?
+            .channel_history(
+                self.actor(),
+                &request.channel_id,
+                HistoryRead::Since(request.since),
+                0,
+                MAX_PER_PAGE,
+            )
+            .await
+            .map_err(status_of)?;
+        Ok(Response::new((&posts).into()))
+    }
+
+    async fn create_bot(&self, request: Request<v1::Bot>) -> Reply<v1::Bot> {
+        let bot = request.into_inner();
+        let patch = model::BotPatch {
+            username: Some(bot.username),
+            display_name: Some(bot.display_name),
+            description: Some(bot.description),
+        };
+        let created = self
+            .app()?
+            .create_bot(self.actor(), patch)
+            .await
+            .map_err(status_of)?;
+        Ok(Response::new((&created).into()))
+    }
+
+    async fn get_bot(&self, request: Request<v1::GetBotRequest>) -> Reply<v1::Bot> {
+        let request = request.into_inner();
+        let bot = self
+            .app()?
+            .get_bot(self.actor(), &request.bot_user_id, request.include_deleted)
+            .await
+            .map_err(status_of)?;
+        Ok(Response::new((&bot).into()))
+    }
+
+    async fn patch_bot(&self, request: Request<v1::PatchBotRequest>) -> Reply<v1::Bot> {
+        let request = request.into_inner();
+        let patch = request.patch.unwrap_or_default().into();
+        let bot = self
+            .app()?
+            .patch_bot(self.actor(), &request.bot_user_id, patch)
+            .await
+            .map_err(status_of)?;
+        Ok(Response::new((&bot).into()))
+    }
+
+    async fn get_license(&self, _request: Request<v1::Empty>) -> Reply<v1::License> {
+        Ok(Response::new(v1::License::default()))
+    }
+
+    async fn get_diagnostic_id(&self, _request: Request<v1::Empty>) -> Reply<v1::DiagnosticId> {
+        let id = self.app()?.diagnostic_id().await.map_err(status_of)?;
+        Ok(Response::new(v1::DiagnosticId { id }))
+    }
+
+    async fn get_plugin_status(
+        &self,
+        request: Request<v1::PluginIdRequest>,
+    ) -> Reply<v1::PluginStatus> {
+        let status = self
+            .app()?
+            .plugin_status_here(&request.into_inner().plugin_id)
+            .map_err(status_of)?;
+        Ok(Response::new((&status).into()))
     }
 
     async fn get_user(&self, request: Request<v1::UserIdRequest>) -> Reply<v1::User> {

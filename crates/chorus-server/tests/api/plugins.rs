@@ -4,7 +4,7 @@
 
 use crate::both_backends;
 use crate::common::{
-    assert_error, plugin_bundle, process_alive, Backend, Endpoint, TestServer, Ws,
+    assert_error, id, plugin_bundle, process_alive, Backend, Endpoint, TestServer, Ws,
 };
 use chorus_server::store::KvWrite;
 use reqwest::{Method, StatusCode};
@@ -1506,5 +1506,135 @@ async fn plugins_cannot_reach_each_others_kv_keys() {
     assert_eq!(demo_counter.status(), StatusCode::OK);
     let body: Value = demo_counter.json().await.unwrap();
     assert_eq!(body["value"], 2, "demo's counter changed: {body}");
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_wider_plugin_api_reads_and_changes_the_real_server() {
+    let Some(server) = plugin_server(Backend::Sqlite).await else {
+        return;
+    };
+    let (admin, _) = server.user("admin").await;
+    admin.install_plugin(plugin_bundle("demo", "demo")).await;
+    let team_id = id(&admin.team("t1").await);
+    let other_team_id = id(&admin.team("t2").await);
+    let channel_id = id(&admin.channel(&team_id, "c1", "O").await);
+    let (bob, bob_user) = server.member(&admin, &team_id, "bob").await;
+    let bob_id = id(&bob_user);
+    admin.add_to_channel(&channel_id, &bob_id).await;
+    let demo = |api: &crate::common::Api, words: &str| {
+        let api = api.clone();
+        let channel_id = channel_id.clone();
+        let words = words.to_string();
+        async move { demo_command(&api, &channel_id, &words).await }
+    };
+
+    // Teams: by name, all of them, members; CreateTeamMember joins the default channels.
+    assert_eq!(
+        demo(&bob, "team").await,
+        "team t1 (same by name: yes), 2 teams, you are team_user, 2 members"
+    );
+    assert_eq!(
+        demo(&bob, "jointeam t2").await,
+        "you joined t2 as team_user"
+    );
+    let (_, my_teams) = bob.get("/users/me/teams").await;
+    assert!(my_teams
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|t| t["id"] == json!(other_team_id)));
+    let (_, town) = bob
+        .get(&format!("/teams/{other_team_id}/channels/name/town-square"))
+        .await;
+    assert!(admin.channel_member_ids(&id(&town)).await.contains(&bob_id));
+
+    // Channels and users as the plugin reads them.
+    assert_eq!(
+        demo(&bob, "members").await,
+        "~c1 (same by team name: yes): 2 members (admin, bob), 2 users in the team"
+    );
+
+    // Permissions follow the built-in roles: posting comes with channel membership,
+    // making channels with team membership (and reaches the team's channels), managing
+    // the system with the system admin role alone.
+    assert_eq!(
+        demo(&bob, "can create_post").await,
+        "create_post: system no, team no, channel yes"
+    );
+    assert_eq!(
+        demo(&bob, "can create_public_channel").await,
+        "create_public_channel: system no, team yes, channel yes"
+    );
+    assert_eq!(
+        demo(&bob, "can manage_system").await,
+        "manage_system: system no, team no, channel no"
+    );
+    assert_eq!(
+        demo(&admin, "can manage_system").await,
+        "manage_system: system yes, team yes, channel yes"
+    );
+
+    // A private channel made by the plugin: its creator recorded, and only the user
+    // the plugin added is in it; nobody else was told of it.
+    let created = demo(&bob, "newchannel plans").await;
+    let plans_id = created.rsplit(['(', ')']).nth(1).unwrap().to_string();
+    let (_, plans) = bob.get(&format!("/channels/{plans_id}")).await;
+    assert_eq!(plans["type"], "P");
+    assert_eq!(plans["creator_id"], json!(bob_id));
+    assert_eq!(
+        admin.channel_member_ids(&plans_id).await,
+        vec![bob_id.clone()]
+    );
+    let reply = demo_command(&bob, &channel_id, "newchannel plans").await;
+    assert!(reply.contains("failed"), "{reply}");
+
+    // DeleteChannelMember, GetPostThread, GetPostsSince.
+    let root = bob.create_post(&channel_id, "root").await;
+    let (status, _) = bob
+        .post(
+            "/posts",
+            json!({"channel_id": channel_id, "root_id": root["id"], "message": "reply"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert_eq!(
+        demo(&bob, &format!("thread {}", id(&root))).await,
+        "the thread has 2 posts"
+    );
+    // Changed after `since`, as Mattermost's: the root at `since` itself is left out.
+    let since = root["create_at"].as_i64().unwrap() - 1;
+    let changed = demo(&bob, &format!("since {since}")).await;
+    assert!(changed.starts_with("2 posts changed"), "{changed}");
+    assert_eq!(
+        demo(&admin, "kick bob").await,
+        "removed @bob from this channel"
+    );
+    assert!(!admin
+        .channel_member_ids(&channel_id)
+        .await
+        .contains(&bob_id));
+
+    // CreateBot, PatchBot, GetBot: owned by the plugin.
+    let bot = demo(&admin, "bot helper").await;
+    assert!(
+        bot.contains("owner com.chorus.demo, description \"patched\""),
+        "{bot}"
+    );
+    let (_, helper) = admin.get("/users/username/helper").await;
+    assert_eq!(helper["is_bot"], true);
+
+    // GetConfig hides the data source; no licence; one diagnostic id; the plugin runs.
+    let report = demo(&admin, "server").await;
+    assert!(
+        report.starts_with("data source \"********\", licence none, diagnostic id "),
+        "{report}"
+    );
+    assert!(report.ends_with("com.chorus.demo is running"), "{report}");
+    let diagnostic = |text: &str| text.split("diagnostic id ").nth(1).unwrap()[..26].to_string();
+    assert_eq!(
+        diagnostic(&report),
+        diagnostic(&demo(&admin, "server").await)
+    );
     server.stop().await;
 }
