@@ -73,6 +73,14 @@ macro_rules! for_each_hook {
                 (&ctx, member: TeamMember, actor_id: Option<String> as Option<&str>) -> ();
             unary UserHasLoggedIn = "UserHasLoggedIn", user_has_logged_in: Notification,
                 UserEvent => Empty, (&ctx, user: User) -> ();
+            unary UserWillLogIn = "UserWillLogIn", user_will_log_in: Synchronous,
+                UserEvent => UserWillLogInResponse, (&ctx, user: User) -> LoginDecision;
+            unary OnWebSocketConnect = "OnWebSocketConnect", on_web_socket_connect: Notification,
+                WebSocketConnection => Empty,
+                (connection_id: String as &str, user_id: String as &str) -> ();
+            unary OnWebSocketDisconnect = "OnWebSocketDisconnect", on_web_socket_disconnect: Notification,
+                WebSocketConnection => Empty,
+                (connection_id: String as &str, user_id: String as &str) -> ();
             unary ExecuteCommand = "ExecuteCommand", execute_command: Synchronous,
                 ExecuteCommandRequest => CommandResponse,
                 (&ctx, args: CommandArgs) -> CommandResponse;
@@ -189,6 +197,7 @@ mod tests {
                 Hook::MessageWillBePosted,
                 Hook::MessageWillBeUpdated,
                 Hook::FileWillBeUploaded,
+                Hook::UserWillLogIn,
                 Hook::ExecuteCommand,
                 Hook::ServeHttp
             ]

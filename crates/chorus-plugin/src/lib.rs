@@ -62,7 +62,7 @@ pub use chorus_model::{
 };
 pub use cluster::{ClusterJob, ClusterMutex, ClusterMutexGuard, JobHandle};
 pub use http::{HttpRequest, HttpResponse, HTTP_CHUNK_SIZE};
-pub use plugin::{FileDecision, Hook, HookError, HookKind, Plugin, PostDecision};
+pub use plugin::{FileDecision, Hook, HookError, HookKind, LoginDecision, Plugin, PostDecision};
 pub use server::{serve, NOT_STARTED_BY_SERVER};
 pub use types::{ClusterEvent, Context};
 

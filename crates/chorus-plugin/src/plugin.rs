@@ -51,6 +51,14 @@ pub enum FileDecision {
     Reject(String),
 }
 
+/// What `UserWillLogIn` decides about a login.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LoginDecision {
+    Allow,
+    /// Refuse it; the reason is shown to the user.
+    Reject(String),
+}
+
 /// A Chorus server plugin. Implement the hooks you need with `async fn`, list them in
 /// [`Plugin::implemented`], and hand the plugin to [`crate::serve`] in `main`.
 ///
@@ -273,6 +281,41 @@ pub trait Plugin: Send + Sync + 'static {
         user: User,
     ) -> impl Future<Output = Result<(), HookError>> + Send {
         let _ = (api, ctx, user);
+        async { Ok(()) }
+    }
+
+    /// A user gave the right password and is about to be let in (no session exists
+    /// yet): allow or refuse the login. Bots and personal access tokens do not log in.
+    fn user_will_log_in(
+        &self,
+        api: &Api,
+        ctx: &Context,
+        user: User,
+    ) -> impl Future<Output = Result<LoginDecision, HookError>> + Send {
+        let _ = (api, ctx, user);
+        async { Ok(LoginDecision::Allow) }
+    }
+
+    /// A websocket of `user_id` attached to this node (`connection_id` is the one its
+    /// `hello` carries).
+    fn on_web_socket_connect(
+        &self,
+        api: &Api,
+        connection_id: String,
+        user_id: String,
+    ) -> impl Future<Output = Result<(), HookError>> + Send {
+        let _ = (api, connection_id, user_id);
+        async { Ok(()) }
+    }
+
+    /// A websocket of `user_id` closed on this node.
+    fn on_web_socket_disconnect(
+        &self,
+        api: &Api,
+        connection_id: String,
+        user_id: String,
+    ) -> impl Future<Output = Result<(), HookError>> + Send {
+        let _ = (api, connection_id, user_id);
         async { Ok(()) }
     }
 

@@ -5,7 +5,7 @@
 //! the hook table's business (`chorus_plugin_protocol::for_each_hook!`); the model types
 //! inside the messages convert with `chorus_plugin_protocol::convert`.
 
-use crate::plugin::{FileDecision, HookError, PostDecision};
+use crate::plugin::{FileDecision, HookError, LoginDecision, PostDecision};
 use crate::{
     Channel, ChannelMember, ClusterEvent, CommandArgs, CommandResponse, Context, FileInfo, Post,
     Reaction, TeamMember, User,
@@ -42,6 +42,12 @@ pub(crate) trait HarnessArg<T> {
 impl<T> HarnessArg<T> for T {
     fn into_arg(self) -> T {
         self
+    }
+}
+
+impl HarnessArg<String> for &str {
+    fn into_arg(self) -> String {
+        self.to_string()
     }
 }
 
@@ -178,6 +184,50 @@ impl HookRequest for v1::ExecuteCommandRequest {
 
     fn acting_user((args,): &Self::Args) -> &str {
         &args.user_id
+    }
+}
+
+/// Websocket connections carry no context: the user is the connection's.
+impl HookRequest for v1::WebSocketConnection {
+    type Args = (String, String);
+
+    fn into_args(self) -> (Context, Self::Args) {
+        (Context::default(), (self.connection_id, self.user_id))
+    }
+
+    fn from_args(_: Context, (connection_id, user_id): Self::Args) -> Self {
+        v1::WebSocketConnection {
+            connection_id,
+            user_id,
+        }
+    }
+
+    fn acting_user((_, user_id): &Self::Args) -> &str {
+        user_id
+    }
+}
+
+impl HookReply for v1::UserWillLogInResponse {
+    type Output = LoginDecision;
+
+    fn from_result(result: Result<LoginDecision, HookError>) -> Result<Self, Status> {
+        Ok(match result.map_err(failed)? {
+            LoginDecision::Allow => v1::UserWillLogInResponse::default(),
+            // An empty reason would read as "let them in".
+            LoginDecision::Reject(reason) if reason.is_empty() => v1::UserWillLogInResponse {
+                rejection_reason: "rejected by a plugin".into(),
+            },
+            LoginDecision::Reject(reason) => v1::UserWillLogInResponse {
+                rejection_reason: reason,
+            },
+        })
+    }
+
+    fn into_output(self) -> Result<LoginDecision, String> {
+        Ok(match self.rejection_reason {
+            reason if reason.is_empty() => LoginDecision::Allow,
+            reason => LoginDecision::Reject(reason),
+        })
     }
 }
 

@@ -21,6 +21,9 @@ pub(crate) struct Config {
     pub(crate) reject_word_enabled: bool,
     #[serde(rename = "RejectWord", alias = "rejectword")]
     pub(crate) reject_word: String,
+    /// Usernames (comma-separated) whose logins `UserWillLogIn` refuses.
+    #[serde(rename = "BlockedUsers", alias = "blockedusers")]
+    pub(crate) blocked_users: String,
 }
 
 impl Default for Config {
@@ -30,6 +33,7 @@ impl Default for Config {
             greeting: "Hello".into(),
             reject_word_enabled: true,
             reject_word: "forbidden".into(),
+            blocked_users: String::new(),
         }
     }
 }
@@ -92,7 +96,8 @@ impl Demo {
     /// | `MessageHasBeenPosted/Updated/Deleted` | the post id |
     /// | `ReactionHasBeenAdded/Removed` | the post id |
     /// | `ChannelHasBeenCreated` | the channel id |
-    /// | `UserHasBeenCreated`, `UserHasLoggedIn` | the user id |
+    /// | `UserHasBeenCreated`, `UserHasLoggedIn`, `UserWillLogIn` | the user id |
+    /// | `OnWebSocketConnect`, `OnWebSocketDisconnect` | the user id |
     /// | `UserHasJoinedChannel`, `UserHasLeftChannel` | `<channel id>:<user id>` |
     /// | `UserHasJoinedTeam` | `<team id>:<user id>` |
     /// | `ExecuteCommand` | the caller's user id |

@@ -5,8 +5,8 @@
 use crate::demo::{Demo, TRIGGER};
 use chorus_plugin::{
     Api, Channel, ChannelMember, ClusterEvent, Command, CommandArgs, CommandResponse, Context,
-    FileDecision, FileInfo, Hook, HookError, HttpRequest, HttpResponse, LogLevel, Plugin, Post,
-    PostDecision, Reaction, TeamMember, User,
+    FileDecision, FileInfo, Hook, HookError, HttpRequest, HttpResponse, LogLevel, LoginDecision,
+    Plugin, Post, PostDecision, Reaction, TeamMember, User,
 };
 use serde_json::json;
 
@@ -294,6 +294,57 @@ impl Plugin for Demo {
             json!({ "user": user }),
         )
         .await?;
+        Ok(())
+    }
+
+    /// Refuses the users listed in `BlockedUsers` (usernames, comma-separated).
+    async fn user_will_log_in(
+        &self,
+        api: &Api,
+        ctx: &Context,
+        user: User,
+    ) -> Result<LoginDecision, HookError> {
+        let blocked = self
+            .config()
+            .blocked_users
+            .split(',')
+            .any(|name| name.trim() == user.username);
+        self.record(
+            api,
+            Hook::UserWillLogIn,
+            &user.id,
+            Some(ctx),
+            json!({ "user": user, "blocked": blocked }),
+        )
+        .await?;
+        Ok(if blocked {
+            LoginDecision::Reject(format!("@{} may not log in (BlockedUsers)", user.username))
+        } else {
+            LoginDecision::Allow
+        })
+    }
+
+    async fn on_web_socket_connect(
+        &self,
+        api: &Api,
+        connection_id: String,
+        user_id: String,
+    ) -> Result<(), HookError> {
+        let data = json!({ "connection_id": connection_id, "user_id": user_id });
+        self.record(api, Hook::OnWebSocketConnect, &user_id, None, data)
+            .await?;
+        Ok(())
+    }
+
+    async fn on_web_socket_disconnect(
+        &self,
+        api: &Api,
+        connection_id: String,
+        user_id: String,
+    ) -> Result<(), HookError> {
+        let data = json!({ "connection_id": connection_id, "user_id": user_id });
+        self.record(api, Hook::OnWebSocketDisconnect, &user_id, None, data)
+            .await?;
         Ok(())
     }
 

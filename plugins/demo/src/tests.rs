@@ -772,3 +772,39 @@ async fn the_demo_reads_teams_channels_permissions_bots_and_the_server() {
     );
     assert!(report.ends_with("com.chorus.demo is running"), "{report}");
 }
+
+#[tokio::test]
+async fn logins_of_blocked_users_are_refused_and_sockets_recorded() {
+    let (harness, alice, _) = started().await;
+    let server = harness.server();
+    assert_eq!(
+        harness.user_will_log_in(alice.clone()).await.unwrap(),
+        chorus_plugin::LoginDecision::Allow
+    );
+    server.set_config(json!({"Greeting": "Hi", "BlockedUsers": "mallory, alice"}));
+    harness.on_configuration_change().await.unwrap();
+    assert_eq!(
+        harness.user_will_log_in(alice.clone()).await.unwrap(),
+        chorus_plugin::LoginDecision::Reject("@alice may not log in (BlockedUsers)".into())
+    );
+    assert_eq!(
+        server
+            .kv_json(&format!("hook:UserWillLogIn:{}", alice.id))
+            .unwrap()["blocked"],
+        true
+    );
+    harness
+        .on_web_socket_connect("conn-1", &alice.id)
+        .await
+        .unwrap();
+    harness
+        .on_web_socket_disconnect("conn-1", &alice.id)
+        .await
+        .unwrap();
+    for hook in ["OnWebSocketConnect", "OnWebSocketDisconnect"] {
+        let record = server
+            .kv_json(&format!("hook:{hook}:{}", alice.id))
+            .unwrap();
+        assert_eq!(record["connection_id"], "conn-1", "{hook}");
+    }
+}

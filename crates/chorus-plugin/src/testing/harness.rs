@@ -4,7 +4,7 @@
 use super::{serve_on, SocketDir, TestServer};
 use crate::api::Api;
 use crate::http::{HttpRequest, HttpResponse};
-use crate::plugin::{FileDecision, Hook, Plugin, PostDecision};
+use crate::plugin::{FileDecision, Hook, LoginDecision, Plugin, PostDecision};
 use crate::server::{hooks_server, server_builder};
 use crate::wire::{HarnessArg, HookReply, HookRequest};
 use crate::{

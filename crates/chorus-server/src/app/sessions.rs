@@ -137,6 +137,15 @@ impl AppState {
             return Err(account_locked());
         }
         let user = record.user.clone();
+        if let Err(rejection) = self
+            .plugins
+            .user_will_log_in(&HookContext::for_user(&user.id, ""), &user)
+            .await
+        {
+            tracing::info!(%address, user_id = %user.id, reason = %rejection.0, "login rejected by a plugin");
+            return Err(Code::LoginRejectedByPlugin
+                .with_message(format!("Login rejected by plugin: {}", rejection.0)));
+        }
         let session = Session {
             id: new_id(),
             token: new_id(),

@@ -84,10 +84,19 @@ impl AppState {
         now_millis() - (self.config.cluster_settings.node_timeout_seconds as i64) * 1000
     }
 
+    /// A socket of `user_id` attached to this node: plugins hear of it.
+    pub fn socket_opened(&self, user_id: &str, connection_id: &str) {
+        self.plugins.on_web_socket_connect(connection_id, user_id);
+    }
+
     /// A socket of `user_id` closed on this node.
-    pub async fn socket_closed(&self, user_id: &str) {
-        let _order = self.presence_lock.order(user_id).await;
-        self.record_presence(user_id, None).await;
+    pub async fn socket_closed(&self, user_id: &str, connection_id: &str) {
+        {
+            let _order = self.presence_lock.order(user_id).await;
+            self.record_presence(user_id, None).await;
+        }
+        self.plugins
+            .on_web_socket_disconnect(connection_id, user_id);
     }
 
     /// Records whether this node holds a live socket of `user_id`, and turns the user

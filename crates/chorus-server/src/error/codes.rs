@@ -225,6 +225,8 @@ codes! {
     CommandWebhookUsedUp = ("app.command_webhook.try_use.invalid", BAD_REQUEST, InvalidArgument, "This response URL has been used the most times it may be (5)."),
     CommandWebhookCommand = ("web.command_webhook.command.app_error", BAD_REQUEST, InvalidArgument, "The command this response URL belongs to no longer exists."),
 
+    /// Mattermost uses the message itself as the id; Chorus gives it a stable one.
+    LoginRejectedByPlugin = ("app.user.login.rejected_by_plugin.app_error", BAD_REQUEST, InvalidArgument, "Login rejected by plugin."),
     CustomStatusDisabled = ("api.custom_status.disabled", NOT_IMPLEMENTED, Unimplemented, "Custom statuses are disabled on this server (TeamSettings.EnableCustomUserStatuses)."),
 
     // Interactive messages and dialogs.

@@ -443,6 +443,58 @@ impl PluginManager {
         });
     }
 
+    /// `UserWillLogIn`: every plugin implementing it, in turn; the first rejection
+    /// refuses the login. A plugin that fails or is late lets it through (fail open).
+    pub async fn user_will_log_in(
+        &self,
+        context: &HookContext,
+        user: &User,
+    ) -> Result<(), Rejection> {
+        for plugin in self.implementing(Hook::UserWillLogIn) {
+            let request = v1::UserEvent {
+                context: Some(context.to_wire(&self.context.node_id)),
+                user: Some(user.into()),
+            };
+            let mut hooks = plugin.hooks.clone();
+            let Some(reply) = self
+                .call_sync(
+                    &plugin,
+                    Hook::UserWillLogIn,
+                    hooks.user_will_log_in(request),
+                )
+                .await
+            else {
+                continue;
+            };
+            if !reply.rejection_reason.is_empty() {
+                return Err(Rejection(reply.rejection_reason));
+            }
+        }
+        Ok(())
+    }
+
+    pub fn on_web_socket_connect(&self, connection_id: &str, user_id: &str) {
+        let event = v1::WebSocketConnection {
+            connection_id: connection_id.to_string(),
+            user_id: user_id.to_string(),
+        };
+        self.notify(Hook::OnWebSocketConnect, move |plugin| {
+            let event = event.clone();
+            async move { plugin.hooks.clone().on_web_socket_connect(event).await }
+        });
+    }
+
+    pub fn on_web_socket_disconnect(&self, connection_id: &str, user_id: &str) {
+        let event = v1::WebSocketConnection {
+            connection_id: connection_id.to_string(),
+            user_id: user_id.to_string(),
+        };
+        self.notify(Hook::OnWebSocketDisconnect, move |plugin| {
+            let event = event.clone();
+            async move { plugin.hooks.clone().on_web_socket_disconnect(event).await }
+        });
+    }
+
     pub fn user_has_logged_in(&self, context: &HookContext, user: &User) {
         let event = v1::UserEvent {
             context: Some(context.to_wire(&self.context.node_id)),

@@ -70,6 +70,9 @@ pub async fn serve_socket(
             .await;
     }
     drop(order);
+    if let Ok(attached) = &attached {
+        state.socket_opened(&identity.user_id, &attached.conn.id);
+    }
     let Attached {
         conn,
         generation,
@@ -102,7 +105,7 @@ pub async fn serve_socket(
             .is_err()
         {
             state.hub.detach(&conn, generation);
-            state.socket_closed(&identity.user_id).await;
+            state.socket_closed(&identity.user_id, &conn.id).await;
             return;
         }
     }
@@ -135,7 +138,7 @@ pub async fn serve_socket(
         }
     }
     state.hub.detach(&conn, generation);
-    state.socket_closed(&identity.user_id).await;
+    state.socket_closed(&identity.user_id, &conn.id).await;
 }
 
 /// Waits for an `authentication_challenge` on a socket that came without credentials;

@@ -1638,3 +1638,65 @@ async fn the_wider_plugin_api_reads_and_changes_the_real_server() {
     );
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plugins_may_refuse_logins_and_hear_of_sockets() {
+    let Some(server) = plugin_server(Backend::Sqlite).await else {
+        return;
+    };
+    let (admin, _) = server.user("admin").await;
+    admin.install_plugin(plugin_bundle("demo", "demo")).await;
+    let (_, mallory_user) = server.user("mallory").await;
+    let patch =
+        json!({"PluginSettings": {"Plugins": {"com.chorus.demo": {"BlockedUsers": "mallory"}}}});
+    let (status, config) = admin.put("/config/patch", patch).await;
+    assert_eq!(status, StatusCode::OK, "{config}");
+
+    // The plugin refuses mallory: no session is made, the reason is shown.
+    let sessions_before = server.count("sessions").await;
+    let login = json!({"login_id": "mallory", "password": "password-mallory"});
+    let mut refused = None;
+    for _ in 0..100 {
+        let reply = server.client().post("/users/login", login.clone()).await;
+        if reply.0 == StatusCode::BAD_REQUEST {
+            refused = Some(reply);
+            break;
+        }
+        // The new settings reach the plugin through OnConfigurationChange, just after.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let refused = refused.expect("the plugin never refused the login");
+    assert_error(
+        &refused,
+        StatusCode::BAD_REQUEST,
+        "app.user.login.rejected_by_plugin.app_error",
+    );
+    assert!(refused.1["message"]
+        .as_str()
+        .unwrap()
+        .contains("@mallory may not log in"));
+    let record = demo_record(&admin, &format!("hook:UserWillLogIn:{}", id(&mallory_user))).await;
+    assert_eq!(record["blocked"], true);
+    // Others still log in.
+    let (bob, bob_user) = server.user("bob").await;
+    assert_eq!(server.count("sessions").await, sessions_before + 1);
+
+    // A socket's opening and closing reach the plugin with its connection id.
+    let mut ws = Ws::connect(&server, bob.token(), "").await;
+    let hello = ws.expect_event("hello").await;
+    let connection_id = hello["data"]["connection_id"].as_str().unwrap().to_string();
+    let opened = demo_record(
+        &admin,
+        &format!("hook:OnWebSocketConnect:{}", id(&bob_user)),
+    )
+    .await;
+    assert_eq!(opened["connection_id"], json!(connection_id));
+    ws.close().await;
+    let closed = demo_record(
+        &admin,
+        &format!("hook:OnWebSocketDisconnect:{}", id(&bob_user)),
+    )
+    .await;
+    assert_eq!(closed["connection_id"], json!(connection_id));
+    server.stop().await;
+}
