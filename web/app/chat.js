@@ -10,6 +10,7 @@ import { clear, h } from './dom.js';
 import { createChannelView } from './chat/channel-view.js';
 import { channelDialog, directDialog } from './chat/dialogs.js';
 import { openInteractiveDialog } from './chat/interactive-dialog.js';
+import { fillEmoji, updateStatusDots } from './chat/post-extras.js';
 import { createPostRenderer } from './chat/posts.js';
 import { createSidebar } from './chat/sidebar.js';
 import { createThreadPanel } from './chat/thread-panel.js';
@@ -71,6 +72,15 @@ export function mountChat(root, { model, host, socket, navigate, topbar }) {
             sidebar.focusCurrent();
         }
     }
+    // Statuses are polled (as Mattermost's apps do): every minute, and when new posts
+    // (new people) arrive; the emoji table is fetched once and fills in the glyphs.
+    const refreshStatuses = () => model.refreshStatuses([...model.users.keys()]);
+    refreshStatuses();
+    const statusTimer = setInterval(refreshStatuses, 60_000);
+    cleanups.push(() => clearInterval(statusTimer));
+    listen(model, 'posts', () => refreshStatuses());
+    listen(model, 'statuses', () => updateStatusDots(model, layout));
+    model.emojis().then(() => fillEmoji(model, layout));
     listen(model, 'open-dialog', (event) => {
         openInteractiveDialog(model, event.detail.request);
     });

@@ -12,6 +12,7 @@
 //   'typing'           {channelId, rootId, userId}
 //   'teams'            the team list changed
 //   'open-dialog'      {request}: an integration opened a dialog for this user
+//   'statuses'         users' statuses (online, away, dnd, offline) changed
 //
 // Unread: a channel is unread when its `total_msg_count` exceeds the member's
 // `msg_count` (as in Mattermost), or when an ephemeral message (a plugin alert)
@@ -32,6 +33,7 @@ import { qs } from './api.js';
 /** @typedef {import('./types.js').ChatRoute} ChatRoute */
 /** @typedef {import('./types.js').WebappPlugin} WebappPlugin */
 /** @typedef {import('./types.js').PostAction} PostAction */
+/** @typedef {import('./types.js').FileInfo} FileInfo */
 /** @typedef {import('./types.js').DialogRequest} DialogRequest */
 /** @typedef {import('./types.js').DialogResponse} DialogResponse */
 /**
@@ -138,6 +140,12 @@ export class Model extends EventTarget {
         this.currentChannelId = '';
         /** @type {Thread | null} */
         this.thread = null;
+        /** @type {Map<string, string>} user id -> status */
+        this.statuses = new Map();
+        /** @type {Promise<Record<string, string>> | null} shortcode -> glyph */
+        this.emojiTable = null;
+        /** @type {Record<string, string>} the table, once loaded */
+        this.emojiGlyphs = {};
         /** @type {ReturnType<typeof setTimeout> | null} */
         this.viewTimer = null;
         /** @type {string | null} a channel whose read mark waits for viewTimer */
@@ -238,6 +246,110 @@ export class Model extends EventTarget {
         } catch (err) {
             console.warn('cannot load users:', err.message);
         }
+    }
+
+    /**
+     * Asks the statuses of these users (and of those already known) again; clients
+     * poll them, as Mattermost's apps do.
+     * @param {string[]} [ids]
+     */
+    async refreshStatuses(ids = []) {
+        const wanted = [...new Set([...this.statuses.keys(), ...ids])].filter(Boolean);
+        if (wanted.length === 0) {
+            return;
+        }
+        try {
+            /** @type {{user_id: string, status: string}[]} */
+            const statuses = await this.api.post('/users/status/ids', wanted.slice(0, 1000));
+            let changed = false;
+            for (const status of statuses || []) {
+                if (this.statuses.get(status.user_id) !== status.status) {
+                    this.statuses.set(status.user_id, status.status);
+                    changed = true;
+                }
+            }
+            if (changed) {
+                this.emit('statuses');
+            }
+        } catch (err) {
+            console.warn('cannot load statuses:', err.message);
+        }
+    }
+
+    /** @param {string} userId @returns {string} online, away, dnd or offline ('' unknown) */
+    statusOf(userId) {
+        return this.statuses.get(userId) || '';
+    }
+
+    /** The glyph of every emoji shortcode the server knows (loaded once). */
+    emojis() {
+        if (!this.emojiTable) {
+            this.emojiTable = this.api.xfetch('/static/emoji.json')
+                .then((response) => (response.ok ? response.json() : {}))
+                .then((table) => {
+                    this.emojiGlyphs = table;
+                    return table;
+                })
+                .catch((err) => {
+                    console.warn('cannot load the emoji table:', err.message);
+                    this.emojiTable = null;
+                    return {};
+                });
+        }
+        return this.emojiTable;
+    }
+
+    /**
+     * Adds my reaction to a post, or takes it back if I reacted so already; the
+     * events bring the change.
+     * @param {Post} post
+     * @param {string} emojiName
+     */
+    async toggleReaction(post, emojiName) {
+        const mine = (post.metadata?.reactions || []).some((r) => r.user_id === this.me.id && r.emoji_name === emojiName);
+        if (mine) {
+            await this.api.del(`/users/${this.me.id}/posts/${post.id}/reactions/${encodeURIComponent(emojiName)}`);
+            this.applyReaction({ user_id: this.me.id, post_id: post.id, emoji_name: emojiName }, false);
+        } else {
+            const reaction = await this.api.post('/reactions', { user_id: this.me.id, post_id: post.id, emoji_name: emojiName });
+            this.applyReaction(reaction, true);
+        }
+    }
+
+    /**
+     * A reaction added or removed, on the post wherever it is held.
+     * @param {{user_id: string, post_id: string, emoji_name: string, create_at?: number}} reaction
+     * @param {boolean} added
+     */
+    applyReaction(reaction, added) {
+        for (const list of this.posts.values()) {
+            const post = list.byId.get(reaction.post_id);
+            if (!post) {
+                continue;
+            }
+            const others = (post.metadata?.reactions || []).filter((r) => !(r.user_id === reaction.user_id && r.emoji_name === reaction.emoji_name));
+            const reactions = added ? [...others, reaction] : others;
+            this.upsertPost({ ...post, has_reactions: reactions.length > 0, metadata: { ...post.metadata, reactions } });
+        }
+    }
+
+    /**
+     * Uploads one file into a channel, for a post to attach.
+     * @param {string} channelId
+     * @param {File} file
+     * @param {(fraction: number) => void} [onProgress]
+     * @returns {Promise<FileInfo>}
+     */
+    async uploadFile(channelId, file, onProgress) {
+        const form = new FormData();
+        form.append('channel_id', channelId);
+        form.append('files', file, file.name);
+        const answer = await this.api.upload('/files', form, onProgress);
+        const info = answer && answer.file_infos && answer.file_infos[0];
+        if (!info) {
+            throw new Error(`The server kept nothing of ${file.name}.`);
+        }
+        return info;
     }
 
     /** @param {string} id */
@@ -531,14 +643,16 @@ export class Model extends EventTarget {
      * @param {string} channelId
      * @param {string} message
      * @param {string} [rootId]
+     * @param {string[]} [fileIds] uploaded files to attach
      * @returns {Promise<Post>}
      */
-    async createPost(channelId, message, rootId = '') {
+    async createPost(channelId, message, rootId = '', fileIds = []) {
         /** @type {Post} */
         const post = await this.api.post('/posts', {
             channel_id: channelId,
             message,
             root_id: rootId,
+            file_ids: fileIds,
             pending_post_id: `${this.me.id}:${Date.now()}`,
         });
         const channel = this.channels.get(channelId);
@@ -641,6 +755,23 @@ export class Model extends EventTarget {
                 const post = parsePost(data.post);
                 if (post) {
                     this.removePost(post);
+                }
+                break;
+            }
+            case 'reaction_added':
+            case 'reaction_removed': {
+                try {
+                    const reaction = JSON.parse(String(data.reaction));
+                    this.applyReaction(reaction, msg.event === 'reaction_added');
+                } catch (err) {
+                    console.warn(`a ${msg.event} event without a readable reaction`, err);
+                }
+                break;
+            }
+            case 'status_change': {
+                if (data.user_id && data.status && this.statuses.get(String(data.user_id)) !== data.status) {
+                    this.statuses.set(String(data.user_id), String(data.status));
+                    this.emit('statuses');
                 }
                 break;
             }

@@ -56,9 +56,33 @@
  * @property {number} [delete_at]
  * @property {number} [reply_count]
  * @property {Record<string, unknown>} [props]
+ * @property {boolean} [has_reactions]
+ * @property {string[]} [file_ids]
+ * @property {{reactions?: Reaction[], files?: FileInfo[]}} [metadata]
  * @property {boolean} [local] a note made by the app (never stored on the server)
  * @property {boolean} [error] a local note that reports a failure
  * @property {boolean} [counted] already counted in the channel's total_msg_count
+ */
+
+/**
+ * @typedef {object} Reaction
+ * @property {string} user_id
+ * @property {string} post_id
+ * @property {string} emoji_name
+ * @property {number} [create_at]
+ */
+
+/**
+ * An uploaded file, as `POST /files` and `metadata.files` describe it.
+ * @typedef {object} FileInfo
+ * @property {string} id
+ * @property {string} name
+ * @property {string} [extension]
+ * @property {number} size
+ * @property {string} [mime_type]
+ * @property {number} [width]
+ * @property {number} [height]
+ * @property {boolean} [has_preview_image]
  */
 
 /**

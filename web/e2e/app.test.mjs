@@ -564,6 +564,54 @@ describe('Chorus web app on a two-node cluster', { skip, timeout: 15 * 60_000 },
         }
     });
 
+    step('c8. files, reactions and status dots: an image attached on node 1 shows on node 2; reactions toggle live; people online have a green dot', async () => {
+        // A 1×1 PNG, small enough to write here, real enough for the server's thumbnailer.
+        const png = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==', 'base64');
+        await pageA.locator('#main form.composer input[type="file"]').setInputFiles([
+            { name: 'dot.png', mimeType: 'image/png', buffer: png },
+            { name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('some notes') },
+        ]);
+        await pageA.locator('#main .composer-file.uploaded', { hasText: 'dot.png' }).waitFor();
+        await pageA.locator('#main .composer-file.uploaded', { hasText: 'notes.txt' }).waitFor();
+        await composer(pageA).fill('two files for you');
+        await composer(pageA).press('Enter');
+        await pageA.locator('#main .composer-file').first().waitFor({ state: 'detached' });
+
+        const shared = post(pageB, 'two files for you');
+        await shared.waitFor();
+        const thumbnail = shared.locator('img.file-thumbnail[alt="dot.png"]');
+        await thumbnail.waitFor();
+        await eventually('the thumbnail loads', () => thumbnail.evaluate((img) => img.complete && img.naturalWidth > 0));
+        const card = shared.locator('a.file-card', { hasText: 'notes.txt' });
+        assert.match(await card.innerText(), /10 B/);
+        const href = await card.getAttribute('href');
+        const download = await userB.api2.call('GET', href.replace('/api/v4', '').replace('?download=1', ''));
+        assert.equal(download, 'some notes');
+
+        // B reacts through the picker; A sees it, adds the same, and takes it back.
+        await shared.getByRole('button', { name: 'Add reaction' }).click();
+        const picker = pageB.getByRole('dialog', { name: 'Add reaction' });
+        await picker.getByLabel('Search emoji').fill('tada');
+        await picker.getByLabel('Search emoji').press('Enter');
+        await picker.waitFor({ state: 'detached' });
+        const onA = post(pageA, 'two files for you');
+        const chip = onA.locator('button.reaction', { has: pageA.locator('[data-emoji="tada"]') });
+        await chip.locator('.count', { hasText: '1' }).waitFor();
+        assert.equal(await chip.locator('.emoji').innerText(), '🎉');
+        assert.equal(await chip.getAttribute('aria-pressed'), 'false');
+        await chip.click();
+        await chip.locator('.count', { hasText: '2' }).waitFor();
+        assert.equal(await chip.getAttribute('aria-pressed'), 'true');
+        await shared.locator('button.reaction .count', { hasText: '2' }).waitFor();
+        await chip.click();
+        await chip.locator('.count', { hasText: '1' }).waitFor();
+
+        // A's page is open: B sees A online beside A's name in the direct messages.
+        const dot = pageB.locator('#sidebar a.channel-link', { hasText: userA.name }).locator('.status-dot');
+        await eventually('A shows online to B', async () => (await dot.getAttribute('data-status')) === 'online', 90_000);
+        await screenshot(pageA, '10-files-and-reactions');
+    });
+
     step('plugin registry: root component, header button, slash-command hook, websocket handler, post type; all removed on unload', async () => {
         const fixture = `
             window.registerPlugin('com.example.fixture', {

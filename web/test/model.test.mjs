@@ -332,6 +332,42 @@ describe('posts of a channel', () => {
         });
     });
 
+    it('reactions: a toggle adds mine or takes it back, and events from others change the counts', async () => {
+        const { model, api } = await setup({ routes: {
+            'POST /reactions': (body) => ({ ...body, create_at: 5 }),
+            'DELETE /users/me/posts/p1/reactions/%2B1': {},
+        } });
+        const held = () => model.posts.get('c1').byId.get('p1');
+        await model.toggleReaction(held(), '+1');
+        assert.deepEqual(api.made('POST', '/reactions')[0].body, { user_id: 'me', post_id: 'p1', emoji_name: '+1' });
+        assert.deepEqual(held().metadata.reactions.map((r) => r.emoji_name), ['+1']);
+        assert.equal(held().has_reactions, true);
+        model.handleEvent(event('reaction_added', { reaction: JSON.stringify({ user_id: 'bob', post_id: 'p1', emoji_name: '+1' }) }));
+        assert.equal(held().metadata.reactions.length, 2);
+        await model.toggleReaction(held(), '+1');
+        assert.equal(api.made('DELETE', '/users/me/posts/p1/reactions/%2B1').length, 1);
+        assert.deepEqual(held().metadata.reactions.map((r) => r.user_id), ['bob']);
+        model.handleEvent(event('reaction_removed', { reaction: JSON.stringify({ user_id: 'bob', post_id: 'p1', emoji_name: '+1' }) }));
+        assert.equal(held().has_reactions, false);
+    });
+
+    it('statuses are asked for the users known and follow status_change; posts carry their files', async () => {
+        const { model, api } = await setup({ routes: {
+            'POST /users/status/ids': (ids) => ids.map((id) => ({ user_id: id, status: id === 'bob' ? 'away' : 'online' })),
+            'POST /posts': (body) => post('new', { ...body, user_id: 'me' }),
+        } });
+        const seen = [];
+        model.addEventListener('statuses', () => seen.push(model.statusOf('bob')));
+        await model.refreshStatuses(['bob']);
+        assert.deepEqual(api.made('POST', '/users/status/ids')[0].body.sort(), ['bob']);
+        assert.equal(model.statusOf('bob'), 'away');
+        model.handleEvent(event('status_change', { user_id: 'bob', status: 'dnd' }));
+        model.handleEvent(event('status_change', { user_id: 'bob', status: 'dnd' }));
+        assert.deepEqual(seen, ['away', 'dnd']);
+        await model.createPost('c1', '', '', ['f1']);
+        assert.deepEqual(api.made('POST', '/posts')[0].body.file_ids, ['f1']);
+    });
+
     it('a local note (a command error) shows in the channel without going to the server', async () => {
         // Posts stamped after the note, so that the note is the oldest one held.
         const later = Date.now() + 60_000;

@@ -1,7 +1,8 @@
 // @ts-check
 // Owns a message box (the channel's, or the thread panel's reply box): sending posts,
-// slash commands with suggestions and the plugins' slash-command hooks, and the
-// "typing" notice sent over the websocket.
+// files attached to them (a button, drag and drop, or paste; uploaded at once with
+// their progress shown), slash commands with suggestions and the plugins'
+// slash-command hooks, and the "typing" notice sent over the websocket.
 
 import { h, clear, uid } from '../dom.js';
 
@@ -42,11 +43,27 @@ export function createComposer({ model, host, socket, label, rootId }) {
     const suggestions = h('ul', { id: listId, class: 'suggestions', role: 'listbox', 'aria-label': 'Slash commands', hidden: true });
     const error = h('p', { id: errorId, class: 'form-error composer-error', role: 'alert' });
     const sendButton = h('button', { type: 'submit', class: 'button primary send' }, 'Send');
+    /** @type {HTMLInputElement} */
+    const fileInput = h('input', { type: 'file', multiple: true, hidden: true, 'aria-hidden': 'true', tabindex: '-1' });
+    const attachButton = h('button', {
+        type: 'button',
+        class: 'button small attach',
+        'aria-label': 'Attach files',
+        title: 'Attach files (or drop or paste them here)',
+        onclick: () => fileInput.click(),
+    }, 'Attach');
+    const fileList = h('ul', { class: 'composer-files', 'aria-label': 'Files to send' });
     const form = h('form', { class: 'composer' },
         labelEl,
-        h('div', { class: 'composer-box' }, suggestions, textarea, sendButton),
+        fileList,
+        h('div', { class: 'composer-box' }, suggestions, attachButton, fileInput, textarea, sendButton),
         error,
     );
+    /**
+     * Files chosen for the next post, uploading or uploaded.
+     * @type {{file: File, id: string, done: boolean, failed: string, element: HTMLElement, progress: HTMLProgressElement}[]}
+     */
+    let pending = [];
     /** @type {Command[]} */
     let items = [];
     let active = -1;
@@ -55,8 +72,61 @@ export function createComposer({ model, host, socket, label, rootId }) {
     /** @type {Channel | null} */
     let channel = null;
 
+    /** Uploads files into the open channel for the next post, showing their progress. @param {File[]} files */
+    function attach(files) {
+        if (!channel) {
+            return;
+        }
+        const channelId = channel.id;
+        for (const file of files) {
+            /** @type {HTMLProgressElement} */
+            const progress = h('progress', { max: '1', value: '0', 'aria-label': `Uploading ${file.name}` });
+            const item = {
+                file,
+                id: '',
+                done: false,
+                failed: '',
+                progress,
+                element: h('li', { class: 'composer-file' }),
+            };
+            const remove = h('button', {
+                type: 'button',
+                class: 'icon-button',
+                'aria-label': `Remove ${file.name}`,
+                onclick: () => {
+                    pending = pending.filter((p) => p !== item);
+                    item.element.remove();
+                    textarea.focus();
+                },
+            }, '×');
+            item.element.append(h('span', { class: 'file-name' }, file.name), progress, remove);
+            pending.push(item);
+            fileList.append(item.element);
+            model.uploadFile(channelId, file, (fraction) => { progress.value = fraction; })
+                .then((info) => {
+                    item.id = info.id;
+                    item.done = true;
+                    progress.value = 1;
+                    item.element.classList.add('uploaded');
+                })
+                .catch((err) => {
+                    item.failed = err.message;
+                    item.element.classList.add('failed');
+                    progress.replaceWith(h('span', { class: 'form-error' }, err.message));
+                });
+        }
+    }
+
+    function clearFiles() {
+        pending = [];
+        clear(fileList);
+    }
+
     /** @param {Channel | null} next */
     function setChannel(next) {
+        if (next?.id !== channel?.id) {
+            clearFiles();
+        }
         channel = next;
         const name = next ? model.channelName(next) : '';
         const placeholder = rootId() ? 'Reply…' : next ? `Write to ${next.type === 'D' ? '@' : next.type === 'O' ? '#' : ''}${name}` : '';
@@ -69,6 +139,7 @@ export function createComposer({ model, host, socket, label, rootId }) {
     function setEnabled(enabled) {
         textarea.disabled = !enabled;
         sendButton.disabled = !enabled;
+        attachButton.disabled = !enabled;
     }
 
     function autosize() {
@@ -151,10 +222,15 @@ export function createComposer({ model, host, socket, label, rootId }) {
 
     async function send() {
         const text = textarea.value;
-        if (!text.trim() || sending || !channel) {
+        const uploaded = pending.filter((p) => p.done);
+        if ((!text.trim() && uploaded.length === 0) || sending || !channel) {
             return;
         }
         error.textContent = '';
+        if (pending.some((p) => !p.done && !p.failed)) {
+            error.textContent = 'Wait for the files to finish uploading.';
+            return;
+        }
         sending = true;
         sendButton.disabled = true;
         const targetChannel = channel.id;
@@ -163,8 +239,23 @@ export function createComposer({ model, host, socket, label, rootId }) {
             if (text.trim().startsWith('/')) {
                 await runCommand(text.trim(), targetChannel, root);
             } else {
-                await model.createPost(targetChannel, text, root);
+                // The box empties at once (the post may show, from its event, before the
+                // answer); a failure puts the text and the files back.
+                const files = pending;
                 textarea.value = '';
+                clearFiles();
+                try {
+                    await model.createPost(targetChannel, text, root, uploaded.map((p) => p.id));
+                } catch (err) {
+                    if (!textarea.value) {
+                        textarea.value = text;
+                    }
+                    if (channel && channel.id === targetChannel && pending.length === 0) {
+                        pending = files;
+                        fileList.append(...files.map((f) => f.element));
+                    }
+                    throw err;
+                }
             }
         } catch (err) {
             error.textContent = err.message;
@@ -252,6 +343,32 @@ export function createComposer({ model, host, socket, label, rootId }) {
             closeSuggestions();
         }
     }, 150));
+    fileInput.addEventListener('change', () => {
+        attach(Array.from(fileInput.files || []));
+        fileInput.value = '';
+    });
+    form.addEventListener('dragover', (event) => {
+        if (event.dataTransfer && [...event.dataTransfer.types].includes('Files')) {
+            event.preventDefault();
+            form.classList.add('dropping');
+        }
+    });
+    form.addEventListener('dragleave', () => form.classList.remove('dropping'));
+    form.addEventListener('drop', (event) => {
+        form.classList.remove('dropping');
+        const files = Array.from(event.dataTransfer?.files || []);
+        if (files.length) {
+            event.preventDefault();
+            attach(files);
+        }
+    });
+    textarea.addEventListener('paste', (event) => {
+        const files = Array.from(event.clipboardData?.files || []);
+        if (files.length) {
+            event.preventDefault();
+            attach(files);
+        }
+    });
     form.addEventListener('submit', (event) => {
         event.preventDefault();
         send();

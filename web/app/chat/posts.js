@@ -1,13 +1,14 @@
 // @ts-check
 // Owns how one post looks and the actions on it, for the channel view and the thread
 // panel alike: author and time, the body (Markdown, or a plugin's post-type component),
-// message attachments with their buttons (chat/attachments.js), reply links, and
-// Reply / Edit (in place) / Delete. At most one post is edited at a time.
+// message attachments with their buttons (chat/attachments.js), files and reactions
+// (chat/post-extras.js), reply links, and Reply / React / Edit (in place) / Delete. At most one post is edited at a time.
 
 import { h, confirmDialog, formatTime, renderMarkdown } from '../dom.js';
 import { isEphemeral } from '../model.js';
 import { excerpt, storeState } from './shared.js';
 import { renderAttachments } from './attachments.js';
+import { pickEmoji, renderFiles, renderReactions, statusDot } from './post-extras.js';
 
 /** @typedef {import('../types.js').Post} Post */
 /** @typedef {import('../model.js').Model} Model */
@@ -42,6 +43,7 @@ export function createPostRenderer({ model, host, openThread, showNotice, onEdit
             'aria-label': `${ephemeral && !post.user_id ? 'System' : model.userName(post.user_id)} at ${formatTime(post.create_at)}`,
         });
         const head = h('div', { class: 'post-head' },
+            post.user_id && !post.local ? statusDot(model, post.user_id) : null,
             h('span', { class: 'author' }, ephemeral && !post.user_id ? 'System' : model.userName(post.user_id)),
             ' ',
             h('time', { datetime: new Date(post.create_at).toISOString(), title: new Date(post.create_at).toLocaleString() }, formatTime(post.create_at)),
@@ -74,6 +76,14 @@ export function createPostRenderer({ model, host, openThread, showNotice, onEdit
             }
         }
         el.append(body);
+        const files = renderFiles(post);
+        if (files) {
+            el.append(files);
+        }
+        const reactions = renderReactions(post, { model, showNotice });
+        if (reactions) {
+            el.append(reactions);
+        }
         if (!inThread && !post.root_id && post.reply_count > 0) {
             el.append(h('button', { type: 'button', class: 'link-button replies', onclick: () => openThread(post.id) },
                 post.reply_count === 1 ? '1 reply' : `${post.reply_count} replies`));
@@ -84,6 +94,19 @@ export function createPostRenderer({ model, host, openThread, showNotice, onEdit
                 if (!inThread) {
                     actions.append(h('button', { type: 'button', class: 'small-button', onclick: () => openThread(post.root_id || post.id) }, 'Reply'));
                 }
+            }
+            if (!post.local) {
+                actions.append(h('button', {
+                    type: 'button',
+                    class: 'small-button',
+                    'aria-label': 'Add reaction',
+                    onclick: async () => {
+                        const name = await pickEmoji(model);
+                        if (name) {
+                            model.toggleReaction(post, name).catch((err) => showNotice(err.message));
+                        }
+                    },
+                }, 'React'));
             }
             if (mine) {
                 actions.append(

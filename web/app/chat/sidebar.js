@@ -1,10 +1,12 @@
 // @ts-check
 // Owns the sidebar (#sidebar): the user's teams, the channel groups (open, private,
-// direct messages) with unread marks and their "+" buttons, redrawn from the model's
+// direct messages) with unread marks, the status dots of direct-message partners and
+// their "+" buttons, redrawn from the model's
 // 'channels' and 'teams' events with focus kept in place.
 
 import { h, clear, preserveFocus, uid } from '../dom.js';
 import { channelPath, listener } from './shared.js';
+import { statusDot, updateStatusDots } from './post-extras.js';
 
 /** @typedef {import('../types.js').Channel} Channel */
 /** @typedef {import('../model.js').Model} Model */
@@ -72,7 +74,9 @@ export function createSidebar({ model, onBrowseChannels, onCreatePrivate, onDire
             'aria-current': active ? 'page' : false,
             dataset: { link: '', focusKey: `c:${channel.id}`, channelId: channel.id, unread: unread ? 'true' : 'false' },
         },
-        h('span', { class: 'prefix', 'aria-hidden': 'true' }, prefix),
+        channel.type === 'D' && model.directPartnerId(channel)
+            ? statusDot(model, model.directPartnerId(channel))
+            : h('span', { class: 'prefix', 'aria-hidden': 'true' }, prefix),
         h('span', { class: 'name' }, model.channelName(channel)),
         unread ? h('span', { class: 'unread-badge' }, h('span', { class: 'sr-only' }, ' (unread)')) : null,
         ));
@@ -80,6 +84,7 @@ export function createSidebar({ model, onBrowseChannels, onCreatePrivate, onDire
 
     listen(model, 'channels', () => render());
     listen(model, 'teams', () => render());
+    listen(model, 'statuses', () => updateStatusDots(model, element));
     listen(element, 'click', (event) => {
         if (event.target.closest('a[data-link]')) {
             onNavigate();

@@ -76,6 +76,7 @@ pub fn router(state: SharedState) -> Router {
             "/static/plugins/{plugin_id}/{*file}",
             get(plugin_http::serve_webapp_file),
         )
+        .route("/static/emoji.json", get(crate::web::emoji_table))
         .route("/static/{*file}", get(crate::web::static_file))
         .fallback(fallback)
         .method_not_allowed_fallback(method_not_allowed)

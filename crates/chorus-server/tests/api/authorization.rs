@@ -17,6 +17,7 @@ use std::collections::BTreeSet;
 const PUBLIC: &[(&str, &str)] = &[
     ("GET", "/static/plugins/{plugin_id}/{*file}"),
     ("GET", "/static/{*file}"),
+    ("GET", "/static/emoji.json"),
     ("POST", "/users"),
     ("POST", "/users/login"),
     // Logout answers 200 with or without a session, as in Mattermost.

@@ -42,6 +42,27 @@ async fn the_web_app_is_served_at_every_page_and_assets_revalidate() {
         .unwrap();
     assert_eq!(again.status(), StatusCode::NOT_MODIFIED);
 
+    // The emoji table the web app shows reactions with: the server's own emoji data.
+    let emoji = http
+        .get(format!("{}/static/emoji.json", server.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(emoji.status(), StatusCode::OK);
+    assert_eq!(emoji.headers()["content-type"], "application/json");
+    let etag = emoji.headers()["etag"].to_str().unwrap().to_string();
+    let table: serde_json::Value = emoji.json().await.unwrap();
+    assert_eq!(table["+1"], "👍");
+    assert_eq!(table["tada"], "🎉");
+    assert!(table.as_object().unwrap().len() > 1500);
+    let again = http
+        .get(format!("{}/static/emoji.json", server.url))
+        .header("If-None-Match", &etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), StatusCode::NOT_MODIFIED);
+
     // Unknown API routes, unknown assets and other methods keep Mattermost's 404.
     for path in [
         "/api/v4/nothing-here",
