@@ -7,7 +7,7 @@
 use super::auth::Auth;
 use super::extract::{is_multipart, site_of, Path, Query};
 use super::SharedState;
-use crate::app::files::{FileContent, Upload};
+use crate::app::files::{ByteRange, FileContent, Part, Upload};
 use crate::error::{AppError, AppResult, Code};
 use crate::files::BlobKind;
 use axum::body::Body;
@@ -328,6 +328,15 @@ fn file_response(
         "{};filename=\"{escaped}\"; filename*=UTF-8''{escaped}",
         if inline { "inline" } else { "attachment" }
     );
+    let part = content.part;
+    if part == Part::Unsatisfiable {
+        let mut response = AppError::from(Code::FileRangeNotSatisfiable).into_response();
+        if let Some(Ok(value)) = size.map(|size| HeaderValue::from_str(&format!("bytes */{size}")))
+        {
+            response.headers_mut().insert(header::CONTENT_RANGE, value);
+        }
+        return response;
+    }
     let body = Body::from_stream(
         content
             .chunks
@@ -346,10 +355,35 @@ fn file_response(
     set(header::X_FRAME_OPTIONS, "DENY");
     set(header::CONTENT_SECURITY_POLICY, "Frame-ancestors 'none'");
     set(header::CACHE_CONTROL, "private, max-age=86400");
-    if let Some(size) = size {
-        set(header::CONTENT_LENGTH, &size.to_string());
+    match (part, size) {
+        (Part::Bytes(first, last), Some(size)) => {
+            set(header::ACCEPT_RANGES, "bytes");
+            set(
+                header::CONTENT_RANGE,
+                &format!("bytes {first}-{last}/{size}"),
+            );
+            set(header::CONTENT_LENGTH, &(last - first + 1).to_string());
+        }
+        (_, Some(size)) => {
+            set(header::ACCEPT_RANGES, "bytes");
+            set(header::CONTENT_LENGTH, &size.to_string());
+        }
+        (_, None) => {}
+    }
+    if matches!(part, Part::Bytes(..)) {
+        *response.status_mut() = StatusCode::PARTIAL_CONTENT;
     }
     response
+}
+
+/// The single byte range a download asks for: none when there is no `Range`, when it is
+/// not one range of bytes, or when `If-Range` is sent (Chorus gives files no validator
+/// to compare, so such a client gets the whole file, as HTTP allows).
+fn requested_range(headers: &HeaderMap) -> Option<ByteRange> {
+    if headers.contains_key(header::IF_RANGE) {
+        return None;
+    }
+    ByteRange::parse(headers.get(header::RANGE)?.to_str().ok()?)
 }
 
 async fn download(
@@ -357,8 +391,11 @@ async fn download(
     auth: Auth,
     Path(file_id): Path<String>,
     Query(query): Query<DownloadQuery>,
+    headers: HeaderMap,
 ) -> AppResult<Response> {
-    let content = state.file_content(auth.actor(), &file_id).await?;
+    let content = state
+        .file_content(auth.actor(), &file_id, requested_range(&headers))
+        .await?;
     let (mime, size) = (content.info.mime_type.clone(), content.info.size);
     Ok(file_response(content, &mime, Some(size), query.forced()))
 }
@@ -427,8 +464,11 @@ async fn public_file(
     State(state): State<SharedState>,
     Path(file_id): Path<String>,
     Query(query): Query<PublicQuery>,
+    headers: HeaderMap,
 ) -> AppResult<Response> {
-    let content = state.public_file(&file_id, &query.h).await?;
+    let content = state
+        .public_file(&file_id, &query.h, requested_range(&headers))
+        .await?;
     let (mime, size) = (content.info.mime_type.clone(), content.info.size);
     Ok(file_response(content, &mime, Some(size), false))
 }

@@ -88,6 +88,66 @@ pub struct FileQuery {
 pub struct FileContent {
     pub info: FileInfo,
     pub chunks: futures_util::stream::BoxStream<'static, crate::files::StorageResult<bytes::Bytes>>,
+    /// Which bytes `chunks` holds.
+    pub part: Part,
+}
+
+/// The bytes a download asks for: HTTP's single `Range: bytes=…` forms.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ByteRange {
+    /// `bytes=start-` or `bytes=start-end` (inclusive).
+    From { start: u64, end: Option<u64> },
+    /// `bytes=-n`: the last `n` bytes.
+    Last(u64),
+}
+
+impl ByteRange {
+    /// A `Range` header of one range; `None` for anything else (several ranges, other
+    /// units, garbage), which is answered with the whole file, as HTTP allows.
+    pub fn parse(header: &str) -> Option<ByteRange> {
+        let spec = header.trim().strip_prefix("bytes=")?.trim();
+        if spec.contains(',') {
+            return None;
+        }
+        let (start, end) = spec.split_once('-')?;
+        let number = |text: &str| text.trim().parse::<u64>().ok();
+        match (start.trim().is_empty(), end.trim().is_empty()) {
+            (true, false) => Some(ByteRange::Last(number(end)?)),
+            (false, true) => Some(ByteRange::From {
+                start: number(start)?,
+                end: None,
+            }),
+            (false, false) => {
+                let (start, end) = (number(start)?, number(end)?);
+                (start <= end).then_some(ByteRange::From {
+                    start,
+                    end: Some(end),
+                })
+            }
+            (true, true) => None,
+        }
+    }
+
+    /// The first and last byte (inclusive) of a file of `size` bytes, or `None` when
+    /// the range lies wholly past its end.
+    pub fn resolve(self, size: u64) -> Option<(u64, u64)> {
+        match self {
+            ByteRange::From { start, .. } if start >= size => None,
+            ByteRange::From { start, end } => Some((start, end.unwrap_or(u64::MAX).min(size - 1))),
+            ByteRange::Last(0) => None,
+            ByteRange::Last(n) => Some((size.saturating_sub(n), size.checked_sub(1)?)),
+        }
+    }
+}
+
+/// What part of a file a download carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Part {
+    Whole,
+    /// First and last byte, inclusive.
+    Bytes(u64, u64),
+    /// The range asked for lies past the end: nothing is sent (416).
+    Unsatisfiable,
 }
 
 /// The part of the node that makes thumbnails and previews, a few images at a time.
@@ -311,9 +371,14 @@ impl AppState {
     }
 
     /// `GET /files/{id}`: the file, streamed from storage.
-    pub async fn file_content(&self, actor: Actor<'_>, file_id: &str) -> AppResult<FileContent> {
+    pub async fn file_content(
+        &self,
+        actor: Actor<'_>,
+        file_id: &str,
+        range: Option<ByteRange>,
+    ) -> AppResult<FileContent> {
         let file = self.readable_file(actor, file_id).await?;
-        self.content_of(file, BlobKind::File).await
+        self.content_of(file, BlobKind::File, range).await
     }
 
     /// `GET /files/{id}/thumbnail` and `/preview`, made now if the background job has
@@ -334,19 +399,37 @@ impl AppState {
                 _ => Code::FileNoThumbnail.into(),
             });
         }
-        self.content_of(file, kind).await
+        self.content_of(file, kind, None).await
     }
 
-    async fn content_of(&self, file: StoredFile, kind: BlobKind) -> AppResult<FileContent> {
+    async fn content_of(
+        &self,
+        file: StoredFile,
+        kind: BlobKind,
+        range: Option<ByteRange>,
+    ) -> AppResult<FileContent> {
         let path = match kind {
             BlobKind::File => &file.path,
             BlobKind::Thumbnail => &file.thumbnail_path,
             BlobKind::Preview => &file.preview_path,
         };
-        let chunks = self.files.read(path).await?;
+        let size = u64::try_from(file.info.size).unwrap_or(0);
+        let part = match range.map(|r| r.resolve(size)) {
+            None => Part::Whole,
+            Some(Some((first, last))) => Part::Bytes(first, last),
+            Some(None) => Part::Unsatisfiable,
+        };
+        let chunks = match part {
+            Part::Whole => self.files.read(path).await?,
+            Part::Bytes(first, last) => {
+                self.files.read_range(path, first, last - first + 1).await?
+            }
+            Part::Unsatisfiable => futures_util::StreamExt::boxed(futures_util::stream::empty()),
+        };
         Ok(FileContent {
             info: file.info,
             chunks,
+            part,
         })
     }
 
@@ -375,7 +458,12 @@ impl AppState {
     }
 
     /// `GET /files/{id}/public?h=…`: a file for anyone holding its link.
-    pub async fn public_file(&self, file_id: &str, hash: &str) -> AppResult<FileContent> {
+    pub async fn public_file(
+        &self,
+        file_id: &str,
+        hash: &str,
+        range: Option<ByteRange>,
+    ) -> AppResult<FileContent> {
         if !self.config.file_settings.enable_public_link {
             return Err(Code::PublicLinksDisabled.into());
         }
@@ -384,7 +472,7 @@ impl AppState {
         if !crate::security::digest::constant_time_eq(expected.as_bytes(), hash.as_bytes()) {
             return Err(Code::PublicLinkInvalid.into());
         }
-        self.content_of(file, BlobKind::File).await
+        self.content_of(file, BlobKind::File, range).await
     }
 
     /// The plugin API's `UploadFile`: a whole file in memory, through the same checks

@@ -156,6 +156,8 @@ codes! {
     FileClientIdsCount = ("api.file.upload_file.incorrect_number_of_client_ids.app_error", BAD_REQUEST, InvalidArgument, "The upload names a different number of client_ids than files."),
     FileChannelIdsDiffer = ("api.file.upload_file.multiple_channel_ids.app_error", BAD_REQUEST, InvalidArgument, "The upload names two different channels."),
     FileNotFound = ("app.file_info.get.app_error", NOT_FOUND, NotFound, "Unable to find the file."),
+    /// Chorus's own: Mattermost's Go server answers a plain-text 416.
+    FileRangeNotSatisfiable = ("api.file.range_not_satisfiable.app_error", RANGE_NOT_SATISFIABLE, OutOfRange, "The requested range lies past the end of the file."),
     FileReadFailed = ("api.file.file_reader.app_error", NOT_FOUND, NotFound, "Unable to read the file."),
     FileNoThumbnail = ("api.file.get_file_thumbnail.no_thumbnail.app_error", BAD_REQUEST, InvalidArgument, "The file has no thumbnail."),
     FileNoPreview = ("api.file.get_file_preview.no_preview.app_error", BAD_REQUEST, InvalidArgument, "The file has no preview."),

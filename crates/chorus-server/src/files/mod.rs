@@ -189,6 +189,50 @@ impl FileStorage {
         }
     }
 
+    /// `len` bytes of the blob at `path` from byte `start`, a chunk at a time: the
+    /// local file is read from there, the database from the chunk holding `start`.
+    pub async fn read_range(
+        &self,
+        path: &str,
+        start: u64,
+        len: u64,
+    ) -> StorageResult<BoxStream<'static, StorageResult<Bytes>>> {
+        let (chunks, skip) = match &self.driver {
+            Driver::Local { root } => {
+                use tokio::io::{AsyncReadExt, AsyncSeekExt};
+                let mut file = match tokio::fs::File::open(root.join(path)).await {
+                    Ok(file) => file,
+                    Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+                        return Err(StorageError::Missing(path.to_string()))
+                    }
+                    Err(err) => return Err(err.into()),
+                };
+                file.seek(std::io::SeekFrom::Start(start)).await?;
+                let chunks = tokio_util::io::ReaderStream::with_capacity(file.take(len), 64 * 1024)
+                    .map(|chunk| chunk.map_err(StorageError::from))
+                    .boxed();
+                (chunks, 0)
+            }
+            Driver::Database => {
+                let chunk_size = CHUNK_SIZE as u64;
+                let first_seq = i32::try_from(start / chunk_size).unwrap_or(i32::MAX);
+                let store = self.store.clone();
+                let path = path.to_string();
+                let chunks = stream::try_unfold(first_seq, move |seq| {
+                    let store = store.clone();
+                    let path = path.clone();
+                    async move {
+                        let chunk = store.file_chunk(&path, seq).await?;
+                        Ok(chunk.map(|data| (Bytes::from(data), seq + 1)))
+                    }
+                })
+                .boxed();
+                (chunks, start % chunk_size)
+            }
+        };
+        Ok(byte_window(chunks, skip, len))
+    }
+
     /// The blob at `path` in memory, refused past `limit` bytes (images to decode,
     /// the plugin API's `GetFile`).
     pub async fn read_all(&self, path: &str, limit: u64) -> StorageResult<Vec<u8>> {
@@ -384,8 +428,48 @@ impl Drop for BlobWriter {
     }
 }
 
+/// The `len` bytes of a chunk stream that follow its first `skip` bytes.
+fn byte_window(
+    chunks: BoxStream<'static, StorageResult<Bytes>>,
+    skip: u64,
+    len: u64,
+) -> BoxStream<'static, StorageResult<Bytes>> {
+    chunks
+        .scan((skip, len), |(skip, left), chunk| {
+            let next = match chunk {
+                Err(err) => Some(Err(err)),
+                Ok(_) if *left == 0 => None,
+                Ok(bytes) => {
+                    let dropped = (*skip).min(bytes.len() as u64);
+                    *skip -= dropped;
+                    let mut bytes = bytes.slice(dropped as usize..);
+                    if bytes.len() as u64 > *left {
+                        bytes.truncate(*left as usize);
+                    }
+                    *left -= bytes.len() as u64;
+                    Some(Ok(bytes))
+                }
+            };
+            futures_util::future::ready(next)
+        })
+        .boxed()
+}
+
 #[cfg(test)]
 mod tests {
+    #[tokio::test]
+    async fn a_byte_window_skips_and_stops_across_chunks() {
+        let chunks = || stream::iter(["abcd", "efgh", "ij"].map(|c| Ok(Bytes::from(c)))).boxed();
+        let collect = |s: BoxStream<'static, StorageResult<Bytes>>| async move {
+            let parts: Vec<Bytes> = s.map(|c| c.unwrap()).collect().await;
+            String::from_utf8(parts.concat()).unwrap()
+        };
+        assert_eq!(collect(byte_window(chunks(), 2, 5)).await, "cdefg");
+        assert_eq!(collect(byte_window(chunks(), 0, 100)).await, "abcdefghij");
+        assert_eq!(collect(byte_window(chunks(), 9, 1)).await, "j");
+        assert_eq!(collect(byte_window(chunks(), 4, 0)).await, "");
+    }
+
     use super::*;
 
     #[test]

@@ -16,6 +16,7 @@ both_backends!(
     public_links_work_without_a_session,
     the_database_driver_keeps_files_in_chunks,
     plugins_list_and_copy_files,
+    downloads_answer_byte_ranges,
 );
 
 fn png(width: u32, height: u32) -> Vec<u8> {
@@ -669,4 +670,77 @@ async fn plugins_list_and_copy_files(backend: Backend) {
     let download = bob.download(&format!("/files/{}", copies[0])).await;
     assert_eq!(download.body, content(30));
     server.stop().await;
+}
+
+/// Range requests on both storage drivers: the database keeps 1 MiB chunks, so ranges
+/// start and end inside chunks and across their edges.
+async fn downloads_answer_byte_ranges(backend: Backend) {
+    for driver in ["local", "database"] {
+        let Some(server) = TestServer::start_with(backend, |config| {
+            config.file_settings.driver_name = Some(driver.into());
+        })
+        .await
+        else {
+            return;
+        };
+        let (admin, _) = server.user("admin").await;
+        let team = id(&admin.team("crew").await);
+        let channel = id(&admin.channel(&team, "town", "O").await);
+        let data = content(2 * 1024 * 1024 + 10);
+        let size = data.len();
+        let (status, uploaded) = admin.upload_file(&channel, "data.bin", data.clone()).await;
+        assert_eq!(status, StatusCode::CREATED, "{uploaded}");
+        let path = format!("/files/{}", id(&uploaded["file_infos"][0]));
+        let ranged = |range: &str, if_range: bool| {
+            let mut request = admin
+                .request(reqwest::Method::GET, &path)
+                .header("Range", range.to_string());
+            if if_range {
+                request = request.header("If-Range", "\"anything\"");
+            }
+            admin.client.send_raw(request)
+        };
+        let whole = admin.download(&path).await;
+        assert_eq!(whole.headers["accept-ranges"], "bytes", "{driver}");
+        let mib = 1024 * 1024;
+        for (range, first, last) in [
+            ("bytes=0-9".to_string(), 0, 9),
+            (format!("bytes={}-{}", mib - 5, mib + 5), mib - 5, mib + 5),
+            (format!("bytes={}-", 2 * mib), 2 * mib, size - 1),
+            ("bytes=-7".to_string(), size - 7, size - 1),
+            (format!("bytes=5-{}", size * 3), 5, size - 1),
+        ] {
+            let reply = ranged(&range, false).await.unwrap();
+            assert_eq!(
+                reply.status,
+                StatusCode::PARTIAL_CONTENT,
+                "{driver} {range}"
+            );
+            assert_eq!(
+                reply.headers["content-range"],
+                format!("bytes {first}-{last}/{size}"),
+                "{driver} {range}"
+            );
+            assert!(
+                reply.body == data[first..=last],
+                "{driver} {range}: the bytes differ"
+            );
+        }
+        // Past the end: 416, saying how long the file is.
+        let reply = ranged(&format!("bytes={size}-"), false).await.unwrap();
+        assert_eq!(reply.status, StatusCode::RANGE_NOT_SATISFIABLE, "{driver}");
+        assert_eq!(reply.headers["content-range"], format!("bytes */{size}"));
+        // Several ranges, a malformed one, or If-Range: the whole file.
+        for (range, if_range) in [
+            ("bytes=0-1,5-6", false),
+            ("bytes=9-2", false),
+            ("lines=1-2", false),
+            ("bytes=0-9", true),
+        ] {
+            let reply = ranged(range, if_range).await.unwrap();
+            assert_eq!(reply.status, StatusCode::OK, "{driver} {range}");
+            assert_eq!(reply.body.len(), size, "{driver} {range}");
+        }
+        server.stop().await;
+    }
 }
