@@ -73,6 +73,7 @@ struct PostPatch {
     message: Option<String>,
     props: Option<serde_json::Map<String, serde_json::Value>>,
     is_pinned: Option<bool>,
+    file_ids: Option<Vec<String>>,
 }
 
 impl From<PostPatch> for PostChanges {
@@ -81,6 +82,7 @@ impl From<PostPatch> for PostChanges {
             message: patch.message,
             props: patch.props,
             is_pinned: patch.is_pinned,
+            file_ids: patch.file_ids,
         }
     }
 }

@@ -28,6 +28,8 @@ pub struct PostChanges {
     pub message: Option<String>,
     pub props: Option<serde_json::Map<String, serde_json::Value>>,
     pub is_pinned: Option<bool>,
+    /// The post's files from now on: new uploads are attached, dropped ones deleted.
+    pub file_ids: Option<Vec<String>>,
 }
 
 /// Which part of a thread to read.
@@ -293,6 +295,10 @@ impl AppState {
         if let Some(pinned) = changes.is_pinned {
             new.is_pinned = pinned;
         }
+        if let Some(file_ids) = &changes.file_ids {
+            check_file_ids(file_ids)?;
+            new.file_ids = file_ids.clone();
+        }
         let context = actor.hook_context();
         let new = self
             .plugins
@@ -300,9 +306,13 @@ impl AppState {
             .await
             .map_err(rejected)?;
         check_message(&new)?;
+        let files = changes
+            .file_ids
+            .is_some()
+            .then_some(new.file_ids.as_slice());
         let mut updated = self
             .store
-            .update_post(&new)
+            .update_post_and_files(&new, files)
             .await?
             .ok_or_else(|| AppError::from(Code::PostNotFound))?;
         self.attach_metadata([&mut updated]).await?;

@@ -254,6 +254,8 @@ impl PluginApi for HostApi {
             message: Some(post.message),
             props: Some(post.props),
             is_pinned: Some(post.is_pinned),
+            // A post a plugin builds afresh has no file ids: its files are kept.
+            file_ids: None,
         };
         let updated = self
             .app()?

@@ -205,6 +205,18 @@ macro_rules! attach_files {
 const ATTACH_FILES_POSTGRES: &str = attach_files!("= ANY($2)");
 const ATTACH_FILES_SQLITE: &str = attach_files!("IN (SELECT value FROM json_each($2))");
 
+/// A live post's message, props and pin, marked edited.
+const UPDATE_POST_POSTGRES: &str = concat!(
+    "UPDATE posts SET message = $1, props = $2, is_pinned = $3, ",
+    "edit_at = GREATEST(update_at + 1, $4), update_at = GREATEST(update_at + 1, $4) ",
+    "WHERE id = $5 AND delete_at = 0 RETURNING update_at"
+);
+const UPDATE_POST_SQLITE: &str = concat!(
+    "UPDATE posts SET message = $1, props = $2, is_pinned = $3, ",
+    "edit_at = MAX(update_at + 1, $4), update_at = MAX(update_at + 1, $4) ",
+    "WHERE id = $5 AND delete_at = 0 RETURNING update_at"
+);
+
 /// `wanted` in its order, keeping only the ids in `attached`.
 fn in_order(wanted: &[String], attached: &[String]) -> Vec<String> {
     wanted
@@ -364,18 +376,94 @@ impl Store {
     /// database. Answers `post` as this update wrote it (not as a later read might
     /// find it after another edit).
     pub async fn update_post(&self, post: &Post) -> StoreResult<Option<Post>> {
+        self.update_post_and_files(post, None).await
+    }
+
+    /// [`Store::update_post`], and when `files` is given the post's files become those
+    /// of them it may have, all in one transaction: files no longer named are deleted
+    /// (as Mattermost deletes the attachments an edit drops), and new ones are attached
+    /// under the same rules as at creation (the author's or a plugin's uploads to the
+    /// channel that no post has taken). The post's `file_ids` answer what was kept.
+    pub async fn update_post_and_files(
+        &self,
+        post: &Post,
+        files: Option<&[String]>,
+    ) -> StoreResult<Option<Post>> {
+        let Some(wanted) = files else {
+            return self.update_post_only(post).await;
+        };
+        let now = now_millis();
+        let result: Option<(i64, Vec<String>)> = on_writer!(self, pool, backend => {
+            let (update_sql, drop_sql, attach_sql) = match backend {
+                Backend::Postgres => (
+                    UPDATE_POST_POSTGRES,
+                    "UPDATE file_infos SET delete_at = $3 WHERE post_id = $1 AND delete_at = 0 \
+                     AND NOT (id = ANY($2))",
+                    ATTACH_FILES_POSTGRES,
+                ),
+                Backend::Sqlite => (
+                    UPDATE_POST_SQLITE,
+                    "UPDATE file_infos SET delete_at = $3 WHERE post_id = $1 AND delete_at = 0 \
+                     AND id NOT IN (SELECT value FROM json_each($2))",
+                    ATTACH_FILES_SQLITE,
+                ),
+            };
+            let mut tx = pool.begin().await?;
+            let written: Option<i64> = sqlx::query_scalar(update_sql)
+                .bind(&post.message)
+                .bind(Json(&post.props))
+                .bind(post.is_pinned)
+                .bind(now)
+                .bind(&post.id)
+                .fetch_optional(&mut *tx)
+                .await?;
+            match written {
+                None => None,
+                Some(at) => {
+                    sqlx::query(drop_sql)
+                        .bind(&post.id)
+                        .bind(IdList(wanted))
+                        .bind(now)
+                        .execute(&mut *tx)
+                        .await?;
+                    sqlx::query(attach_sql)
+                        .bind(&post.id)
+                        .bind(IdList(wanted))
+                        .bind(&post.user_id)
+                        .bind(&post.channel_id)
+                        .bind(PLUGIN_FILE_OWNER)
+                        .execute(&mut *tx)
+                        .await?;
+                    let attached: Vec<String> = sqlx::query_scalar(
+                        "SELECT id FROM file_infos WHERE post_id = $1 AND delete_at = 0",
+                    )
+                    .bind(&post.id)
+                    .fetch_all(&mut *tx)
+                    .await?;
+                    let kept = in_order(wanted, &attached);
+                    sqlx::query("UPDATE posts SET file_ids = $1 WHERE id = $2")
+                        .bind(Json(&kept))
+                        .bind(&post.id)
+                        .execute(&mut *tx)
+                        .await?;
+                    tx.commit().await?;
+                    Some((at, kept))
+                }
+            }
+        });
+        Ok(result.map(|(at, kept)| Post {
+            update_at: at,
+            edit_at: at,
+            file_ids: kept,
+            ..post.clone()
+        }))
+    }
+
+    async fn update_post_only(&self, post: &Post) -> StoreResult<Option<Post>> {
         let written: Option<i64> = on_writer!(self, pool, backend => {
             let sql = match backend {
-                Backend::Postgres => concat!(
-                    "UPDATE posts SET message = $1, props = $2, is_pinned = $3, ",
-                    "edit_at = GREATEST(update_at + 1, $4), update_at = GREATEST(update_at + 1, $4) ",
-                    "WHERE id = $5 AND delete_at = 0 RETURNING update_at"
-                ),
-                Backend::Sqlite => concat!(
-                    "UPDATE posts SET message = $1, props = $2, is_pinned = $3, ",
-                    "edit_at = MAX(update_at + 1, $4), update_at = MAX(update_at + 1, $4) ",
-                    "WHERE id = $5 AND delete_at = 0 RETURNING update_at"
-                ),
+                Backend::Postgres => UPDATE_POST_POSTGRES,
+                Backend::Sqlite => UPDATE_POST_SQLITE,
             };
             sqlx::query_scalar(sql)
                 .bind(&post.message)

@@ -17,6 +17,7 @@ both_backends!(
     the_database_driver_keeps_files_in_chunks,
     plugins_list_and_copy_files,
     downloads_answer_byte_ranges,
+    an_edit_adds_and_drops_files,
 );
 
 fn png(width: u32, height: u32) -> Vec<u8> {
@@ -743,4 +744,94 @@ async fn downloads_answer_byte_ranges(backend: Backend) {
         }
         server.stop().await;
     }
+}
+
+async fn an_edit_adds_and_drops_files(backend: Backend) {
+    let Some(server) = TestServer::start(backend).await else {
+        return;
+    };
+    let (admin, _) = server.user("admin").await;
+    let team = id(&admin.team("crew").await);
+    let channel = id(&admin.channel(&team, "town", "O").await);
+    let (bob, bob_user) = server.member(&admin, &team, "bob").await;
+    admin.add_to_channel(&channel, &id(&bob_user)).await;
+    let upload = |api: crate::common::Api, name: &'static str| {
+        let channel = channel.clone();
+        async move {
+            let (status, uploaded) = api.upload_file(&channel, name, content(100)).await;
+            assert_eq!(status, StatusCode::CREATED, "{uploaded}");
+            id(&uploaded["file_infos"][0])
+        }
+    };
+    let first = upload(admin.clone(), "first.bin").await;
+    let second = upload(admin.clone(), "second.bin").await;
+    let bobs = upload(bob.clone(), "bobs.bin").await;
+    let (status, post) = admin
+        .post(
+            "/posts",
+            json!({"channel_id": channel, "message": "files", "file_ids": [first]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{post}");
+    let post_id = id(&post);
+
+    // The edit keeps the second, adds it, drops the first; another user's upload is
+    // left out, as at creation.
+    let (status, edited) = admin
+        .put(
+            &format!("/posts/{post_id}/patch"),
+            json!({"file_ids": [second, bobs]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{edited}");
+    assert_eq!(edited["file_ids"], json!([second]));
+    assert_eq!(edited["message"], "files");
+    let names: Vec<String> = edited["metadata"]["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["name"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(names, ["second.bin"]);
+    let (status, _) = admin.get(&format!("/files/{first}/info")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "the dropped file is deleted");
+    let (_, listed) = admin.get(&format!("/posts/{post_id}/files/info")).await;
+    assert_eq!(listed.as_array().unwrap().len(), 1);
+    // Bob's upload is still his to attach elsewhere.
+    let (status, bobs_post) = bob
+        .post(
+            "/posts",
+            json!({"channel_id": channel, "message": "mine", "file_ids": [bobs]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert_eq!(bobs_post["file_ids"], json!([bobs]));
+
+    // Files alone make a post: an edit may empty the message while files remain, not
+    // drop both; an edit without file_ids keeps them.
+    let (status, _) = admin
+        .put(&format!("/posts/{post_id}/patch"), json!({"message": ""}))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let reply = admin
+        .put(&format!("/posts/{post_id}/patch"), json!({"file_ids": []}))
+        .await;
+    assert_error(
+        &reply,
+        StatusCode::BAD_REQUEST,
+        "model.post.is_valid.msg.app_error",
+    );
+    let (_, kept) = admin.get(&format!("/posts/{post_id}")).await;
+    assert_eq!(kept["file_ids"], json!([second]));
+    let too_many: Vec<String> = (0..11).map(|_| chorus_model::new_id()).collect();
+    let reply = admin
+        .put(
+            &format!("/posts/{post_id}/patch"),
+            json!({"file_ids": too_many}),
+        )
+        .await;
+    assert_eq!(reply.0, StatusCode::BAD_REQUEST, "{}", reply.1);
+    let (_, kept) = admin.get(&format!("/posts/{post_id}/files/info")).await;
+    assert_eq!(kept.as_array().unwrap().len(), 1);
+    server.stop().await;
 }
