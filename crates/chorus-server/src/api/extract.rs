@@ -114,8 +114,7 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for Path<T>
     }
 }
 
-pub const DEFAULT_PER_PAGE: i64 = 60;
-pub const MAX_PER_PAGE: i64 = 200;
+pub use crate::app::validate::{DEFAULT_PER_PAGE, MAX_PER_PAGE};
 
 /// `page` and `per_page`, clamped as Mattermost clamps them.
 #[derive(Debug, Deserialize)]

@@ -90,7 +90,6 @@ impl AppState {
         } else {
             args.root_id.clone()
         };
-        let (_, trigger_id) = self.new_trigger_id(&auth.user.id).await?;
         let mut overrides = CommandOverrides::default();
         let response = match self.commands.get(&trigger) {
             Some(registered) => match registered.handler {
@@ -104,7 +103,7 @@ impl AppState {
                         root_id: args.root_id.clone(),
                         command: args.command.clone(),
                         trigger: trigger.clone(),
-                        trigger_id,
+                        trigger_id: self.new_trigger_id(&auth.user.id).await?.1,
                     };
                     self.plugins
                         .execute_command(&plugin_id, &context, hook_args)
@@ -123,6 +122,7 @@ impl AppState {
                     )));
                 };
                 overrides = CommandOverrides::for_custom(&custom);
+                let (_, trigger_id) = self.new_trigger_id(&auth.user.id).await?;
                 let call = CustomCommandCall {
                     user: &auth.user,
                     channel: &channel,

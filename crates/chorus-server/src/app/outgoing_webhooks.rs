@@ -32,7 +32,6 @@ pub const ICON_URL_MAX: usize = 1024;
 pub const CONTENT_TYPE_MAX: usize = 128;
 /// The trigger words, and the callback URLs, joined by commas, as Mattermost counts.
 pub const LIST_MAX: usize = 1024;
-pub const PER_PAGE_MAX: i64 = 200;
 /// Posts waiting for their webhooks to be called, per node.
 const QUEUE_LENGTH: usize = 1024;
 /// Callback calls in flight at once, per node.
@@ -314,7 +313,7 @@ impl AppState {
             load_team(self, &team_id).await?;
             require_team_admin(self, actor, &team_id, "outgoing webhooks").await?;
         }
-        let per_page = per_page.clamp(1, PER_PAGE_MAX);
+        let per_page = per_page.clamp(1, validate::MAX_PER_PAGE);
         Ok(self
             .store
             .list_outgoing_webhooks(

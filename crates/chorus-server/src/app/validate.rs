@@ -13,6 +13,9 @@ pub const DISPLAY_NAME_MAX: usize = 64;
 pub const HEADER_MAX: usize = 1024;
 pub const PURPOSE_MAX: usize = 250;
 pub const POST_MESSAGE_MAX: usize = 16383;
+/// Mattermost's page size when none is asked for, and the largest it gives.
+pub const DEFAULT_PER_PAGE: i64 = 60;
+pub const MAX_PER_PAGE: i64 = 200;
 
 const RESERVED_USERNAMES: &[&str] = &["all", "channel", "here", "matterbot", "system", "chorus"];
 const RESERVED_TEAM_NAMES: &[&str] = &[

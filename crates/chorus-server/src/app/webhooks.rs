@@ -17,8 +17,6 @@ pub const DISPLAY_NAME_MAX: usize = 64;
 pub const DESCRIPTION_MAX: usize = 500;
 pub const USERNAME_MAX: usize = 64;
 pub const ICON_URL_MAX: usize = 1024;
-/// Most hooks one page lists.
-pub const PER_PAGE_MAX: i64 = 200;
 
 /// What may change in a hook (`PUT /hooks/incoming/{id}` sends the whole hook).
 #[derive(Debug, Clone, Default)]
@@ -195,7 +193,7 @@ impl AppState {
             load_team(self, team_id).await?;
             self.require_hook_manager(actor, team_id).await?;
         }
-        let per_page = per_page.clamp(1, PER_PAGE_MAX);
+        let per_page = per_page.clamp(1, validate::MAX_PER_PAGE);
         let hooks = self
             .store
             .list_incoming_webhooks(team_id, "", page.max(0).saturating_mul(per_page), per_page)

@@ -8,13 +8,13 @@
 //! it.
 
 use super::SharedContext;
-use crate::api::extract::{DEFAULT_PER_PAGE, MAX_PER_PAGE};
 use crate::app::channels::ChannelDraft;
 use crate::app::files::FileQuery;
 use crate::app::permissions::PermissionScope;
 use crate::app::plugins::PluginEvent;
 use crate::app::posts::{HistoryRead, ThreadRead};
 use crate::app::preferences::Batch;
+use crate::app::validate::{DEFAULT_PER_PAGE, MAX_PER_PAGE};
 use crate::app::Actor;
 use crate::error::{AppError, Code};
 use crate::store::{FileFilter, KvWrite, UserFilter};
