@@ -5,6 +5,13 @@ use std::collections::HashMap;
 
 /// Post type of an ephemeral post, shown to one user only and never stored.
 pub const POST_TYPE_EPHEMERAL: &str = "system_ephemeral";
+/// The system messages a channel change posts, as Mattermost's.
+pub const POST_TYPE_HEADER_CHANGE: &str = "system_header_change";
+pub const POST_TYPE_PURPOSE_CHANGE: &str = "system_purpose_change";
+pub const POST_TYPE_DISPLAYNAME_CHANGE: &str = "system_displayname_change";
+/// The system messages of a user leaving a team, or being removed from it.
+pub const POST_TYPE_LEAVE_TEAM: &str = "system_leave_team";
+pub const POST_TYPE_REMOVE_FROM_TEAM: &str = "system_remove_from_team";
 /// The type of posts that carry Slack attachments (`props.attachments`), as
 /// integrations post them.
 pub const POST_TYPE_SLACK_ATTACHMENT: &str = "slack_attachment";

@@ -85,10 +85,12 @@ pub mod events {
     pub const OPEN_DIALOG: &str = "open_dialog";
     pub const USER_UPDATED: &str = "user_updated";
     pub const CHANNEL_CREATED: &str = "channel_created";
+    pub const CHANNEL_UPDATED: &str = "channel_updated";
     pub const DIRECT_ADDED: &str = "direct_added";
     pub const USER_ADDED: &str = "user_added";
     pub const USER_REMOVED: &str = "user_removed";
     pub const ADDED_TO_TEAM: &str = "added_to_team";
+    pub const LEAVE_TEAM: &str = "leave_team";
     pub const TYPING: &str = "typing";
     pub const CHANNEL_VIEWED: &str = "channel_viewed";
     pub const PLUGIN_ENABLED: &str = "plugin_enabled";

@@ -68,7 +68,12 @@ macro_rules! for_each_hook {
             unary UserHasLeftChannel = "UserHasLeftChannel", user_has_left_channel: Notification,
                 ChannelMemberEvent => Empty,
                 (&ctx, member: ChannelMember, actor_id: Option<String> as Option<&str>) -> ();
+            unary OnInstall = "OnInstall", on_install: Notification,
+                InstallEvent => Empty, (&ctx, user_id: String as &str) -> ();
             unary UserHasJoinedTeam = "UserHasJoinedTeam", user_has_joined_team: Notification,
+                TeamMemberEvent => Empty,
+                (&ctx, member: TeamMember, actor_id: Option<String> as Option<&str>) -> ();
+            unary UserHasLeftTeam = "UserHasLeftTeam", user_has_left_team: Notification,
                 TeamMemberEvent => Empty,
                 (&ctx, member: TeamMember, actor_id: Option<String> as Option<&str>) -> ();
             unary UserHasLoggedIn = "UserHasLoggedIn", user_has_logged_in: Notification,

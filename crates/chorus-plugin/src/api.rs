@@ -971,6 +971,71 @@ impl Api {
             .into())
     }
 
+    /// Saves a channel's name, display name, header and purpose; its type cannot
+    /// change here.
+    pub async fn update_channel(&self, channel: Channel) -> ApiResult<Channel> {
+        Ok(self
+            .client()
+            .update_channel(v1::Channel::from(channel))
+            .await?
+            .into_inner()
+            .into())
+    }
+
+    /// Takes a user out of a team and its channels; `requestor_id` is who asked (the
+    /// user themselves when they leave).
+    pub async fn delete_team_member(
+        &self,
+        team_id: impl Into<String>,
+        user_id: impl Into<String>,
+        requestor_id: impl Into<String>,
+    ) -> ApiResult<()> {
+        let request = v1::DeleteTeamMemberRequest {
+            team_id: team_id.into(),
+            user_id: user_id.into(),
+            requestor_id: requestor_id.into(),
+        };
+        self.client().delete_team_member(request).await?;
+        Ok(())
+    }
+
+    /// Saves a user's username, email, nickname, names, position and locale.
+    pub async fn update_user(&self, user: User) -> ApiResult<User> {
+        Ok(self
+            .client()
+            .update_user(v1::User::from(user))
+            .await?
+            .into_inner()
+            .into())
+    }
+
+    /// A user's profile picture, as PNG.
+    pub async fn get_profile_image(&self, user_id: impl Into<String>) -> ApiResult<Vec<u8>> {
+        let request = v1::UserIdRequest {
+            user_id: user_id.into(),
+        };
+        Ok(self
+            .client()
+            .get_profile_image(request)
+            .await?
+            .into_inner()
+            .png)
+    }
+
+    /// Sets a user's profile picture from PNG, JPEG, GIF or WebP bytes.
+    pub async fn set_profile_image(
+        &self,
+        user_id: impl Into<String>,
+        data: Vec<u8>,
+    ) -> ApiResult<()> {
+        let request = v1::SetProfileImageRequest {
+            user_id: user_id.into(),
+            data,
+        };
+        self.client().set_profile_image(request).await?;
+        Ok(())
+    }
+
     pub async fn delete_channel_member(
         &self,
         channel_id: impl Into<String>,

@@ -260,9 +260,34 @@ pub trait Plugin: Send + Sync + 'static {
         async { Ok(()) }
     }
 
+    /// An admin (`user_id`) installed this plugin: called once per installation, on
+    /// one node, when the installed version first runs.
+    fn on_install(
+        &self,
+        api: &Api,
+        ctx: &Context,
+        user_id: String,
+    ) -> impl Future<Output = Result<(), HookError>> + Send {
+        let _ = (api, ctx, user_id);
+        async { Ok(()) }
+    }
+
     /// A user joined a team; `actor_id` is who added them, `None` when they joined
     /// themselves.
     fn user_has_joined_team(
+        &self,
+        api: &Api,
+        ctx: &Context,
+        member: TeamMember,
+        actor_id: Option<String>,
+    ) -> impl Future<Output = Result<(), HookError>> + Send {
+        let _ = (api, ctx, member, actor_id);
+        async { Ok(()) }
+    }
+
+    /// A user left a team; `actor_id` is who removed them, `None` when they left
+    /// themselves.
+    fn user_has_left_team(
         &self,
         api: &Api,
         ctx: &Context,

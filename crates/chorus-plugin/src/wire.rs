@@ -162,6 +162,25 @@ impl HookRequest for v1::TeamMemberEvent {
     }
 }
 
+impl HookRequest for v1::InstallEvent {
+    type Args = (String,);
+
+    fn into_args(self) -> (Context, Self::Args) {
+        (context(self.context), (self.user_id,))
+    }
+
+    fn from_args(context: Context, (user_id,): Self::Args) -> Self {
+        v1::InstallEvent {
+            context: Some(context.into()),
+            user_id,
+        }
+    }
+
+    fn acting_user((user_id,): &Self::Args) -> &str {
+        user_id
+    }
+}
+
 impl HookRequest for v1::ExecuteCommandRequest {
     type Args = (CommandArgs,);
 

@@ -36,6 +36,10 @@ pub(crate) const HELP: &str = "\
 /demo can <permission>       whether you hold a permission, system, team, channel
 /demo newchannel <name>      the plugin makes a private channel with you in it
 /demo kick <username>        take someone out of this channel
+/demo header <text>          the plugin sets this channel's header
+/demo nickname <text>        the plugin sets your nickname
+/demo avatar                 your profile picture becomes demo-bot's
+/demo leaveteam              leave this team (and all its channels)
 /demo thread <post id>       how many posts a thread has
 /demo since <ms>             how many posts of this channel changed since then
 /demo bot <username>         the plugin makes, patches and reads a bot
@@ -284,6 +288,10 @@ impl Demo {
             ["can", permission] => reply(self.permission_report(api, args, permission).await?),
             ["newchannel", name] => reply(self.new_channel(api, args, name).await?),
             ["kick", username] => reply(self.kick(api, args, username).await?),
+            ["header", ..] => reply(self.set_header(api, args, &rest(1)).await?),
+            ["nickname", ..] => reply(self.set_nickname(api, args, &rest(1)).await?),
+            ["avatar"] => reply(self.avatar_report(api, args).await?),
+            ["leaveteam"] => reply(self.leave_team(api, args).await?),
             ["thread", post_id] => reply(self.thread_report(api, post_id).await?),
             ["since", since] => reply(self.since_report(api, args, since).await?),
             ["bot", username] => reply(self.make_bot(api, username).await?),

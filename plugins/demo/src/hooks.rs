@@ -280,6 +280,27 @@ impl Plugin for Demo {
         Ok(())
     }
 
+    async fn user_has_left_team(
+        &self,
+        api: &Api,
+        ctx: &Context,
+        member: TeamMember,
+        actor_id: Option<String>,
+    ) -> Result<(), HookError> {
+        let id = format!("{}:{}", member.team_id, member.user_id);
+        let data = json!({ "member": member, "actor_id": actor_id });
+        self.record(api, Hook::UserHasLeftTeam, &id, Some(ctx), data)
+            .await?;
+        Ok(())
+    }
+
+    async fn on_install(&self, api: &Api, ctx: &Context, user_id: String) -> Result<(), HookError> {
+        let data = json!({ "user_id": user_id });
+        self.record(api, Hook::OnInstall, "last", Some(ctx), data)
+            .await?;
+        Ok(())
+    }
+
     async fn user_has_logged_in(
         &self,
         api: &Api,

@@ -141,6 +141,67 @@ impl Demo {
         Ok(format!("removed @{} from this channel", user.username))
     }
 
+    /// `/demo header <text>`: the plugin sets this channel's header.
+    pub(crate) async fn set_header(
+        &self,
+        api: &Api,
+        args: &CommandArgs,
+        header: &str,
+    ) -> Result<String, ApiError> {
+        let mut channel = api.get_channel(&args.channel_id).await?;
+        channel.header = header.to_string();
+        let channel = api.update_channel(channel).await?;
+        Ok(format!(
+            "the header of ~{} is now {:?}",
+            channel.name, channel.header
+        ))
+    }
+
+    /// `/demo nickname <text>`: the plugin sets the caller's nickname.
+    pub(crate) async fn set_nickname(
+        &self,
+        api: &Api,
+        args: &CommandArgs,
+        nickname: &str,
+    ) -> Result<String, ApiError> {
+        let mut user = api.get_user(&args.user_id).await?;
+        user.nickname = nickname.to_string();
+        let user = api.update_user(user).await?;
+        Ok(format!(
+            "@{} is now known as {:?}",
+            user.username, user.nickname
+        ))
+    }
+
+    /// `/demo avatar`: gives the caller the bot's picture, and says how big it is.
+    pub(crate) async fn avatar_report(
+        &self,
+        api: &Api,
+        args: &CommandArgs,
+    ) -> Result<String, ApiError> {
+        let bot_id = self.bot_id(api).await?;
+        let picture = api.get_profile_image(&bot_id).await?;
+        api.set_profile_image(&args.user_id, picture.clone())
+            .await?;
+        let mine = api.get_profile_image(&args.user_id).await?;
+        Ok(format!(
+            "your picture is now the bot's ({} bytes of PNG, {} read back)",
+            picture.len(),
+            mine.len()
+        ))
+    }
+
+    /// `/demo leaveteam`: the caller leaves this team, as if they had asked.
+    pub(crate) async fn leave_team(
+        &self,
+        api: &Api,
+        args: &CommandArgs,
+    ) -> Result<String, ApiError> {
+        api.delete_team_member(&args.team_id, &args.user_id, &args.user_id)
+            .await?;
+        Ok("you left the team".to_string())
+    }
+
     /// `/demo thread <post id>` and `/demo since <ms>`: posts as the plugin reads them.
     pub(crate) async fn thread_report(&self, api: &Api, post_id: &str) -> Result<String, ApiError> {
         let thread = api.get_post_thread(post_id).await?;

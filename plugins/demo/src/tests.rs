@@ -774,6 +774,70 @@ async fn the_demo_reads_teams_channels_permissions_bots_and_the_server() {
 }
 
 #[tokio::test]
+async fn the_demo_changes_channels_users_pictures_and_teams() {
+    let (harness, alice, town) = started().await;
+    let server = harness.server();
+    let run = |line: &str| harness.execute_command(command(&alice, &town, line));
+    let text = |response: Result<CommandResponse, _>| response.unwrap().text;
+
+    assert_eq!(
+        text(run("/demo header Plans for the week").await),
+        "the header of ~town-square is now \"Plans for the week\""
+    );
+    let channel = server
+        .channels()
+        .into_iter()
+        .find(|c| c.id == town.id)
+        .unwrap();
+    assert_eq!(channel.header, "Plans for the week");
+
+    assert_eq!(
+        text(run("/demo nickname Ally").await),
+        "@alice is now known as \"Ally\""
+    );
+    let stored = server
+        .users()
+        .into_iter()
+        .find(|u| u.id == alice.id)
+        .unwrap();
+    assert_eq!(stored.nickname, "Ally");
+
+    // The fake server has no picture for the bot: setting an empty one is refused.
+    let refused = text(run("/demo avatar").await);
+    assert!(refused.contains("the picture is empty"), "{refused}");
+
+    assert_eq!(
+        text(run("/demo jointeam core").await),
+        "you joined core as team_user"
+    );
+    assert_eq!(text(run("/demo leaveteam").await), "you left the team");
+    assert!(server.team_members(&town.team_id).is_empty());
+    assert!(server.channel_members(&town.id).is_empty());
+
+    let member = TeamMember {
+        team_id: town.team_id.clone(),
+        user_id: alice.id.clone(),
+        ..Default::default()
+    };
+    harness
+        .user_has_left_team(member, Some("admin-id"))
+        .await
+        .unwrap();
+    let recorded = server
+        .kv_json(&format!(
+            "hook:UserHasLeftTeam:{}:{}",
+            town.team_id, alice.id
+        ))
+        .unwrap();
+    assert_eq!(recorded["actor_id"], "admin-id");
+    harness.on_install("admin-id").await.unwrap();
+    assert_eq!(
+        server.kv_json("hook:OnInstall:last").unwrap()["user_id"],
+        "admin-id"
+    );
+}
+
+#[tokio::test]
 async fn logins_of_blocked_users_are_refused_and_sockets_recorded() {
     let (harness, alice, _) = started().await;
     let server = harness.server();

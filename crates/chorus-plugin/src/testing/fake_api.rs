@@ -1131,6 +1131,129 @@ impl v1::plugin_api_server::PluginApi for FakeApi {
         ok(created.into())
     }
 
+    async fn update_channel(
+        &self,
+        request: Request<v1::Channel>,
+    ) -> Result<Response<v1::Channel>, Status> {
+        let wanted = Channel::from(request.into_inner());
+        let mut state = self.state();
+        let now = state.now_ms();
+        let current = state.channel(&wanted.id)?.clone();
+        if !wanted.channel_type.is_empty() && wanted.channel_type != current.channel_type {
+            return Err(Status::invalid_argument("a channel's type cannot change"));
+        }
+        let taken = state
+            .channels
+            .iter()
+            .any(|c| c.id != current.id && c.team_id == current.team_id && c.name == wanted.name);
+        if taken {
+            return Err(Status::already_exists(format!(
+                "the team already has a channel named {:?}",
+                wanted.name
+            )));
+        }
+        let channel = state
+            .channels
+            .iter_mut()
+            .find(|c| c.id == current.id)
+            .expect("found above");
+        channel.name = wanted.name;
+        channel.display_name = wanted.display_name;
+        channel.header = wanted.header;
+        channel.purpose = wanted.purpose;
+        channel.update_at = now;
+        ok(v1::Channel::from(channel.clone()))
+    }
+
+    async fn delete_team_member(
+        &self,
+        request: Request<v1::DeleteTeamMemberRequest>,
+    ) -> Result<Response<v1::Empty>, Status> {
+        let request = request.into_inner();
+        let mut state = self.state();
+        state.team(&request.team_id)?;
+        let before = state.team_members.len();
+        state
+            .team_members
+            .retain(|m| !(m.team_id == request.team_id && m.user_id == request.user_id));
+        if state.team_members.len() == before {
+            return Err(Status::failed_precondition("the user is not in the team"));
+        }
+        let team_channels: Vec<String> = state
+            .channels
+            .iter()
+            .filter(|c| c.team_id == request.team_id)
+            .map(|c| c.id.clone())
+            .collect();
+        state
+            .members
+            .retain(|m| !(m.user_id == request.user_id && team_channels.contains(&m.channel_id)));
+        ok(v1::Empty {})
+    }
+
+    async fn update_user(&self, request: Request<v1::User>) -> Result<Response<v1::User>, Status> {
+        let wanted = User::from(request.into_inner());
+        let mut state = self.state();
+        let now = state.now_ms();
+        state.user(&wanted.id)?;
+        if wanted.username.is_empty() {
+            return Err(Status::invalid_argument("a user needs a username"));
+        }
+        if state
+            .users
+            .iter()
+            .any(|u| u.id != wanted.id && u.username == wanted.username)
+        {
+            return Err(Status::already_exists("that username is taken"));
+        }
+        let user = state
+            .users
+            .iter_mut()
+            .find(|u| u.id == wanted.id)
+            .expect("found above");
+        user.username = wanted.username;
+        user.email = wanted.email;
+        user.nickname = wanted.nickname;
+        user.first_name = wanted.first_name;
+        user.last_name = wanted.last_name;
+        user.position = wanted.position;
+        if !wanted.locale.is_empty() {
+            user.locale = wanted.locale;
+        }
+        user.update_at = now;
+        ok(v1::User::from(user.clone()))
+    }
+
+    async fn get_profile_image(
+        &self,
+        request: Request<v1::UserIdRequest>,
+    ) -> Result<Response<v1::ProfileImage>, Status> {
+        let user_id = request.into_inner().user_id;
+        let state = self.state();
+        state.user(&user_id)?;
+        // A user who never set one gets an empty picture here (the server draws one).
+        let png = state
+            .profile_images
+            .get(&user_id)
+            .cloned()
+            .unwrap_or_default();
+        ok(v1::ProfileImage { png })
+    }
+
+    async fn set_profile_image(
+        &self,
+        request: Request<v1::SetProfileImageRequest>,
+    ) -> Result<Response<v1::Empty>, Status> {
+        let request = request.into_inner();
+        let mut state = self.state();
+        state.user(&request.user_id)?;
+        if request.data.is_empty() {
+            return Err(Status::invalid_argument("the picture is empty"));
+        }
+        state.profile_images.insert(request.user_id, request.data);
+        ok(v1::Empty {})
+    }
+
     async fn delete_channel_member(
         &self,
         request: Request<v1::ChannelMemberRequest>,

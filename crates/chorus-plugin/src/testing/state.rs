@@ -79,6 +79,8 @@ pub(super) struct State {
     pub(super) grants: Vec<(String, String, String)>,
     pub(super) diagnostic_id: String,
     pub(super) plugin_statuses: Vec<crate::PluginStatus>,
+    /// Profile pictures set through the API, as given.
+    pub(super) profile_images: BTreeMap<String, Vec<u8>>,
 }
 
 impl State {

@@ -3,14 +3,14 @@
 
 use super::extract::{Body, Paging, Path, Query};
 use super::SharedState;
-use crate::app::channels::ChannelDraft;
+use crate::app::channels::{ChannelDraft, ChannelPatch};
 use crate::app::permissions::resolve_user_id;
 use crate::app::Auth;
 use crate::error::{AppResult, Code};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use axum::routing::{delete, get, post};
+use axum::routing::{delete, get, post, put};
 use axum::{Json, Router};
 use chorus_model::{Channel, ChannelMember, OrderedSidebarCategories, StatusOk};
 use serde::Deserialize;
@@ -19,7 +19,11 @@ pub fn router() -> Router<SharedState> {
     Router::new()
         .route("/channels", post(create_channel))
         .route("/channels/direct", post(create_direct))
-        .route("/channels/{channel_id}", get(get_channel))
+        .route(
+            "/channels/{channel_id}",
+            get(get_channel).put(update_channel),
+        )
+        .route("/channels/{channel_id}/patch", put(patch_channel))
         .route(
             "/channels/{channel_id}/members",
             post(add_member).get(list_members),
@@ -100,6 +104,72 @@ async fn get_channel(
     Path(channel_id): Path<String>,
 ) -> AppResult<Json<Channel>> {
     state.get_channel(auth.actor(), &channel_id).await.map(Json)
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(default)]
+struct UpdateChannel {
+    id: String,
+    name: String,
+    display_name: String,
+    #[serde(rename = "type")]
+    channel_type: String,
+    header: String,
+    purpose: String,
+}
+
+/// `PUT /channels/{id}`: the whole channel; its header and purpose are replaced, its
+/// name and display name only when given, as in Mattermost.
+async fn update_channel(
+    State(state): State<SharedState>,
+    auth: Auth,
+    Path(channel_id): Path<String>,
+    Body(request): Body<UpdateChannel>,
+) -> AppResult<Json<Channel>> {
+    if request.id != channel_id {
+        return Err(Code::InvalidParam
+            .with_message("Invalid or missing channel_id: the body's id must be the URL's."));
+    }
+    let patch = ChannelPatch {
+        name: Some(request.name).filter(|n| !n.is_empty()),
+        display_name: Some(request.display_name).filter(|n| !n.is_empty()),
+        header: Some(request.header),
+        purpose: Some(request.purpose),
+        channel_type: Some(request.channel_type),
+    };
+    state
+        .update_channel(auth.actor(), &channel_id, patch)
+        .await
+        .map(Json)
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(default)]
+struct PatchChannel {
+    name: Option<String>,
+    display_name: Option<String>,
+    header: Option<String>,
+    purpose: Option<String>,
+}
+
+/// `PUT /channels/{id}/patch`: only the fields given change.
+async fn patch_channel(
+    State(state): State<SharedState>,
+    auth: Auth,
+    Path(channel_id): Path<String>,
+    Body(request): Body<PatchChannel>,
+) -> AppResult<Json<Channel>> {
+    let patch = ChannelPatch {
+        name: request.name,
+        display_name: request.display_name,
+        header: request.header,
+        purpose: request.purpose,
+        channel_type: None,
+    };
+    state
+        .update_channel(auth.actor(), &channel_id, patch)
+        .await
+        .map(Json)
 }
 
 async fn channel_by_name(

@@ -151,6 +151,40 @@ impl Paging {
 }
 
 /// Whether a request's body is a multipart form (bundle and file uploads).
+/// Room for the multipart framing (boundaries, part headers, small fields) around an
+/// upload's content.
+pub const FORM_OVERHEAD: u64 = 64 * 1024;
+
+/// The body limit of a multipart route whose content may be `max_content` bytes.
+pub fn multipart_body_limit(max_content: u64) -> usize {
+    usize::try_from(max_content.saturating_add(FORM_OVERHEAD)).unwrap_or(usize::MAX)
+}
+
+/// How long a refused upload's remaining body is read (and thrown away) so that the
+/// client, still sending, gets the error instead of a reset connection.
+pub const DRAIN_FOR: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// The `Content-Length` a request declares, if any.
+pub fn declared_length(headers: &axum::http::HeaderMap) -> Option<u64> {
+    headers
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+}
+
+/// Reads and throws away what is left of a refused request's body, for a while.
+pub async fn drain(body: axum::body::Body) {
+    drain_stream(body.into_data_stream()).await;
+}
+
+pub async fn drain_stream(mut chunks: axum::body::BodyDataStream) {
+    use futures_util::StreamExt;
+    let _ = tokio::time::timeout(DRAIN_FOR, async {
+        while let Some(Ok(_)) = chunks.next().await {}
+    })
+    .await;
+}
+
 pub fn is_multipart(headers: &axum::http::HeaderMap) -> bool {
     headers
         .get(axum::http::header::CONTENT_TYPE)

@@ -5,7 +5,10 @@
 //! `app::files`.
 
 use super::auth::Auth;
-use super::extract::{is_multipart, site_of, Path, Query};
+use super::extract::{
+    declared_length, drain, drain_stream, is_multipart, multipart_body_limit, site_of, Path, Query,
+    DRAIN_FOR, FORM_OVERHEAD,
+};
 use super::SharedState;
 use crate::app::files::{ByteRange, FileContent, Part, Upload};
 use crate::error::{AppError, AppResult, Code};
@@ -20,17 +23,9 @@ use axum::{Json, Router};
 use chorus_model::{FileInfo, FileUploadResponse};
 use futures_util::StreamExt;
 use serde::Deserialize;
-use std::time::Duration;
-
-/// Room for the multipart framing and form fields beside the files themselves.
-const FORM_OVERHEAD: u64 = 64 * 1024;
 
 /// Longest form field that is not a file (`channel_id`, `client_ids`).
 const FORM_FIELD_MAX: usize = 10 * 1024;
-
-/// How long a refused upload's remaining body is read (and thrown away) so that the
-/// client, still sending, gets the error instead of a reset connection.
-const DRAIN_FOR: Duration = Duration::from_secs(5);
 
 /// The content types a browser may show in place; anything else downloads.
 const INLINE_TYPES: &[&str] = &[
@@ -48,8 +43,7 @@ const INLINE_TYPES: &[&str] = &[
 ];
 
 pub fn router(max_file_size: u64) -> Router<SharedState> {
-    let body_limit =
-        usize::try_from(max_file_size.saturating_add(FORM_OVERHEAD)).unwrap_or(usize::MAX);
+    let body_limit = multipart_body_limit(max_file_size);
     Router::new()
         .route(
             "/files",
@@ -85,11 +79,7 @@ async fn upload(
     request: Request,
 ) -> AppResult<Response> {
     let limit = state.config.file_settings.max_file_size;
-    let declared = request
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<u64>().ok());
+    let declared = declared_length(request.headers());
     if declared.is_some_and(|length| length > limit.saturating_add(FORM_OVERHEAD)) {
         drain(request.into_body()).await;
         return Err(Code::FileTooLarge.with_message(format!(
@@ -274,17 +264,6 @@ fn form_error(err: MultipartError) -> AppError {
             err.body_text()
         ))
     }
-}
-
-async fn drain(body: Body) {
-    drain_stream(body.into_data_stream()).await;
-}
-
-async fn drain_stream(mut chunks: axum::body::BodyDataStream) {
-    let _ = tokio::time::timeout(DRAIN_FOR, async {
-        while let Some(Ok(_)) = chunks.next().await {}
-    })
-    .await;
 }
 
 #[derive(Debug, Deserialize, Default)]

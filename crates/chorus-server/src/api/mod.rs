@@ -19,6 +19,7 @@ mod plugin_http;
 mod plugins;
 pub(crate) mod posts;
 mod preferences;
+mod profile_images;
 mod reactions;
 mod roles;
 mod statuses;
@@ -52,6 +53,7 @@ pub fn router(state: SharedState) -> Router {
         .merge(reactions::router())
         .merge(webhooks::router())
         .merge(files::router(state.config.file_settings.max_file_size))
+        .merge(profile_images::router(state.profile_image_limit()))
         .merge(preferences::router())
         .merge(statuses::router())
         .merge(roles::router())

@@ -12,7 +12,7 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use chorus_model::{Team, TeamMember, TeamUnread};
+use chorus_model::{StatusOk, Team, TeamMember, TeamUnread};
 use serde::Deserialize;
 pub fn router() -> Router<SharedState> {
     Router::new()
@@ -22,6 +22,10 @@ pub fn router() -> Router<SharedState> {
         .route(
             "/teams/{team_id}/members",
             post(add_member).get(list_members),
+        )
+        .route(
+            "/teams/{team_id}/members/{user_id}",
+            axum::routing::delete(remove_member),
         )
         .route("/users/{user_id}/teams", get(teams_for_user))
         .route("/users/{user_id}/teams/members", get(team_members_of_user))
@@ -147,6 +151,19 @@ async fn add_member(
         .add_team_member(auth.actor(), &team_id, &request.user_id)
         .await?;
     Ok((StatusCode::CREATED, Json(member)))
+}
+
+/// `DELETE /teams/{team_id}/members/{user_id}`: leaving a team, or removing someone.
+async fn remove_member(
+    State(state): State<SharedState>,
+    auth: Auth,
+    Path((team_id, user_id)): Path<(String, String)>,
+) -> AppResult<Json<StatusOk>> {
+    let user_id = resolve_user_id(&user_id, auth.actor());
+    state
+        .remove_team_member(auth.actor(), &team_id, &user_id, None)
+        .await?;
+    Ok(Json(StatusOk::default()))
 }
 
 async fn list_members(

@@ -9,7 +9,8 @@ use super::extract::{Body, Paging, Path, Query};
 use super::SharedState;
 use crate::app::permissions::resolve_user_id;
 use crate::app::sessions::{session_for_token, Login};
-use crate::error::{AppError, AppResult};
+use crate::app::users::UserPatch;
+use crate::error::{AppError, AppResult, Code};
 use crate::security::client_address::client_address;
 use crate::store::UserFilter;
 use crate::AppState;
@@ -40,7 +41,8 @@ pub fn router() -> Router<SharedState> {
         .route("/users/tokens/disable", post(disable_access_token))
         .route("/users/tokens/enable", post(enable_access_token))
         .route("/users/tokens/{token_id}", get(access_token))
-        .route("/users/{user_id}", get(get_user))
+        .route("/users/{user_id}", get(get_user).put(update_user))
+        .route("/users/{user_id}/patch", put(patch_user))
 }
 
 /// The address a request came from, through `TrustedProxyIPHeader` when set.
@@ -176,6 +178,76 @@ async fn get_user(
 ) -> AppResult<Json<User>> {
     let user_id = resolve_user_id(&user_id, auth.actor());
     state.get_user(auth.actor(), &user_id).await.map(Json)
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(default)]
+struct PatchUser {
+    username: Option<String>,
+    email: Option<String>,
+    nickname: Option<String>,
+    first_name: Option<String>,
+    last_name: Option<String>,
+    position: Option<String>,
+    locale: Option<String>,
+    password: Option<String>,
+}
+
+impl From<PatchUser> for UserPatch {
+    fn from(request: PatchUser) -> UserPatch {
+        UserPatch {
+            username: request.username,
+            email: request.email,
+            nickname: request.nickname,
+            first_name: request.first_name,
+            last_name: request.last_name,
+            position: request.position,
+            locale: request.locale,
+            password: request.password,
+        }
+    }
+}
+
+/// `PUT /users/{id}/patch`: only the fields given change.
+async fn patch_user(
+    State(state): State<SharedState>,
+    auth: Auth,
+    Path(user_id): Path<String>,
+    Body(request): Body<PatchUser>,
+) -> AppResult<Json<User>> {
+    let user_id = resolve_user_id(&user_id, auth.actor());
+    state
+        .patch_user(auth.actor(), &user_id, request.into())
+        .await
+        .map(Json)
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(default)]
+struct UpdateUser {
+    id: String,
+    #[serde(flatten)]
+    fields: PatchUser,
+}
+
+/// `PUT /users/{id}`: the whole profile; the body's `id` must be the URL's. The
+/// fields it leaves out keep their values, as Mattermost keeps what its store
+/// protects.
+async fn update_user(
+    State(state): State<SharedState>,
+    auth: Auth,
+    Path(user_id): Path<String>,
+    Body(request): Body<UpdateUser>,
+) -> AppResult<Json<User>> {
+    let user_id = resolve_user_id(&user_id, auth.actor());
+    if request.id != user_id {
+        return Err(Code::InvalidParam
+            .with_message("Invalid or missing user_id: the body's id must be the URL's."));
+    }
+    state
+        .patch_user(auth.actor(), &user_id, request.fields.into())
+        .await
+        .map(Json)
 }
 
 async fn user_by_username(

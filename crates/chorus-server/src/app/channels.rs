@@ -1,11 +1,12 @@
 //! Channels: open and private channels, direct messages, membership and read
 //! positions, with the `channel_created`, `direct_added`, `user_added`,
-//! `user_removed` and `channel_viewed` events and the channel hooks.
+//! `user_removed`, `channel_updated` and `channel_viewed` events, the system messages
+//! of a channel's changes, and the channel hooks.
 
-use super::events::event;
+use super::events::{event, json_text};
 use super::permissions::{
-    is_team_member, load_channel, load_member_channel, load_team, require_channel_member,
-    require_channel_visible, require_self_or_admin, require_team_member,
+    is_channel_member, is_team_member, load_channel, load_member_channel, load_team,
+    require_channel_member, require_channel_visible, require_self_or_admin, require_team_member,
 };
 use super::teams::DEFAULT_CHANNELS;
 use super::validate::{self, require_id};
@@ -14,8 +15,9 @@ use crate::error::{AppError, AppResult, Code};
 use crate::plugins::HookContext;
 use crate::AppState;
 use chorus_model::{
-    events, new_id, now_millis, Broadcast, Channel, ChannelMember, CHANNEL_DIRECT, CHANNEL_OPEN,
-    CHANNEL_PRIVATE,
+    events, new_id, now_millis, Broadcast, Channel, ChannelMember, Post, User, CHANNEL_DIRECT,
+    CHANNEL_OPEN, CHANNEL_PRIVATE, POST_TYPE_DISPLAYNAME_CHANGE, POST_TYPE_HEADER_CHANGE,
+    POST_TYPE_PURPOSE_CHANGE,
 };
 
 /// What a user asks for when creating a channel.
@@ -30,6 +32,38 @@ pub struct ChannelDraft {
     /// Who made it: the signed-in user; a plugin may name a user, who becomes its first
     /// member.
     pub creator_id: String,
+}
+
+/// What a channel update changes; `None` keeps the old value. `channel_type`, when
+/// given, must be the channel's own (privacy changes have their own route).
+#[derive(Debug, Default)]
+pub struct ChannelPatch {
+    pub name: Option<String>,
+    pub display_name: Option<String>,
+    pub header: Option<String>,
+    pub purpose: Option<String>,
+    pub channel_type: Option<String>,
+}
+
+/// A store failure, as Mattermost's "name taken" when another channel of the team has
+/// the name.
+fn name_taken_or(err: crate::store::StoreError) -> AppError {
+    if err.is_unique_violation() {
+        Code::ChannelNameTaken
+            .with_message("A channel with that name already exists on the same team.")
+    } else {
+        err.into()
+    }
+}
+
+/// The system message telling a channel that `what` changed from `old` to `new`, in
+/// Mattermost's words.
+fn change_message(username: &str, what: &str, old: &str, new: &str) -> String {
+    match (old.is_empty(), new.is_empty()) {
+        (true, _) => format!("{username} updated the channel {what} to: {new}"),
+        (false, true) => format!("{username} removed the channel {what} (was: {old})"),
+        (false, false) => format!("{username} updated the channel {what} from: {old} to: {new}"),
+    }
 }
 
 impl AppState {
@@ -90,14 +124,7 @@ impl AppState {
         self.store
             .create_channel(&channel, &members)
             .await
-            .map_err(|err| {
-                if err.is_unique_violation() {
-                    Code::ChannelNameTaken
-                        .with_message("A channel with that name already exists on the same team.")
-                } else {
-                    err.into()
-                }
-            })?;
+            .map_err(name_taken_or)?;
         let audience = match (channel.channel_type == CHANNEL_OPEN, members.first()) {
             (true, _) => Some(Broadcast::to_team(&team.id)),
             (false, Some(member)) => Some(Broadcast::to_user(*member)),
@@ -115,6 +142,163 @@ impl AppState {
         self.plugins
             .channel_has_been_created(&actor.hook_context(), &channel);
         Ok(channel)
+    }
+
+    /// Renames a channel or changes its header or purpose: its members (channel users
+    /// hold `manage_*_channel_properties` by default) and admins may. A direct
+    /// channel keeps its name and display name. Members see `channel_updated`; a user's change of the
+    /// display name, header or purpose is also announced in the channel by a system
+    /// message, as Mattermost's `PatchChannel` does (a plugin's is not, as there).
+    pub async fn update_channel(
+        &self,
+        actor: Actor<'_>,
+        channel_id: &str,
+        patch: ChannelPatch,
+    ) -> AppResult<Channel> {
+        require_id(channel_id, "channel_id")?;
+        let old = self
+            .store
+            .get_channel(channel_id)
+            .await?
+            .ok_or_else(|| AppError::from(Code::ChannelNotFound))?;
+        if old.delete_at != 0 {
+            return Err(Code::ChannelUpdateDeleted.into());
+        }
+        if !actor.is_admin() && !is_channel_member(self, actor, &old).await? {
+            return Err(if old.channel_type == CHANNEL_DIRECT {
+                Code::ChannelPatchForbidden.into()
+            } else {
+                AppError::forbidden(
+                    "You do not have the appropriate permissions: only members of a channel may change it.",
+                )
+            });
+        }
+        if patch
+            .channel_type
+            .as_deref()
+            .is_some_and(|t| !t.is_empty() && t != old.channel_type)
+        {
+            return Err(Code::ChannelTypeChange.into());
+        }
+        let mut channel = old.clone();
+        if let Some(name) = patch.name.map(|n| n.trim().to_string()) {
+            if name != old.name {
+                if old.channel_type == CHANNEL_DIRECT {
+                    return Err(Code::ChannelNameInvalid
+                        .with_message("A direct message channel's name cannot be changed."));
+                }
+                if old.name == DEFAULT_CHANNELS[0].0 {
+                    return Err(Code::DefaultChannelRename.with_message(format!(
+                        "The team's default channel {} cannot be renamed.",
+                        old.name
+                    )));
+                }
+                validate::url_name("channel", Code::ChannelNameInvalid, &name)?;
+                channel.name = name;
+            }
+        }
+        if let Some(display_name) = patch.display_name.map(|n| n.trim().to_string()) {
+            if display_name != old.display_name {
+                if old.channel_type == CHANNEL_DIRECT {
+                    return Err(Code::ChannelDisplayNameInvalid.with_message(
+                        "A direct message channel's display name cannot be changed.",
+                    ));
+                }
+                validate::display_name(Code::ChannelDisplayNameInvalid, &display_name)?;
+                channel.display_name = display_name;
+            }
+        }
+        if let Some(header) = patch.header {
+            validate::max_len(
+                Code::ChannelHeaderInvalid,
+                "header",
+                &header,
+                validate::HEADER_MAX,
+            )?;
+            channel.header = header;
+        }
+        if let Some(purpose) = patch.purpose {
+            validate::max_len(
+                Code::ChannelPurposeInvalid,
+                "purpose",
+                &purpose,
+                validate::PURPOSE_MAX,
+            )?;
+            channel.purpose = purpose;
+        }
+        channel.update_at = now_millis();
+        let saved = self
+            .store
+            .update_channel_details(&channel)
+            .await
+            .map_err(name_taken_or)?;
+        if !saved {
+            return Err(Code::ChannelUpdateDeleted.into());
+        }
+        self.publish(event(
+            events::CHANNEL_UPDATED,
+            serde_json::json!({ "channel": json_text(&channel)? }),
+            Broadcast::to_channel(&channel.id),
+        ))
+        .await?;
+        if let Actor::User(auth) = actor {
+            self.announce_channel_changes(&auth.user, &old, &channel)
+                .await?;
+        }
+        Ok(channel)
+    }
+
+    /// The system messages for a user's change of a channel's display name, header or
+    /// purpose, posted by that user.
+    async fn announce_channel_changes(
+        &self,
+        user: &User,
+        old: &Channel,
+        new: &Channel,
+    ) -> AppResult<()> {
+        let username = user.username.as_str();
+        let mut changes = Vec::new();
+        if old.display_name != new.display_name {
+            changes.push((
+                POST_TYPE_DISPLAYNAME_CHANGE,
+                format!(
+                    "{username} updated the channel display name from: {} to: {}",
+                    old.display_name, new.display_name
+                ),
+                serde_json::json!({
+                    "old_displayname": old.display_name,
+                    "new_displayname": new.display_name,
+                }),
+            ));
+        }
+        if old.header != new.header {
+            changes.push((
+                POST_TYPE_HEADER_CHANGE,
+                change_message(username, "header", &old.header, &new.header),
+                serde_json::json!({"old_header": old.header, "new_header": new.header}),
+            ));
+        }
+        if old.purpose != new.purpose {
+            changes.push((
+                POST_TYPE_PURPOSE_CHANGE,
+                change_message(username, "purpose", &old.purpose, &new.purpose),
+                serde_json::json!({"old_purpose": old.purpose, "new_purpose": new.purpose}),
+            ));
+        }
+        for (post_type, message, props) in changes {
+            let mut props = props.as_object().cloned().unwrap_or_default();
+            props.insert("username".into(), username.into());
+            let post = Post {
+                channel_id: new.id.clone(),
+                user_id: user.id.clone(),
+                post_type: post_type.to_string(),
+                message,
+                props,
+                ..Post::default()
+            };
+            self.create_post(Actor::System, post).await?;
+        }
+        Ok(())
     }
 
     /// The direct channel of two users, created on first use. Users may only open

@@ -176,6 +176,23 @@ impl Previewer {
         }
     }
 
+    /// Runs a blocking image job (decoding, resizing) on the blocking pool, under the
+    /// same few permits as previews, so uploads cannot take every core.
+    pub async fn run_image_job<T: Send + 'static>(
+        &self,
+        job: impl FnOnce(u64) -> T + Send + 'static,
+    ) -> AppResult<T> {
+        let _permit = self
+            .decoders
+            .acquire()
+            .await
+            .map_err(|e| AppError::Internal(e.to_string()))?;
+        let max_pixels = self.max_pixels;
+        tokio::task::spawn_blocking(move || job(max_pixels))
+            .await
+            .map_err(|e| AppError::Internal(e.to_string()))
+    }
+
     /// Makes and stores a file's previews, answering the file as it is now. An image
     /// that fails to decode is marked as having none, so that nobody tries again.
     async fn make(&self, mut file: StoredFile) -> AppResult<StoredFile> {

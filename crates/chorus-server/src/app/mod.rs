@@ -33,6 +33,7 @@ pub mod plugins;
 pub mod plugins_admin;
 pub mod posts;
 pub mod preferences;
+pub mod profile_images;
 pub mod reactions;
 pub mod roles;
 pub mod sessions;

@@ -1,6 +1,6 @@
 //! Plugin administration, for system admins and for the whole cluster whichever node
-//! is asked: installing uploads (where the settings allow them), enabling, disabling
-//! and removing plugins; their statuses, one per plugin per node; and the web bundles
+//! is asked: installing uploads (where the settings allow them, with `OnInstall` once
+//! the installed version runs), enabling, disabling and removing plugins; their statuses, one per plugin per node; and the web bundles
 //! of running plugins (public, since the web app loads them before login).
 
 use super::permissions::require_admin;
@@ -10,6 +10,7 @@ use crate::plugins::bundle::BundleError;
 use crate::plugins::PluginError;
 use crate::AppState;
 use chorus_model::{Manifest, PluginState, PluginStatus, PluginsResponse, WebappPlugin};
+use std::sync::Arc;
 
 impl From<PluginError> for AppError {
     fn from(err: PluginError) -> AppError {
@@ -38,6 +39,11 @@ impl From<PluginError> for AppError {
     }
 }
 
+/// How long after an installation or an enable `OnInstall` waits for the plugin to
+/// start on this node, and how often it looks.
+const INSTALL_HOOK_WAIT: std::time::Duration = std::time::Duration::from_secs(120);
+const INSTALL_HOOK_POLL: std::time::Duration = std::time::Duration::from_millis(200);
+
 fn require_plugins(state: &AppState) -> AppResult<()> {
     if state.plugins.enabled() {
         Ok(())
@@ -63,13 +69,52 @@ impl AppState {
 
     /// Installs an uploaded bundle on every node (`force` replaces one installed).
     pub async fn install_plugin(
-        &self,
+        self: &Arc<Self>,
         actor: Actor<'_>,
         bundle: Vec<u8>,
         force: bool,
     ) -> AppResult<Manifest> {
         self.may_upload_plugins(actor)?;
-        Ok(self.plugins.install(&self.store, bundle, force).await?)
+        let manifest = self.plugins.install(&self.store, bundle, force).await?;
+        if let Some(admin) = actor.user_id() {
+            self.store.mark_install_pending(&manifest.id, admin).await?;
+            self.deliver_owed_install(&manifest.id);
+        }
+        Ok(manifest)
+    }
+
+    /// Calls `OnInstall` once the installed plugin runs on this node (it may be
+    /// enabled already, or only later: [`AppState::enable_plugin`] tries again), taking
+    /// the owed call from the store so that it happens once in the cluster.
+    fn deliver_owed_install(self: &Arc<Self>, plugin_id: &str) {
+        let (state, plugin_id) = (self.clone(), plugin_id.to_string());
+        tokio::spawn(async move {
+            let (plugins, store) = (&state.plugins, &state.store);
+            let deadline = tokio::time::Instant::now() + INSTALL_HOOK_WAIT;
+            while tokio::time::Instant::now() < deadline {
+                let running = plugins
+                    .slot(&plugin_id)
+                    .is_some_and(|slot| slot.status().0 == PluginState::Running);
+                if running {
+                    match store.take_install_pending(&plugin_id).await {
+                        Ok(Some(admin)) => {
+                            let context = crate::plugins::HookContext::for_user(&admin, "");
+                            if !plugins.on_install(&plugin_id, &context, &admin) {
+                                // Stopped in between: owe it again.
+                                let _ = store.mark_install_pending(&plugin_id, &admin).await;
+                                continue;
+                            }
+                        }
+                        Ok(None) => {}
+                        Err(err) => {
+                            tracing::warn!(%plugin_id, error = %err, "cannot read the owed OnInstall");
+                        }
+                    }
+                    return;
+                }
+                tokio::time::sleep(INSTALL_HOOK_POLL).await;
+            }
+        });
     }
 
     /// Installed plugins, running (`active`) or not.
@@ -128,9 +173,15 @@ impl AppState {
             .collect()
     }
 
-    pub async fn enable_plugin(&self, actor: Actor<'_>, plugin_id: &str) -> AppResult<()> {
+    pub async fn enable_plugin(
+        self: &Arc<Self>,
+        actor: Actor<'_>,
+        plugin_id: &str,
+    ) -> AppResult<()> {
         require_admin(actor)?;
-        Ok(self.plugins.enable(&self.store, plugin_id).await?)
+        self.plugins.enable(&self.store, plugin_id).await?;
+        self.deliver_owed_install(plugin_id);
+        Ok(())
     }
 
     pub async fn disable_plugin(&self, actor: Actor<'_>, plugin_id: &str) -> AppResult<()> {

@@ -1,6 +1,7 @@
 //! Teams: creating them, reading them (with what only their managers may see hidden),
-//! and membership. A new team gets the channels Mattermost users expect
-//! (`town-square`, `off-topic`), and everyone who joins the team joins those channels.
+//! and membership (joining and leaving). A new team gets the channels Mattermost users
+//! expect (`town-square`, `off-topic`), and everyone who joins the team joins those
+//! channels.
 
 use super::events::event;
 use super::permissions::{
@@ -11,8 +12,8 @@ use super::{Actor, Auth};
 use crate::error::{AppError, AppResult, Code};
 use crate::AppState;
 use chorus_model::{
-    events, new_id, now_millis, Broadcast, Channel, Team, TeamMember, TeamUnread, CHANNEL_OPEN,
-    TEAM_INVITE, TEAM_OPEN,
+    events, new_id, now_millis, Broadcast, Channel, Post, Team, TeamMember, TeamUnread,
+    CHANNEL_OPEN, POST_TYPE_LEAVE_TEAM, POST_TYPE_REMOVE_FROM_TEAM, TEAM_INVITE, TEAM_OPEN,
 };
 
 /// Channels every team starts with, and every new team member joins.
@@ -235,6 +236,92 @@ impl AppState {
             }
         }
         Ok(member)
+    }
+
+    /// Takes a user out of a team: they leave themselves, team admins and admins
+    /// remove anyone. The user leaves every channel of the team at once, as in
+    /// Mattermost (no `user_removed` per channel: `leave_team` tells the team and the
+    /// user); the team's default channel is told who left, and plugins get
+    /// `UserHasLeftTeam`. A plugin may name who asked in `requestor_id`.
+    pub async fn remove_team_member(
+        &self,
+        actor: Actor<'_>,
+        team_id: &str,
+        user_id: &str,
+        requestor_id: Option<&str>,
+    ) -> AppResult<()> {
+        let team = load_team(self, team_id).await?;
+        require_id(user_id, "user_id")?;
+        let user = self
+            .store
+            .get_user(user_id)
+            .await?
+            .ok_or_else(|| AppError::from(Code::UserNotFound))?;
+        let me = match actor {
+            Actor::User(auth) => auth.user.id.as_str(),
+            Actor::Plugin(_) | Actor::System => requestor_id.unwrap_or_default(),
+        };
+        if user.id != me && !actor.is_admin() && !is_team_admin(self, me, &team.id).await? {
+            return Err(AppError::forbidden(
+                "You do not have the appropriate permissions: only team admins remove other members.",
+            ));
+        }
+        let Some(member) = self
+            .store
+            .remove_team_member(&team.id, &user.id, now_millis())
+            .await?
+        else {
+            return Err(Code::NotTeamMember.into());
+        };
+        let data = serde_json::json!({"user_id": user.id, "team_id": team.id});
+        let to_team = Broadcast {
+            omit_users: Some([(user.id.clone(), true)].into_iter().collect()),
+            ..Broadcast::to_team(&team.id)
+        };
+        self.publish(event(events::LEAVE_TEAM, data.clone(), to_team))
+            .await?;
+        self.publish(event(
+            events::LEAVE_TEAM,
+            data,
+            Broadcast::to_user(&user.id),
+        ))
+        .await?;
+        let (post_type, message) = if user.id == me {
+            (
+                POST_TYPE_LEAVE_TEAM,
+                format!("{} left the team.", user.username),
+            )
+        } else {
+            (
+                POST_TYPE_REMOVE_FROM_TEAM,
+                format!("{} removed from the team.", user.username),
+            )
+        };
+        if let Some(town_square) = self
+            .store
+            .get_channel_by_name(&team.id, DEFAULT_CHANNELS[0].0)
+            .await?
+            .filter(|c| c.delete_at == 0)
+        {
+            let mut props = serde_json::Map::new();
+            props.insert("username".into(), user.username.clone().into());
+            let post = Post {
+                channel_id: town_square.id,
+                user_id: user.id.clone(),
+                post_type: post_type.into(),
+                message,
+                props,
+                ..Post::default()
+            };
+            // The member has gone either way; a message that cannot be posted is only
+            // logged, as in Mattermost.
+            if let Err(err) = self.create_post(Actor::System, post).await {
+                tracing::warn!(team_id = %team.id, user_id = %user.id, error = %err, "cannot post that a user left the team");
+            }
+        }
+        self.plugins
+            .user_has_left_team(&actor.hook_context(), &member.team_id, &user.id, me);
+        Ok(())
     }
 
     pub async fn team_members(

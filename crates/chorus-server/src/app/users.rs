@@ -1,4 +1,5 @@
-//! Users: sign-up, passwords and profiles (with other people's emails hidden).
+//! Users: sign-up, passwords, profile changes, and profiles as others see them (with
+//! other people's emails hidden).
 
 use super::permissions::{load_channel, require_channel_visible, require_team_member};
 use super::validate::{self, require_id};
@@ -24,6 +25,25 @@ impl AppState {
             .filter(|u| u.delete_at == 0)
             .ok_or_else(|| AppError::from(Code::UserNotFound))
     }
+}
+
+/// Longest position a user may give (Mattermost's `UserPositionMaxRunes`).
+const POSITION_MAX: usize = 128;
+/// Longest locale code (`zh-TW`, `pt-BR`, with room for a script subtag).
+const LOCALE_MAX: usize = 16;
+
+/// What a profile change sets; `None` keeps the old value. `password` is the user's
+/// current one, needed when they change their own email.
+#[derive(Debug, Default)]
+pub struct UserPatch {
+    pub username: Option<String>,
+    pub email: Option<String>,
+    pub nickname: Option<String>,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub position: Option<String>,
+    pub locale: Option<String>,
+    pub password: Option<String>,
 }
 
 /// The system roles a user may hold.
@@ -167,10 +187,15 @@ impl AppState {
             ("nickname", &request.nickname),
             ("first_name", &request.first_name),
             ("last_name", &request.last_name),
-            ("position", &request.position),
         ] {
             validate::max_len(Code::UserInvalid, field, value, 64)?;
         }
+        validate::max_len(
+            Code::UserInvalid,
+            "position",
+            &request.position,
+            POSITION_MAX,
+        )?;
         if self.store.get_user_by_username(&username).await?.is_some() {
             return Err(username_taken());
         }
@@ -266,6 +291,99 @@ impl AppState {
             .set_password_hash(&user.id, &hash, now_millis())
             .await?;
         Ok(())
+    }
+
+    /// Changes a user's profile: users their own, admins and plugins anyone's. A user
+    /// changing their own email gives their password, as in Mattermost. Roles,
+    /// passwords, props and activation have their own operations and never change
+    /// here. Everyone is told with `user_updated`.
+    pub async fn patch_user(
+        &self,
+        actor: Actor<'_>,
+        user_id: &str,
+        patch: UserPatch,
+    ) -> AppResult<User> {
+        let mut user = self.require_user(user_id).await?;
+        if actor.user_id() != Some(user.id.as_str()) && !actor.is_admin() {
+            return Err(AppError::forbidden(
+                "You do not have the appropriate permissions: you can only change your own profile.",
+            ));
+        }
+        let old_email = user.email.clone();
+        if let Some(username) = patch.username {
+            user.username = username.trim().to_lowercase();
+            validate::username(&user.username)?;
+        }
+        if let Some(email) = patch.email {
+            user.email = email.trim().to_lowercase();
+            validate::email(&user.email)?;
+        }
+        for (field, value, limit, patched) in [
+            ("nickname", &mut user.nickname, 64, patch.nickname),
+            ("first_name", &mut user.first_name, 64, patch.first_name),
+            ("last_name", &mut user.last_name, 64, patch.last_name),
+            ("position", &mut user.position, POSITION_MAX, patch.position),
+        ] {
+            if let Some(patched) = patched {
+                validate::max_len(Code::UserInvalid, field, &patched, limit)?;
+                *value = patched;
+            }
+        }
+        if let Some(locale) = patch.locale {
+            if locale.is_empty() || locale.len() > LOCALE_MAX {
+                return Err(Code::UserInvalid.with_message(format!(
+                    "{locale:?} is not a locale: give one such as \"en\" or \"pt-BR\"."
+                )));
+            }
+            user.locale = locale;
+        }
+        if user.email != old_email && actor.user_id() == Some(user.id.as_str()) {
+            self.check_own_password(&user, patch.password).await?;
+        }
+        if let Some(other) = self.store.get_user_by_username(&user.username).await? {
+            if other.id != user.id {
+                return Err(username_taken());
+            }
+        }
+        if user.email != old_email && self.store.get_user_for_login(&user.email).await?.is_some() {
+            return Err(email_taken());
+        }
+        user.update_at = now_millis();
+        match self.store.update_user_profile(&user).await {
+            Ok(true) => {}
+            Ok(false) => return Err(Code::UserNotFound.into()),
+            // Lost a race with another change: say which of the two was taken.
+            Err(err) if err.is_unique_violation() => {
+                let username_owner = self.store.get_user_by_username(&user.username).await?;
+                return Err(if username_owner.is_some_and(|o| o.id != user.id) {
+                    username_taken()
+                } else {
+                    email_taken()
+                });
+            }
+            Err(err) => return Err(err.into()),
+        }
+        self.publish_user_updated(&user.id).await?;
+        Ok(user)
+    }
+
+    /// A user's own password, to confirm a change that could take over the account.
+    async fn check_own_password(&self, user: &User, password: Option<String>) -> AppResult<()> {
+        let Some(password) = password.filter(|p| !p.is_empty()) else {
+            return Err(AppError::invalid_param("password")
+                .with_detail("Changing your email needs your current password in \"password\"."));
+        };
+        let current = self.store.password_hash(&user.id).await?;
+        let matches = self
+            .passwords
+            .verify(password, current)
+            .await
+            .map_err(|e| hashing_failed(self, e))?;
+        if matches {
+            Ok(())
+        } else {
+            Err(Code::PasswordCheckFailed.into())
+        }
     }
 
     /// A profile, as the actor may see it.

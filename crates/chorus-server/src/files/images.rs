@@ -67,19 +67,22 @@ fn is_decoded_format(format: &ImageFormat) -> bool {
     )
 }
 
-/// The encoded thumbnail, preview and mini preview of one image.
-#[derive(Debug)]
-pub struct Previews {
-    pub thumbnail: Vec<u8>,
-    pub preview: Vec<u8>,
-    pub mini_preview: Vec<u8>,
-}
-
-/// Decodes `data` (no more than `max_pixels`, whatever it declares) and makes its
-/// previews: PNG for PNG images (they may be transparent), JPEG otherwise.
-pub fn make_previews(data: &[u8], max_pixels: u64) -> Result<Previews, image::ImageError> {
+/// Decodes `data` (a PNG, JPEG, GIF or WebP of no more than `max_pixels`, whatever it
+/// declares), turned upright by its EXIF orientation.
+fn decode(
+    data: &[u8],
+    max_pixels: u64,
+) -> Result<(DynamicImage, Option<ImageFormat>), image::ImageError> {
     let mut reader = ImageReader::new(Cursor::new(data)).with_guessed_format()?;
     let format = reader.format();
+    if !format.as_ref().is_some_and(is_decoded_format) {
+        return Err(image::ImageError::Unsupported(
+            image::error::UnsupportedError::from_format_and_kind(
+                image::error::ImageFormatHint::Unknown,
+                image::error::UnsupportedErrorKind::Format(image::error::ImageFormatHint::Unknown),
+            ),
+        ));
+    }
     let mut limits = image::Limits::default();
     // Four bytes a pixel, twice over for the conversions, is what decoding may take.
     limits.max_alloc = Some(max_pixels.saturating_mul(8));
@@ -96,6 +99,83 @@ pub fn make_previews(data: &[u8], max_pixels: u64) -> Result<Previews, image::Im
     if let Some(orientation) = orientation {
         image.apply_orientation(orientation);
     }
+    Ok((image, format))
+}
+
+/// The side of a stored profile image (Mattermost's `FileSettings.ProfileWidth` and
+/// `ProfileHeight` defaults).
+pub const PROFILE_SIDE: u32 = 128;
+
+/// A user's uploaded picture as it is kept: cropped to a square around its centre,
+/// scaled to [`PROFILE_SIDE`], as PNG.
+pub fn profile_image(data: &[u8], max_pixels: u64) -> Result<Vec<u8>, image::ImageError> {
+    let (image, _) = decode(data, max_pixels)?;
+    let square = image.resize_to_fill(
+        PROFILE_SIDE,
+        PROFILE_SIDE,
+        image::imageops::FilterType::Triangle,
+    );
+    encode(&square, true)
+}
+
+/// Background colours of generated profile images: mid tones white text reads on.
+const PROFILE_COLOURS: [[u8; 3]; 8] = [
+    [0x1f, 0x6f, 0xb2],
+    [0x2e, 0x8b, 0x57],
+    [0xb0, 0x4a, 0x2f],
+    [0x7b, 0x4f, 0xa8],
+    [0x0f, 0x7c, 0x86],
+    [0xa8, 0x3f, 0x6b],
+    [0x5c, 0x6b, 0x1f],
+    [0x8a, 0x5a, 0x12],
+];
+
+/// The picture of a user who never set one: the first letter of their username, white
+/// on a colour chosen by their id, as Mattermost draws it. The letter comes from the
+/// `font8x8` bitmap font, scaled up, so no font file is needed at run time.
+pub fn default_profile_image(user_id: &str, username: &str) -> Vec<u8> {
+    use font8x8::UnicodeFonts;
+    let hash = user_id
+        .bytes()
+        .fold(0u32, |h, b| h.wrapping_mul(31).wrapping_add(u32::from(b)));
+    let background = PROFILE_COLOURS[hash as usize % PROFILE_COLOURS.len()];
+    let initial = username
+        .chars()
+        .next()
+        .map_or('?', |c| c.to_ascii_uppercase());
+    let glyph = font8x8::BASIC_FONTS
+        .get(initial)
+        .or_else(|| font8x8::BASIC_FONTS.get('?'))
+        .unwrap_or([0; 8]);
+    // Each of the glyph's 8×8 dots becomes a SCALE×SCALE block in the middle.
+    const SCALE: u32 = 8;
+    let offset = (PROFILE_SIDE - 8 * SCALE) / 2;
+    let image = image::RgbImage::from_fn(PROFILE_SIDE, PROFILE_SIDE, |x, y| {
+        let inside =
+            (offset..offset + 8 * SCALE).contains(&x) && (offset..offset + 8 * SCALE).contains(&y);
+        let dot = inside && {
+            let (col, row) = ((x - offset) / SCALE, (y - offset) / SCALE);
+            // font8x8 keeps the leftmost dot of a row in its lowest bit.
+            glyph[row as usize] & (1 << col) != 0
+        };
+        image::Rgb(if dot { [0xff; 3] } else { background })
+    });
+    encode(&DynamicImage::ImageRgb8(image), true)
+        .expect("encoding an RGB image in memory as PNG cannot fail")
+}
+
+/// The encoded thumbnail, preview and mini preview of one image.
+#[derive(Debug)]
+pub struct Previews {
+    pub thumbnail: Vec<u8>,
+    pub preview: Vec<u8>,
+    pub mini_preview: Vec<u8>,
+}
+
+/// Decodes `data` (no more than `max_pixels`, whatever it declares) and makes its
+/// previews: PNG for PNG images (they may be transparent), JPEG otherwise.
+pub fn make_previews(data: &[u8], max_pixels: u64) -> Result<Previews, image::ImageError> {
+    let (image, format) = decode(data, max_pixels)?;
     let png = format == Some(ImageFormat::Png);
     let thumbnail = {
         let (w, h) = (image.width(), image.height());
@@ -176,6 +256,37 @@ mod tests {
         assert_eq!((thumb.width(), thumb.height()), (25, 100));
         let mini = image::load_from_memory(&previews.mini_preview).unwrap();
         assert_eq!((mini.width(), mini.height()), (16, 16));
+    }
+
+    #[test]
+    fn profile_images_are_square_pngs() {
+        let stored = profile_image(&png(400, 200), 1 << 30).unwrap();
+        assert_eq!(image::guess_format(&stored).unwrap(), ImageFormat::Png);
+        let side = image::load_from_memory(&stored).unwrap();
+        assert_eq!((side.width(), side.height()), (PROFILE_SIDE, PROFILE_SIDE));
+        assert!(profile_image(b"GIF89a but not really", 1 << 30).is_err());
+        assert!(profile_image(&png(400, 200), 1000).is_err());
+    }
+
+    #[test]
+    fn default_profile_images_draw_the_initial_on_the_users_colour() {
+        let a = image::load_from_memory(&default_profile_image("aaaa", "alice"))
+            .unwrap()
+            .to_rgb8();
+        assert_eq!(a.dimensions(), (PROFILE_SIDE, PROFILE_SIDE));
+        let corner = *a.get_pixel(0, 0);
+        assert_ne!(corner, image::Rgb([0xff; 3]));
+        let white = a.pixels().filter(|p| **p == image::Rgb([0xff; 3])).count();
+        assert!(white > 0, "the letter is drawn");
+        // Another letter draws other dots; the same user always gets the same picture.
+        let b = image::load_from_memory(&default_profile_image("aaaa", "bob"))
+            .unwrap()
+            .to_rgb8();
+        assert_ne!(a, b);
+        assert_eq!(
+            default_profile_image("aaaa", "alice"),
+            default_profile_image("aaaa", "alice")
+        );
     }
 
     #[test]

@@ -540,6 +540,26 @@ impl PluginManager {
         });
     }
 
+    /// A team membership event; a user acting on their own membership is no actor.
+    fn team_member_event(
+        &self,
+        context: &HookContext,
+        team_id: &str,
+        user_id: &str,
+        actor_id: &str,
+    ) -> v1::TeamMemberEvent {
+        v1::TeamMemberEvent {
+            context: Some(context.to_wire(&self.context.node_id)),
+            team_id: team_id.to_string(),
+            user_id: user_id.to_string(),
+            actor_id: if actor_id == user_id {
+                String::new()
+            } else {
+                actor_id.to_string()
+            },
+        }
+    }
+
     pub fn user_has_joined_team(
         &self,
         context: &HookContext,
@@ -547,15 +567,24 @@ impl PluginManager {
         user_id: &str,
         actor_id: &str,
     ) {
-        let event = v1::TeamMemberEvent {
-            context: Some(context.to_wire(&self.context.node_id)),
-            team_id: team_id.to_string(),
-            user_id: user_id.to_string(),
-            actor_id: actor_id.to_string(),
-        };
+        let event = self.team_member_event(context, team_id, user_id, actor_id);
         self.notify(Hook::UserHasJoinedTeam, move |plugin| {
             let event = event.clone();
             async move { plugin.hooks.clone().user_has_joined_team(event).await }
+        });
+    }
+
+    pub fn user_has_left_team(
+        &self,
+        context: &HookContext,
+        team_id: &str,
+        user_id: &str,
+        actor_id: &str,
+    ) {
+        let event = self.team_member_event(context, team_id, user_id, actor_id);
+        self.notify(Hook::UserHasLeftTeam, move |plugin| {
+            let event = event.clone();
+            async move { plugin.hooks.clone().user_has_left_team(event).await }
         });
     }
 
@@ -572,6 +601,35 @@ impl PluginManager {
                 tracing::warn!(plugin_id = %plugin.plugin_id, reason = %status.message(), "OnConfigurationChange failed");
             }
         });
+    }
+
+    /// Calls `OnInstall` of this node's running copy of `plugin_id`; false when it is
+    /// not running here.
+    pub fn on_install(&self, plugin_id: &str, context: &HookContext, user_id: &str) -> bool {
+        let Some(plugin) = self.slot(plugin_id).and_then(|s| s.running()) else {
+            return false;
+        };
+        if !plugin.implements(Hook::OnInstall) {
+            return true;
+        }
+        let event = v1::InstallEvent {
+            context: Some(context.to_wire(&self.context.node_id)),
+            user_id: user_id.to_string(),
+        };
+        let deadline = self.deadline(Hook::OnInstall);
+        tokio::spawn(async move {
+            let mut hooks = plugin.hooks.clone();
+            match tokio::time::timeout(deadline, hooks.on_install(event)).await {
+                Ok(Ok(_)) => {}
+                Ok(Err(status)) => {
+                    tracing::warn!(plugin_id = %plugin.plugin_id, reason = %status.message(), "OnInstall failed");
+                }
+                Err(_) => {
+                    tracing::warn!(plugin_id = %plugin.plugin_id, "OnInstall missed the deadline");
+                }
+            }
+        });
+        true
     }
 
     /// Delivers a plugin cluster event to this node's copy of `plugin_id`.

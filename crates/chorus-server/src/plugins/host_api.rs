@@ -8,12 +8,13 @@
 //! it.
 
 use super::SharedContext;
-use crate::app::channels::ChannelDraft;
+use crate::app::channels::{ChannelDraft, ChannelPatch};
 use crate::app::files::FileQuery;
 use crate::app::permissions::PermissionScope;
 use crate::app::plugins::PluginEvent;
 use crate::app::posts::{HistoryRead, ThreadRead};
 use crate::app::preferences::Batch;
+use crate::app::users::UserPatch;
 use crate::app::validate::{DEFAULT_PER_PAGE, MAX_PER_PAGE};
 use crate::app::Actor;
 use crate::error::{AppError, Code};
@@ -683,6 +684,81 @@ impl PluginApi for HostApi {
             .await
             .map_err(status_of)?;
         Ok(Response::new((&created).into()))
+    }
+
+    async fn update_channel(&self, request: Request<v1::Channel>) -> Reply<v1::Channel> {
+        let channel = request.into_inner();
+        let patch = ChannelPatch {
+            name: Some(channel.name),
+            display_name: Some(channel.display_name),
+            header: Some(channel.header),
+            purpose: Some(channel.purpose),
+            channel_type: Some(channel.r#type),
+        };
+        let updated = self
+            .app()?
+            .update_channel(self.actor(), &channel.id, patch)
+            .await
+            .map_err(status_of)?;
+        Ok(Response::new((&updated).into()))
+    }
+
+    async fn delete_team_member(
+        &self,
+        request: Request<v1::DeleteTeamMemberRequest>,
+    ) -> Reply<v1::Empty> {
+        let request = request.into_inner();
+        let requestor = Some(request.requestor_id.as_str()).filter(|id| !id.is_empty());
+        self.app()?
+            .remove_team_member(self.actor(), &request.team_id, &request.user_id, requestor)
+            .await
+            .map_err(status_of)?;
+        Ok(Response::new(v1::Empty {}))
+    }
+
+    async fn update_user(&self, request: Request<v1::User>) -> Reply<v1::User> {
+        let user = request.into_inner();
+        let patch = UserPatch {
+            username: Some(user.username),
+            email: Some(user.email),
+            nickname: Some(user.nickname),
+            first_name: Some(user.first_name),
+            last_name: Some(user.last_name),
+            position: Some(user.position),
+            locale: Some(user.locale).filter(|l| !l.is_empty()),
+            password: None,
+        };
+        let updated = self
+            .app()?
+            .patch_user(self.actor(), &user.id, patch)
+            .await
+            .map_err(status_of)?;
+        Ok(Response::new((&updated).into()))
+    }
+
+    async fn get_profile_image(
+        &self,
+        request: Request<v1::UserIdRequest>,
+    ) -> Reply<v1::ProfileImage> {
+        let user_id = request.into_inner().user_id;
+        let image = self
+            .app()?
+            .profile_image(&user_id)
+            .await
+            .map_err(status_of)?;
+        Ok(Response::new(v1::ProfileImage { png: image.png }))
+    }
+
+    async fn set_profile_image(
+        &self,
+        request: Request<v1::SetProfileImageRequest>,
+    ) -> Reply<v1::Empty> {
+        let request = request.into_inner();
+        self.app()?
+            .set_profile_image(self.actor(), &request.user_id, request.data)
+            .await
+            .map_err(status_of)?;
+        Ok(Response::new(v1::Empty {}))
     }
 
     async fn delete_channel_member(

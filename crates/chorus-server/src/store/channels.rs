@@ -165,6 +165,27 @@ impl Store {
         .map_err(StoreError::from)
     }
 
+    /// Saves a live channel's name, display name, header and purpose; false when it is
+    /// gone or archived.
+    pub async fn update_channel_details(&self, channel: &Channel) -> StoreResult<bool> {
+        let done = on_writer!(self, pool => {
+            sqlx::query(
+                "UPDATE channels SET name = $2, display_name = $3, header = $4, purpose = $5, \
+                   update_at = $6 WHERE id = $1 AND delete_at = 0",
+            )
+            .bind(&channel.id)
+            .bind(&channel.name)
+            .bind(&channel.display_name)
+            .bind(&channel.header)
+            .bind(&channel.purpose)
+            .bind(channel.update_at)
+            .execute(pool)
+            .await
+            .map(|done| done.rows_affected())
+        })?;
+        Ok(done > 0)
+    }
+
     pub async fn get_channel(&self, id: &str) -> StoreResult<Option<Channel>> {
         let row: Option<ChannelRow> = on_reader!(self, pool => {
             sqlx::query_as(select_channels!("WHERE c.id = $1"))

@@ -278,7 +278,42 @@ pub struct StoredBundle {
     pub bundle: Vec<u8>,
 }
 
+/// The `systems` row naming the admin whose installation of a plugin still awaits its
+/// `OnInstall`.
+fn install_pending_name(plugin_id: &str) -> String {
+    format!("PluginOnInstallPending:{plugin_id}")
+}
+
 impl Store {
+    /// Records that `user_id` installed the plugin and `OnInstall` is owed (a later
+    /// installation replaces an earlier one still owed).
+    pub async fn mark_install_pending(&self, plugin_id: &str, user_id: &str) -> StoreResult<()> {
+        on_writer!(self, pool => {
+            sqlx::query(
+                "INSERT INTO systems (name, value) VALUES ($1, $2) \
+                 ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+            )
+            .bind(install_pending_name(plugin_id))
+            .bind(user_id)
+            .execute(pool)
+            .await
+            .map(drop)
+        })?;
+        Ok(())
+    }
+
+    /// Takes the owed `OnInstall` of a plugin, if any: whichever node asks first gets
+    /// the installing admin's id, every other nothing.
+    pub async fn take_install_pending(&self, plugin_id: &str) -> StoreResult<Option<String>> {
+        let user_id: Option<String> = on_writer!(self, pool => {
+            sqlx::query_scalar("DELETE FROM systems WHERE name = $1 RETURNING value")
+                .bind(install_pending_name(plugin_id))
+                .fetch_optional(pool)
+                .await
+        })?;
+        Ok(user_id)
+    }
+
     /// Stores (or replaces) an uploaded bundle.
     pub async fn save_plugin_bundle(&self, bundle: &StoredBundle) -> StoreResult<()> {
         on_writer!(self, pool => {

@@ -211,7 +211,7 @@ impl Store {
             let mut tx = pool.begin().await?;
             sqlx::query(
                 "INSERT INTO team_members (team_id, user_id, roles, delete_at) VALUES ($1, $2, $3, 0) \
-                 ON CONFLICT (team_id, user_id) DO UPDATE SET delete_at = 0",
+                 ON CONFLICT (team_id, user_id) DO UPDATE SET delete_at = 0, roles = excluded.roles",
             )
             .bind(team_id)
             .bind(user_id)
@@ -237,6 +237,48 @@ impl Store {
             .await?
             .ok_or_else(StoreError::vanished)?;
         Ok((member, true))
+    }
+
+    /// Takes a user out of a team: out of every channel of the team (archived ones
+    /// included) and the membership marked left (`delete_at`, no roles), in one
+    /// transaction. Answers the membership as it was, or `None` when they were not
+    /// a member.
+    pub async fn remove_team_member(
+        &self,
+        team_id: &str,
+        user_id: &str,
+        now: i64,
+    ) -> StoreResult<Option<TeamMember>> {
+        let Some(member) = self.get_team_member(team_id, user_id).await? else {
+            return Ok(None);
+        };
+        let left = on_writer!(self, pool => {
+            let mut tx = pool.begin().await?;
+            let left = sqlx::query(
+                "UPDATE team_members SET delete_at = $3, roles = '' \
+                 WHERE team_id = $1 AND user_id = $2 AND delete_at = 0",
+            )
+            .bind(team_id)
+            .bind(user_id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+                > 0;
+            if left {
+                sqlx::query(
+                    "DELETE FROM channel_members WHERE user_id = $2 AND channel_id IN \
+                       (SELECT id FROM channels WHERE team_id = $1)",
+                )
+                .bind(team_id)
+                .bind(user_id)
+                .execute(&mut *tx)
+                .await?;
+            }
+            tx.commit().await?;
+            left
+        });
+        Ok(left.then_some(member))
     }
 
     /// An active membership, if any.

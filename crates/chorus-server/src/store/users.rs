@@ -11,7 +11,7 @@ macro_rules! select_users {
         concat!(
             "SELECT u.id, u.create_at, u.update_at, u.delete_at, u.username, u.email, \
                u.nickname, u.first_name, u.last_name, u.position, u.roles, u.locale, u.is_bot, \
-               u.props",
+               u.props, u.last_picture_update",
             $extra,
             " FROM users u ",
             $($tail),*
@@ -38,6 +38,7 @@ struct UserRow {
     locale: String,
     is_bot: bool,
     props: Json<JsonObject>,
+    last_picture_update: i64,
 }
 
 impl From<UserRow> for User {
@@ -57,6 +58,7 @@ impl From<UserRow> for User {
             locale: row.locale,
             is_bot: row.is_bot,
             props: row.props.0,
+            last_picture_update: row.last_picture_update,
             ..User::default()
         }
     }
@@ -319,6 +321,50 @@ impl Store {
                 .await
         })?;
         Ok(found.is_some())
+    }
+
+    /// Saves a live user's profile fields (username, email, names, position, locale);
+    /// false for no such user. A username or email another user has is a unique
+    /// violation.
+    pub async fn update_user_profile(&self, user: &User) -> StoreResult<bool> {
+        let changed = on_writer!(self, pool => {
+            sqlx::query(
+                "UPDATE users SET username = $2, email = $3, nickname = $4, first_name = $5, \
+                   last_name = $6, position = $7, locale = $8, update_at = $9 \
+                 WHERE id = $1 AND delete_at = 0",
+            )
+            .bind(&user.id)
+            .bind(&user.username)
+            .bind(&user.email)
+            .bind(&user.nickname)
+            .bind(&user.first_name)
+            .bind(&user.last_name)
+            .bind(&user.position)
+            .bind(&user.locale)
+            .bind(user.update_at)
+            .execute(pool)
+            .await
+            .map(|done| done.rows_affected())
+        })?;
+        Ok(changed > 0)
+    }
+
+    /// Records when a user's profile image changed (negative: reset to the generated
+    /// one); false for no such user.
+    pub async fn set_last_picture_update(&self, user_id: &str, at: i64) -> StoreResult<bool> {
+        let changed = on_writer!(self, pool => {
+            sqlx::query(
+                "UPDATE users SET last_picture_update = $2, update_at = $3 \
+                 WHERE id = $1 AND delete_at = 0",
+            )
+            .bind(user_id)
+            .bind(at)
+            .bind(at.abs())
+            .execute(pool)
+            .await
+            .map(|done| done.rows_affected())
+        })?;
+        Ok(changed > 0)
     }
 
     /// Sets one of a user's props to a text value, in one statement (no other prop is

@@ -20,7 +20,7 @@ both_backends!(
     an_edit_adds_and_drops_files,
 );
 
-fn png(width: u32, height: u32) -> Vec<u8> {
+pub(crate) fn png(width: u32, height: u32) -> Vec<u8> {
     let image = image::RgbImage::from_fn(width, height, |x, y| {
         image::Rgb([(x % 256) as u8, (y % 256) as u8, 128])
     });
@@ -33,7 +33,7 @@ fn png(width: u32, height: u32) -> Vec<u8> {
 
 /// A 1×1 PNG whose header declares `width`×`height`: decoding it would allocate
 /// gigabytes.
-fn png_bomb(width: u32, height: u32) -> Vec<u8> {
+pub(crate) fn png_bomb(width: u32, height: u32) -> Vec<u8> {
     let mut data = png(1, 1);
     // Signature (8), IHDR length (4), "IHDR" (4), then width and height.
     data[16..20].copy_from_slice(&width.to_be_bytes());

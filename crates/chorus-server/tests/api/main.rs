@@ -12,6 +12,7 @@ mod errors;
 mod files;
 mod hardening;
 mod interactive;
+mod management;
 mod outgoing_webhooks;
 mod plugins;
 mod posts;

@@ -1700,3 +1700,74 @@ async fn plugins_may_refuse_logins_and_hear_of_sockets() {
     assert_eq!(closed["connection_id"], json!(connection_id));
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plugins_change_channels_users_pictures_and_teams() {
+    let Some(server) = plugin_server(Backend::Sqlite).await else {
+        return;
+    };
+    let (admin, admin_user) = server.user("admin").await;
+    admin.install_plugin(plugin_bundle("demo", "demo")).await;
+    // OnInstall names the admin who installed it, once the plugin runs.
+    let installed = demo_record(&admin, "hook:OnInstall:last").await;
+    assert_eq!(installed["user_id"], admin_user["id"]);
+    let team_id = id(&admin.team("t1").await);
+    let channel_id = id(&admin.channel(&team_id, "c1", "O").await);
+    let (bob, bob_user) = server.member(&admin, &team_id, "bob").await;
+    let bob_id = id(&bob_user);
+    admin.add_to_channel(&channel_id, &bob_id).await;
+
+    // UpdateChannel saves the header; a plugin's change posts no system message.
+    assert_eq!(
+        demo_command(&bob, &channel_id, "header Weekly plans").await,
+        "the header of ~c1 is now \"Weekly plans\""
+    );
+    let (_, channel) = bob.get(&format!("/channels/{channel_id}")).await;
+    assert_eq!(channel["header"], "Weekly plans");
+    let (_, posts) = bob.get(&format!("/channels/{channel_id}/posts")).await;
+    assert!(
+        !posts.to_string().contains("system_header_change"),
+        "{posts}"
+    );
+
+    // UpdateUser, and GetProfileImage/SetProfileImage: bob gets the bot's picture.
+    assert_eq!(
+        demo_command(&bob, &channel_id, "nickname Bobby").await,
+        "@bob is now known as \"Bobby\""
+    );
+    let (_, read) = admin.get(&format!("/users/{bob_id}")).await;
+    assert_eq!(read["nickname"], "Bobby");
+    let avatar = demo_command(&bob, &channel_id, "avatar").await;
+    assert!(
+        avatar.starts_with("your picture is now the bot's"),
+        "{avatar}"
+    );
+    let (_, bot) = admin.get("/users/username/demo-bot").await;
+    let pixels = |body: Vec<u8>| image::load_from_memory(&body).unwrap().to_rgb8();
+    let bots = pixels(
+        admin
+            .download(&format!("/users/{}/image", id(&bot)))
+            .await
+            .body,
+    );
+    let bobs = pixels(admin.download(&format!("/users/{bob_id}/image")).await.body);
+    assert_eq!(bobs, bots);
+    let (_, read) = admin.get(&format!("/users/{bob_id}")).await;
+    assert!(read["last_picture_update"].as_i64().unwrap() > 0);
+
+    // DeleteTeamMember with bob as the requestor: he left, and UserHasLeftTeam says so.
+    assert_eq!(
+        demo_command(&bob, &channel_id, "leaveteam").await,
+        "you left the team"
+    );
+    let left = demo_record(&admin, &format!("hook:UserHasLeftTeam:{team_id}:{bob_id}")).await;
+    assert_eq!(left["actor_id"], Value::Null);
+    assert!(!admin
+        .channel_member_ids(&channel_id)
+        .await
+        .contains(&bob_id));
+    let town = id(&admin.channel_named(&team_id, "town-square").await);
+    let (_, town_posts) = admin.get(&format!("/channels/{town}/posts")).await;
+    assert!(town_posts.to_string().contains("system_leave_team"));
+    server.stop().await;
+}
