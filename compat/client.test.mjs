@@ -1035,4 +1035,52 @@ describe('Chorus speaks Mattermost API v4 to @mattermost/client 11.9.0', () => {
             await integration.close();
         }
     });
+
+    step('19. management: patchChannel, updateChannel, patchMe, updateUser, uploadProfileImage, setDefaultProfileImage, removeFromTeam', async () => {
+        need('a', 'b', 'team', 'channel');
+        const patched = await call('patchChannel', () =>
+            s.a.client.patchChannel(s.channel.id, { header: 'Compat header' }));
+        assert.equal(patched.header, 'Compat header');
+        const updated = await call('updateChannel', () =>
+            s.a.client.updateChannel({ ...patched, purpose: 'Compat purpose' }));
+        assert.equal(updated.purpose, 'Compat purpose');
+        assert.equal(updated.header, 'Compat header');
+        const posts = await call('getPosts(system messages)', () => s.b.client.getPosts(s.channel.id));
+        const types = Object.values(posts.posts).map((p) => p.type);
+        assert.ok(types.includes('system_header_change'), `no header message in ${types}`);
+        assert.ok(types.includes('system_purpose_change'), `no purpose message in ${types}`);
+
+        const me = await call('patchMe', () => s.a.client.patchMe({ nickname: 'Compat' }));
+        assert.equal(me.nickname, 'Compat');
+        const whole = await call('updateUser', () => s.a.client.updateUser({ ...me, position: 'Tester' }));
+        assert.equal(whole.position, 'Tester');
+        assert.equal(whole.nickname, 'Compat');
+
+        // B's generated picture (a real PNG) becomes A's picture.
+        const picture = async (url) => {
+            const reply = await withTimeout(fetch(url, s.b.client.getOptions({ method: 'get' })), url);
+            assert.equal(reply.status, 200);
+            assert.equal(reply.headers.get('content-type'), 'image/png');
+            return new Uint8Array(await reply.arrayBuffer());
+        };
+        const generatedA = await picture(s.a.client.getDefaultProfilePictureUrl(s.a.user.id));
+        const png = await picture(s.b.client.getProfilePictureUrl(s.b.user.id, 0));
+        const uploaded = await call('uploadProfileImage', () =>
+            s.a.client.uploadProfileImage(s.a.user.id, new Blob([png], { type: 'image/png' })));
+        assert.equal(uploaded.status, 'OK');
+        const after = await call('getMe', () => s.a.client.getMe());
+        assert.ok(after.last_picture_update > 0, `last_picture_update ${after.last_picture_update}`);
+        const mine = await picture(s.b.client.getProfilePictureUrl(s.a.user.id, after.last_picture_update));
+        assert.notDeepEqual(mine, generatedA);
+        const reset = await call('setDefaultProfileImage', () => s.a.client.setDefaultProfileImage(s.a.user.id));
+        assert.equal(reset.status, 'OK');
+        const again = await call('getMe(reset)', () => s.a.client.getMe());
+        assert.ok(again.last_picture_update < 0);
+        assert.deepEqual(await picture(s.b.client.getProfilePictureUrl(s.a.user.id, again.last_picture_update)), generatedA);
+
+        const removed = await call('removeFromTeam(B)', () => s.a.client.removeFromTeam(s.team.id, s.b.user.id));
+        assert.equal(removed.status, 'OK');
+        const teamsB = await call('getMyTeams(B, after)', () => s.b.client.getMyTeams());
+        assert.ok(!teamsB.some((t) => t.id === s.team.id), 'B is still in the team');
+    });
 });
