@@ -506,6 +506,8 @@ describe('Chorus web app on a two-node cluster', { skip, timeout: 15 * 60_000 },
                     answer = { update: { message: 'Release 2 is being approved', props: null } };
                 } else if (req.url === '/pick') {
                     answer = { ephemeral_text: `Environment: ${body.context.selected_option}` };
+                } else if (req.url === '/owner') {
+                    answer = { ephemeral_text: `Owner id: ${body.context.selected_option}` };
                 } else if (req.url === '/dialog') {
                     answer = body.submission.reason ? {} : { errors: { reason: 'Say why you approve.' } };
                 }
@@ -523,6 +525,7 @@ describe('Chorus web app on a two-node cluster', { skip, timeout: 15 * 60_000 },
                     { id: 'approve', name: 'Approve', style: 'primary', integration: { url: `${base}/approve` } },
                     { id: 'env', name: 'Environment', type: 'select', options: [{ text: 'Staging', value: 'staging' }, { text: 'Production', value: 'production' }],
                         integration: { url: `${base}/pick`, context: { from: 'menu' } } },
+                    { id: 'owner', name: 'Owner', type: 'select', data_source: 'users', integration: { url: `${base}/owner` } },
                 ] }] } });
             const message = pageA.locator(`#main article.post[data-post-id="${created.id}"]`);
             await message.filter({ hasText: 'Release 2 is ready' }).waitFor();
@@ -533,6 +536,12 @@ describe('Chorus web app on a two-node cluster', { skip, timeout: 15 * 60_000 },
             await message.getByLabel('Environment').selectOption('production');
             await pageA.locator('#main article.post.ephemeral', { hasText: 'Environment: production' }).waitFor();
             assert.equal(received.find((r) => r.path === '/pick').body.context.selected_option, 'production');
+            // A menu of users is filled from the team's members when first used.
+            const owner = message.getByLabel('Owner');
+            await owner.focus();
+            await owner.locator('option', { hasText: `@${userB.name}` }).waitFor({ state: 'attached' });
+            await owner.selectOption({ label: `@${userB.name}` });
+            await pageA.locator('#main article.post.ephemeral', { hasText: `Owner id: ${userB.id}` }).waitFor();
 
             // The button: the dialog opened through node 2 reaches A's page on node 1.
             await message.getByRole('button', { name: 'Approve' }).click();

@@ -67,24 +67,43 @@ export function renderAttachments(post, { model, showNotice }) {
                 h('dt', null, f.title || ''),
                 h('dd', null, renderMarkdown(typeof f.value === 'string' ? f.value : JSON.stringify(f.value ?? '')))))) : null,
             actions.length ? h('div', { class: 'attachment-actions', role: 'group', 'aria-label': 'Message buttons' },
-                actions.map((action) => renderAction(action, act))) : null,
+                actions.map((action) => renderAction(action, act, () => menuChoices(post, action, model)))) : null,
             attachment.footer ? h('div', { class: 'attachment-footer' }, attachment.footer) : null,
         );
     }));
 }
 
 /**
+ * The choices of a menu filled from the server, as Mattermost's web app offers them:
+ * the members of the post's team (`users`) or its open channels (`channels`), the
+ * value being the user's or channel's id.
+ * @param {Post} post
+ * @param {PostAction} action
+ * @param {Model} model
+ * @returns {Promise<{ text: string, value: string }[]>}
+ */
+async function menuChoices(post, action, model) {
+    const teamId = model.channels.get(post.channel_id)?.team_id || model.teamId;
+    if (action.data_source === 'users') {
+        const users = await model.teamUsers(teamId);
+        return users.map((u) => ({ text: `@${u.username}`, value: u.id }));
+    }
+    if (action.data_source === 'channels') {
+        const channels = await model.openChannels(teamId);
+        return (channels || []).map((c) => ({ text: c.display_name || c.name, value: c.id }));
+    }
+    return [];
+}
+
+/**
  * @param {PostAction} action
  * @param {(action: PostAction, option?: string, control?: HTMLElement) => void} act
+ * @param {() => Promise<{ text: string, value: string }[]>} loadChoices a server-filled menu's choices
  */
-function renderAction(action, act) {
+function renderAction(action, act, loadChoices) {
     const name = action.name || action.id || '';
     if (action.type === 'select') {
-        if (action.data_source) {
-            // Menus of users or channels are searched on the server in Mattermost; not
-            // offered here yet.
-            return h('span', { class: 'attachment-menu unsupported', title: `${name}: a ${action.data_source} menu` }, name);
-        }
+        const fromServer = action.data_source === 'users' || action.data_source === 'channels';
         /** @type {HTMLSelectElement} */
         const select = h('select', {
             class: 'attachment-menu',
@@ -95,7 +114,22 @@ function renderAction(action, act) {
                     act(action, select.value, select);
                 }
             },
-        }, h('option', { value: '' }, name), (action.options || []).map((o) => h('option', { value: o.value }, o.text)));
+        }, h('option', { value: '' }, name), (fromServer ? [] : action.options || []).map((o) => h('option', { value: o.value }, o.text)));
+        if (fromServer) {
+            // Filled on first use, not for every post shown.
+            let loading = /** @type {Promise<void> | null} */ (null);
+            const fill = () => {
+                loading ||= loadChoices().then((choices) => {
+                    select.append(...choices.map((o) => h('option', { value: o.value }, o.text)));
+                }).catch((err) => {
+                    loading = null;
+                    console.warn(`${name}: the menu's choices are unavailable:`, err.message);
+                });
+            };
+            select.addEventListener('focus', fill);
+            select.addEventListener('pointerdown', fill);
+            select.dataset.source = action.data_source;
+        }
         return select;
     }
     const style = action.style && NAMED_COLOURS[action.style] ? ` ${action.style}` : '';
