@@ -188,7 +188,7 @@ export function mountChat(root, { model, host, socket, navigate, topbar }) {
             channelView.clearPosts();
             return;
         }
-        document.title = `${model.channelName(channel)} - ${model.team ? model.team.display_name : ''} - Chorus`;
+        updateTitle();
         channelView.showPosts(channel, changed);
         model.viewChannel(channel.id);
         host.notifyStore();
@@ -196,6 +196,19 @@ export function mountChat(root, { model, host, socket, navigate, topbar }) {
             composer.focus();
         }
     }
+
+    /** The tab's title: the open channel and team, after the unread mentions, `(3)`. */
+    function updateTitle() {
+        const channel = model.channel;
+        if (!channel) {
+            return;
+        }
+        const mentions = model.totalMentions();
+        const prefix = mentions ? `(${mentions > 99 ? '99+' : mentions}) ` : '';
+        document.title = `${prefix}${model.channelName(channel)} - ${model.team ? model.team.display_name : ''} - Chorus`;
+    }
+    listen(model, 'channels', updateTitle);
+    listen(model, 'teams', updateTitle);
 
     listen(document, 'visibilitychange', () => {
         if (document.visibilityState === 'visible' && model.currentChannelId) {

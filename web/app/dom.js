@@ -171,7 +171,7 @@ export function renderMarkdown(text) {
     return frag;
 }
 
-const INLINE = /(\\[\\`*_{}[\]()#+\-.!~>|])|(`[^`]+`)|(\*\*[^*]+\*\*)|(\*[^*\s][^*]*\*)|(\b_[^_\s][^_]*_\b)|(https?:\/\/[^\s<>()]+[^\s<>().,;:!?'"])/;
+const INLINE = /(\\[\\`*_{}[\]()#+\-.!~>|])|(`[^`]+`)|(\*\*[^*]+\*\*)|(\*[^*\s][^*]*\*)|(\b_[^_\s][^_]*_\b)|(https?:\/\/[^\s<>()]+[^\s<>().,;:!?'"])|((?<![\w@])@[a-z0-9_-]+(?:\.[a-z0-9_-]+)*)/i;
 
 /** @param {ParentNode} parent @param {string} text */
 function appendInline(parent, text) {
@@ -198,8 +198,11 @@ function appendInline(parent, text) {
             const em = h('em');
             appendInline(em, token.slice(1, -1));
             parent.append(em);
-        } else {
+        } else if (match[6]) {
             parent.append(h('a', { href: token, target: '_blank', rel: 'noopener noreferrer' }, token));
+        } else {
+            // `@name`: marked so that the post renderer can highlight the reader's own.
+            parent.append(h('span', { class: 'mention', dataset: { mention: token.slice(1).toLowerCase() } }, token));
         }
         rest = rest.slice(match.index + token.length);
     }

@@ -16,13 +16,15 @@
 //
 // Unread: a channel is unread when its `total_msg_count` exceeds the member's
 // `msg_count` (as in Mattermost), or when an ephemeral message (a plugin alert)
-// arrived in it while it was not open.
+// arrived in it while it was not open. Mentions: the member's `mention_count`, kept
+// live from the `mentions` of `posted` events; other teams' from their unreads.
 
 import * as http from './api.js';
 import { qs } from './api.js';
 
 /** @typedef {import('./types.js').User} User */
 /** @typedef {import('./types.js').Team} Team */
+/** @typedef {import('./types.js').TeamUnread} TeamUnread */
 /** @typedef {import('./types.js').Channel} Channel */
 /** @typedef {import('./types.js').ChannelMember} ChannelMember */
 /** @typedef {import('./types.js').Post} Post */
@@ -71,6 +73,23 @@ export function parsePost(value) {
         }
     }
     return value;
+}
+
+/**
+ * The user ids of a `posted` event's `mentions` (JSON text of a list), or none.
+ * @param {unknown} value
+ * @returns {string[]}
+ */
+export function parseIds(value) {
+    if (typeof value !== 'string') {
+        return [];
+    }
+    try {
+        const ids = JSON.parse(value);
+        return Array.isArray(ids) ? ids.filter((id) => typeof id === 'string') : [];
+    } catch {
+        return [];
+    }
 }
 
 /** The loaded posts of one channel. */
@@ -126,6 +145,8 @@ export class Model extends EventTarget {
         this.me = me;
         /** @type {Team[]} */
         this.teams = [];
+        /** @type {Map<string, number>} unread mentions of the teams, by id */
+        this.teamMentions = new Map();
         this.teamId = '';
         /** @type {Map<string, Channel>} */
         this.channels = new Map();
@@ -177,10 +198,47 @@ export class Model extends EventTarget {
     }
 
     async loadTeams() {
-        this.teams = (await this.api.get('/users/me/teams')) || [];
+        /** @type {[Team[], TeamUnread[] | null]} */
+        const [teams, unreads] = await Promise.all([
+            this.api.get('/users/me/teams'),
+            this.api.get('/users/me/teams/unread').catch((err) => {
+                console.warn('team unreads unavailable:', err.message);
+                return /** @type {TeamUnread[] | null} */ (null);
+            }),
+        ]);
+        this.teams = teams || [];
         this.teams.sort((a, b) => a.display_name.localeCompare(b.display_name));
+        this.teamMentions = new Map((unreads || []).map((u) => [u.team_id, u.mention_count]));
         this.emit('teams');
         return this.teams;
+    }
+
+    /** Unread mentions in a channel (0 for the open channel of a shown page). @param {Channel} channel */
+    mentionCount(channel) {
+        return this.members.get(channel.id)?.mention_count || 0;
+    }
+
+    /**
+     * Unread mentions in a team: the open team's counted from its channels, another
+     * team's as the server last said (and as new posts there mention the user).
+     * @param {string} teamId
+     */
+    teamMentionCount(teamId) {
+        if (teamId !== this.teamId) {
+            return this.teamMentions.get(teamId) || 0;
+        }
+        return [...this.channels.values()]
+            .filter((c) => c.team_id === teamId)
+            .reduce((sum, c) => sum + this.mentionCount(c), 0);
+    }
+
+    /** Every unread mention: all teams' and the direct channels'. */
+    totalMentions() {
+        const others = [...this.teamMentions.entries()]
+            .filter(([teamId]) => teamId !== this.teamId)
+            .reduce((sum, [, count]) => sum + count, 0);
+        const here = [...this.channels.values()].reduce((sum, c) => sum + this.mentionCount(c), 0);
+        return others + here;
     }
 
     /**
@@ -389,6 +447,8 @@ export class Model extends EventTarget {
         const member = this.members.get(channelId);
         if (channel && member) {
             member.msg_count = channel.total_msg_count;
+            member.mention_count = 0;
+            member.mention_count_root = 0;
         }
         this.ephemeralUnread.delete(channelId);
     }
@@ -705,9 +765,21 @@ export class Model extends EventTarget {
                 }
                 const channel = this.channels.get(post.channel_id);
                 const known = this.postsOf(post.channel_id).byId.get(post.id);
+                const mentionsMe = post.user_id !== this.me.id && parseIds(data.mentions).includes(this.me.id);
                 if (channel && !known) {
                     channel.total_msg_count += 1;
                     channel.last_post_at = Math.max(channel.last_post_at || 0, post.create_at);
+                    const member = this.members.get(channel.id);
+                    if (member && mentionsMe) {
+                        member.mention_count = (member.mention_count || 0) + 1;
+                        if (!post.root_id) {
+                            member.mention_count_root = (member.mention_count_root || 0) + 1;
+                        }
+                    }
+                }
+                if (!channel && mentionsMe && data.team_id && data.team_id !== this.teamId) {
+                    this.teamMentions.set(data.team_id, (this.teamMentions.get(data.team_id) || 0) + 1);
+                    this.emit('teams');
                 }
                 if (!channel && (!data.team_id || data.team_id === this.teamId)) {
                     this.reloadChannelsSoon();

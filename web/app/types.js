@@ -38,7 +38,17 @@
  * @typedef {object} ChannelMember
  * @property {string} channel_id
  * @property {number} msg_count
+ * @property {number} [mention_count]
+ * @property {number} [mention_count_root]
  * @property {string} [user_id]
+ */
+
+/**
+ * A team's unread state for the user (`GET /users/me/teams/unread`).
+ * @typedef {object} TeamUnread
+ * @property {string} team_id
+ * @property {number} msg_count
+ * @property {number} mention_count
  */
 
 /**

@@ -621,6 +621,34 @@ describe('Chorus web app on a two-node cluster', { skip, timeout: 15 * 60_000 },
         await screenshot(pageA, '10-files-and-reactions');
     });
 
+    step('c9. mentions: @bob on node 1 gives bob a counted badge and title on node 2, and a highlight once read', async () => {
+        await pageB.getByRole('link', { name: /Off-Topic/ }).click();
+        await composer(pageB).waitFor();
+        await composer(pageA).fill(`@${userB.name} can you look at this?`);
+        await composer(pageA).press('Enter');
+        await composer(pageA).fill(`and once more, @${userB.name}`);
+        await composer(pageA).press('Enter');
+        const town = pageB.locator('#sidebar a.channel-link', { hasText: 'Town Square' });
+        await town.locator('.mention-badge', { hasText: '2' }).waitFor();
+        assert.equal(await town.locator('.mention-badge').getAttribute('aria-label'), '2 mentions');
+        await eventually('the title counts the mentions', async () => (await pageB.title()).startsWith('(2) '));
+        await screenshot(pageB, '11-mention-badge');
+        await town.click();
+        const mentioned = post(pageB, 'can you look at this?');
+        await mentioned.waitFor();
+        assert.match(await mentioned.getAttribute('class'), /mentions-me/);
+        assert.equal(await mentioned.locator('.mention.mention-me').innerText(), `@${userB.name}`);
+        await screenshot(pageB, '12-mention-highlight');
+        await town.locator('.mention-badge').waitFor({ state: 'detached' });
+        await eventually('the title drops the count', async () => !(await pageB.title()).startsWith('('));
+        // The server cleared the count too (the page tells it after a short pause).
+        const townId = (await userB.api.get(`/teams/${team.id}/channels/name/town-square`)).id;
+        await eventually('the server clears the count', async () =>
+            (await userB.api2.get(`/users/me/channels/${townId}/unread`)).mention_count === 0);
+        // A's own view of the post is not highlighted.
+        assert.doesNotMatch(await post(pageA, 'can you look at this?').getAttribute('class'), /mentions-me/);
+    });
+
     step('plugin registry: root component, header button, slash-command hook, websocket handler, post type; all removed on unload', async () => {
         const fixture = `
             window.registerPlugin('com.example.fixture', {

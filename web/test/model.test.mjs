@@ -142,6 +142,42 @@ describe('channels and unread state', () => {
         assert.deepEqual([...model.channels.keys()], ['d1']);
     });
 
+    it('counts mentions of me from posted events until the channel is read', async () => {
+        const { model } = await setup({ members: [{ channel_id: 'c1', msg_count: 2 }, { channel_id: 'c2', msg_count: 4, mention_count: 1 }] });
+        const c2 = model.channels.get('c2');
+        assert.equal(model.mentionCount(c2), 1, 'as the server said');
+        model.handleEvent(event('posted', { post: JSON.stringify(post('x1', { channel_id: 'c2' })), mentions: JSON.stringify(['me']) }));
+        model.handleEvent(event('posted', { post: JSON.stringify(post('x2', { channel_id: 'c2', root_id: 'x1' })), mentions: JSON.stringify(['me', 'bob']) }));
+        model.handleEvent(event('posted', { post: JSON.stringify(post('x3', { channel_id: 'c2' })), mentions: JSON.stringify(['bob']) }));
+        model.handleEvent(event('posted', { post: JSON.stringify(post('x4', { channel_id: 'c2' })), mentions: 'not json' }));
+        await settle();
+        assert.equal(model.mentionCount(c2), 3);
+        assert.equal(model.members.get('c2').mention_count_root, 1);
+        assert.equal(model.teamMentionCount('t1'), 3);
+        assert.equal(model.totalMentions(), 3);
+        model.viewChannel('c2');
+        assert.equal(model.mentionCount(c2), 0);
+        assert.equal(model.totalMentions(), 0);
+        // Posting there oneself reads it too.
+        model.handleEvent(event('posted', { post: JSON.stringify(post('x5', { channel_id: 'c2' })), mentions: JSON.stringify(['me']) }));
+        model.handleEvent(event('posted', { post: JSON.stringify(post('x6', { channel_id: 'c2', user_id: 'me' })) }));
+        await settle();
+        assert.equal(model.mentionCount(c2), 0);
+    });
+
+    it('counts mentions in other teams from their unreads and new posts there', async () => {
+        const { model, api } = await setup();
+        api.routes['GET /users/me/teams'] = [{ id: 't1', name: 'a', display_name: 'A' }, { id: 't2', name: 'b', display_name: 'B' }];
+        api.routes['GET /users/me/teams/unread'] = [{ team_id: 't1', msg_count: 0, mention_count: 9 }, { team_id: 't2', msg_count: 3, mention_count: 2 }];
+        await model.loadTeams();
+        const seen = record(model);
+        model.handleEvent(event('posted', { post: JSON.stringify(post('y1', { channel_id: 'elsewhere' })), team_id: 't2', mentions: JSON.stringify(['me']) }));
+        assert.equal(model.teamMentionCount('t2'), 3);
+        assert.equal(model.teamMentionCount('t1'), 0, 'the open team counts its channels');
+        assert.equal(model.totalMentions(), 3);
+        assert.ok(seen.some((e) => e.type === 'teams'));
+    });
+
     it('names direct channels after the other person', async () => {
         const dm = channel('dm', { type: 'D', name: 'bob__me', display_name: '' });
         const self = channel('self', { type: 'D', name: 'me__me', display_name: '' });

@@ -24,6 +24,7 @@ pub struct Channel {
     pub purpose: String,
     pub last_post_at: i64,
     pub total_msg_count: i64,
+    pub total_msg_count_root: i64,
     pub creator_id: String,
 }
 
@@ -47,8 +48,28 @@ pub struct ChannelMember {
     pub last_viewed_at: i64,
     pub msg_count: i64,
     pub mention_count: i64,
+    /// Mentions in root posts only (what collapsed-threads clients badge).
+    pub mention_count_root: i64,
+    /// Mentions in urgent posts; Chorus has no message priorities, so always 0.
+    pub urgent_mention_count: i64,
+    /// Root posts counted as seen.
+    pub msg_count_root: i64,
     pub notify_props: serde_json::Map<String, serde_json::Value>,
     pub last_update_at: i64,
+}
+
+/// A member's unread state of one channel (`GET /users/{id}/channels/{id}/unread`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct ChannelUnread {
+    pub team_id: String,
+    pub channel_id: String,
+    pub msg_count: i64,
+    pub mention_count: i64,
+    pub mention_count_root: i64,
+    pub urgent_mention_count: i64,
+    pub msg_count_root: i64,
+    pub notify_props: serde_json::Map<String, serde_json::Value>,
 }
 
 /// One category of a user's channel sidebar in a team, with its channels in order.

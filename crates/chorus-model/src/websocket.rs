@@ -93,6 +93,7 @@ pub mod events {
     pub const LEAVE_TEAM: &str = "leave_team";
     pub const TYPING: &str = "typing";
     pub const CHANNEL_VIEWED: &str = "channel_viewed";
+    pub const MULTIPLE_CHANNELS_VIEWED: &str = "multiple_channels_viewed";
     pub const PLUGIN_ENABLED: &str = "plugin_enabled";
     pub const PLUGIN_DISABLED: &str = "plugin_disabled";
 }

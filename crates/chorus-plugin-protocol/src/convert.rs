@@ -258,6 +258,7 @@ impl From<v1::Channel> for model::Channel {
             last_post_at: c.last_post_at,
             total_msg_count: c.total_msg_count,
             creator_id: c.creator_id,
+            ..Default::default()
         }
     }
 }
@@ -286,7 +287,7 @@ impl From<v1::ChannelMember> for model::ChannelMember {
             msg_count: m.msg_count,
             mention_count: m.mention_count,
             last_update_at: m.last_update_at,
-            notify_props: Default::default(),
+            ..Default::default()
         }
     }
 }

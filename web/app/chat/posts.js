@@ -2,7 +2,8 @@
 // Owns how one post looks and the actions on it, for the channel view and the thread
 // panel alike: author and time, the body (Markdown, or a plugin's post-type component),
 // message attachments with their buttons (chat/attachments.js), files and reactions
-// (chat/post-extras.js), reply links, and Reply / React / Edit (in place) / Delete. At most one post is edited at a time.
+// (chat/post-extras.js), reply links, mentions of the reader highlighted, and Reply /
+// React / Edit (in place) / Delete. At most one post is edited at a time.
 
 import { h, confirmDialog, formatTime, renderMarkdown } from '../dom.js';
 import { isEphemeral } from '../model.js';
@@ -14,6 +15,27 @@ import { pickEmoji, renderFiles, renderReactions, statusDot } from './post-extra
 /** @typedef {import('../model.js').Model} Model */
 /** @typedef {import('../plugins.js').PluginHost} PluginHost */
 /** A rendered post, with the cleanup of a plugin's component if it has one. @typedef {HTMLElement & {_cleanup?: () => void}} PostElement */
+
+/** The words that mention everyone in a channel, as Mattermost has them. */
+const CHANNEL_WIDE = new Set(['channel', 'all', 'here']);
+
+/**
+ * Marks the `@` mentions in a rendered body that call the reader (their username, or
+ * everyone); answers whether there is one.
+ * @param {HTMLElement} body
+ * @param {string} username
+ */
+function highlightMentions(body, username) {
+    let found = false;
+    /** @type {NodeListOf<HTMLElement>} */ (body.querySelectorAll('span.mention')).forEach((mention) => {
+        const name = (mention.dataset.mention || '').replace(/\.+$/, '');
+        if (name === username.toLowerCase() || CHANNEL_WIDE.has(name)) {
+            mention.classList.add('mention-me');
+            found = true;
+        }
+    });
+    return found;
+}
 
 /**
  * @param {object} options
@@ -74,6 +96,9 @@ export function createPostRenderer({ model, host, openThread, showNotice, onEdit
             if (attachments) {
                 body.append(attachments);
             }
+        }
+        if (highlightMentions(body, model.me.username) && !mine) {
+            el.classList.add('mentions-me');
         }
         el.append(body);
         const files = renderFiles(post);

@@ -1,6 +1,6 @@
 // @ts-check
 // Owns the sidebar (#sidebar): the user's teams, the channel groups (open, private,
-// direct messages) with unread marks, the status dots of direct-message partners and
+// direct messages) with unread marks and mention counts, the status dots of direct-message partners and
 // their "+" buttons, redrawn from the model's
 // 'channels' and 'teams' events with focus kept in place.
 
@@ -10,6 +10,15 @@ import { statusDot, updateStatusDots } from './post-extras.js';
 
 /** @typedef {import('../types.js').Channel} Channel */
 /** @typedef {import('../model.js').Model} Model */
+
+/** The count of unread mentions, as a badge (nothing for none). @param {number} count */
+function mentionBadge(count) {
+    if (!count) {
+        return null;
+    }
+    return h('span', { class: 'mention-badge', 'aria-label': `${count} ${count === 1 ? 'mention' : 'mentions'}` },
+        count > 99 ? '99+' : String(count));
+}
 
 /**
  * @param {object} options
@@ -36,7 +45,8 @@ export function createSidebar({ model, onBrowseChannels, onCreatePrivate, onDire
                         class: `team-link${team.id === model.teamId ? ' active' : ''}`,
                         'aria-current': team.id === model.teamId ? 'page' : false,
                         dataset: { link: '', focusKey: `t:${team.id}` },
-                    }, team.display_name)))),
+                    }, h('span', { class: 'name' }, team.display_name),
+                    team.id === model.teamId ? null : mentionBadge(model.teamMentionCount(team.id)))))),
                 ));
             }
             const groups = [
@@ -67,6 +77,7 @@ export function createSidebar({ model, onBrowseChannels, onCreatePrivate, onDire
     function channelItem(channel) {
         const active = channel.id === model.currentChannelId;
         const unread = !active && model.isUnread(channel);
+        const mentions = active ? 0 : model.mentionCount(channel);
         const prefix = channel.type === 'O' ? '#' : channel.type === 'P' ? '🔒' : '@';
         return h('li', null, h('a', {
             href: channelPath(model, channel),
@@ -78,7 +89,8 @@ export function createSidebar({ model, onBrowseChannels, onCreatePrivate, onDire
             ? statusDot(model, model.directPartnerId(channel))
             : h('span', { class: 'prefix', 'aria-hidden': 'true' }, prefix),
         h('span', { class: 'name' }, model.channelName(channel)),
-        unread ? h('span', { class: 'unread-badge' }, h('span', { class: 'sr-only' }, ' (unread)')) : null,
+        mentions ? mentionBadge(mentions)
+            : unread ? h('span', { class: 'unread-badge' }, h('span', { class: 'sr-only' }, ' (unread)')) : null,
         ));
     }
 

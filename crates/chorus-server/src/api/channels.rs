@@ -12,7 +12,7 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::{delete, get, post, put};
 use axum::{Json, Router};
-use chorus_model::{Channel, ChannelMember, OrderedSidebarCategories, StatusOk};
+use chorus_model::{Channel, ChannelMember, ChannelUnread, OrderedSidebarCategories, StatusOk};
 use serde::Deserialize;
 
 pub fn router() -> Router<SharedState> {
@@ -50,6 +50,10 @@ pub fn router() -> Router<SharedState> {
             get(memberships_for_user),
         )
         .route("/channels/members/{user_id}/view", post(view_channel))
+        .route(
+            "/users/{user_id}/channels/{channel_id}/unread",
+            get(channel_unread),
+        )
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -223,13 +227,29 @@ async fn memberships_for_user(
         .map(Json)
 }
 
+/// `GET /users/{user_id}/channels/{channel_id}/unread`.
+async fn channel_unread(
+    State(state): State<SharedState>,
+    auth: Auth,
+    Path((user_id, channel_id)): Path<(String, String)>,
+) -> AppResult<Json<ChannelUnread>> {
+    let user_id = resolve_user_id(&user_id, auth.actor());
+    state
+        .channel_unread(auth.actor(), &user_id, &channel_id)
+        .await
+        .map(Json)
+}
+
 #[derive(Debug, Deserialize, Default)]
 #[serde(default)]
 struct ViewChannel {
     channel_id: String,
+    prev_channel_id: String,
 }
 
-/// `POST /channels/members/{user_id}/view`: marks a channel read.
+/// `POST /channels/members/{user_id}/view`: marks a channel read, and the channel the
+/// user comes from (`prev_channel_id`, when they are still a member), as Mattermost's
+/// clients ask when switching channels.
 async fn view_channel(
     State(state): State<SharedState>,
     auth: Auth,
@@ -237,12 +257,27 @@ async fn view_channel(
     Body(request): Body<ViewChannel>,
 ) -> AppResult<Json<serde_json::Value>> {
     let user_id = resolve_user_id(&user_id, auth.actor());
+    let mut times = serde_json::Map::new();
     let viewed_at = state
         .view_channel(auth.actor(), &user_id, &request.channel_id)
         .await?;
+    times.insert(request.channel_id.clone(), viewed_at.into());
+    if !request.prev_channel_id.is_empty() && request.prev_channel_id != request.channel_id {
+        match state
+            .view_channel(auth.actor(), &user_id, &request.prev_channel_id)
+            .await
+        {
+            Ok(viewed_at) => {
+                times.insert(request.prev_channel_id, viewed_at.into());
+            }
+            // A channel the user has left since is simply not marked.
+            Err(err) if err.code() == Code::Forbidden || err.code() == Code::InvalidParam => {}
+            Err(err) => return Err(err),
+        }
+    }
     Ok(Json(serde_json::json!({
         "status": "OK",
-        "last_viewed_at_times": {request.channel_id: viewed_at},
+        "last_viewed_at_times": times,
     })))
 }
 

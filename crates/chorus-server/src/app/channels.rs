@@ -15,9 +15,9 @@ use crate::error::{AppError, AppResult, Code};
 use crate::plugins::HookContext;
 use crate::AppState;
 use chorus_model::{
-    events, new_id, now_millis, Broadcast, Channel, ChannelMember, Post, User, CHANNEL_DIRECT,
-    CHANNEL_OPEN, CHANNEL_PRIVATE, POST_TYPE_DISPLAYNAME_CHANGE, POST_TYPE_HEADER_CHANGE,
-    POST_TYPE_PURPOSE_CHANGE,
+    events, new_id, now_millis, Broadcast, Channel, ChannelMember, ChannelUnread, Post, User,
+    CHANNEL_DIRECT, CHANNEL_OPEN, CHANNEL_PRIVATE, POST_TYPE_DISPLAYNAME_CHANGE,
+    POST_TYPE_HEADER_CHANGE, POST_TYPE_PURPOSE_CHANGE,
 };
 
 /// What a user asks for when creating a channel.
@@ -450,6 +450,34 @@ impl AppState {
 
     /// Marks a channel read; the user's other sessions learn it from `channel_viewed`.
     /// Returns when it was viewed.
+    /// A member's unread messages and mentions in one channel (the user themselves,
+    /// or an admin, asks).
+    pub async fn channel_unread(
+        &self,
+        actor: Actor<'_>,
+        user_id: &str,
+        channel_id: &str,
+    ) -> AppResult<ChannelUnread> {
+        require_id(user_id, "user_id")?;
+        require_self_or_admin(actor, user_id)?;
+        let channel = load_channel(self, channel_id).await?;
+        let Some(member) = self.store.get_channel_member(&channel.id, user_id).await? else {
+            return Err(AppError::forbidden(
+                "You do not have the appropriate permissions: you are not a member of this channel.",
+            ));
+        };
+        Ok(ChannelUnread {
+            team_id: channel.team_id.clone(),
+            channel_id: channel.id.clone(),
+            msg_count: (channel.total_msg_count - member.msg_count).max(0),
+            mention_count: member.mention_count,
+            mention_count_root: member.mention_count_root,
+            urgent_mention_count: member.urgent_mention_count,
+            msg_count_root: (channel.total_msg_count_root - member.msg_count_root).max(0),
+            notify_props: member.notify_props,
+        })
+    }
+
     pub async fn view_channel(
         &self,
         actor: Actor<'_>,
@@ -464,10 +492,19 @@ impl AppState {
                 "You do not have the appropriate permissions: you are not a member of this channel.",
             ));
         };
+        // Current Mattermost clients listen for the second; older ones for the first.
         self.publish_to(
             event(
                 events::CHANNEL_VIEWED,
                 serde_json::json!({"channel_id": channel_id}),
+                Broadcast::to_user(user_id),
+            ),
+            &[user_id.to_string()],
+        );
+        self.publish_to(
+            event(
+                events::MULTIPLE_CHANNELS_VIEWED,
+                serde_json::json!({"channel_times": {channel_id: viewed_at}}),
                 Broadcast::to_user(user_id),
             ),
             &[user_id.to_string()],

@@ -12,8 +12,8 @@ use crate::plugins::{HookContext, Rejection};
 use crate::store::{MemberName, PostWindow};
 use crate::AppState;
 use chorus_model::{
-    events, new_id, now_millis, Broadcast, Channel, Post, PostList, User, POST_FILES_MAX,
-    POST_TYPE_SLACK_ATTACHMENT,
+    events, new_id, now_millis, Broadcast, Channel, Post, PostList, User, CHANNEL_DIRECT,
+    POST_FILES_MAX, POST_TYPE_SLACK_ATTACHMENT, STATUS_ONLINE,
 };
 
 /// Longest `pending_post_id` a client may send.
@@ -194,10 +194,53 @@ impl AppState {
         post.reply_count = posted.reply_count;
         post.file_ids = posted.file_ids;
         self.attach_files([&mut post]).await?;
-        self.publish_posted(channel, &post, &author.username, posted.members)?;
+        let mentions = self.mentions_of(&post, channel, &posted.members).await?;
+        self.store
+            .add_mentions(&channel.id, &mentions, post.root_id.is_empty())
+            .await?;
+        self.publish_posted(channel, &post, &author.username, posted.members, &mentions)?;
         self.plugins.message_has_been_posted(context, &post);
         self.queue_outgoing_webhooks(&post, channel, &author.username);
         Ok(post)
+    }
+
+    /// The members a post mentions, whose mention counts it raises: those named with
+    /// `@username`, everyone for `@channel` or `@all`, those online now for `@here`,
+    /// and in a direct channel the other member for every post, as in Mattermost.
+    /// Never the author; system messages mention nobody.
+    async fn mentions_of(
+        &self,
+        post: &Post,
+        channel: &Channel,
+        members: &[MemberName],
+    ) -> AppResult<Vec<String>> {
+        if post.post_type.starts_with("system_") {
+            return Ok(Vec::new());
+        }
+        let others = members.iter().filter(|m| m.user_id != post.user_id);
+        if channel.channel_type == CHANNEL_DIRECT {
+            return Ok(others.map(|m| m.user_id.clone()).collect());
+        }
+        let words = MentionWords::of(&post.message);
+        let mut mentioned: Vec<String> = others
+            .clone()
+            .filter(|m| words.everyone || words.names.contains(&m.username))
+            .map(|m| m.user_id.clone())
+            .collect();
+        if words.here && !words.everyone {
+            let unnamed: Vec<String> = others
+                .filter(|m| !mentioned.contains(&m.user_id))
+                .map(|m| m.user_id.clone())
+                .collect();
+            let online = self.store.get_statuses(&unnamed).await?;
+            mentioned.extend(
+                online
+                    .into_iter()
+                    .filter(|s| s.status == STATUS_ONLINE)
+                    .map(|s| s.user_id),
+            );
+        }
+        Ok(mentioned)
     }
 
     /// The `posted` event, with the channel's details and the members mentioned.
@@ -207,8 +250,8 @@ impl AppState {
         post: &Post,
         sender: &str,
         members: Vec<MemberName>,
+        mentions: &[String],
     ) -> AppResult<()> {
-        let mentions = mentioned_users(&post.message, &post.user_id, &members);
         let mut data = serde_json::json!({
             "post": json_text(post)?,
             "channel_type": channel.channel_type,
@@ -416,60 +459,58 @@ impl AppState {
 
 /// Ids of members named by `@username`, or all other members for `@all`, `@channel`
 /// and `@here`.
-fn mentioned_users(message: &str, sender_id: &str, members: &[MemberName]) -> Vec<String> {
-    let words: Vec<String> = message
-        .split(|c: char| c.is_whitespace())
-        .filter_map(|word| word.strip_prefix('@'))
-        .map(|word| {
-            word.trim_end_matches(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '-'))
+/// The `@` words of a message: names, and whether it calls everyone (`@channel`,
+/// `@all`) or those online (`@here`).
+#[derive(Debug, Default, PartialEq)]
+struct MentionWords {
+    names: Vec<String>,
+    everyone: bool,
+    here: bool,
+}
+
+impl MentionWords {
+    fn of(message: &str) -> MentionWords {
+        let mut words = MentionWords::default();
+        let names = message
+            .split(|c: char| c.is_whitespace())
+            .filter_map(|word| word.strip_prefix('@'))
+            .map(|word| {
+                // A name ends where its characters do (`@bob,`); a trailing dot is
+                // punctuation, not part of a name (`@bob.`).
+                word.trim_end_matches(|c: char| {
+                    !(c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '.')
+                })
+                .trim_end_matches('.')
                 .to_lowercase()
-        })
-        .filter(|word| !word.is_empty())
-        .collect();
-    let everyone = words
-        .iter()
-        .any(|w| matches!(w.as_str(), "all" | "channel" | "here"));
-    members
-        .iter()
-        .filter(|m| m.user_id != sender_id)
-        .filter(|m| everyone || words.contains(&m.username))
-        .map(|m| m.user_id.clone())
-        .collect()
+            })
+            .filter(|word| !word.is_empty());
+        for name in names {
+            match name.as_str() {
+                "channel" | "all" => words.everyone = true,
+                "here" => words.here = true,
+                _ => words.names.push(name),
+            }
+        }
+        words
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn member(id: &str, name: &str) -> MemberName {
-        MemberName {
-            user_id: id.into(),
-            username: name.into(),
-        }
-    }
-
     #[test]
-    fn mentions_by_name_and_channel_wide() {
-        let members = [
-            member("a", "alice"),
-            member("b", "bob"),
-            member("c", "carol"),
-        ];
+    fn mention_words_name_people_and_everyone() {
+        let words = MentionWords::of("hi @bob, and @Carol! cc @first.last.");
+        assert_eq!(words.names, vec!["bob", "carol", "first.last"]);
+        assert!(!words.everyone && !words.here);
+        assert!(MentionWords::of("@channel hello").everyone);
+        assert!(MentionWords::of("ping @all").everyone);
+        let here = MentionWords::of("anyone @here?");
+        assert!(here.here && !here.everyone && here.names.is_empty());
         assert_eq!(
-            mentioned_users("hi @bob, and @Carol!", "a", &members),
-            vec!["b", "c"]
-        );
-        assert_eq!(
-            mentioned_users("@alice talking to self", "a", &members),
-            Vec::<String>::new()
-        );
-        assert_eq!(
-            mentioned_users("@channel hello", "a", &members),
-            vec!["b", "c"]
-        );
-        assert_eq!(
-            mentioned_users("email bob@example.com", "a", &members),
-            Vec::<String>::new()
+            MentionWords::of("email bob@example.com"),
+            MentionWords::default()
         );
     }
 }

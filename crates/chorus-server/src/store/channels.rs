@@ -1,6 +1,6 @@
 //! Channels (open, private, direct) and channel membership.
 
-use super::{on_reader, on_writer, Store, StoreError, StoreResult};
+use super::{on_reader, on_writer, Backend, IdList, Store, StoreError, StoreResult};
 use chorus_model::{now_millis, Channel, ChannelMember, ROLE_CHANNEL_ADMIN, ROLE_CHANNEL_USER};
 
 /// `SELECT` of a [`ChannelRow`] (and the `$extra` columns) from channels `c`, followed
@@ -10,7 +10,7 @@ macro_rules! select_channels {
         concat!(
             "SELECT c.id, c.create_at, c.update_at, c.delete_at, c.team_id, c.type, c.name, \
                c.display_name, c.header, c.purpose, c.creator_id, c.last_post_at, \
-               c.total_msg_count",
+               c.total_msg_count, c.total_msg_count_root",
             $extra,
             " FROM channels c ",
             $($tail),*
@@ -37,6 +37,7 @@ struct ChannelRow {
     creator_id: String,
     last_post_at: i64,
     total_msg_count: i64,
+    total_msg_count_root: i64,
 }
 
 impl From<ChannelRow> for Channel {
@@ -55,6 +56,7 @@ impl From<ChannelRow> for Channel {
             creator_id: row.creator_id,
             last_post_at: row.last_post_at,
             total_msg_count: row.total_msg_count,
+            total_msg_count_root: row.total_msg_count_root,
         }
     }
 }
@@ -64,7 +66,7 @@ macro_rules! select_members {
     ($($tail:literal),*) => {
         concat!(
             "SELECT channel_id, user_id, roles, last_viewed_at, msg_count, mention_count, \
-               last_update_at FROM channel_members ",
+               mention_count_root, msg_count_root, last_update_at FROM channel_members ",
             $($tail),*
         )
     };
@@ -78,6 +80,8 @@ struct MemberRow {
     last_viewed_at: i64,
     msg_count: i64,
     mention_count: i64,
+    mention_count_root: i64,
+    msg_count_root: i64,
     last_update_at: i64,
 }
 
@@ -90,8 +94,10 @@ impl From<MemberRow> for ChannelMember {
             last_viewed_at: row.last_viewed_at,
             msg_count: row.msg_count,
             mention_count: row.mention_count,
+            mention_count_root: row.mention_count_root,
+            msg_count_root: row.msg_count_root,
             last_update_at: row.last_update_at,
-            notify_props: Default::default(),
+            ..ChannelMember::default()
         }
     }
 }
@@ -358,6 +364,41 @@ impl Store {
         Ok(rows.into_iter().map(ChannelMember::from).collect())
     }
 
+    /// Counts a mention for each of `user_ids` in a channel (in a root post, also among
+    /// root mentions), in one statement.
+    pub async fn add_mentions(
+        &self,
+        channel_id: &str,
+        user_ids: &[String],
+        in_root: bool,
+    ) -> StoreResult<()> {
+        if user_ids.is_empty() {
+            return Ok(());
+        }
+        on_writer!(self, pool, backend => {
+            let sql = match backend {
+                Backend::Postgres => concat!(
+                    "UPDATE channel_members SET mention_count = mention_count + 1, ",
+                    "mention_count_root = mention_count_root + CASE WHEN $3 THEN 1 ELSE 0 END ",
+                    "WHERE channel_id = $1 AND user_id = ANY($2)"
+                ),
+                Backend::Sqlite => concat!(
+                    "UPDATE channel_members SET mention_count = mention_count + 1, ",
+                    "mention_count_root = mention_count_root + CASE WHEN $3 THEN 1 ELSE 0 END ",
+                    "WHERE channel_id = $1 AND user_id IN (SELECT value FROM json_each($2))"
+                ),
+            };
+            sqlx::query(sql)
+                .bind(channel_id)
+                .bind(IdList(user_ids))
+                .bind(in_root)
+                .execute(pool)
+                .await
+                .map(drop)
+        })?;
+        Ok(())
+    }
+
     /// Marks a channel read for a member: everything posted so far counts as seen.
     /// Returns the new `last_viewed_at`, or `None` when `user_id` is not a member.
     pub async fn view_channel(&self, channel_id: &str, user_id: &str) -> StoreResult<Option<i64>> {
@@ -365,8 +406,9 @@ impl Store {
         let done = on_writer!(self, pool => {
             sqlx::query(
                 "UPDATE channel_members SET last_viewed_at = $3, last_update_at = $3, \
-                   mention_count = 0, \
-                   msg_count = (SELECT total_msg_count FROM channels WHERE id = $1) \
+                   mention_count = 0, mention_count_root = 0, \
+                   msg_count = (SELECT total_msg_count FROM channels WHERE id = $1), \
+                   msg_count_root = (SELECT total_msg_count_root FROM channels WHERE id = $1) \
                  WHERE channel_id = $1 AND user_id = $2",
             )
             .bind(channel_id)

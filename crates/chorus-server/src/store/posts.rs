@@ -157,12 +157,16 @@ macro_rules! bump_root {
     };
 }
 
-/// Counts a new post in its channel. Every post counts, even one that commits after a
-/// newer one (concurrent posts): only `last_post_at` must never move backwards.
+/// Counts a new post in its channel (and a root post among its root posts, when
+/// `$root` is ''). Every post counts, even one that commits after a newer one
+/// (concurrent posts): only `last_post_at` must never move backwards.
 macro_rules! bump_channel {
-    ($channel:literal) => {
+    ($channel:literal, $root:literal) => {
         concat!(
             "UPDATE channels SET total_msg_count = total_msg_count + 1, \
+               total_msg_count_root = total_msg_count_root + CASE WHEN ",
+            $root,
+            " = '' THEN 1 ELSE 0 END, \
                last_post_at = CASE WHEN last_post_at < $2 THEN $2 ELSE last_post_at END \
              WHERE id = ",
             $channel
@@ -179,7 +183,7 @@ const INSERT_POST_POSTGRES: &str = concat!(
     " RETURNING channel_id), root_bumped AS (",
     bump_root!("$13"),
     " AND EXISTS (SELECT 1 FROM inserted) RETURNING reply_count), channel_bumped AS (",
-    bump_channel!("(SELECT channel_id FROM inserted)"),
+    bump_channel!("(SELECT channel_id FROM inserted)", "$13"),
     " RETURNING id) \
      SELECT m.user_id, u.username, (SELECT reply_count FROM root_bumped) AS reply_count \
      FROM channel_bumped c LEFT JOIN channel_members m ON m.channel_id = c.id \
@@ -326,9 +330,10 @@ impl Store {
                 if inserted.rows_affected() == 0 {
                     return Ok(None);
                 }
-                sqlx::query(bump_channel!("$1"))
+                sqlx::query(bump_channel!("$1", "$3"))
                     .bind(&post.channel_id)
                     .bind(post.create_at)
+                    .bind(&post.root_id)
                     .execute(&mut *tx)
                     .await?;
                 let reply_count = if post.root_id.is_empty() {

@@ -347,8 +347,9 @@ impl Store {
                 "SELECT c.team_id, \
                    CAST(SUM(CASE WHEN c.total_msg_count > m.msg_count THEN c.total_msg_count - m.msg_count ELSE 0 END) AS BIGINT) AS msg_count, \
                    CAST(SUM(m.mention_count) AS BIGINT) AS mention_count, \
-                   CAST(SUM((SELECT COUNT(*) FROM posts p WHERE p.channel_id = c.id AND p.root_id = '' \
-                     AND p.delete_at = 0 AND p.create_at > m.last_viewed_at)) AS BIGINT) AS msg_count_root \
+                   CAST(SUM(m.mention_count_root) AS BIGINT) AS mention_count_root, \
+                   CAST(SUM(CASE WHEN c.total_msg_count_root > m.msg_count_root \
+                     THEN c.total_msg_count_root - m.msg_count_root ELSE 0 END) AS BIGINT) AS msg_count_root \
                  FROM channel_members m JOIN channels c ON c.id = m.channel_id \
                  WHERE m.user_id = $1 AND c.delete_at = 0 AND c.team_id <> '' \
                  GROUP BY c.team_id ORDER BY c.team_id",
@@ -363,7 +364,7 @@ impl Store {
                 team_id: row.team_id,
                 msg_count: row.msg_count,
                 mention_count: row.mention_count,
-                mention_count_root: row.mention_count,
+                mention_count_root: row.mention_count_root,
                 msg_count_root: row.msg_count_root,
                 ..TeamUnread::default()
             })
@@ -376,5 +377,6 @@ struct TeamUnreadRow {
     team_id: String,
     msg_count: i64,
     mention_count: i64,
+    mention_count_root: i64,
     msg_count_root: i64,
 }

@@ -13,6 +13,7 @@ mod files;
 mod hardening;
 mod interactive;
 mod management;
+mod mentions;
 mod outgoing_webhooks;
 mod plugins;
 mod posts;
