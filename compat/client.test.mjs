@@ -1036,6 +1036,31 @@ describe('Chorus speaks Mattermost API v4 to @mattermost/client 11.9.0', () => {
         }
     });
 
+    step('18b. mentions: a mention counts on getMyChannelMember until viewMyChannel; updateChannelNotifyProps mutes', async () => {
+        need('a', 'b', 'channel');
+        await call('createPost(@b)', () => s.a.client.createPost({ channel_id: s.channel.id, message: `hey @${s.b.user.username}` }));
+        const before = await call('getMyChannelMember(B)', () => s.b.client.getMyChannelMember(s.channel.id));
+        assert.equal(before.mention_count, 1);
+        assert.equal(before.mention_count_root, 1);
+        assert.equal(before.notify_props.mark_unread, 'all');
+        const viewed = await call('viewMyChannel(B)', () => s.b.client.viewMyChannel(s.channel.id));
+        assert.equal(viewed.status, 'OK');
+        const after = await call('getMyChannelMember(B, read)', () => s.b.client.getMyChannelMember(s.channel.id));
+        assert.equal(after.mention_count, 0);
+        const muted = await call('updateChannelNotifyProps', () => s.b.client.updateChannelNotifyProps({
+            channel_id: s.channel.id, user_id: s.b.user.id, mark_unread: 'mention', desktop: 'none' }));
+        assert.equal(muted.status, 'OK');
+        const props = (await call('getMyChannelMember(B, muted)', () => s.b.client.getMyChannelMember(s.channel.id))).notify_props;
+        assert.equal(props.mark_unread, 'mention');
+        assert.equal(props.desktop, 'none');
+        assert.equal(props.channel_id, undefined, 'only settings are kept');
+        const bad = await expectClientError('updateChannelNotifyProps(bad)', s.b.client.updateChannelNotifyProps({
+            channel_id: s.channel.id, user_id: s.b.user.id, desktop: 'loud' }));
+        assert.equal(bad.server_error_id, 'model.channel_member.is_valid.notify_level.app_error');
+        await call('updateChannelNotifyProps(unmute)', () => s.b.client.updateChannelNotifyProps({
+            channel_id: s.channel.id, user_id: s.b.user.id, mark_unread: 'all' }));
+    });
+
     step('19. management: patchChannel, updateChannel, patchMe, updateUser, uploadProfileImage, setDefaultProfileImage, removeFromTeam', async () => {
         need('a', 'b', 'team', 'channel');
         const patched = await call('patchChannel', () =>

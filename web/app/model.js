@@ -76,6 +76,23 @@ export function parsePost(value) {
 }
 
 /**
+ * An object an event carries as JSON text, or null.
+ * @param {unknown} value
+ * @returns {object | null}
+ */
+function parseJsonText(value) {
+    if (typeof value !== 'string') {
+        return null;
+    }
+    try {
+        const parsed = JSON.parse(value);
+        return parsed && typeof parsed === 'object' ? parsed : null;
+    } catch {
+        return null;
+    }
+}
+
+/**
  * The user ids of a `posted` event's `mentions` (JSON text of a list), or none.
  * @param {unknown} value
  * @returns {string[]}
@@ -432,10 +449,38 @@ export class Model extends EventTarget {
         return channel.display_name || channel.name;
     }
 
+    /** Whether the user muted a channel (only mentions mark it unread). @param {Channel} channel */
+    isMuted(channel) {
+        return this.members.get(channel.id)?.notify_props?.mark_unread === 'mention';
+    }
+
+    /**
+     * Mutes or unmutes a channel for the user, on the server, then here.
+     * @param {string} channelId
+     * @param {boolean} muted
+     */
+    async setMuted(channelId, muted) {
+        const props = { mark_unread: muted ? 'mention' : 'all' };
+        await this.api.put(`/channels/${channelId}/members/me/notify_props`, props);
+        this.applyMemberProps(channelId, props);
+    }
+
+    /** @param {string} channelId @param {Record<string, string>} props */
+    applyMemberProps(channelId, props) {
+        const member = this.members.get(channelId);
+        if (member) {
+            member.notify_props = { ...member.notify_props, ...props };
+            this.emit('channels');
+        }
+    }
+
     /** @param {Channel} channel */
     isUnread(channel) {
         if (this.ephemeralUnread.has(channel.id)) {
             return true;
+        }
+        if (this.isMuted(channel)) {
+            return false;
         }
         const member = this.members.get(channel.id);
         return Boolean(member) && channel.total_msg_count > member.msg_count;
@@ -795,6 +840,14 @@ export class Model extends EventTarget {
                         this.emit('channels');
                     }
                 });
+                break;
+            }
+            case 'channel_member_updated': {
+                // Another tab or device changed this user's settings of a channel.
+                const member = /** @type {ChannelMember | null} */ (parseJsonText(data.channelMember));
+                if (member && member.user_id === this.me.id && member.notify_props) {
+                    this.applyMemberProps(member.channel_id, member.notify_props);
+                }
                 break;
             }
             case 'ephemeral_message': {

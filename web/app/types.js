@@ -40,6 +40,7 @@
  * @property {number} msg_count
  * @property {number} [mention_count]
  * @property {number} [mention_count_root]
+ * @property {Record<string, string>} [notify_props]
  * @property {string} [user_id]
  */
 

@@ -647,6 +647,25 @@ describe('Chorus web app on a two-node cluster', { skip, timeout: 15 * 60_000 },
             (await userB.api2.get(`/users/me/channels/${townId}/unread`)).mention_count === 0);
         // A's own view of the post is not highlighted.
         assert.doesNotMatch(await post(pageA, 'can you look at this?').getAttribute('class'), /mentions-me/);
+
+        // Muted, Off-Topic's new messages do not mark it unread; a mention still counts.
+        await pageB.getByRole('link', { name: /Off-Topic/ }).click();
+        await pageB.getByRole('button', { name: 'Mute' }).click();
+        await pageB.getByRole('button', { name: 'Unmute' }).waitFor();
+        await pageB.getByRole('link', { name: /Town Square/ }).click();
+        await composer(pageB).waitFor();
+        const offTopicId = (await userB.api.get(`/teams/${team.id}/channels/name/off-topic`)).id;
+        await userA.api.post('/posts', { channel_id: offTopicId, message: 'quiet news' });
+        await userA.api.post('/posts', { channel_id: offTopicId, message: `but @${userB.name} should know` });
+        const offTopic = pageB.locator(`#sidebar a[data-channel-id="${offTopicId}"]`);
+        await offTopic.locator('.mention-badge', { hasText: '1' }).waitFor();
+        assert.equal(await offTopic.getAttribute('data-unread'), 'false');
+        assert.match(await offTopic.getAttribute('class'), /muted/);
+        await offTopic.click();
+        await pageB.getByRole('button', { name: 'Unmute' }).click();
+        await pageB.getByRole('button', { name: 'Mute' }).waitFor();
+        await pageB.getByRole('link', { name: /Town Square/ }).click();
+        await composer(pageB).waitFor();
     });
 
     step('plugin registry: root component, header button, slash-command hook, websocket handler, post type; all removed on unload', async () => {

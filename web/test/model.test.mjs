@@ -123,6 +123,22 @@ describe('channels and unread state', () => {
         assert.deepEqual(api.made('POST', '/channels/members/me/view').map((c) => c.body), [{ channel_id: 'c2' }, { channel_id: 'c1' }]);
     });
 
+    it('a muted channel is not unread; muting goes to the server and comes back from other tabs', async () => {
+        const { model, api } = await setup({ members: [{ channel_id: 'c1', msg_count: 2 }, { channel_id: 'c2', msg_count: 1, notify_props: { mark_unread: 'mention' } }] });
+        api.routes['PUT /channels/c2/members/me/notify_props'] = { status: 'OK' };
+        const c2 = model.channels.get('c2');
+        assert.equal(model.isMuted(c2), true);
+        assert.equal(model.isUnread(c2), false);
+        await model.setMuted('c2', false);
+        assert.deepEqual(api.made('PUT', '/channels/c2/members/me/notify_props').map((c) => c.body), [{ mark_unread: 'all' }]);
+        assert.equal(model.isUnread(c2), true);
+        model.handleEvent(event('channel_member_updated', { channelMember: JSON.stringify({ channel_id: 'c2', user_id: 'me', notify_props: { mark_unread: 'mention' } }) }));
+        assert.equal(model.isMuted(c2), true);
+        model.handleEvent(event('channel_member_updated', { channelMember: JSON.stringify({ channel_id: 'c2', user_id: 'bob', notify_props: { mark_unread: 'all' } }) }));
+        model.handleEvent(event('channel_member_updated', { channelMember: 'garbage' }));
+        assert.equal(model.isMuted(c2), true, 'someone else\'s membership is not mine');
+    });
+
     it('a channel_viewed event (another tab, another device) marks it read', async () => {
         const { model } = await setup({ members: [{ channel_id: 'c1', msg_count: 2 }, { channel_id: 'c2', msg_count: 0 }] });
         const seen = record(model);

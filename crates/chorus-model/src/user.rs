@@ -29,6 +29,8 @@ pub struct User {
     pub locale: String,
     pub is_bot: bool,
     pub props: serde_json::Map<String, serde_json::Value>,
+    /// Notification settings (see `notify`), with the defaults filled in.
+    pub notify_props: serde_json::Map<String, serde_json::Value>,
     /// When the user last set their profile image (ms; negative when they reset it to
     /// the generated one, 0 never): clients put it in the image's URL to refresh it.
     pub last_picture_update: i64,

@@ -86,6 +86,7 @@ pub mod events {
     pub const USER_UPDATED: &str = "user_updated";
     pub const CHANNEL_CREATED: &str = "channel_created";
     pub const CHANNEL_UPDATED: &str = "channel_updated";
+    pub const CHANNEL_MEMBER_UPDATED: &str = "channel_member_updated";
     pub const DIRECT_ADDED: &str = "direct_added";
     pub const USER_ADDED: &str = "user_added";
     pub const USER_REMOVED: &str = "user_removed";

@@ -277,6 +277,15 @@ export function createChannelView({ model, host, socket, posts: renderer }) {
             if (!channel) {
                 return;
             }
+            const muted = model.isMuted(channel);
+            headerButtons.append(h('button', {
+                type: 'button',
+                class: `header-button mute${muted ? ' active' : ''}`,
+                'aria-pressed': muted ? 'true' : 'false',
+                title: muted ? 'Unmute: show new messages as unread again' : 'Mute: only mentions mark this channel unread',
+                dataset: { focusKey: 'mute' },
+                onclick: () => model.setMuted(channel.id, !muted).catch((err) => showNotice(err.message)),
+            }, muted ? 'Unmute' : 'Mute'));
             for (const item of host.list('channelHeaderButton')) {
                 const name = item.dropdownText || item.tooltipText || item.pluginId;
                 const button = h('button', {

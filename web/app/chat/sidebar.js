@@ -81,7 +81,7 @@ export function createSidebar({ model, onBrowseChannels, onCreatePrivate, onDire
         const prefix = channel.type === 'O' ? '#' : channel.type === 'P' ? '🔒' : '@';
         return h('li', null, h('a', {
             href: channelPath(model, channel),
-            class: `channel-link${active ? ' active' : ''}${unread ? ' unread' : ''}`,
+            class: `channel-link${active ? ' active' : ''}${unread ? ' unread' : ''}${model.isMuted(channel) ? ' muted' : ''}`,
             'aria-current': active ? 'page' : false,
             dataset: { link: '', focusKey: `c:${channel.id}`, channelId: channel.id, unread: unread ? 'true' : 'false' },
         },

@@ -10,7 +10,7 @@ use crate::error::{AppResult, Code};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use axum::routing::{delete, get, post, put};
+use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use chorus_model::{Channel, ChannelMember, ChannelUnread, OrderedSidebarCategories, StatusOk};
 use serde::Deserialize;
@@ -30,7 +30,11 @@ pub fn router() -> Router<SharedState> {
         )
         .route(
             "/channels/{channel_id}/members/{user_id}",
-            delete(remove_member),
+            get(get_member).delete(remove_member),
+        )
+        .route(
+            "/channels/{channel_id}/members/{user_id}/notify_props",
+            put(update_notify_props),
         )
         .route(
             "/teams/{team_id}/channels/name/{name}",
@@ -227,6 +231,21 @@ async fn memberships_for_user(
         .map(Json)
 }
 
+/// `PUT /channels/{channel_id}/members/{user_id}/notify_props`: a map of the settings
+/// to change.
+async fn update_notify_props(
+    State(state): State<SharedState>,
+    auth: Auth,
+    Path((channel_id, user_id)): Path<(String, String)>,
+    Body(props): Body<serde_json::Map<String, serde_json::Value>>,
+) -> AppResult<Json<StatusOk>> {
+    let user_id = resolve_user_id(&user_id, auth.actor());
+    state
+        .update_channel_notify_props(auth.actor(), &channel_id, &user_id, props)
+        .await?;
+    Ok(Json(StatusOk::default()))
+}
+
 /// `GET /users/{user_id}/channels/{channel_id}/unread`.
 async fn channel_unread(
     State(state): State<SharedState>,
@@ -306,6 +325,18 @@ async fn list_members(
 ) -> AppResult<Json<Vec<ChannelMember>>> {
     state
         .channel_members(auth.actor(), &channel_id)
+        .await
+        .map(Json)
+}
+
+async fn get_member(
+    State(state): State<SharedState>,
+    auth: Auth,
+    Path((channel_id, user_id)): Path<(String, String)>,
+) -> AppResult<Json<ChannelMember>> {
+    let user_id = resolve_user_id(&user_id, auth.actor());
+    state
+        .channel_member(auth.actor(), &channel_id, &user_id)
         .await
         .map(Json)
 }

@@ -190,6 +190,7 @@ struct PatchUser {
     last_name: Option<String>,
     position: Option<String>,
     locale: Option<String>,
+    notify_props: Option<serde_json::Map<String, serde_json::Value>>,
     password: Option<String>,
 }
 
@@ -203,6 +204,7 @@ impl From<PatchUser> for UserPatch {
             last_name: request.last_name,
             position: request.position,
             locale: request.locale,
+            notify_props: request.notify_props,
             password: request.password,
         }
     }

@@ -16,8 +16,8 @@ use crate::plugins::HookContext;
 use crate::AppState;
 use chorus_model::{
     events, new_id, now_millis, Broadcast, Channel, ChannelMember, ChannelUnread, Post, User,
-    CHANNEL_DIRECT, CHANNEL_OPEN, CHANNEL_PRIVATE, POST_TYPE_DISPLAYNAME_CHANGE,
-    POST_TYPE_HEADER_CHANGE, POST_TYPE_PURPOSE_CHANGE,
+    CHANNEL_DIRECT, CHANNEL_NOTIFY_KEYS, CHANNEL_OPEN, CHANNEL_PRIVATE, MARK_UNREAD_MENTION,
+    POST_TYPE_DISPLAYNAME_CHANGE, POST_TYPE_HEADER_CHANGE, POST_TYPE_PURPOSE_CHANGE,
 };
 
 /// What a user asks for when creating a channel.
@@ -44,6 +44,41 @@ pub struct ChannelPatch {
     pub purpose: Option<String>,
     pub channel_type: Option<String>,
 }
+
+/// One channel notify prop's value, by Mattermost's `IsChannelMemberNotifyPropsValid`.
+fn check_channel_notify_prop(key: &str, value: &str) -> AppResult<()> {
+    let (allowed, code): (&[&str], Code) = match key {
+        "desktop" => (
+            &["default", "all", "mention", "none"],
+            Code::NotifyLevelInvalid,
+        ),
+        "mark_unread" => (&["all", MARK_UNREAD_MENTION], Code::UnreadLevelInvalid),
+        "push" => (
+            &["default", "all", "mention", "none"],
+            Code::PushLevelInvalid,
+        ),
+        "email" => (&["default", "true", "false"], Code::EmailValueInvalid),
+        "ignore_channel_mentions" => (
+            &["default", "on", "off"],
+            Code::IgnoreChannelMentionsInvalid,
+        ),
+        "channel_auto_follow_threads" => (&["on", "off"], Code::AutoFollowThreadsInvalid),
+        // Sounds and thread settings are free text in Mattermost; kept short here.
+        _ if value.len() > NOTIFY_VALUE_MAX => return Err(Code::NotifyPropsTooLarge.into()),
+        _ => return Ok(()),
+    };
+    if allowed.contains(&value) {
+        Ok(())
+    } else {
+        Err(code.with_message(format!(
+            "{key} cannot be {value:?}: it is one of {}.",
+            allowed.join(", ")
+        )))
+    }
+}
+
+/// Longest value of a free-text notify prop (a sound's name).
+const NOTIFY_VALUE_MAX: usize = 100;
 
 /// A store failure, as Mattermost's "name taken" when another channel of the team has
 /// the name.
@@ -478,6 +513,49 @@ impl AppState {
         })
     }
 
+    /// Changes a member's notification settings for one channel (the user, or an
+    /// admin): only Mattermost's keys are taken (others are dropped, as there), each
+    /// checked against its values; the rest stay as they were. The user's clients get
+    /// `channel_member_updated`.
+    pub async fn update_channel_notify_props(
+        &self,
+        actor: Actor<'_>,
+        channel_id: &str,
+        user_id: &str,
+        wanted: serde_json::Map<String, serde_json::Value>,
+    ) -> AppResult<ChannelMember> {
+        require_id(user_id, "user_id")?;
+        require_self_or_admin(actor, user_id)?;
+        let channel = load_channel(self, channel_id).await?;
+        let mut props = serde_json::Map::new();
+        for (key, value) in wanted {
+            if !CHANNEL_NOTIFY_KEYS.contains(&key.as_str()) {
+                continue;
+            }
+            let Some(text) = value.as_str() else {
+                return Err(
+                    Code::InvalidBody.with_message(format!("notify_props.{key} must be a string."))
+                );
+            };
+            check_channel_notify_prop(&key, text)?;
+            props.insert(key, value);
+        }
+        let Some(member) = self
+            .store
+            .merge_member_notify_props(&channel.id, user_id, &props, now_millis())
+            .await?
+        else {
+            return Err(Code::ChannelMemberNotFound.into());
+        };
+        self.publish(event(
+            events::CHANNEL_MEMBER_UPDATED,
+            serde_json::json!({ "channelMember": json_text(&member)? }),
+            Broadcast::to_user(user_id),
+        ))
+        .await?;
+        Ok(member)
+    }
+
     pub async fn view_channel(
         &self,
         actor: Actor<'_>,
@@ -570,6 +648,21 @@ impl AppState {
     ) -> AppResult<Vec<ChannelMember>> {
         let channel = load_member_channel(self, actor, channel_id).await?;
         Ok(self.store.channel_members(&channel.id).await?)
+    }
+
+    /// One member of a channel, as its members (and admins) may read it.
+    pub async fn channel_member(
+        &self,
+        actor: Actor<'_>,
+        channel_id: &str,
+        user_id: &str,
+    ) -> AppResult<ChannelMember> {
+        let channel = load_member_channel(self, actor, channel_id).await?;
+        require_id(user_id, "user_id")?;
+        self.store
+            .get_channel_member(&channel.id, user_id)
+            .await?
+            .ok_or_else(|| AppError::from(Code::ChannelMemberNotFound))
     }
 
     /// Removes a member: anyone leaves, members remove others; nobody leaves direct

@@ -9,7 +9,7 @@ use super::validate::{self, require_id};
 use super::Actor;
 use crate::error::{AppError, AppResult, Code};
 use crate::plugins::{HookContext, Rejection};
-use crate::store::{MemberName, PostWindow};
+use crate::store::{PostWindow, PostedMember};
 use crate::AppState;
 use chorus_model::{
     events, new_id, now_millis, Broadcast, Channel, Post, PostList, User, CHANNEL_DIRECT,
@@ -205,14 +205,16 @@ impl AppState {
     }
 
     /// The members a post mentions, whose mention counts it raises: those named with
-    /// `@username`, everyone for `@channel` or `@all`, those online now for `@here`,
-    /// and in a direct channel the other member for every post, as in Mattermost.
-    /// Never the author; system messages mention nobody.
+    /// `@username` or by their own mention keys, everyone for `@channel` or `@all`,
+    /// those online now for `@here` (both as their notify props allow), and in a
+    /// direct channel the other member for every post, as in Mattermost. Never the
+    /// author; system messages mention nobody. A muted channel still counts mentions,
+    /// as Mattermost's does.
     async fn mentions_of(
         &self,
         post: &Post,
         channel: &Channel,
-        members: &[MemberName],
+        members: &[PostedMember],
     ) -> AppResult<Vec<String>> {
         if post.post_type.starts_with("system_") {
             return Ok(Vec::new());
@@ -222,14 +224,16 @@ impl AppState {
             return Ok(others.map(|m| m.user_id.clone()).collect());
         }
         let words = MentionWords::of(&post.message);
+        let channel_wide = members.len() < CHANNEL_WIDE_MENTIONS_MAX_MEMBERS;
+        let everyone = channel_wide && words.everyone;
         let mut mentioned: Vec<String> = others
             .clone()
-            .filter(|m| words.everyone || words.names.contains(&m.username))
+            .filter(|m| words.names_member(m) || (everyone && hears_channel_mentions(m)))
             .map(|m| m.user_id.clone())
             .collect();
-        if words.here && !words.everyone {
+        if channel_wide && words.here && !words.everyone {
             let unnamed: Vec<String> = others
-                .filter(|m| !mentioned.contains(&m.user_id))
+                .filter(|m| !mentioned.contains(&m.user_id) && hears_channel_mentions(m))
                 .map(|m| m.user_id.clone())
                 .collect();
             let online = self.store.get_statuses(&unnamed).await?;
@@ -249,7 +253,7 @@ impl AppState {
         channel: &Channel,
         post: &Post,
         sender: &str,
-        members: Vec<MemberName>,
+        members: Vec<PostedMember>,
         mentions: &[String],
     ) -> AppResult<()> {
         let mut data = serde_json::json!({
@@ -457,47 +461,135 @@ impl AppState {
     }
 }
 
-/// Ids of members named by `@username`, or all other members for `@all`, `@channel`
-/// and `@here`.
-/// The `@` words of a message: names, and whether it calls everyone (`@channel`,
-/// `@all`) or those online (`@here`).
+/// Channels this large get no channel-wide mentions (Mattermost's
+/// `TeamSettings.MaxNotificationsPerChannel` default).
+const CHANNEL_WIDE_MENTIONS_MAX_MEMBERS: usize = 1000;
+
+/// The words of a message as mentions see them: the `@` names (lowercased), the other
+/// words (as written), and whether it calls everyone (`@channel`, `@all`) or those
+/// online (`@here`).
 #[derive(Debug, Default, PartialEq)]
 struct MentionWords {
     names: Vec<String>,
+    words: Vec<String>,
     everyone: bool,
     here: bool,
 }
 
 impl MentionWords {
     fn of(message: &str) -> MentionWords {
-        let mut words = MentionWords::default();
-        let names = message
-            .split(|c: char| c.is_whitespace())
-            .filter_map(|word| word.strip_prefix('@'))
-            .map(|word| {
-                // A name ends where its characters do (`@bob,`); a trailing dot is
-                // punctuation, not part of a name (`@bob.`).
-                word.trim_end_matches(|c: char| {
-                    !(c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '.')
+        let mut found = MentionWords::default();
+        for raw in message.split(|c: char| c.is_whitespace()) {
+            // A word ends where its characters do (`@bob,`); a trailing dot is
+            // punctuation, not part of a name (`@bob.`).
+            let word = raw
+                .trim_start_matches(|c: char| !(c.is_alphanumeric() || c == '@'))
+                .trim_end_matches(|c: char| {
+                    !(c.is_alphanumeric() || c == '_' || c == '-' || c == '.')
                 })
-                .trim_end_matches('.')
-                .to_lowercase()
-            })
-            .filter(|word| !word.is_empty());
-        for name in names {
-            match name.as_str() {
-                "channel" | "all" => words.everyone = true,
-                "here" => words.here = true,
-                _ => words.names.push(name),
+                .trim_end_matches('.');
+            if let Some(name) = word.strip_prefix('@') {
+                match name.to_lowercase().as_str() {
+                    "" => {}
+                    "channel" | "all" => found.everyone = true,
+                    "here" => found.here = true,
+                    name => found.names.push(name.to_string()),
+                }
+            } else if !word.is_empty() && !word.contains('@') {
+                found.words.push(word.to_string());
             }
         }
-        words
+        found
     }
+
+    /// Whether a member is named: by `@username`, by one of their mention keys
+    /// (case-insensitive; a key written with `@` matches the `@` name), or by their
+    /// first name when they asked for it (as written, as Mattermost matches it).
+    fn names_member(&self, member: &PostedMember) -> bool {
+        if self.names.contains(&member.username) {
+            return true;
+        }
+        let keys = member
+            .mention_keys
+            .split(',')
+            .map(|k| k.trim().to_lowercase())
+            .filter(|k| !k.is_empty());
+        for key in keys {
+            let hit = match key.strip_prefix('@') {
+                Some(name) => self.names.iter().any(|n| n == name),
+                None => self.words.iter().any(|w| w.to_lowercase() == key),
+            };
+            if hit {
+                return true;
+            }
+        }
+        !member.first_name_key.is_empty() && self.words.contains(&member.first_name_key)
+    }
+}
+
+/// Whether `@channel`, `@all` and `@here` reach a member: their `channel` notify prop
+/// allows it, and the channel's `ignore_channel_mentions` does not refuse it ("on", or
+/// "default" in a muted channel), as in Mattermost.
+fn hears_channel_mentions(member: &PostedMember) -> bool {
+    let ignored = match member.ignore_channel_mentions.as_str() {
+        "on" => true,
+        "off" => false,
+        _ => member.muted,
+    };
+    member.channel_mentions && !ignored
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn member(username: &str) -> PostedMember {
+        PostedMember {
+            user_id: format!("{username}-id"),
+            username: username.into(),
+            channel_mentions: true,
+            ignore_channel_mentions: "default".into(),
+            ..PostedMember::default()
+        }
+    }
+
+    #[test]
+    fn mention_keys_and_first_names_name_members() {
+        let words = MentionWords::of("Deploy is DONE, thanks Ada; ping @oncall.");
+        let mut keyed = member("zoe");
+        keyed.mention_keys = "done, ,@OnCall".into();
+        assert!(words.names_member(&keyed));
+        keyed.mention_keys = "@oncall".into();
+        assert!(words.names_member(&keyed), "an @ key matches the @ name");
+        keyed.mention_keys = "deploys".into();
+        assert!(!words.names_member(&keyed), "whole words only");
+        let mut ada = member("ada1");
+        assert!(
+            !words.names_member(&ada),
+            "a first name counts only when asked for"
+        );
+        ada.first_name_key = "Ada".into();
+        assert!(words.names_member(&ada));
+        ada.first_name_key = "ada".into();
+        assert!(!words.names_member(&ada), "first names match as written");
+        assert!(MentionWords::of("hey @ZOE!").names_member(&member("zoe")));
+    }
+
+    #[test]
+    fn channel_wide_mentions_follow_notify_props() {
+        let mut m = member("bob");
+        assert!(hears_channel_mentions(&m));
+        m.muted = true;
+        assert!(!hears_channel_mentions(&m), "muted and default: ignored");
+        m.ignore_channel_mentions = "off".into();
+        assert!(hears_channel_mentions(&m));
+        m.muted = false;
+        m.ignore_channel_mentions = "on".into();
+        assert!(!hears_channel_mentions(&m));
+        m.ignore_channel_mentions = "default".into();
+        m.channel_mentions = false;
+        assert!(!hears_channel_mentions(&m));
+    }
 
     #[test]
     fn mention_words_name_people_and_everyone() {
@@ -508,9 +600,8 @@ mod tests {
         assert!(MentionWords::of("ping @all").everyone);
         let here = MentionWords::of("anyone @here?");
         assert!(here.here && !here.everyone && here.names.is_empty());
-        assert_eq!(
-            MentionWords::of("email bob@example.com"),
-            MentionWords::default()
-        );
+        let email = MentionWords::of("email bob@example.com");
+        assert!(email.names.is_empty(), "an address names nobody");
+        assert_eq!(email.words, vec!["email"]);
     }
 }

@@ -43,7 +43,39 @@ pub struct UserPatch {
     pub last_name: Option<String>,
     pub position: Option<String>,
     pub locale: Option<String>,
+    /// Replaces the user's notification settings whole, as Mattermost's patch does.
+    pub notify_props: Option<serde_json::Map<String, serde_json::Value>>,
     pub password: Option<String>,
+}
+
+/// Most a user's notification settings may take, as JSON.
+const NOTIFY_PROPS_MAX_BYTES: usize = 16 * 1024;
+
+/// A user's notification settings as they are kept: string values only, mention keys
+/// lowercased without blank entries (Mattermost's `PreUpdate`), the defaults filled in.
+fn checked_user_notify_props(
+    mut props: serde_json::Map<String, serde_json::Value>,
+) -> AppResult<serde_json::Map<String, serde_json::Value>> {
+    if let Some((key, _)) = props.iter().find(|(_, v)| !v.is_string()) {
+        return Err(Code::InvalidBody.with_message(format!("notify_props.{key} must be a string.")));
+    }
+    if serde_json::to_vec(&props).map_or(0, |json| json.len()) > NOTIFY_PROPS_MAX_BYTES {
+        return Err(Code::UserInvalid.with_message(format!(
+            "notify_props may take at most {NOTIFY_PROPS_MAX_BYTES} bytes."
+        )));
+    }
+    if let Some(keys) = props.get("mention_keys").and_then(|v| v.as_str()) {
+        let cleaned: Vec<String> = keys
+            .split(',')
+            .map(|k| k.trim().to_lowercase())
+            .filter(|k| !k.is_empty())
+            .collect();
+        props.insert("mention_keys".into(), cleaned.join(",").into());
+    }
+    Ok(chorus_model::with_defaults(
+        props,
+        chorus_model::USER_NOTIFY_DEFAULTS,
+    ))
 }
 
 /// The system roles a user may hold.
@@ -136,9 +168,12 @@ fn sanitize(user: User, viewer: Actor<'_>) -> User {
     }
 }
 
-/// A user as anyone may see them: without their email address.
+/// A user as anyone may see them: without their email address or notification settings.
 pub(super) fn public_view(mut user: User) -> User {
     user.email.clear();
+    // Mention keys and the like are the user's own business (Mattermost's
+    // `ClearNonProfileFields`).
+    user.notify_props.clear();
     user
 }
 
@@ -294,7 +329,8 @@ impl AppState {
     }
 
     /// Changes a user's profile: users their own, admins and plugins anyone's. A user
-    /// changing their own email gives their password, as in Mattermost. Roles,
+    /// changing their own email gives their password, as in Mattermost; notify props
+    /// are replaced whole. Roles,
     /// passwords, props and activation have their own operations and never change
     /// here. Everyone is told with `user_updated`.
     pub async fn patch_user(
@@ -328,6 +364,9 @@ impl AppState {
                 validate::max_len(Code::UserInvalid, field, &patched, limit)?;
                 *value = patched;
             }
+        }
+        if let Some(props) = patch.notify_props {
+            user.notify_props = checked_user_notify_props(props)?;
         }
         if let Some(locale) = patch.locale {
             if locale.is_empty() || locale.len() > LOCALE_MAX {

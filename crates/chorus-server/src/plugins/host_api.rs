@@ -726,6 +726,7 @@ impl PluginApi for HostApi {
             last_name: Some(user.last_name),
             position: Some(user.position),
             locale: Some(user.locale).filter(|l| !l.is_empty()),
+            notify_props: None,
             password: None,
         };
         let updated = self

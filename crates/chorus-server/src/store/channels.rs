@@ -1,7 +1,8 @@
 //! Channels (open, private, direct) and channel membership.
 
-use super::{on_reader, on_writer, Backend, IdList, Store, StoreError, StoreResult};
+use super::{on_reader, on_writer, Backend, IdList, JsonObject, Store, StoreError, StoreResult};
 use chorus_model::{now_millis, Channel, ChannelMember, ROLE_CHANNEL_ADMIN, ROLE_CHANNEL_USER};
+use sqlx::types::Json;
 
 /// `SELECT` of a [`ChannelRow`] (and the `$extra` columns) from channels `c`, followed
 /// by the literals given.
@@ -66,7 +67,8 @@ macro_rules! select_members {
     ($($tail:literal),*) => {
         concat!(
             "SELECT channel_id, user_id, roles, last_viewed_at, msg_count, mention_count, \
-               mention_count_root, msg_count_root, last_update_at FROM channel_members ",
+               mention_count_root, msg_count_root, notify_props, last_update_at \
+             FROM channel_members ",
             $($tail),*
         )
     };
@@ -82,6 +84,7 @@ struct MemberRow {
     mention_count: i64,
     mention_count_root: i64,
     msg_count_root: i64,
+    notify_props: Json<JsonObject>,
     last_update_at: i64,
 }
 
@@ -96,6 +99,10 @@ impl From<MemberRow> for ChannelMember {
             mention_count: row.mention_count,
             mention_count_root: row.mention_count_root,
             msg_count_root: row.msg_count_root,
+            notify_props: chorus_model::with_defaults(
+                row.notify_props.0,
+                chorus_model::CHANNEL_NOTIFY_DEFAULTS,
+            ),
             last_update_at: row.last_update_at,
             ..ChannelMember::default()
         }
@@ -143,11 +150,23 @@ macro_rules! insert_channel_member {
 }
 pub(super) use {insert_channel, insert_channel_member};
 
-/// A channel member's id and username, for fan-out and mention detection.
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct MemberName {
+/// A channel member as a new post needs them: who to tell, and what mentions them
+/// (their username, their notify props' mention keys and first name, and whether
+/// channel-wide mentions reach them).
+#[derive(Debug, Clone, Default, sqlx::FromRow)]
+pub struct PostedMember {
     pub user_id: String,
     pub username: String,
+    /// The user's `mention_keys` notify prop, comma-separated, as they wrote them.
+    pub mention_keys: String,
+    /// The user's first name when their `first_name` notify prop is "true", else "".
+    pub first_name_key: String,
+    /// The user's `channel` notify prop is not "false".
+    pub channel_mentions: bool,
+    /// The member muted the channel (`mark_unread` "mention").
+    pub muted: bool,
+    /// The member's `ignore_channel_mentions`: "on", "off" or "default".
+    pub ignore_channel_mentions: String,
 }
 
 impl Store {
@@ -362,6 +381,41 @@ impl Store {
             .await
         })?;
         Ok(rows.into_iter().map(ChannelMember::from).collect())
+    }
+
+    /// Merges `props` into a member's notify props, in one statement; the member as
+    /// it is now, or `None` when `user_id` is not a member.
+    pub async fn merge_member_notify_props(
+        &self,
+        channel_id: &str,
+        user_id: &str,
+        props: &JsonObject,
+        now: i64,
+    ) -> StoreResult<Option<ChannelMember>> {
+        let changed = on_writer!(self, pool, backend => {
+            let sql = match backend {
+                Backend::Postgres => {
+                    "UPDATE channel_members SET notify_props = notify_props || $3, \
+                     last_update_at = $4 WHERE channel_id = $1 AND user_id = $2"
+                }
+                Backend::Sqlite => {
+                    "UPDATE channel_members SET notify_props = json_patch(notify_props, $3), \
+                     last_update_at = $4 WHERE channel_id = $1 AND user_id = $2"
+                }
+            };
+            sqlx::query(sql)
+                .bind(channel_id)
+                .bind(user_id)
+                .bind(Json(props))
+                .bind(now)
+                .execute(pool)
+                .await
+                .map(|done| done.rows_affected())
+        })?;
+        if changed == 0 {
+            return Ok(None);
+        }
+        self.get_channel_member(channel_id, user_id).await
     }
 
     /// Counts a mention for each of `user_ids` in a channel (in a root post, also among

@@ -40,7 +40,7 @@ mod users;
 mod webhooks;
 
 pub use bots::BotFilter;
-pub use channels::MemberName;
+pub use channels::PostedMember;
 pub use commands::CommandWebhook;
 pub use files::{FileFilter, StoredFile};
 pub use plugins::{KvWrite, StoredBundle};

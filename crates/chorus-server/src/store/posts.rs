@@ -1,7 +1,7 @@
 //! Posts: create (bumping the channel's counters in the same transaction), edit,
 //! soft-delete (a root takes its replies with it), and the paged and threaded reads.
 
-use super::{on_reader, on_writer, Backend, IdList, JsonObject, MemberName, Store, StoreResult};
+use super::{on_reader, on_writer, Backend, IdList, JsonObject, PostedMember, Store, StoreResult};
 use chorus_model::{now_millis, Post, PostList, PLUGIN_FILE_OWNER};
 use sqlx::types::Json;
 
@@ -112,7 +112,7 @@ pub enum PostWindow {
 pub struct Posted {
     /// The channel's members when the post was stored (read in the insert's own
     /// statement on PostgreSQL, just after its commit on SQLite).
-    pub members: Vec<MemberName>,
+    pub members: Vec<PostedMember>,
     /// The thread's reply count after a reply (0 for a root).
     pub reply_count: i64,
     /// The files that were attached: those of the post's `file_ids` that its author
@@ -126,7 +126,33 @@ pub struct Posted {
 struct PostedRow {
     user_id: Option<String>,
     username: Option<String>,
+    mention_keys: Option<String>,
+    first_name_key: Option<String>,
+    channel_mentions: Option<bool>,
+    muted: Option<bool>,
+    ignore_channel_mentions: Option<String>,
     reply_count: Option<i64>,
+}
+
+/// The columns of a [`PostedMember`] from members `m` and users `u`, per dialect: the
+/// notify props that decide mentions, with Mattermost's defaults where unset.
+macro_rules! posted_member_columns {
+    (postgres) => {
+        "m.user_id, u.username, \
+         COALESCE(u.notify_props->>'mention_keys', '') AS mention_keys, \
+         CASE WHEN u.notify_props->>'first_name' = 'true' THEN u.first_name ELSE '' END AS first_name_key, \
+         COALESCE(u.notify_props->>'channel', 'true') <> 'false' AS channel_mentions, \
+         COALESCE(m.notify_props->>'mark_unread', 'all') = 'mention' AS muted, \
+         COALESCE(m.notify_props->>'ignore_channel_mentions', 'default') AS ignore_channel_mentions"
+    };
+    (sqlite) => {
+        "m.user_id, u.username, \
+         COALESCE(json_extract(u.notify_props, '$.mention_keys'), '') AS mention_keys, \
+         CASE WHEN json_extract(u.notify_props, '$.first_name') = 'true' THEN u.first_name ELSE '' END AS first_name_key, \
+         COALESCE(json_extract(u.notify_props, '$.channel'), 'true') <> 'false' AS channel_mentions, \
+         COALESCE(json_extract(m.notify_props, '$.mark_unread'), 'all') = 'mention' AS muted, \
+         COALESCE(json_extract(m.notify_props, '$.ignore_channel_mentions'), 'default') AS ignore_channel_mentions"
+    };
 }
 
 /// The insert itself: `$13` is the root id ('' for a top-level post), and a reply is
@@ -184,8 +210,9 @@ const INSERT_POST_POSTGRES: &str = concat!(
     bump_root!("$13"),
     " AND EXISTS (SELECT 1 FROM inserted) RETURNING reply_count), channel_bumped AS (",
     bump_channel!("(SELECT channel_id FROM inserted)", "$13"),
-    " RETURNING id) \
-     SELECT m.user_id, u.username, (SELECT reply_count FROM root_bumped) AS reply_count \
+    " RETURNING id) SELECT ",
+    posted_member_columns!(postgres),
+    ", (SELECT reply_count FROM root_bumped) AS reply_count \
      FROM channel_bumped c LEFT JOIN channel_members m ON m.channel_id = c.id \
        LEFT JOIN users u ON u.id = m.user_id"
 );
@@ -230,8 +257,11 @@ fn in_order(wanted: &[String], attached: &[String]) -> Vec<String> {
         .collect()
 }
 
-const MEMBER_NAMES: &str = "SELECT m.user_id, u.username FROM channel_members m \
-     JOIN users u ON u.id = m.user_id WHERE m.channel_id = $1";
+const POSTED_MEMBERS_SQLITE: &str = concat!(
+    "SELECT ",
+    posted_member_columns!(sqlite),
+    " FROM channel_members m JOIN users u ON u.id = m.user_id WHERE m.channel_id = $1"
+);
 
 impl Store {
     /// Stores a post, updates the channel's `last_post_at` and message count and, for a
@@ -308,9 +338,16 @@ impl Store {
                     members: rows
                         .into_iter()
                         .filter_map(|row| {
-                            Some(MemberName {
+                            Some(PostedMember {
                                 user_id: row.user_id?,
                                 username: row.username?,
+                                mention_keys: row.mention_keys.unwrap_or_default(),
+                                first_name_key: row.first_name_key.unwrap_or_default(),
+                                channel_mentions: row.channel_mentions.unwrap_or(true),
+                                muted: row.muted.unwrap_or(false),
+                                ignore_channel_mentions: row
+                                    .ignore_channel_mentions
+                                    .unwrap_or_default(),
                             })
                         })
                         .collect(),
@@ -348,7 +385,7 @@ impl Store {
                 tx.commit().await?;
                 // Read on a reader connection after the commit, not inside the
                 // transaction: SQLite's one writer is the bottleneck under load.
-                let members = sqlx::query_as(MEMBER_NAMES)
+                let members = sqlx::query_as(POSTED_MEMBERS_SQLITE)
                     .bind(&post.channel_id)
                     .fetch_all(reader)
                     .await?;

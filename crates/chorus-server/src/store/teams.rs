@@ -1,7 +1,7 @@
 //! Teams and team membership.
 
 use super::channels::{insert_channel, insert_channel_member};
-use super::{on_reader, on_writer, Store, StoreError, StoreResult};
+use super::{on_reader, on_writer, Backend, Store, StoreError, StoreResult};
 use chorus_model::{
     Channel, Team, TeamMember, TeamUnread, ROLE_CHANNEL_USER, ROLE_TEAM_ADMIN, ROLE_TEAM_USER,
 };
@@ -88,6 +88,27 @@ impl From<MemberRow> for TeamMember {
             delete_at: row.delete_at,
         }
     }
+}
+
+/// A user's unread sums per team; `$mark_unread` reads a member's `mark_unread` in the
+/// dialect's JSON. A muted channel's messages do not count (its mentions do).
+macro_rules! teams_unread {
+    ($mark_unread:literal) => {
+        concat!(
+            "SELECT c.team_id, \
+               CAST(SUM(CASE WHEN COALESCE(", $mark_unread, ", 'all') = 'mention' THEN 0 \
+                 WHEN c.total_msg_count > m.msg_count THEN c.total_msg_count - m.msg_count \
+                 ELSE 0 END) AS BIGINT) AS msg_count, \
+               CAST(SUM(m.mention_count) AS BIGINT) AS mention_count, \
+               CAST(SUM(m.mention_count_root) AS BIGINT) AS mention_count_root, \
+               CAST(SUM(CASE WHEN COALESCE(", $mark_unread, ", 'all') = 'mention' THEN 0 \
+                 WHEN c.total_msg_count_root > m.msg_count_root \
+                 THEN c.total_msg_count_root - m.msg_count_root ELSE 0 END) AS BIGINT) AS msg_count_root \
+             FROM channel_members m JOIN channels c ON c.id = m.channel_id \
+             WHERE m.user_id = $1 AND c.delete_at = 0 AND c.team_id <> '' \
+             GROUP BY c.team_id ORDER BY c.team_id"
+        )
+    };
 }
 
 impl Store {
@@ -342,21 +363,12 @@ impl Store {
     /// A user's unread messages and mentions per team, summed over their live channels
     /// of each team (direct messages belong to no team and are left out).
     pub async fn teams_unread(&self, user_id: &str) -> StoreResult<Vec<TeamUnread>> {
-        let rows: Vec<TeamUnreadRow> = on_reader!(self, pool => {
-            sqlx::query_as(
-                "SELECT c.team_id, \
-                   CAST(SUM(CASE WHEN c.total_msg_count > m.msg_count THEN c.total_msg_count - m.msg_count ELSE 0 END) AS BIGINT) AS msg_count, \
-                   CAST(SUM(m.mention_count) AS BIGINT) AS mention_count, \
-                   CAST(SUM(m.mention_count_root) AS BIGINT) AS mention_count_root, \
-                   CAST(SUM(CASE WHEN c.total_msg_count_root > m.msg_count_root \
-                     THEN c.total_msg_count_root - m.msg_count_root ELSE 0 END) AS BIGINT) AS msg_count_root \
-                 FROM channel_members m JOIN channels c ON c.id = m.channel_id \
-                 WHERE m.user_id = $1 AND c.delete_at = 0 AND c.team_id <> '' \
-                 GROUP BY c.team_id ORDER BY c.team_id",
-            )
-            .bind(user_id)
-            .fetch_all(pool)
-            .await
+        let rows: Vec<TeamUnreadRow> = on_reader!(self, pool, backend => {
+            let sql = match backend {
+                Backend::Postgres => teams_unread!("m.notify_props->>'mark_unread'"),
+                Backend::Sqlite => teams_unread!("json_extract(m.notify_props, '$.mark_unread')"),
+            };
+            sqlx::query_as(sql).bind(user_id).fetch_all(pool).await
         })?;
         Ok(rows
             .into_iter()

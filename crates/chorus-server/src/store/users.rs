@@ -11,7 +11,7 @@ macro_rules! select_users {
         concat!(
             "SELECT u.id, u.create_at, u.update_at, u.delete_at, u.username, u.email, \
                u.nickname, u.first_name, u.last_name, u.position, u.roles, u.locale, u.is_bot, \
-               u.props, u.last_picture_update",
+               u.props, u.notify_props, u.last_picture_update",
             $extra,
             " FROM users u ",
             $($tail),*
@@ -38,6 +38,7 @@ struct UserRow {
     locale: String,
     is_bot: bool,
     props: Json<JsonObject>,
+    notify_props: Json<JsonObject>,
     last_picture_update: i64,
 }
 
@@ -58,6 +59,10 @@ impl From<UserRow> for User {
             locale: row.locale,
             is_bot: row.is_bot,
             props: row.props.0,
+            notify_props: chorus_model::with_defaults(
+                row.notify_props.0,
+                chorus_model::USER_NOTIFY_DEFAULTS,
+            ),
             last_picture_update: row.last_picture_update,
             ..User::default()
         }
@@ -323,15 +328,16 @@ impl Store {
         Ok(found.is_some())
     }
 
-    /// Saves a live user's profile fields (username, email, names, position, locale);
+    /// Saves a live user's profile fields (username, email, names, position, locale,
+    /// notify props);
     /// false for no such user. A username or email another user has is a unique
     /// violation.
     pub async fn update_user_profile(&self, user: &User) -> StoreResult<bool> {
         let changed = on_writer!(self, pool => {
             sqlx::query(
                 "UPDATE users SET username = $2, email = $3, nickname = $4, first_name = $5, \
-                   last_name = $6, position = $7, locale = $8, update_at = $9 \
-                 WHERE id = $1 AND delete_at = 0",
+                   last_name = $6, position = $7, locale = $8, update_at = $9, \
+                   notify_props = $10 WHERE id = $1 AND delete_at = 0",
             )
             .bind(&user.id)
             .bind(&user.username)
@@ -342,6 +348,7 @@ impl Store {
             .bind(&user.position)
             .bind(&user.locale)
             .bind(user.update_at)
+            .bind(Json(&user.notify_props))
             .execute(pool)
             .await
             .map(|done| done.rows_affected())

@@ -8,7 +8,10 @@ use crate::common::{assert_error, id, Backend, Endpoint, TestServer, Ws};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-both_backends!(mentions_raise_counts_until_read);
+both_backends!(
+    mentions_raise_counts_until_read,
+    notify_props_decide_who_is_mentioned,
+);
 
 async fn unread(api: &crate::common::Api, channel_id: &str) -> Value {
     let (status, unread) = api
@@ -168,5 +171,165 @@ async fn mentions_raise_counts_until_read(backend: Backend) {
         .get(&format!("/users/{bob_id}/channels/{channel_id}/unread"))
         .await;
     assert_eq!(status, StatusCode::OK, "the first user is an admin");
+    server.stop().await;
+}
+
+async fn notify_props_decide_who_is_mentioned(backend: Backend) {
+    let Some(server) = TestServer::start(backend).await else {
+        return;
+    };
+    let (alice, _) = server.user("alice").await;
+    let team_id = id(&alice.team("crew").await);
+    let (bob, bob_user) = server.member(&alice, &team_id, "bob").await;
+    let (carol, carol_user) = server.member(&alice, &team_id, "carol").await;
+    let channel_id = id(&alice.channel(&team_id, "plans", "O").await);
+    for user in [&bob_user, &carol_user] {
+        alice.add_to_channel(&channel_id, &id(user)).await;
+    }
+
+    // Bob's own mention keys and first name; he turns channel-wide mentions off.
+    let (status, patched) = bob
+        .put(
+            "/users/me/patch",
+            json!({"first_name": "Bob", "notify_props": {
+                "mention_keys": "Deploy, ,@OnCall", "first_name": "true", "channel": "false"}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{patched}");
+    assert_eq!(patched["notify_props"]["mention_keys"], "deploy,@oncall");
+    assert_eq!(
+        patched["notify_props"]["email"], "true",
+        "defaults filled in"
+    );
+    let (_, seen_by_carol) = carol.get(&format!("/users/{}", id(&bob_user))).await;
+    assert_eq!(seen_by_carol["notify_props"], json!({}), "private to bob");
+    let refused = bob
+        .put(
+            "/users/me/patch",
+            json!({"notify_props": {"channel": false}}),
+        )
+        .await;
+    assert_error(
+        &refused,
+        StatusCode::BAD_REQUEST,
+        "api.context.invalid_body_param.app_error",
+    );
+
+    for (message, bob_count) in [
+        ("the deploy is finished", 1),
+        ("@oncall please look", 2),
+        ("Bob, lunch?", 3),
+        ("bob, lowercase is not his first name", 3),
+        ("@channel standup", 3),
+    ] {
+        alice.create_post(&channel_id, message).await;
+        assert_eq!(counts(&bob, &channel_id).await.0, bob_count, "{message}");
+    }
+    assert_eq!(
+        counts(&carol, &channel_id).await.0,
+        1,
+        "carol hears @channel"
+    );
+
+    // Carol mutes the channel (an unknown key is dropped); @channel no longer reaches
+    // her, a mention by name still counts, and the team does not count its messages.
+    let mut carol_ws = Ws::ready(&server, carol.token()).await;
+    let path = format!("/channels/{channel_id}/members/me/notify_props");
+    let (status, body) = carol
+        .put(&path, json!({"mark_unread": "mention", "made_up": "x"}))
+        .await;
+    assert_eq!((status, body), (StatusCode::OK, json!({"status": "OK"})));
+    let updated = carol_ws.expect_event("channel_member_updated").await;
+    let member: Value =
+        serde_json::from_str(updated["data"]["channelMember"].as_str().unwrap()).unwrap();
+    assert_eq!(member["notify_props"]["mark_unread"], "mention");
+    assert_eq!(member["notify_props"]["desktop"], "default");
+    assert!(member["notify_props"].get("made_up").is_none());
+    alice.create_post(&channel_id, "@all hands").await;
+    assert_eq!(counts(&carol, &channel_id).await.0, 1);
+    alice.create_post(&channel_id, "@carol you too").await;
+    assert_eq!(counts(&carol, &channel_id).await.0, 2);
+    let (_, teams) = carol.get("/users/me/teams/unread").await;
+    assert_eq!(teams[0]["msg_count"], 0, "{teams}");
+    assert_eq!(teams[0]["mention_count"], 2, "{teams}");
+    // Unmuted with ignore_channel_mentions off, @here (she is online) reaches her.
+    let (status, _) = carol
+        .put(
+            &path,
+            json!({"mark_unread": "all", "ignore_channel_mentions": "off"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    alice.create_post(&channel_id, "@here quick one").await;
+    assert_eq!(counts(&carol, &channel_id).await.0, 3);
+
+    // Bad values, other people's settings and non-members change nothing.
+    for (body, error_id) in [
+        (
+            json!({"desktop": "loud"}),
+            "model.channel_member.is_valid.notify_level.app_error",
+        ),
+        (
+            json!({"mark_unread": "never"}),
+            "model.channel_member.is_valid.unread_level.app_error",
+        ),
+        (
+            json!({"push": "sometimes"}),
+            "model.channel_member.is_valid.push_level.app_error",
+        ),
+        (
+            json!({"email": "maybe"}),
+            "model.channel_member.is_valid.email_value.app_error",
+        ),
+        (
+            json!({"ignore_channel_mentions": "yes"}),
+            "model.channel_member.is_valid.ignore_channel_mentions_value.app_error",
+        ),
+        (
+            json!({"email": true}),
+            "api.context.invalid_body_param.app_error",
+        ),
+    ] {
+        let reply = carol.put(&path, body).await;
+        assert_error(&reply, StatusCode::BAD_REQUEST, error_id);
+    }
+    let other = bob
+        .put(
+            &format!(
+                "/channels/{channel_id}/members/{}/notify_props",
+                id(&carol_user)
+            ),
+            json!({"mark_unread": "mention"}),
+        )
+        .await;
+    assert_error(
+        &other,
+        StatusCode::FORBIDDEN,
+        "api.context.permissions.app_error",
+    );
+    let private = id(&alice.channel(&team_id, "inner", "P").await);
+    let outsider = carol
+        .put(
+            &format!("/channels/{private}/members/me/notify_props"),
+            json!({"mark_unread": "mention"}),
+        )
+        .await;
+    assert_error(
+        &outsider,
+        StatusCode::NOT_FOUND,
+        "app.channel.get_member.missing.app_error",
+    );
+    let (_, members) = carol
+        .get(&format!("/users/me/teams/{team_id}/channels/members"))
+        .await;
+    let mine = members
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["channel_id"] == json!(channel_id))
+        .unwrap()
+        .clone();
+    assert_eq!(mine["notify_props"]["mark_unread"], "all");
+    assert_eq!(mine["notify_props"]["ignore_channel_mentions"], "off");
     server.stop().await;
 }
