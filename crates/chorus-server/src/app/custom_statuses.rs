@@ -151,11 +151,7 @@ impl AppState {
 
     /// `user_updated` with the user as everyone may see them, and in full to the user.
     pub(super) async fn publish_user_updated(&self, user_id: &str) -> AppResult<()> {
-        let user = self
-            .store
-            .get_user(user_id)
-            .await?
-            .ok_or_else(|| AppError::from(Code::UserNotFound))?;
+        let user = self.any_user(user_id).await?;
         let to_others = Broadcast {
             omit_users: Some([(user_id.to_string(), true)].into_iter().collect()),
             ..Broadcast::default()

@@ -115,12 +115,7 @@ impl AppState {
                 (auth.user.clone(), actor.hook_context())
             }
             Actor::Plugin(_) | Actor::System => {
-                require_id(&draft.user_id, "user_id")?;
-                let author = self
-                    .store
-                    .get_user(&draft.user_id)
-                    .await?
-                    .ok_or_else(|| AppError::from(Code::UserNotFound))?;
+                let author = self.any_user(&draft.user_id).await?;
                 let context = HookContext::for_user(&author.id, "");
                 (author, context)
             }

@@ -45,14 +45,6 @@ impl AppState {
         require_self_or_admin(actor, user_id)
     }
 
-    async fn any_user(&self, user_id: &str) -> AppResult<User> {
-        require_id(user_id, "user_id")?;
-        self.store
-            .get_user(user_id)
-            .await?
-            .ok_or_else(|| AppError::from(Code::UserNotFound))
-    }
-
     /// A user's picture as everyone signed in sees it: the one they set, else the
     /// generated one (also when the stored one has gone missing).
     pub async fn profile_image(&self, user_id: &str) -> AppResult<ProfileImage> {

@@ -251,12 +251,7 @@ impl AppState {
         requestor_id: Option<&str>,
     ) -> AppResult<()> {
         let team = load_team(self, team_id).await?;
-        require_id(user_id, "user_id")?;
-        let user = self
-            .store
-            .get_user(user_id)
-            .await?
-            .ok_or_else(|| AppError::from(Code::UserNotFound))?;
+        let user = self.any_user(user_id).await?;
         let me = match actor {
             Actor::User(auth) => auth.user.id.as_str(),
             Actor::Plugin(_) | Actor::System => requestor_id.unwrap_or_default(),

@@ -16,6 +16,16 @@ use chorus_model::{
 use std::net::IpAddr;
 
 impl AppState {
+    /// A user, deactivated or not, or Mattermost's 404: for what may concern either
+    /// (their picture, their leaving a team, an author a plugin names).
+    pub async fn any_user(&self, user_id: &str) -> AppResult<User> {
+        require_id(user_id, "user_id")?;
+        self.store
+            .get_user(user_id)
+            .await?
+            .ok_or_else(|| AppError::from(Code::UserNotFound))
+    }
+
     /// Checks that a user exists, for handlers that act on another user.
     pub async fn require_user(&self, user_id: &str) -> AppResult<User> {
         require_id(user_id, "user_id")?;
@@ -427,12 +437,7 @@ impl AppState {
 
     /// A profile, as the actor may see it.
     pub async fn get_user(&self, actor: Actor<'_>, user_id: &str) -> AppResult<User> {
-        require_id(user_id, "user_id")?;
-        let user = self
-            .store
-            .get_user(user_id)
-            .await?
-            .ok_or_else(|| AppError::from(Code::UserNotFound))?;
+        let user = self.any_user(user_id).await?;
         Ok(sanitize(user, actor))
     }
 
