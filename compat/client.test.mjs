@@ -1061,6 +1061,35 @@ describe('Chorus speaks Mattermost API v4 to @mattermost/client 11.9.0', () => {
             channel_id: s.channel.id, user_id: s.b.user.id, mark_unread: 'all' }));
     });
 
+    step('18c. pins and saved posts: pinPost, getPinnedPosts, getChannelStats, unpinPost, savePreferences (flagged_post), getFlaggedPosts', async () => {
+        need('a', 'b', 'channel');
+        const post = await call('createPost', () => s.a.client.createPost({ channel_id: s.channel.id, message: 'worth keeping' }));
+        const pinned = await call('pinPost(B)', () => s.b.client.pinPost(post.id));
+        assert.equal(pinned.status, 'OK');
+        const list = await call('getPinnedPosts', () => s.a.client.getPinnedPosts(s.channel.id));
+        assert.deepEqual(list.order, [post.id]);
+        assert.equal(list.posts[post.id].is_pinned, true);
+        assert.equal(list.posts[post.id].edit_at, 0, 'pinning is no edit');
+        const stats = await call('getChannelStats', () => s.a.client.getChannelStats(s.channel.id, true));
+        assert.equal(stats.pinnedpost_count, 1);
+        assert.equal(stats.files_count, 1, 'the file step 13 attached here');
+        assert.ok(stats.member_count >= 2, `member_count ${stats.member_count}`);
+        assert.equal((await call('getChannelStats(no files)', () => s.a.client.getChannelStats(s.channel.id))).files_count, -1);
+        await call('unpinPost', () => s.a.client.unpinPost(post.id));
+        assert.deepEqual((await call('getPinnedPosts(after)', () => s.a.client.getPinnedPosts(s.channel.id))).order, []);
+
+        await call('savePreferences(flagged_post)', () => s.b.client.savePreferences(s.b.user.id, [
+            { user_id: s.b.user.id, category: 'flagged_post', name: post.id, value: 'true' }]));
+        const saved = await call('getFlaggedPosts', () => s.b.client.getFlaggedPosts(s.b.user.id));
+        assert.deepEqual(saved.order, [post.id]);
+        const inTeam = await call('getFlaggedPosts(team)', () => s.b.client.getFlaggedPosts(s.b.user.id, '', s.team.id));
+        assert.deepEqual(inTeam.order, [post.id]);
+        const elsewhere = await call('getFlaggedPosts(other channel)', () => s.b.client.getFlaggedPosts(s.b.user.id, s.a.user.id.replace(/./, 'z')));
+        assert.deepEqual(elsewhere.order, []);
+        const forbidden = await expectClientError('getFlaggedPosts(of A, by B)', s.b.client.getFlaggedPosts(s.a.user.id));
+        assert.equal(forbidden.status_code, 403);
+    });
+
     step('19. management: patchChannel, updateChannel, patchMe, updateUser, uploadProfileImage, setDefaultProfileImage, removeFromTeam', async () => {
         need('a', 'b', 'team', 'channel');
         const patched = await call('patchChannel', () =>

@@ -4,7 +4,8 @@
 // host at sign-in and hands them to the screens).
 //
 // Routes: /login, /signup, /select_team, /<team>/channels/<channel>,
-// /<team>/messages/@<username>, /admin_console/{plugins,cluster}; "/" goes to the last
+// /<team>/messages/@<username>, /<team>/pl/<post id> (a permalink),
+// /admin_console/{plugins,cluster}; "/" goes to the last
 // team's town-square. The server answers every such path with index.html.
 
 import { h, clear, field } from './dom.js';
@@ -19,7 +20,7 @@ import { mountLogin, mountSignup } from './auth.js';
 /** @typedef {import('./types.js').Topbar} Topbar */
 /**
  * A parsed address (see parseRoute).
- * @typedef {{name: string, page?: string, team?: string, kind?: 'channel' | 'dm', channel?: string}} Route
+ * @typedef {{name: string, page?: string, team?: string, kind?: 'channel' | 'dm' | 'permalink', channel?: string, post?: string}} Route
  */
 /** The screen shown: its kind and its view (show/destroy). @typedef {{kind: string | null, view: any}} Screen */
 
@@ -88,6 +89,9 @@ function parseRoute(pathname) {
     }
     if (parts[1] === 'messages' && parts[2]) {
         return { name: 'chat', team: parts[0], kind: 'dm', channel: parts[2] };
+    }
+    if (parts[1] === 'pl' && parts[2]) {
+        return { name: 'chat', team: parts[0], kind: 'permalink', post: parts[2] };
     }
     return { name: 'chat', team: parts[0], kind: 'channel', channel: '' };
 }

@@ -1,7 +1,8 @@
 // @ts-check
 // Owns the chat screen as a whole: it lays out the sidebar (chat/sidebar.js), the
-// channel view (chat/channel-view.js) and the thread panel (chat/thread-panel.js),
-// routes /<team>/channels/<name> and /<team>/messages/@<user> to a channel, and opens
+// channel view (chat/channel-view.js), the thread panel (chat/thread-panel.js) and the
+// pinned and saved lists (chat/post-list-panel.js), routes /<team>/channels/<name>,
+// /<team>/messages/@<user> and permalinks (/<team>/pl/<post>) to a channel, and opens
 // threads and dialogs (chat/dialogs.js, and integrations' dialogs in
 // chat/interactive-dialog.js). Views update in place from the model's events;
 // nothing re-renders the whole screen.
@@ -14,7 +15,8 @@ import { fillEmoji, updateStatusDots } from './chat/post-extras.js';
 import { createPostRenderer } from './chat/posts.js';
 import { createSidebar } from './chat/sidebar.js';
 import { createThreadPanel } from './chat/thread-panel.js';
-import { listener } from './chat/shared.js';
+import { createPostListPanel } from './chat/post-list-panel.js';
+import { channelPath, listener } from './chat/shared.js';
 
 export { channelPath, slugify, storeState } from './chat/shared.js';
 
@@ -55,10 +57,11 @@ export function mountChat(root, { model, host, socket, navigate, topbar }) {
         onDirectMessage: () => directDialog({ model, navigate }),
         onNavigate: () => setSidebarOpen(false),
     });
-    const channelView = createChannelView({ model, host, socket, posts });
+    const channelView = createChannelView({ model, host, socket, posts, onShowList: (kind) => showList(kind) });
     const composer = channelView.composer;
     const threadPanel = createThreadPanel({ model, host, socket, posts, onClose: () => closeThread() });
-    const layout = h('div', { class: 'layout' }, topbar.element, sidebar.element, channelView.element, threadPanel.element);
+    const listPanel = createPostListPanel({ model, onClose: () => closeList() });
+    const layout = h('div', { class: 'layout' }, topbar.element, sidebar.element, channelView.element, threadPanel.element, listPanel.element);
     const backdrop = h('div', { class: 'backdrop', onclick: () => setSidebarOpen(false) });
     layout.append(backdrop);
     clear(root).append(layout);
@@ -81,6 +84,7 @@ export function mountChat(root, { model, host, socket, navigate, topbar }) {
     listen(model, 'posts', () => refreshStatuses());
     listen(model, 'statuses', () => updateStatusDots(model, layout));
     model.emojis().then(() => fillEmoji(model, layout));
+    model.loadSaved();
     listen(model, 'open-dialog', (event) => {
         openInteractiveDialog(model, event.detail.request);
     });
@@ -102,6 +106,7 @@ export function mountChat(root, { model, host, socket, navigate, topbar }) {
     // ---- thread -------------------------------------------------------------------------
     /** @param {string} rootId */
     function openThread(rootId) {
+        closeList({ focusComposer: false });
         threadPanel.open();
         layout.classList.add('thread-open');
         model.openThread(rootId).then(() => threadPanel.focus());
@@ -110,6 +115,98 @@ export function mountChat(root, { model, host, socket, navigate, topbar }) {
         layout.classList.remove('thread-open');
         model.closeThread();
         composer.focus();
+    }
+
+    // ---- pinned and saved messages ----------------------------------------------------
+    /** @type {'pinned' | 'saved' | null} */
+    let listShown = null;
+    /** @param {'pinned' | 'saved'} kind */
+    function showList(kind) {
+        if (model.thread) {
+            layout.classList.remove('thread-open');
+            model.closeThread();
+        }
+        const channel = model.channel;
+        if (kind === 'pinned' && !channel) {
+            return;
+        }
+        listShown = kind;
+        layout.classList.add('list-open');
+        if (kind === 'pinned' && channel) {
+            listPanel.show(`Pinned in ${model.channelName(channel)}`, () => model.pinnedPosts(channel.id),
+                'Nothing is pinned here yet. Pin a message with its Pin button to keep it here for everyone in the channel.');
+        } else {
+            listPanel.show('Saved messages', () => model.savedPosts(),
+                'No saved messages yet. Save a message with its Save button to find it here later; only you see them.');
+        }
+        listPanel.focus();
+    }
+    function closeList({ focusComposer = true } = {}) {
+        if (!listShown) {
+            return;
+        }
+        listShown = null;
+        layout.classList.remove('list-open');
+        listPanel.close();
+        if (focusComposer) {
+            composer.focus();
+        }
+    }
+    listen(model, 'saved', () => {
+        if (listShown === 'saved') {
+            listPanel.refresh();
+        }
+    });
+    listen(model, 'post', (event) => {
+        if (listShown === 'pinned' && event.detail.post.channel_id === model.currentChannelId) {
+            listPanel.refresh();
+        }
+    });
+
+    /**
+     * Opens a permalink: the post's channel (switching team if it is another's), with
+     * the post loaded, scrolled to and highlighted; a post too far back opens in the
+     * thread panel instead.
+     * @param {import('./types.js').Team} team
+     * @param {string} postId
+     * @param {() => boolean} stale
+     */
+    async function showPermalink(team, postId, stale) {
+        let post;
+        let channel;
+        try {
+            post = await model.fetchPost(postId);
+            channel = await model.channelOfPost(post);
+        } catch (err) {
+            if (!stale()) {
+                openChannel(null);
+                channelView.setTitle('Message not found');
+                channelView.showNotice(err.status === 404 || err.status === 403 || err.status === 400
+                    ? 'This message was deleted, or you cannot read it.' : err.message, { sticky: true });
+            }
+            return;
+        }
+        if (stale()) {
+            return;
+        }
+        if (channel.team_id && channel.team_id !== team.id) {
+            const other = model.teams.find((t) => t.id === channel.team_id);
+            if (other) {
+                navigate(`/${other.name}/pl/${postId}`, { replace: true });
+                return;
+            }
+        }
+        openChannel(model.channels.get(channel.id) || channel);
+        history.replaceState(null, '', channelPath(model, channel));
+        const found = await model.loadUntil(channel.id, post.id).catch(() => false);
+        if (stale()) {
+            return;
+        }
+        if (found) {
+            channelView.highlight(post.id);
+        } else {
+            openThread(post.root_id || post.id);
+        }
     }
 
     // ---- routing within the chat screen ------------------------------------------------
@@ -145,6 +242,10 @@ export function mountChat(root, { model, host, socket, navigate, topbar }) {
         if (stale()) {
             return;
         }
+        if (route.kind === 'permalink' && route.post) {
+            await showPermalink(team, route.post, stale);
+            return;
+        }
         if (!route.channel) {
             navigate(`/${team.name}/channels/town-square`, { replace: true });
             return;
@@ -178,6 +279,9 @@ export function mountChat(root, { model, host, socket, navigate, topbar }) {
             if (model.thread) {
                 layout.classList.remove('thread-open');
                 model.closeThread();
+            }
+            if (listShown === 'pinned') {
+                closeList({ focusComposer: false });
             }
             composer.setChannel(channel);
         }

@@ -192,6 +192,8 @@ export class Model extends EventTarget {
         this.reloadTimer = null;
         /** @type {{teamId: string, list: Command[]} | null} the current team's slash commands */
         this.commands = null;
+        /** @type {Set<string>} ids of the posts the user saved (flagged_post preferences) */
+        this.saved = new Set();
     }
 
     /**
@@ -406,6 +408,117 @@ export class Model extends EventTarget {
             const reactions = added ? [...others, reaction] : others;
             this.upsertPost({ ...post, has_reactions: reactions.length > 0, metadata: { ...post.metadata, reactions } });
         }
+    }
+
+    /** Which posts the user saved, from their `flagged_post` preferences. */
+    async loadSaved() {
+        /** @type {Array<{name: string, value: string}>} */
+        const prefs = await this.api.get(`/users/${this.me.id}/preferences/flagged_post`).catch(() => /** @type {any[]} */ ([]));
+        this.saved = new Set(prefs.filter((p) => p.value === 'true').map((p) => p.name));
+        this.emit('saved');
+    }
+
+    /** Saves or unsaves a post (Mattermost's flagged posts). @param {string} postId @param {boolean} save */
+    async setSaved(postId, save) {
+        const preference = [{ user_id: this.me.id, category: 'flagged_post', name: postId, value: 'true' }];
+        if (save) {
+            await this.api.put(`/users/${this.me.id}/preferences`, preference);
+        } else {
+            await this.api.post(`/users/${this.me.id}/preferences/delete`, preference);
+        }
+        this.applySaved(preference, save);
+    }
+
+    /**
+     * Saved posts changed here or in another tab (preferences events).
+     * @param {Array<{category: string, name: string, value?: string}>} preferences
+     * @param {boolean} saved
+     */
+    applySaved(preferences, saved) {
+        let changed = false;
+        for (const pref of preferences) {
+            if (pref.category !== 'flagged_post') {
+                continue;
+            }
+            const on = saved && pref.value === 'true';
+            if (on !== this.saved.has(pref.name)) {
+                changed = true;
+            }
+            if (on) {
+                this.saved.add(pref.name);
+            } else {
+                this.saved.delete(pref.name);
+            }
+        }
+        if (changed) {
+            this.emit('saved');
+        }
+    }
+
+    /** The saved posts the user may read, newest first (all teams' channels). */
+    async savedPosts() {
+        return this.postsFromList(await this.api.get(`/users/${this.me.id}/posts/flagged${qs({ per_page: 200 })}`));
+    }
+
+    /** Pins or unpins a post; the channel hears of it as an edit. @param {Post} post @param {boolean} pinned */
+    async setPinned(post, pinned) {
+        await this.api.post(`/posts/${post.id}/${pinned ? 'pin' : 'unpin'}`);
+        // the same update_at: the server's post_edited, newer, still replaces this
+        this.upsertPost({ ...post, is_pinned: pinned });
+    }
+
+    /** A channel's pinned posts, newest first. @param {string} channelId */
+    async pinnedPosts(channelId) {
+        return this.postsFromList(await this.api.get(`/channels/${channelId}/pinned`));
+    }
+
+    /** One post, read from the server. @param {string} postId @returns {Promise<Post>} */
+    async fetchPost(postId) {
+        /** @type {Post} */
+        const post = await this.api.get(`/posts/${postId}`);
+        await this.loadUsers([post.user_id]);
+        return post;
+    }
+
+    /**
+     * The channel a post is in: from the loaded channels, else from the server (a
+     * channel of another team, which the caller switches to).
+     * @param {Post} post
+     * @returns {Promise<Channel>}
+     */
+    async channelOfPost(post) {
+        return this.channels.get(post.channel_id) || this.api.get(`/channels/${post.channel_id}`);
+    }
+
+    /** A list's posts in its order, their authors loaded. @param {PostList} list @returns {Promise<Post[]>} */
+    async postsFromList(list) {
+        const posts = (list.order || []).map((id) => list.posts[id]).filter(Boolean);
+        await this.loadUsers(posts.map((p) => p.user_id));
+        return posts;
+    }
+
+    /**
+     * Loads older pages of a channel until a post is among them (or `maxPages` were
+     * read, or history ends); answers whether it is loaded.
+     * @param {string} channelId
+     * @param {string} postId
+     * @param {number} [maxPages]
+     */
+    async loadUntil(channelId, postId, maxPages = 25) {
+        const posts = this.postsOf(channelId);
+        if (!posts.loaded) {
+            await this.loadPosts(channelId);
+        }
+        for (let page = 0; page < maxPages && !posts.byId.has(postId) && posts.hasOlder;) {
+            if (posts.loadingOlder) {
+                // the channel view is loading a page already: wait for it
+                await new Promise((resolve) => setTimeout(resolve, 50));
+                continue;
+            }
+            await this.loadOlder(channelId);
+            page += 1;
+        }
+        return posts.byId.has(postId);
     }
 
     /**
@@ -938,6 +1051,14 @@ export class Model extends EventTarget {
             case 'added_to_team':
                 if (data.user_id === this.me.id || !data.user_id) {
                     this.loadTeams().catch(() => {});
+                }
+                break;
+            case 'preferences_changed':
+            case 'preferences_deleted':
+                try {
+                    this.applySaved(JSON.parse(data.preferences || '[]'), msg.event === 'preferences_changed');
+                } catch {
+                    // a malformed list changes nothing
                 }
                 break;
             case 'typing': {

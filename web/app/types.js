@@ -66,6 +66,7 @@
  * @property {number} [edit_at]
  * @property {number} [delete_at]
  * @property {number} [reply_count]
+ * @property {boolean} [is_pinned]
  * @property {Record<string, unknown>} [props]
  * @property {boolean} [has_reactions]
  * @property {string[]} [file_ids]
@@ -141,8 +142,9 @@
  * @typedef {object} ChatRoute
  * @property {string} [name]
  * @property {string} team
- * @property {'channel'|'dm'} kind
- * @property {string} channel
+ * @property {'channel'|'dm'|'permalink'} kind
+ * @property {string} [channel] the channel's name or `@username` (not for a permalink)
+ * @property {string} [post] a permalink's post id
  */
 
 /**

@@ -668,6 +668,53 @@ describe('Chorus web app on a two-node cluster', { skip, timeout: 15 * 60_000 },
         await composer(pageB).waitFor();
     });
 
+    step('c10. pins, saved messages and permalinks: bob pins on node 2, alice sees it in the pinned list on node 1 and jumps back to it past 50 newer posts', async () => {
+        const townId = (await userA.api.get(`/teams/${team.id}/channels/name/town-square`)).id;
+        await pageA.getByRole('link', { name: /Town Square/ }).click();
+        await pageB.getByRole('link', { name: /Town Square/ }).click();
+        const pinMe = await userA.api.post('/posts', { channel_id: townId, message: 'pin me please: the release checklist' });
+        const onB = post(pageB, 'the release checklist');
+        await onB.waitFor();
+        await onB.getByRole('button', { name: 'Pin', exact: true }).click();
+        await onB.locator('.pinned-badge').waitFor();
+        const onA = post(pageA, 'the release checklist');
+        await onA.locator('.pinned-badge').waitFor();
+        assert.equal(await onA.locator('.edited').count(), 0, 'pinning is not an edit');
+        await onB.getByRole('button', { name: 'Save', exact: true }).click();
+        await onB.locator('.saved-badge').waitFor();
+        assert.equal(await onA.locator('.saved-badge').count(), 0, 'saved marks are bob\'s own');
+
+        await pageA.getByRole('button', { name: 'Pinned', exact: true }).click();
+        const pinnedList = pageA.locator('.post-list-panel');
+        await pinnedList.locator('.post-result', { hasText: 'the release checklist' }).waitFor();
+        assert.match(await pinnedList.locator('h2').innerText(), /Pinned in Town Square/);
+        await screenshot(pageA, '13-pinned-list');
+        await pageB.getByRole('button', { name: 'Saved', exact: true }).click();
+        await pageB.locator('.post-list-panel .post-result', { hasText: 'the release checklist' }).waitFor();
+        await pageB.getByRole('button', { name: 'Close list' }).click();
+
+        // 50 newer posts push it out of the first page; Jump still finds and marks it.
+        for (let i = 0; i < 50; i += 1) {
+            await userB.api.post('/posts', { channel_id: townId, message: `filler ${i}` });
+        }
+        await post(pageA, 'filler 49').waitFor();
+        await pinnedList.getByRole('link', { name: /^Jump/ }).first().click();
+        const target = pageA.locator(`#main article.post[data-post-id="${pinMe.id}"]`);
+        await target.and(pageA.locator('.highlighted')).waitFor();
+        assert.ok(await target.isVisible());
+        await eventually('the address is the channel again', async () => pageA.url().endsWith(`/${team.name}/channels/town-square`));
+        await screenshot(pageA, '14-permalink-jump');
+
+        // A permalink typed into the address bar on the other node does the same.
+        await pageB.goto(`${node2.url}/${team.name}/pl/${pinMe.id}`);
+        await pageB.locator(`#main article.post.highlighted[data-post-id="${pinMe.id}"]`).waitFor();
+        // A permalink to a post one may not read says so.
+        await pageB.goto(`${node2.url}/${team.name}/pl/${'x'.repeat(26)}`);
+        await pageB.getByText('This message was deleted, or you cannot read it.').waitFor();
+        await pageB.goto(`${node2.url}/${team.name}/channels/town-square`);
+        await composer(pageB).waitFor();
+    });
+
     step('plugin registry: root component, header button, slash-command hook, websocket handler, post type; all removed on unload', async () => {
         const fixture = `
             window.registerPlugin('com.example.fixture', {

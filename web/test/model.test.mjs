@@ -444,6 +444,66 @@ describe('posts of a channel', () => {
     });
 });
 
+describe('pinned and saved posts', () => {
+    it('saved posts load from preferences, follow saves here and preference events from elsewhere', async () => {
+        const { model, api } = await setup({
+            routes: {
+                'GET /users/me/preferences/flagged_post': [{ user_id: 'me', category: 'flagged_post', name: 'p1', value: 'true' }],
+                'PUT /users/me/preferences': {},
+                'POST /users/me/preferences/delete': {},
+            },
+        });
+        let changes = 0;
+        model.addEventListener('saved', () => { changes += 1; });
+        await model.loadSaved();
+        assert.deepEqual([...model.saved], ['p1']);
+        await model.setSaved('p2', true);
+        assert.deepEqual(api.made('PUT', '/users/me/preferences')[0].body, [{ user_id: 'me', category: 'flagged_post', name: 'p2', value: 'true' }]);
+        assert.ok(model.saved.has('p2'));
+        model.handleEvent(event('preferences_deleted', { preferences: JSON.stringify([{ user_id: 'me', category: 'flagged_post', name: 'p1', value: 'true' }]) }));
+        model.handleEvent(event('preferences_changed', { preferences: JSON.stringify([{ user_id: 'me', category: 'display_settings', name: 'x', value: 'y' }]) }));
+        model.handleEvent(event('preferences_changed', { preferences: 'not json' }));
+        assert.deepEqual([...model.saved], ['p2']);
+        assert.equal(changes, 3, 'one event per change, none for other categories or garbage');
+        await model.setSaved('p2', false);
+        assert.equal(model.saved.size, 0);
+    });
+
+    it('pinning goes to the server and marks the post; a pinned list comes in its order', async () => {
+        const { model, api } = await setup({
+            routes: {
+                'POST /posts/p1/pin': { status: 'OK' },
+                'GET /channels/c1/pinned': postList([post('p1', { is_pinned: true, create_at: 1000 }), post('p2', { is_pinned: true, create_at: 2000 })]),
+            },
+        });
+        await model.setPinned(model.postsOf('c1').byId.get('p1'), true);
+        assert.equal(api.made('POST', '/posts/p1/pin').length, 1);
+        assert.equal(model.postsOf('c1').byId.get('p1').is_pinned, true);
+        const pinned = await model.pinnedPosts('c1');
+        assert.deepEqual(pinned.map((p) => p.id), ['p2', 'p1']);
+    });
+
+    it('loadUntil pages back until the post is loaded, and gives up when history ends', async () => {
+        const newest = Array.from({ length: PAGE_SIZE }, (_, i) => post(`n${i}`, { create_at: 10_000 + i }));
+        const older = [post('old', { create_at: 500 })];
+        const { model, api } = await setup({
+            posts: newest,
+            routes: {
+                'GET /channels/c1/posts*': (_, path) => {
+                    if (!path.includes('before=')) {
+                        return postList(newest);
+                    }
+                    return path.includes('before=old') ? postList([]) : postList(older, { prev_post_id: '' });
+                },
+            },
+        });
+        await model.loadPosts('c1');
+        assert.equal(await model.loadUntil('c1', 'old'), true);
+        assert.equal(await model.loadUntil('c1', 'missing'), false);
+        assert.equal(api.made('GET', '/channels/c1/posts?before=*').length, 1, 'the end of history is known after the older page');
+    });
+});
+
 describe('the open thread', () => {
     const root = post('root', { create_at: 1000 });
     const replies = Array.from({ length: 3 }, (_, i) => post(`r${i}`, { root_id: 'root', create_at: 2000 + i }));

@@ -72,6 +72,17 @@ pub struct ChannelUnread {
     pub notify_props: serde_json::Map<String, serde_json::Value>,
 }
 
+/// A channel's counts (`GET /channels/{id}/stats`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct ChannelStats {
+    pub channel_id: String,
+    pub member_count: i64,
+    pub guest_count: i64,
+    pub pinnedpost_count: i64,
+    pub files_count: i64,
+}
+
 /// One category of a user's channel sidebar in a team, with its channels in order.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(default)]

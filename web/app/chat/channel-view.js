@@ -26,8 +26,9 @@ const NEAR_TOP_PX = 120;
  * @param {PluginHost} options.host
  * @param {SocketSender} options.socket
  * @param {PostRenderer} options.posts
+ * @param {(kind: 'pinned' | 'saved') => void} options.onShowList the Pinned and Saved buttons
  */
-export function createChannelView({ model, host, socket, posts: renderer }) {
+export function createChannelView({ model, host, socket, posts: renderer, onShowList }) {
     /** @type {Array<() => void>} */
     const cleanups = [];
     const listen = listener(cleanups);
@@ -216,6 +217,8 @@ export function createChannelView({ model, host, socket, posts: renderer }) {
             renderAllPosts({ keepAnchor: Boolean(event.detail.older) });
         }
     });
+    // Saved marks are drawn on posts.
+    listen(model, 'saved', () => renderAllPosts({ keepAnchor: true }));
 
     // ---- notices, typing ----------------------------------------------------------
     /** @type {ReturnType<typeof setTimeout> | null} */
@@ -278,6 +281,16 @@ export function createChannelView({ model, host, socket, posts: renderer }) {
                 return;
             }
             const muted = model.isMuted(channel);
+            headerButtons.append(
+                h('button', {
+                    type: 'button', class: 'header-button', dataset: { focusKey: 'pinned' },
+                    title: 'Messages pinned to this channel', onclick: () => onShowList('pinned'),
+                }, 'Pinned'),
+                h('button', {
+                    type: 'button', class: 'header-button', dataset: { focusKey: 'saved' },
+                    title: 'Messages you saved', onclick: () => onShowList('saved'),
+                }, 'Saved'),
+            );
             headerButtons.append(h('button', {
                 type: 'button',
                 class: `header-button mute${muted ? ' active' : ''}`,
@@ -371,6 +384,16 @@ export function createChannelView({ model, host, socket, posts: renderer }) {
                     }
                 });
             }
+        },
+        /** Scrolls a loaded post into view and marks it for a moment (a permalink). @param {string} postId */
+        highlight(postId) {
+            const el = postElements.get(postId);
+            if (!el) {
+                return;
+            }
+            el.scrollIntoView({ block: 'center' });
+            el.classList.add('highlighted');
+            setTimeout(() => el.classList.remove('highlighted'), 6000);
         },
         /** An edit was saved: show the post again if its edit form kept it as it was. @param {Post} post */
         showEdited(post) {

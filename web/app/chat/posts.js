@@ -3,11 +3,12 @@
 // panel alike: author and time, the body (Markdown, or a plugin's post-type component),
 // message attachments with their buttons (chat/attachments.js), files and reactions
 // (chat/post-extras.js), reply links, mentions of the reader highlighted, and Reply /
-// React / Edit (in place) / Delete. At most one post is edited at a time.
+// React / Save / Pin / Copy link / Edit (in place) / Delete. At most one post is
+// edited at a time.
 
 import { h, confirmDialog, formatTime, renderMarkdown } from '../dom.js';
 import { isEphemeral } from '../model.js';
-import { excerpt, storeState } from './shared.js';
+import { excerpt, permalinkPath, storeState } from './shared.js';
 import { renderAttachments } from './attachments.js';
 import { pickEmoji, renderFiles, renderReactions, statusDot } from './post-extras.js';
 
@@ -70,6 +71,8 @@ export function createPostRenderer({ model, host, openThread, showNotice, onEdit
             ' ',
             h('time', { datetime: new Date(post.create_at).toISOString(), title: new Date(post.create_at).toLocaleString() }, formatTime(post.create_at)),
             post.edit_at ? h('span', { class: 'edited' }, ' (edited)') : null,
+            post.is_pinned ? h('span', { class: 'badge pinned-badge', title: 'Pinned to the channel' }, 'Pinned') : null,
+            model.saved.has(post.id) ? h('span', { class: 'badge saved-badge', title: 'In your saved messages' }, 'Saved') : null,
             ephemeral ? h('span', { class: 'only-you' }, ' (only visible to you)') : null,
         );
         el.append(head);
@@ -132,6 +135,24 @@ export function createPostRenderer({ model, host, openThread, showNotice, onEdit
                         }
                     },
                 }, 'React'));
+            }
+            if (!post.local) {
+                const saved = model.saved.has(post.id);
+                actions.append(
+                    h('button', {
+                        type: 'button',
+                        class: 'small-button',
+                        'aria-pressed': saved ? 'true' : 'false',
+                        onclick: () => model.setSaved(post.id, !saved).catch((err) => showNotice(err.message)),
+                    }, saved ? 'Unsave' : 'Save'),
+                    h('button', {
+                        type: 'button',
+                        class: 'small-button',
+                        'aria-pressed': post.is_pinned ? 'true' : 'false',
+                        onclick: () => model.setPinned(post, !post.is_pinned).catch((err) => showNotice(err.message)),
+                    }, post.is_pinned ? 'Unpin' : 'Pin'),
+                    h('button', { type: 'button', class: 'small-button', onclick: () => copyLink(post) }, 'Copy link'),
+                );
             }
             if (mine) {
                 actions.append(
@@ -196,6 +217,17 @@ export function createPostRenderer({ model, host, openThread, showNotice, onEdit
         body.replaceWith(form);
         textarea.focus();
         textarea.setSelectionRange(textarea.value.length, textarea.value.length);
+    }
+
+    /** Puts the post's permalink on the clipboard, or shows it where that is refused. @param {Post} post */
+    async function copyLink(post) {
+        const link = `${location.origin}${permalinkPath(model, post.id)}`;
+        try {
+            await navigator.clipboard.writeText(link);
+            showNotice('Link copied.');
+        } catch {
+            showNotice(`Link to this message: ${link}`);
+        }
     }
 
     /** @param {Post} post */

@@ -1,5 +1,5 @@
 // @ts-check
-// Owns the small helpers the chat modules (and app.js) share: channel addresses, URL
+// Owns the small helpers the chat modules (and app.js) share: channel and post addresses, URL
 // slugs, excerpts, the store snapshot plugins see, and listener bookkeeping.
 
 /** @typedef {import('../types.js').Channel} Channel */
@@ -27,6 +27,15 @@ export function channelPath(model, channel) {
         return `/${team.name}/messages/@${model.userName(model.directPartnerId(channel))}`;
     }
     return `/${team.name}/channels/${channel.name}`;
+}
+
+/**
+ * The address that opens a post in its channel (Mattermost's `/<team>/pl/<post id>`).
+ * @param {Model} model
+ * @param {string} postId
+ */
+export function permalinkPath(model, postId) {
+    return `/${model.team ? model.team.name : '_'}/pl/${postId}`;
 }
 
 /** @param {string} text @param {number} [max] */

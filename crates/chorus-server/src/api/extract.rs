@@ -150,6 +150,39 @@ impl Paging {
     }
 }
 
+/// Paging of a list that a team or a channel may narrow (`team_id`, `channel_id`,
+/// empty when not given). Flat, not a flattened [`Paging`]: query strings are text,
+/// which flattening does not parse into numbers.
+#[derive(Debug, Deserialize)]
+#[serde(default)]
+pub struct ScopedPaging {
+    pub team_id: String,
+    pub channel_id: String,
+    pub page: i64,
+    pub per_page: i64,
+}
+
+impl Default for ScopedPaging {
+    fn default() -> Self {
+        let paging = Paging::default();
+        ScopedPaging {
+            team_id: String::new(),
+            channel_id: String::new(),
+            page: paging.page,
+            per_page: paging.per_page,
+        }
+    }
+}
+
+impl ScopedPaging {
+    pub fn paging(&self) -> Paging {
+        Paging {
+            page: self.page,
+            per_page: self.per_page,
+        }
+    }
+}
+
 /// Whether a request's body is a multipart form (bundle and file uploads).
 /// Room for the multipart framing (boundaries, part headers, small fields) around an
 /// upload's content.

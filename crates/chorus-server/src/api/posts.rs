@@ -1,8 +1,10 @@
 //! `/posts` and a channel's post history over REST: parses requests, calls
 //! `app::posts`, and shapes Mattermost's replies.
 
-use super::extract::{Body, Path, Query};
+use super::extract::{Body, Path, Query, ScopedPaging};
 use super::SharedState;
+use crate::app::permissions::resolve_user_id;
+use crate::app::pins::FlaggedQuery;
 use crate::app::posts::{HistoryRead, PostChanges, ThreadRead, THREAD_PER_PAGE_MAX};
 use crate::app::Auth;
 use crate::error::{AppError, AppResult, Code};
@@ -11,7 +13,7 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
-use chorus_model::{Post, PostList, StatusOk};
+use chorus_model::{ChannelStats, Post, PostList, StatusOk};
 use serde::Deserialize;
 
 pub fn router() -> Router<SharedState> {
@@ -23,7 +25,79 @@ pub fn router() -> Router<SharedState> {
         )
         .route("/posts/{post_id}/patch", put(patch_post))
         .route("/posts/{post_id}/thread", get(get_thread))
+        .route("/posts/{post_id}/pin", post(pin_post))
+        .route("/posts/{post_id}/unpin", post(unpin_post))
         .route("/channels/{channel_id}/posts", get(channel_posts))
+        .route("/channels/{channel_id}/pinned", get(pinned_posts))
+        .route("/channels/{channel_id}/stats", get(channel_stats))
+        .route("/users/{user_id}/posts/flagged", get(flagged_posts))
+}
+
+async fn pin_post(
+    State(state): State<SharedState>,
+    auth: Auth,
+    Path(post_id): Path<String>,
+) -> AppResult<Json<StatusOk>> {
+    state.set_post_pinned(auth.actor(), &post_id, true).await?;
+    Ok(Json(StatusOk::default()))
+}
+
+async fn unpin_post(
+    State(state): State<SharedState>,
+    auth: Auth,
+    Path(post_id): Path<String>,
+) -> AppResult<Json<StatusOk>> {
+    state.set_post_pinned(auth.actor(), &post_id, false).await?;
+    Ok(Json(StatusOk::default()))
+}
+
+async fn pinned_posts(
+    State(state): State<SharedState>,
+    auth: Auth,
+    Path(channel_id): Path<String>,
+) -> AppResult<Json<PostList>> {
+    state
+        .pinned_posts(auth.actor(), &channel_id)
+        .await
+        .map(Json)
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct StatsQuery {
+    exclude_files_count: bool,
+}
+
+async fn channel_stats(
+    State(state): State<SharedState>,
+    auth: Auth,
+    Path(channel_id): Path<String>,
+    Query(query): Query<StatsQuery>,
+) -> AppResult<Json<ChannelStats>> {
+    state
+        .channel_stats(auth.actor(), &channel_id, !query.exclude_files_count)
+        .await
+        .map(Json)
+}
+
+async fn flagged_posts(
+    State(state): State<SharedState>,
+    auth: Auth,
+    Path(user_id): Path<String>,
+    Query(params): Query<ScopedPaging>,
+) -> AppResult<Json<PostList>> {
+    let (page, per_page) = params.paging().validated()?;
+    let user_id = resolve_user_id(&user_id, auth.actor());
+    let query = FlaggedQuery {
+        team_id: params.team_id,
+        channel_id: params.channel_id,
+        page,
+        per_page,
+    };
+    state
+        .flagged_posts(auth.actor(), &user_id, query)
+        .await
+        .map(Json)
 }
 
 #[derive(Debug, Deserialize, Default)]

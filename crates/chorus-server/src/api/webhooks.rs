@@ -5,7 +5,7 @@
 //! custom command's integration answers later (its `response_url`).
 
 use super::auth::Auth;
-use super::extract::{Body, Paging, Path, Query};
+use super::extract::{Body, Path, Query, ScopedPaging};
 use super::SharedState;
 use crate::app::custom_commands::command_response_from_body;
 use crate::app::outgoing_webhooks::OutgoingHookFields;
@@ -87,40 +87,12 @@ async fn create(
     Ok((StatusCode::CREATED, Json(hook)))
 }
 
-/// Flat, not a flattened [`Paging`]: query strings are text, which flattening does not
-/// parse into numbers.
-#[derive(Debug, Deserialize)]
-#[serde(default)]
-struct ListQuery {
-    team_id: String,
-    /// Outgoing hooks only: those of one channel.
-    channel_id: String,
-    page: i64,
-    per_page: i64,
-}
-
-impl Default for ListQuery {
-    fn default() -> Self {
-        let paging = Paging::default();
-        ListQuery {
-            team_id: String::new(),
-            channel_id: String::new(),
-            page: paging.page,
-            per_page: paging.per_page,
-        }
-    }
-}
-
 async fn list(
     State(state): State<SharedState>,
     auth: Auth,
-    Query(query): Query<ListQuery>,
+    Query(query): Query<ScopedPaging>,
 ) -> AppResult<Json<Vec<IncomingWebhook>>> {
-    let (page, per_page) = Paging {
-        page: query.page,
-        per_page: query.per_page,
-    }
-    .validated()?;
+    let (page, per_page) = query.paging().validated()?;
     state
         .incoming_webhooks(auth.actor(), &query.team_id, page, per_page)
         .await
@@ -174,13 +146,9 @@ async fn create_outgoing(
 async fn list_outgoing(
     State(state): State<SharedState>,
     auth: Auth,
-    Query(query): Query<ListQuery>,
+    Query(query): Query<ScopedPaging>,
 ) -> AppResult<Json<Vec<OutgoingWebhook>>> {
-    let (page, per_page) = Paging {
-        page: query.page,
-        per_page: query.per_page,
-    }
-    .validated()?;
+    let (page, per_page) = query.paging().validated()?;
     state
         .outgoing_webhooks(
             auth.actor(),

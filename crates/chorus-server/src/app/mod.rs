@@ -29,6 +29,7 @@ pub mod files;
 pub mod interactive;
 pub mod outgoing_webhooks;
 pub mod permissions;
+pub mod pins;
 pub mod plugins;
 pub mod plugins_admin;
 pub mod posts;

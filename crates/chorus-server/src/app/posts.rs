@@ -322,6 +322,19 @@ impl AppState {
         if actor.user_id() != Some(old.user_id.as_str()) && !actor.is_admin() {
             return Err(AppError::forbidden("You can only edit your own posts."));
         }
+        self.change_post(actor, old, &channel, changes).await
+    }
+
+    /// Applies `changes` to a live post whoever may make them: through
+    /// `MessageWillBeUpdated`, stored, told to the channel (`post_edited`) and to
+    /// `MessageHasBeenUpdated`.
+    pub(super) async fn change_post(
+        &self,
+        actor: Actor<'_>,
+        old: Post,
+        channel: &Channel,
+        changes: PostChanges,
+    ) -> AppResult<Post> {
         let mut new = old.clone();
         if let Some(message) = changes.message {
             new.message = message;

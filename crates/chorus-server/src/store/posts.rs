@@ -2,7 +2,7 @@
 //! soft-delete (a root takes its replies with it), and the paged and threaded reads.
 
 use super::{on_reader, on_writer, Backend, IdList, JsonObject, PostedMember, Store, StoreResult};
-use chorus_model::{now_millis, Post, PostList, PLUGIN_FILE_OWNER};
+use chorus_model::{now_millis, ChannelStats, Post, PostList, PLUGIN_FILE_OWNER};
 use sqlx::types::Json;
 
 /// The columns of a [`PostRow`], from posts `p` with their thread's root `rt`:
@@ -236,16 +236,20 @@ macro_rules! attach_files {
 const ATTACH_FILES_POSTGRES: &str = attach_files!("= ANY($2)");
 const ATTACH_FILES_SQLITE: &str = attach_files!("IN (SELECT value FROM json_each($2))");
 
-/// A live post's message, props and pin, marked edited.
+/// A live post's message, props and pin. It is marked edited (`edit_at`) when its
+/// message changes or `$6` (its files change), as Mattermost marks it: pinning a post
+/// or a plugin's change of its props is no edit.
 const UPDATE_POST_POSTGRES: &str = concat!(
     "UPDATE posts SET message = $1, props = $2, is_pinned = $3, ",
-    "edit_at = GREATEST(update_at + 1, $4), update_at = GREATEST(update_at + 1, $4) ",
-    "WHERE id = $5 AND delete_at = 0 RETURNING update_at"
+    "edit_at = CASE WHEN message <> $1 OR $6 THEN GREATEST(update_at + 1, $4) ELSE edit_at END, ",
+    "update_at = GREATEST(update_at + 1, $4) ",
+    "WHERE id = $5 AND delete_at = 0 RETURNING update_at, edit_at"
 );
 const UPDATE_POST_SQLITE: &str = concat!(
     "UPDATE posts SET message = $1, props = $2, is_pinned = $3, ",
-    "edit_at = MAX(update_at + 1, $4), update_at = MAX(update_at + 1, $4) ",
-    "WHERE id = $5 AND delete_at = 0 RETURNING update_at"
+    "edit_at = CASE WHEN message <> $1 OR $6 THEN MAX(update_at + 1, $4) ELSE edit_at END, ",
+    "update_at = MAX(update_at + 1, $4) ",
+    "WHERE id = $5 AND delete_at = 0 RETURNING update_at, edit_at"
 );
 
 /// `wanted` in its order, keeping only the ids in `attached`.
@@ -410,7 +414,8 @@ impl Store {
         Ok(row.map(Post::from))
     }
 
-    /// Replaces a live post's message and props, marking it edited. The new
+    /// Replaces a live post's message, props and pin, marking it edited when its
+    /// message changed. The new
     /// `update_at` is taken inside the update, past the stored one: edits of one post
     /// are serialised by its row lock, so the one committed last always has the
     /// highest `update_at`, whichever node made it and whatever the nodes' clocks say,
@@ -435,7 +440,7 @@ impl Store {
             return self.update_post_only(post).await;
         };
         let now = now_millis();
-        let result: Option<(i64, Vec<String>)> = on_writer!(self, pool, backend => {
+        let result: Option<((i64, i64), Vec<String>)> = on_writer!(self, pool, backend => {
             let (update_sql, drop_sql, attach_sql) = match backend {
                 Backend::Postgres => (
                     UPDATE_POST_POSTGRES,
@@ -451,12 +456,13 @@ impl Store {
                 ),
             };
             let mut tx = pool.begin().await?;
-            let written: Option<i64> = sqlx::query_scalar(update_sql)
+            let written: Option<(i64, i64)> = sqlx::query_as(update_sql)
                 .bind(&post.message)
                 .bind(Json(&post.props))
                 .bind(post.is_pinned)
                 .bind(now)
                 .bind(&post.id)
+                .bind(true)
                 .fetch_optional(&mut *tx)
                 .await?;
             match written {
@@ -493,32 +499,33 @@ impl Store {
                 }
             }
         });
-        Ok(result.map(|(at, kept)| Post {
-            update_at: at,
-            edit_at: at,
+        Ok(result.map(|((update_at, edit_at), kept)| Post {
+            update_at,
+            edit_at,
             file_ids: kept,
             ..post.clone()
         }))
     }
 
     async fn update_post_only(&self, post: &Post) -> StoreResult<Option<Post>> {
-        let written: Option<i64> = on_writer!(self, pool, backend => {
+        let written: Option<(i64, i64)> = on_writer!(self, pool, backend => {
             let sql = match backend {
                 Backend::Postgres => UPDATE_POST_POSTGRES,
                 Backend::Sqlite => UPDATE_POST_SQLITE,
             };
-            sqlx::query_scalar(sql)
+            sqlx::query_as(sql)
                 .bind(&post.message)
                 .bind(Json(&post.props))
                 .bind(post.is_pinned)
                 .bind(now_millis())
                 .bind(&post.id)
+                .bind(false)
                 .fetch_optional(pool)
                 .await
         })?;
-        Ok(written.map(|at| Post {
-            update_at: at,
-            edit_at: at,
+        Ok(written.map(|(update_at, edit_at)| Post {
+            update_at,
+            edit_at,
             ..post.clone()
         }))
     }
@@ -770,5 +777,81 @@ impl Store {
             .await
         })?;
         Ok(newest_first(posts(rows), false))
+    }
+
+    /// A channel's live pinned posts, newest first.
+    pub async fn pinned_posts(&self, channel_id: &str) -> StoreResult<PostList> {
+        let rows: Vec<PostRow> = on_reader!(self, pool => {
+            sqlx::query_as(select_posts!(
+                "WHERE p.channel_id = $1 AND p.is_pinned = TRUE AND p.delete_at = 0 ",
+                "ORDER BY p.create_at DESC, p.id DESC"
+            ))
+            .bind(channel_id)
+            .fetch_all(pool)
+            .await
+        })?;
+        Ok(newest_first(posts(rows), false))
+    }
+
+    /// A page of the live posts a user saved (`flagged_post` preferences), newest
+    /// first, from the live channels they are in: all of them, or one team's
+    /// (`team_id`, which takes direct and group channels too, as they belong to no
+    /// team), or one channel's (`channel_id`). Empty ids do not narrow.
+    pub async fn flagged_posts(
+        &self,
+        user_id: &str,
+        team_id: &str,
+        channel_id: &str,
+        page: i64,
+        per_page: i64,
+    ) -> StoreResult<PostList> {
+        let rows: Vec<PostRow> = on_reader!(self, pool => {
+            sqlx::query_as(select_posts!(
+                "JOIN preferences f ON f.user_id = $1 AND f.category = 'flagged_post' AND f.name = p.id ",
+                "JOIN channel_members cm ON cm.channel_id = p.channel_id AND cm.user_id = $1 ",
+                "JOIN channels c ON c.id = p.channel_id AND c.delete_at = 0 ",
+                "WHERE p.delete_at = 0 AND ($2 = '' OR c.team_id = $2 OR c.team_id = '') ",
+                "AND ($3 = '' OR p.channel_id = $3) ",
+                "ORDER BY p.create_at DESC, p.id DESC LIMIT $4 OFFSET $5"
+            ))
+            .bind(user_id)
+            .bind(team_id)
+            .bind(channel_id)
+            .bind(per_page)
+            .bind(page * per_page)
+            .fetch_all(pool)
+            .await
+        })?;
+        Ok(newest_first(posts(rows), false))
+    }
+
+    /// A channel's counts: its active members, its live pinned posts and, unless
+    /// `with_files` is false (then -1, as Mattermost answers), the files of its live posts.
+    pub async fn channel_stats(
+        &self,
+        channel_id: &str,
+        with_files: bool,
+    ) -> StoreResult<ChannelStats> {
+        let (member_count, pinnedpost_count, files_count): (i64, i64, i64) = on_reader!(self, pool => {
+            sqlx::query_as(
+                "SELECT \
+                   (SELECT COUNT(*) FROM channel_members m JOIN users u ON u.id = m.user_id \
+                     WHERE m.channel_id = $1 AND u.delete_at = 0), \
+                   (SELECT COUNT(*) FROM posts WHERE channel_id = $1 AND is_pinned = TRUE AND delete_at = 0), \
+                   CASE WHEN $2 THEN (SELECT COUNT(*) FROM file_infos \
+                     WHERE channel_id = $1 AND post_id <> '' AND delete_at = 0) ELSE -1 END",
+            )
+            .bind(channel_id)
+            .bind(with_files)
+            .fetch_one(pool)
+            .await
+        })?;
+        Ok(ChannelStats {
+            channel_id: channel_id.to_owned(),
+            member_count,
+            guest_count: 0,
+            pinnedpost_count,
+            files_count,
+        })
     }
 }

@@ -15,6 +15,7 @@ mod interactive;
 mod management;
 mod mentions;
 mod outgoing_webhooks;
+mod pins;
 mod plugins;
 mod posts;
 mod preferences;
