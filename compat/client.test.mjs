@@ -1090,6 +1090,25 @@ describe('Chorus speaks Mattermost API v4 to @mattermost/client 11.9.0', () => {
         assert.equal(forbidden.status_code, 403);
     });
 
+    step('18d. finding people and channels: autocompleteUsers (team, channel), searchUsers, autocompleteChannels, searchChannels', async () => {
+        need('a', 'b', 'team', 'channel');
+        const prefix = s.b.username.slice(0, s.b.username.length - 2);
+        const inTeam = await call('autocompleteUsers(team)', () => s.a.client.autocompleteUsers(prefix, s.team.id, ''));
+        assert.deepEqual(inTeam.users.map((u) => u.id), [s.b.user.id]);
+        const inChannel = await call('autocompleteUsers(channel)', () => s.a.client.autocompleteUsers(prefix, s.team.id, s.channel.id));
+        assert.deepEqual(inChannel.users.map((u) => u.id), [s.b.user.id]);
+        assert.deepEqual(inChannel.out_of_channel, []);
+        const searched = await call('searchUsers', () => s.b.client.searchUsers(s.a.username, { team_id: s.team.id }));
+        assert.deepEqual(searched.map((u) => u.username), [s.a.username]);
+        assert.equal(searched[0].email, '', 'another user\'s address is private');
+        const noTerm = await expectClientError('searchUsers(no term)', s.b.client.searchUsers('', {}));
+        assert.equal(noTerm.server_error_id, 'api.context.invalid_param.app_error');
+        const channels = await call('autocompleteChannels', () => s.b.client.autocompleteChannels(s.team.id, s.channel.name.slice(0, 8)));
+        assert.ok(channels.some((c) => c.id === s.channel.id), JSON.stringify(channels.map((c) => c.name)));
+        const found = await call('searchChannels', () => s.b.client.searchChannels(s.team.id, s.channel.display_name.split(' ')[1]));
+        assert.deepEqual(found.map((c) => c.id), [s.channel.id]);
+    });
+
     step('19. management: patchChannel, updateChannel, patchMe, updateUser, uploadProfileImage, setDefaultProfileImage, removeFromTeam', async () => {
         need('a', 'b', 'team', 'channel');
         const patched = await call('patchChannel', () =>

@@ -490,6 +490,28 @@ export class Model extends EventTarget {
         return this.channels.get(post.channel_id) || this.api.get(`/channels/${post.channel_id}`);
     }
 
+    /**
+     * People whose username or names start with `prefix`: the channel's, then (as
+     * `out_of_channel`) the team's others; without a channel, the team's.
+     * @param {string} teamId @param {string} channelId @param {string} prefix
+     * @returns {Promise<{users: User[], out_of_channel?: User[]}>}
+     */
+    async autocompleteUsers(teamId, channelId, prefix) {
+        /** @type {{users: User[], out_of_channel?: User[]}} */
+        const found = await this.api.get(`/users/autocomplete${qs({ in_team: teamId, in_channel: channelId, name: prefix, limit: 25 })}`);
+        for (const user of [...found.users, ...(found.out_of_channel || [])]) {
+            if (!this.users.has(user.id)) {
+                this.users.set(user.id, user);
+            }
+        }
+        return found;
+    }
+
+    /** The team's channels one may open whose name or a word of it starts with `prefix`. @param {string} teamId @param {string} prefix @returns {Promise<Channel[]>} */
+    async autocompleteChannels(teamId, prefix) {
+        return this.api.get(`/teams/${teamId}/channels/autocomplete${qs({ name: prefix })}`);
+    }
+
     /** A list's posts in its order, their authors loaded. @param {PostList} list @returns {Promise<Post[]>} */
     async postsFromList(list) {
         const posts = (list.order || []).map((id) => list.posts[id]).filter(Boolean);

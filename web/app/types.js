@@ -9,6 +9,9 @@
  * @property {string} username
  * @property {string} [email]
  * @property {string} [roles]
+ * @property {string} [first_name]
+ * @property {string} [last_name]
+ * @property {string} [nickname]
  */
 
 /**

@@ -715,6 +715,29 @@ describe('Chorus web app on a two-node cluster', { skip, timeout: 15 * 60_000 },
         await composer(pageB).waitFor();
     });
 
+    step('c11. autocomplete: @ offers people of the channel (and @here), ~ offers channels; Enter or a click puts the pick in the text', async () => {
+        await pageA.getByRole('link', { name: /Town Square/ }).click();
+        const box = composer(pageA);
+        await box.fill('');
+        await box.pressSequentially(`ping @${userB.name.slice(0, 4)}`);
+        const list = pageA.getByRole('listbox', { name: 'People' });
+        const option = list.getByRole('option', { name: new RegExp(`@${userB.name}`) });
+        await option.waitFor();
+        await screenshot(pageA, '15-mention-autocomplete');
+        await box.press('Enter');
+        await eventually('the pick replaces the word', async () => (await box.inputValue()) === `ping @${userB.name} `);
+        assert.equal(await list.count(), 0, 'the list closes after a pick');
+        await box.pressSequentially('@he');
+        await pageA.getByRole('listbox', { name: 'People' }).getByRole('option', { name: /@here/ }).click();
+        assert.equal(await box.inputValue(), `ping @${userB.name} @here `);
+        await box.pressSequentially('see ~off');
+        await pageA.getByRole('listbox', { name: 'Channels' }).getByRole('option', { name: /~off-topic/ }).waitFor();
+        await box.press('Tab');
+        assert.equal(await box.inputValue(), `ping @${userB.name} @here see ~off-topic `);
+        await box.press('Enter');
+        await post(pageB, 'see ~off-topic').waitFor();
+    });
+
     step('plugin registry: root component, header button, slash-command hook, websocket handler, post type; all removed on unload', async () => {
         const fixture = `
             window.registerPlugin('com.example.fixture', {

@@ -36,6 +36,16 @@ pub struct User {
     pub last_picture_update: i64,
 }
 
+/// `GET /users/autocomplete`: the matching users (of the channel, when one is asked
+/// about) and, for a channel, the matching team members outside it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct UserAutocomplete {
+    pub users: Vec<User>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub out_of_channel: Option<Vec<User>>,
+}
+
 impl User {
     pub fn has_role(&self, role: &str) -> bool {
         self.roles.split_whitespace().any(|r| r == role)

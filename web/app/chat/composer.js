@@ -1,8 +1,8 @@
 // @ts-check
 // Owns a message box (the channel's, or the thread panel's reply box): sending posts,
 // files attached to them (a button, drag and drop, or paste; uploaded at once with
-// their progress shown), slash commands with suggestions and the plugins'
-// slash-command hooks, and the "typing" notice sent over the websocket.
+// their progress shown), suggestions of slash commands, people (@) and channels (~),
+// the plugins' slash-command hooks, and the "typing" notice sent over the websocket.
 
 import { h, clear, uid } from '../dom.js';
 
@@ -11,10 +11,18 @@ import { h, clear, uid } from '../dom.js';
 /** @typedef {import('../types.js').SocketSender} SocketSender */
 /** @typedef {import('../model.js').Model} Model */
 /** @typedef {import('../plugins.js').PluginHost} PluginHost */
+/**
+ * @typedef {object} Suggestion
+ * @property {string} key what keeps the pick when the list is shown again
+ * @property {string} main @property {string} hint @property {string} desc what it shows
+ * @property {boolean} exact a command typed out in full (Enter runs it rather than picks)
+ * @property {() => void} apply puts it in the text
+ */
 
 /**
  * A message box: Enter sends, Shift+Enter adds a line. A leading "/" offers the
- * team's slash commands (arrow keys move, Enter or Tab picks, Escape closes); a
+ * team's slash commands, a word starting with "@" people and "~" channels (arrow
+ * keys move, Enter or Tab picks, Escape closes); a
  * command goes through the plugins' slash-command hooks, then to
  * POST /commands/execute; its error answer appears as a note in the channel.
  * @param {object} options
@@ -40,7 +48,7 @@ export function createComposer({ model, host, socket, label, rootId }) {
         enterkeyhint: 'send',
     });
     const labelEl = h('label', { for: inputId, class: 'sr-only' }, label);
-    const suggestions = h('ul', { id: listId, class: 'suggestions', role: 'listbox', 'aria-label': 'Slash commands', hidden: true });
+    const suggestions = h('ul', { id: listId, class: 'suggestions', role: 'listbox', 'aria-label': 'Suggestions', hidden: true });
     const error = h('p', { id: errorId, class: 'form-error composer-error', role: 'alert' });
     const sendButton = h('button', { type: 'submit', class: 'button primary send' }, 'Send');
     /** @type {HTMLInputElement} */
@@ -64,7 +72,11 @@ export function createComposer({ model, host, socket, label, rootId }) {
      * @type {{file: File, id: string, done: boolean, failed: string, element: HTMLElement, progress: HTMLProgressElement}[]}
      */
     let pending = [];
-    /** @type {Command[]} */
+    /**
+     * The suggestions shown: a slash command, a person (@) or a channel (~), each
+     * with the text that picking it puts in place of what was typed.
+     * @type {Suggestion[]}
+     */
     let items = [];
     let active = -1;
     let sending = false;
@@ -147,34 +159,125 @@ export function createComposer({ model, host, socket, label, rootId }) {
         textarea.style.height = `${Math.min(textarea.scrollHeight, 200)}px`;
     }
 
+    /** The word being typed at the caret when it starts with @ or ~, with where it starts. */
+    function tokenAtCaret() {
+        const caret = textarea.selectionStart ?? textarea.value.length;
+        const before = textarea.value.slice(0, caret);
+        const match = /(^|\s)([@~])([\p{L}\p{N}._-]*)$/u.exec(before);
+        if (!match) {
+            return null;
+        }
+        return { sigil: match[2], prefix: match[3], start: caret - match[3].length - 1, end: caret };
+    }
+
+    /**
+     * A suggestion that replaces [start, end) of the text with `text`.
+     * @param {number} start @param {number} end @param {string} text
+     */
+    function replacer(start, end, text) {
+        return () => {
+            const value = textarea.value;
+            textarea.value = `${value.slice(0, start)}${text}${value.slice(end)}`;
+            const caret = start + text.length;
+            textarea.setSelectionRange(caret, caret);
+        };
+    }
+
     async function updateSuggestions() {
         const value = textarea.value;
-        const match = /^\/(\S*)$/.exec(value);
-        if (!match || !model.teamId) {
+        const command = /^\/(\S*)$/.exec(value);
+        const token = command ? null : tokenAtCaret();
+        if ((!command && !token) || !model.teamId) {
             closeSuggestions();
             return;
         }
-        const commands = await model.commandsFor(model.teamId);
+        /** @type {Suggestion[]} */
+        let found = [];
+        let kind = 'Slash commands';
+        try {
+            if (command) {
+                const prefix = command[1].toLowerCase();
+                found = (await model.commandsFor(model.teamId))
+                    .filter((c) => c.trigger.toLowerCase().startsWith(prefix))
+                    .sort((a, b) => a.trigger.localeCompare(b.trigger))
+                    .map((c) => ({
+                        key: c.trigger,
+                        main: `/${c.trigger}`,
+                        hint: c.auto_complete_hint || '',
+                        desc: c.auto_complete_desc || c.description || '',
+                        exact: c.trigger === prefix,
+                        apply: replacer(0, value.length, `/${c.trigger} `),
+                    }));
+            } else if (token && token.sigil === '@') {
+                kind = 'People';
+                found = await mentionSuggestions(token);
+            } else if (token) {
+                kind = 'Channels';
+                const channels = await model.autocompleteChannels(model.teamId, token.prefix);
+                found = channels.map((c) => ({
+                    key: c.id,
+                    main: `~${c.name}`,
+                    hint: c.display_name,
+                    desc: '',
+                    exact: false,
+                    apply: replacer(token.start, token.end, `~${c.name} `),
+                }));
+            }
+        } catch {
+            found = [];
+        }
         if (textarea.value !== value) {
             return;
         }
-        const prefix = match[1].toLowerCase();
         const previous = items;
-        items = commands.filter((c) => c.trigger.toLowerCase().startsWith(prefix))
-            .sort((a, b) => a.trigger.localeCompare(b.trigger));
+        items = found;
         if (items.length === 0) {
             closeSuggestions();
             return;
         }
-        // A list shown again for the same text keeps the command picked with the arrows.
-        const picked = active >= 0 ? previous[active]?.trigger : undefined;
-        active = Math.max(0, items.findIndex((c) => c.trigger === picked));
+        suggestions.setAttribute('aria-label', kind);
+        // A list shown again for the same text keeps the entry picked with the arrows.
+        const picked = active >= 0 ? previous[active]?.key : undefined;
+        active = Math.max(0, items.findIndex((item) => item.key === picked));
         renderSuggestions();
+    }
+
+    /** The words that mention many people at once, as Mattermost offers them. */
+    const SPECIAL_MENTIONS = [
+        ['here', 'Notifies everyone online in this channel'],
+        ['channel', 'Notifies everyone in this channel'],
+        ['all', 'Notifies everyone in this channel'],
+    ];
+
+    /** People (the channel's first, then the team's others) and @here/@channel/@all. @param {{prefix: string, start: number, end: number}} token */
+    async function mentionSuggestions(token) {
+        const found = await model.autocompleteUsers(model.teamId, channel && channel.type !== 'D' ? channel.id : '', token.prefix);
+        const lower = token.prefix.toLowerCase();
+        /** @type {Suggestion[]} */
+        const people = [...found.users.map((u) => [u, '']), ...(found.out_of_channel || []).map((u) => [u, 'Not in this channel'])]
+            .map(([user, note]) => {
+                const u = /** @type {import('../types.js').User} */ (user);
+                const names = [`${u.first_name || ''} ${u.last_name || ''}`.trim(), u.nickname ? `(${u.nickname})` : ''].filter(Boolean).join(' ');
+                return {
+                    key: u.id,
+                    main: `@${u.username}`,
+                    hint: names,
+                    desc: /** @type {string} */ (note),
+                    exact: false,
+                    apply: replacer(token.start, token.end, `@${u.username} `),
+                };
+            });
+        const special = channel && channel.type !== 'D'
+            ? SPECIAL_MENTIONS.filter(([word]) => word.startsWith(lower)).map(([word, desc]) => ({
+                key: `@${word}`, main: `@${word}`, hint: '', desc, exact: false, apply: replacer(token.start, token.end, `@${word} `),
+            }))
+            : [];
+        return [...people, ...special];
     }
 
     function renderSuggestions() {
         clear(suggestions);
-        items.forEach((command, index) => {
+        items.forEach((item, index) => {
             const optionId = `${listId}-${index}`;
             suggestions.append(h('li', {
                 id: optionId,
@@ -186,9 +289,9 @@ export function createComposer({ model, host, socket, label, rootId }) {
                     pick(index);
                 },
             },
-            h('span', { class: 'trigger' }, `/${command.trigger}`),
-            command.auto_complete_hint ? h('span', { class: 'hint' }, ` ${command.auto_complete_hint}`) : null,
-            command.auto_complete_desc || command.description ? h('span', { class: 'desc' }, command.auto_complete_desc || command.description) : null,
+            h('span', { class: 'trigger' }, item.main),
+            item.hint ? h('span', { class: 'hint' }, ` ${item.hint}`) : null,
+            item.desc ? h('span', { class: 'desc' }, item.desc) : null,
             ));
         });
         suggestions.hidden = false;
@@ -210,11 +313,11 @@ export function createComposer({ model, host, socket, label, rootId }) {
 
     /** @param {number} index */
     function pick(index) {
-        const command = items[index];
-        if (!command) {
+        const item = items[index];
+        if (!item) {
             return;
         }
-        textarea.value = `/${command.trigger} `;
+        item.apply();
         closeSuggestions();
         textarea.focus();
         autosize();
@@ -305,8 +408,8 @@ export function createComposer({ model, host, socket, label, rootId }) {
                 return;
             }
             if ((event.key === 'Enter' && !event.shiftKey) || event.key === 'Tab') {
-                const partial = textarea.value.slice(1);
-                const exact = items[active] && items[active].trigger === partial;
+                // Enter on a command typed out in full runs it; otherwise it picks.
+                const exact = items[active] && items[active].exact;
                 if (!(event.key === 'Enter' && exact)) {
                     event.preventDefault();
                     pick(active);

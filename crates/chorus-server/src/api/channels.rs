@@ -1,5 +1,6 @@
 //! `/channels` over REST: open and private channels, direct messages, and channel
-//! membership (the rules are in `app::channels`).
+//! membership, and finding channels by name (the rules are in `app::channels` and
+//! `app::directory`).
 
 use super::extract::{Body, Paging, Path, Query};
 use super::SharedState;
@@ -49,6 +50,11 @@ pub fn router() -> Router<SharedState> {
             get(sidebar_categories),
         )
         .route("/teams/{team_id}/channels", get(open_channels))
+        .route(
+            "/teams/{team_id}/channels/autocomplete",
+            get(autocomplete_channels),
+        )
+        .route("/teams/{team_id}/channels/search", post(search_channels))
         .route(
             "/users/{user_id}/teams/{team_id}/channels/members",
             get(memberships_for_user),
@@ -362,6 +368,42 @@ async fn sidebar_categories(
     let user_id = resolve_user_id(&user_id, auth.actor());
     state
         .sidebar_categories(auth.actor(), &user_id, &team_id)
+        .await
+        .map(Json)
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(default)]
+struct AutocompleteQuery {
+    name: String,
+}
+
+async fn autocomplete_channels(
+    State(state): State<SharedState>,
+    auth: Auth,
+    Path(team_id): Path<String>,
+    Query(query): Query<AutocompleteQuery>,
+) -> AppResult<Json<Vec<Channel>>> {
+    state
+        .autocomplete_channels(auth.actor(), &team_id, &query.name)
+        .await
+        .map(Json)
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(default)]
+struct ChannelSearchBody {
+    term: String,
+}
+
+async fn search_channels(
+    State(state): State<SharedState>,
+    auth: Auth,
+    Path(team_id): Path<String>,
+    Body(body): Body<ChannelSearchBody>,
+) -> AppResult<Json<Vec<Channel>>> {
+    state
+        .search_channels(auth.actor(), &team_id, &body.term)
         .await
         .map(Json)
 }

@@ -1,12 +1,14 @@
 //! `/users` over REST: sign-up, login and logout (with the session cookies), password
-//! and role changes, personal access tokens, and reading user profiles (the rules are
-//! in `app::users`, `app::sessions` and `app::access_tokens`).
+//! and role changes, personal access tokens, reading user profiles, and finding users
+//! (the rules are in `app::users`, `app::sessions`, `app::access_tokens` and
+//! `app::directory`).
 
 use super::auth::{
     csrf_ok, token_from_parts, Auth, MaybeAuth, TokenSource, AUTH_COOKIE, CSRF_COOKIE, USER_COOKIE,
 };
 use super::extract::{Body, Paging, Path, Query};
 use super::SharedState;
+use crate::app::directory::{UserAutocompleteQuery, UserSearch};
 use crate::app::permissions::resolve_user_id;
 use crate::app::sessions::{session_for_token, Login};
 use crate::app::users::UserPatch;
@@ -20,7 +22,9 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
-use chorus_model::{CreateUserRequest, LoginRequest, StatusOk, User, UserAccessToken};
+use chorus_model::{
+    CreateUserRequest, LoginRequest, StatusOk, User, UserAccessToken, UserAutocomplete,
+};
 use serde::Deserialize;
 
 pub fn router() -> Router<SharedState> {
@@ -29,6 +33,8 @@ pub fn router() -> Router<SharedState> {
         .route("/users/login", post(login))
         .route("/users/logout", post(logout))
         .route("/users/ids", post(users_by_ids))
+        .route("/users/autocomplete", get(autocomplete_users))
+        .route("/users/search", post(search_users))
         .route("/users/username/{username}", get(user_by_username))
         .route("/users/{user_id}/password", put(update_password))
         .route("/users/{user_id}/roles", put(update_roles))
@@ -308,11 +314,69 @@ async fn list_users(
         in_team: non_empty(query.in_team),
         in_channel: non_empty(query.in_channel),
         not_in_channel: non_empty(query.not_in_channel),
+        ..UserFilter::default()
     };
     state
         .list_users(auth.actor(), &filter, page, per_page)
         .await
         .map(Json)
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(default)]
+struct AutocompleteQuery {
+    in_team: String,
+    in_channel: String,
+    name: String,
+    limit: i64,
+}
+
+/// `GET /users/autocomplete?in_team&in_channel&name&limit`: a limit above the most is
+/// lowered to it, as in Mattermost.
+async fn autocomplete_users(
+    State(state): State<SharedState>,
+    auth: Auth,
+    Query(query): Query<AutocompleteQuery>,
+) -> AppResult<Json<UserAutocomplete>> {
+    let query = UserAutocompleteQuery {
+        team_id: query.in_team,
+        channel_id: query.in_channel,
+        name: query.name,
+        limit: query.limit,
+    };
+    state
+        .autocomplete_users(auth.actor(), query)
+        .await
+        .map(Json)
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(default)]
+struct SearchUsersBody {
+    term: String,
+    team_id: String,
+    not_in_team_id: String,
+    in_channel_id: String,
+    not_in_channel_id: String,
+    allow_inactive: bool,
+    limit: i64,
+}
+
+async fn search_users(
+    State(state): State<SharedState>,
+    auth: Auth,
+    Body(body): Body<SearchUsersBody>,
+) -> AppResult<Json<Vec<User>>> {
+    let search = UserSearch {
+        term: body.term,
+        team_id: body.team_id,
+        not_in_team_id: body.not_in_team_id,
+        in_channel_id: body.in_channel_id,
+        not_in_channel_id: body.not_in_channel_id,
+        allow_inactive: body.allow_inactive,
+        limit: body.limit,
+    };
+    state.search_users(auth.actor(), search).await.map(Json)
 }
 
 #[derive(Debug, Deserialize)]

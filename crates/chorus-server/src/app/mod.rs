@@ -24,6 +24,7 @@ pub mod commands;
 pub mod config;
 pub mod custom_commands;
 pub mod custom_statuses;
+pub mod directory;
 pub mod events;
 pub mod files;
 pub mod interactive;

@@ -170,7 +170,7 @@ fn email_taken() -> AppError {
 
 /// Hides other people's email addresses from non-admins, as Mattermost's default
 /// privacy settings do.
-fn sanitize(user: User, viewer: Actor<'_>) -> User {
+pub(super) fn sanitize(user: User, viewer: Actor<'_>) -> User {
     if viewer.user_id() != Some(user.id.as_str()) && !viewer.is_admin() {
         public_view(user)
     } else {

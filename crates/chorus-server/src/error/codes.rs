@@ -62,6 +62,7 @@ codes! {
 
     // Users, logins and sign-ups.
     UserNotFound = ("app.user.missing_account.const", NOT_FOUND, NotFound, "Unable to find the user."),
+    AutocompleteMissingTeam = ("api.user.autocomplete_users.missing_team_id.app_error", BAD_REQUEST, InvalidArgument, "Autocompleting the users of a channel needs its team."),
     UserInvalid = ("model.user.is_valid.app_error", BAD_REQUEST, InvalidArgument, "The user is not valid."),
     UsernameInvalid = ("model.user.is_valid.username.app_error", BAD_REQUEST, InvalidArgument, "The username is not valid."),
     EmailInvalid = ("model.user.is_valid.email.app_error", BAD_REQUEST, InvalidArgument, "The email address is not valid."),

@@ -363,6 +363,38 @@ impl Store {
         Ok(rows.into_iter().map(Channel::from).collect())
     }
 
+    /// A team's live channels whose name matches `name_like` or whose display name,
+    /// with a space before it, matches `words_like` (lowercase `LIKE` patterns with `\`
+    /// escaping): the open ones and, when `member_id` is given, the private ones they
+    /// are in. By display name, at most `limit`.
+    pub async fn find_channels(
+        &self,
+        team_id: &str,
+        name_like: &str,
+        words_like: &str,
+        member_id: Option<&str>,
+        limit: i64,
+    ) -> StoreResult<Vec<Channel>> {
+        let rows: Vec<ChannelRow> = on_reader!(self, pool => {
+            sqlx::query_as(select_channels!(
+                "WHERE c.team_id = $1 AND c.delete_at = 0 ",
+                "AND (c.type = 'O' OR (c.type = 'P' AND EXISTS (SELECT 1 FROM channel_members cm ",
+                "WHERE cm.channel_id = c.id AND cm.user_id = $4))) ",
+                "AND (lower(c.name) LIKE $2 ESCAPE '\\' ",
+                "OR ' ' || lower(c.display_name) LIKE $3 ESCAPE '\\') ",
+                "ORDER BY lower(c.display_name), c.id LIMIT $5"
+            ))
+            .bind(team_id)
+            .bind(name_like)
+            .bind(words_like)
+            .bind(member_id.unwrap_or_default())
+            .bind(limit)
+            .fetch_all(pool)
+            .await
+        })?;
+        Ok(rows.into_iter().map(Channel::from).collect())
+    }
+
     /// `user_id`'s memberships in a team's channels and in their direct channels.
     pub async fn channel_memberships(
         &self,

@@ -91,12 +91,18 @@ pub struct LoginRecord {
     pub last_failed_at: i64,
 }
 
-/// Filters of `GET /users`.
+/// Filters of `GET /users` and of user searches; `None` does not narrow.
 #[derive(Debug, Default, Clone)]
 pub struct UserFilter {
     pub in_team: Option<String>,
+    pub not_in_team: Option<String>,
     pub in_channel: Option<String>,
     pub not_in_channel: Option<String>,
+    /// A `LIKE` pattern (lowercase, with `\` escaping) that the username, nickname,
+    /// first name, last name or full name must match.
+    pub name_like: Option<String>,
+    /// Deactivated users too.
+    pub allow_inactive: bool,
 }
 
 /// The advisory lock key that serialises user creation on PostgreSQL ("chorus" + 1).
@@ -288,8 +294,8 @@ impl Store {
         Ok(users(rows))
     }
 
-    /// One page of live users, by username, narrowed by `filter`'s conditions (an
-    /// absent one is `NULL` and holds for everyone).
+    /// One page of users (live ones unless `allow_inactive`), by username, narrowed by
+    /// `filter`'s conditions (an absent one is `NULL` and holds for everyone).
     pub async fn list_users(
         &self,
         filter: &UserFilter,
@@ -298,13 +304,19 @@ impl Store {
     ) -> StoreResult<Vec<User>> {
         let rows: Vec<UserRow> = on_reader!(self, pool => {
             sqlx::query_as(select_users!(
-                "WHERE u.delete_at = 0 ",
+                "WHERE ($6 OR u.delete_at = 0) ",
                 "AND ($1 IS NULL OR EXISTS (SELECT 1 FROM team_members tm ",
                 "WHERE tm.user_id = u.id AND tm.team_id = $1 AND tm.delete_at = 0)) ",
+                "AND ($7 IS NULL OR NOT EXISTS (SELECT 1 FROM team_members tm ",
+                "WHERE tm.user_id = u.id AND tm.team_id = $7 AND tm.delete_at = 0)) ",
                 "AND ($2 IS NULL OR EXISTS (SELECT 1 FROM channel_members cm ",
                 "WHERE cm.user_id = u.id AND cm.channel_id = $2)) ",
                 "AND ($3 IS NULL OR NOT EXISTS (SELECT 1 FROM channel_members cm ",
                 "WHERE cm.user_id = u.id AND cm.channel_id = $3)) ",
+                "AND ($8 IS NULL OR lower(u.username) LIKE $8 ESCAPE '\\' ",
+                "OR lower(u.nickname) LIKE $8 ESCAPE '\\' OR lower(u.first_name) LIKE $8 ESCAPE '\\' ",
+                "OR lower(u.last_name) LIKE $8 ESCAPE '\\' ",
+                "OR lower(u.first_name || ' ' || u.last_name) LIKE $8 ESCAPE '\\') ",
                 "ORDER BY u.username LIMIT $4 OFFSET $5"
             ))
             .bind(filter.in_team.as_deref())
@@ -312,6 +324,9 @@ impl Store {
             .bind(filter.not_in_channel.as_deref())
             .bind(per_page)
             .bind(page * per_page)
+            .bind(filter.allow_inactive)
+            .bind(filter.not_in_team.as_deref())
+            .bind(filter.name_like.as_deref())
             .fetch_all(pool)
             .await
         })?;

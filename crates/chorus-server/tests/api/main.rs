@@ -8,6 +8,7 @@ mod cluster;
 mod commands;
 mod common;
 mod custom_commands;
+mod directory;
 mod errors;
 mod files;
 mod hardening;
