@@ -79,6 +79,60 @@ pub struct Reaction {
     pub channel_id: String,
 }
 
+/// `POST /teams/{id}/posts/search` and `POST /posts/search`: the posts found, newest
+/// first, and for each the search words it contains (for clients to highlight).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct PostSearchResults {
+    #[serde(flatten)]
+    pub list: PostList,
+    pub matches: HashMap<String, Vec<String>>,
+    /// Always 0: Chorus keeps every post searchable (Mattermost's cloud limits hide
+    /// older ones).
+    pub first_inaccessible_post_time: i64,
+}
+
+/// Longest `hashtags` text a post keeps (Mattermost's limit): later tags are dropped.
+pub const POST_HASHTAGS_MAX_CHARS: usize = 1000;
+
+/// The hashtags of a message, space-separated in order, as Mattermost's
+/// `ParseHashtags` finds them: a word (stripped of punctuation around it) that is `#`,
+/// a letter, then letters, digits, `-`, `_` or `.`, ending in a letter or digit.
+pub fn parse_hashtags(message: &str) -> String {
+    let mut tags = String::new();
+    for word in message.split_whitespace() {
+        let word = word
+            .trim_start_matches(|c: char| !(c.is_alphanumeric() || c == '#'))
+            .trim_end_matches(|c: char| !c.is_alphanumeric());
+        if !is_hashtag(word) {
+            continue;
+        }
+        if tags.len() + 1 + word.len() > POST_HASHTAGS_MAX_CHARS {
+            break;
+        }
+        if !tags.is_empty() {
+            tags.push(' ');
+        }
+        tags.push_str(word);
+    }
+    tags
+}
+
+fn is_hashtag(word: &str) -> bool {
+    let Some(rest) = word.strip_prefix('#') else {
+        return false;
+    };
+    let mut chars = rest.chars();
+    let first_is_letter = chars.next().is_some_and(char::is_alphabetic);
+    let last_fits = rest.chars().last().is_some_and(char::is_alphanumeric);
+    first_is_letter
+        && last_fits
+        && rest.chars().count() >= 2
+        && rest
+            .chars()
+            .all(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | '.'))
+}
+
 /// `GET /channels/{id}/posts` and `GET /posts/{id}/thread`: ids newest first in `order`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[serde(default)]
@@ -88,4 +142,24 @@ pub struct PostList {
     pub next_post_id: String,
     pub prev_post_id: String,
     pub has_next: bool,
+}
+
+#[cfg(test)]
+mod hashtag_tests {
+    use super::*;
+
+    #[test]
+    fn hashtags_are_found_as_mattermost_finds_them() {
+        assert_eq!(
+            parse_hashtags("ship #release-2.0 today (#urgent), #a #1x #ok."),
+            "#release-2.0 #urgent #ok"
+        );
+        assert_eq!(
+            parse_hashtags("no tags # here ##double #trailing- #émoji"),
+            "#trailing #émoji"
+        );
+        assert_eq!(parse_hashtags(""), "");
+        let many = "#tagword ".repeat(500);
+        assert!(parse_hashtags(&many).len() <= POST_HASHTAGS_MAX_CHARS);
+    }
 }

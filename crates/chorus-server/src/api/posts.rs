@@ -1,11 +1,13 @@
-//! `/posts` and a channel's post history over REST: parses requests, calls
-//! `app::posts`, and shapes Mattermost's replies.
+//! `/posts` and a channel's post history over REST, with pins, saved posts and
+//! search: parses requests, calls `app::posts`, `app::pins` and `app::search`, and
+//! shapes Mattermost's replies.
 
 use super::extract::{Body, Path, Query, ScopedPaging};
 use super::SharedState;
 use crate::app::permissions::resolve_user_id;
 use crate::app::pins::FlaggedQuery;
 use crate::app::posts::{HistoryRead, PostChanges, ThreadRead, THREAD_PER_PAGE_MAX};
+use crate::app::search::PostSearch;
 use crate::app::Auth;
 use crate::error::{AppError, AppResult, Code};
 use axum::extract::State;
@@ -13,7 +15,7 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
-use chorus_model::{ChannelStats, Post, PostList, StatusOk};
+use chorus_model::{ChannelStats, Post, PostList, PostSearchResults, StatusOk};
 use serde::Deserialize;
 
 pub fn router() -> Router<SharedState> {
@@ -31,6 +33,55 @@ pub fn router() -> Router<SharedState> {
         .route("/channels/{channel_id}/pinned", get(pinned_posts))
         .route("/channels/{channel_id}/stats", get(channel_stats))
         .route("/users/{user_id}/posts/flagged", get(flagged_posts))
+        .route("/posts/search", post(search_all_posts))
+        .route("/teams/{team_id}/posts/search", post(search_team_posts))
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct SearchBody {
+    terms: String,
+    is_or_search: bool,
+    time_zone_offset: i64,
+    include_deleted_channels: bool,
+    page: i64,
+    per_page: i64,
+}
+
+impl From<SearchBody> for PostSearch {
+    fn from(body: SearchBody) -> PostSearch {
+        PostSearch {
+            terms: body.terms,
+            is_or_search: body.is_or_search,
+            time_zone_offset: body.time_zone_offset,
+            include_deleted_channels: body.include_deleted_channels,
+            page: body.page,
+            per_page: body.per_page,
+        }
+    }
+}
+
+async fn search_team_posts(
+    State(state): State<SharedState>,
+    auth: Auth,
+    Path(team_id): Path<String>,
+    Body(body): Body<SearchBody>,
+) -> AppResult<Json<PostSearchResults>> {
+    state
+        .search_posts(auth.actor(), Some(&team_id), body.into())
+        .await
+        .map(Json)
+}
+
+async fn search_all_posts(
+    State(state): State<SharedState>,
+    auth: Auth,
+    Body(body): Body<SearchBody>,
+) -> AppResult<Json<PostSearchResults>> {
+    state
+        .search_posts(auth.actor(), None, body.into())
+        .await
+        .map(Json)
 }
 
 async fn pin_post(

@@ -38,6 +38,7 @@ pub mod preferences;
 pub mod profile_images;
 pub mod reactions;
 pub mod roles;
+pub mod search;
 pub mod sessions;
 pub mod statuses;
 pub mod teams;

@@ -182,6 +182,7 @@ impl AppState {
             &post.message,
             validate::POST_MESSAGE_MAX,
         )?;
+        post.hashtags = chorus_model::parse_hashtags(&post.message);
         let Some(posted) = self.store.insert_post(&post).await? else {
             return Err(Code::PostRootInvalid
                 .with_message("The thread's root post was deleted; the reply was not posted."));
@@ -355,12 +356,13 @@ impl AppState {
             new.file_ids = file_ids.clone();
         }
         let context = actor.hook_context();
-        let new = self
+        let mut new = self
             .plugins
             .message_will_be_updated(&context, new, &old)
             .await
             .map_err(rejected)?;
         check_message(&new)?;
+        new.hashtags = chorus_model::parse_hashtags(&new.message);
         let files = changes
             .file_ids
             .is_some()

@@ -33,6 +33,7 @@ mod plugins;
 mod posts;
 mod preferences;
 mod reactions;
+mod search;
 mod sessions;
 mod statuses;
 mod teams;
@@ -46,6 +47,7 @@ pub use files::{FileFilter, StoredFile};
 pub use plugins::{KvWrite, StoredBundle};
 pub use posts::PostWindow;
 pub use reactions::ReactionAdded;
+pub use search::{PostSearchQuery, SearchWord};
 pub use sessions::Session;
 pub use users::{LoginRecord, UserFilter, UserProp};
 

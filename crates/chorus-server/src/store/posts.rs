@@ -22,8 +22,10 @@ macro_rules! select_posts {
     };
 }
 
+pub(super) use select_posts;
+
 #[derive(sqlx::FromRow)]
-struct PostRow {
+pub(super) struct PostRow {
     id: String,
     create_at: i64,
     update_at: i64,
@@ -78,7 +80,7 @@ fn posts(rows: Vec<PostRow>) -> Vec<Post> {
 }
 
 /// A post list with `order` newest first, as every read of posts answers it.
-fn newest_first(mut posts: Vec<Post>, has_next: bool) -> PostList {
+pub(super) fn newest_first(mut posts: Vec<Post>, has_next: bool) -> PostList {
     posts.sort_by(|a, b| (b.create_at, &b.id).cmp(&(a.create_at, &a.id)));
     let mut list = PostList {
         has_next,
@@ -236,17 +238,17 @@ macro_rules! attach_files {
 const ATTACH_FILES_POSTGRES: &str = attach_files!("= ANY($2)");
 const ATTACH_FILES_SQLITE: &str = attach_files!("IN (SELECT value FROM json_each($2))");
 
-/// A live post's message, props and pin. It is marked edited (`edit_at`) when its
+/// A live post's message (with its hashtags), props and pin. It is marked edited (`edit_at`) when its
 /// message changes or `$6` (its files change), as Mattermost marks it: pinning a post
 /// or a plugin's change of its props is no edit.
 const UPDATE_POST_POSTGRES: &str = concat!(
-    "UPDATE posts SET message = $1, props = $2, is_pinned = $3, ",
+    "UPDATE posts SET message = $1, props = $2, is_pinned = $3, hashtags = $7, ",
     "edit_at = CASE WHEN message <> $1 OR $6 THEN GREATEST(update_at + 1, $4) ELSE edit_at END, ",
     "update_at = GREATEST(update_at + 1, $4) ",
     "WHERE id = $5 AND delete_at = 0 RETURNING update_at, edit_at"
 );
 const UPDATE_POST_SQLITE: &str = concat!(
-    "UPDATE posts SET message = $1, props = $2, is_pinned = $3, ",
+    "UPDATE posts SET message = $1, props = $2, is_pinned = $3, hashtags = $7, ",
     "edit_at = CASE WHEN message <> $1 OR $6 THEN MAX(update_at + 1, $4) ELSE edit_at END, ",
     "update_at = MAX(update_at + 1, $4) ",
     "WHERE id = $5 AND delete_at = 0 RETURNING update_at, edit_at"
@@ -463,6 +465,7 @@ impl Store {
                 .bind(now)
                 .bind(&post.id)
                 .bind(true)
+                .bind(&post.hashtags)
                 .fetch_optional(&mut *tx)
                 .await?;
             match written {
@@ -520,6 +523,7 @@ impl Store {
                 .bind(now_millis())
                 .bind(&post.id)
                 .bind(false)
+                .bind(&post.hashtags)
                 .fetch_optional(pool)
                 .await
         })?;

@@ -22,6 +22,7 @@ mod posts;
 mod preferences;
 mod properties;
 mod reactions;
+mod search;
 mod startup;
 mod statuses;
 mod teams;
