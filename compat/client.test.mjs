@@ -1109,6 +1109,30 @@ describe('Chorus speaks Mattermost API v4 to @mattermost/client 11.9.0', () => {
         assert.deepEqual(found.map((c) => c.id), [s.channel.id]);
     });
 
+    step('18e. search: searchPosts, searchPostsWithParams (phrases, from:, in:, paging, all teams)', async () => {
+        need('a', 'b', 'team', 'channel');
+        const word = `zebra${Date.now().toString(36)}`;
+        await call('createPost(A)', () => s.a.client.createPost({ channel_id: s.channel.id, message: `${word} crossing today` }));
+        await call('createPost(B)', () => s.b.client.createPost({ channel_id: s.channel.id, message: `no ${word} here, just notes` }));
+        const both = await call('searchPosts', () => s.b.client.searchPosts(s.team.id, word, false));
+        assert.equal(both.order.length, 2);
+        assert.ok(both.order.every((id) => both.posts[id].message.includes(word)));
+        assert.deepEqual(both.matches[both.order[0]], [word]);
+        const phrase = await call('searchPosts(phrase)', () => s.b.client.searchPosts(s.team.id, `"${word} crossing"`, false));
+        assert.equal(phrase.order.length, 1);
+        const fromA = await call('searchPostsWithParams(from:)', () => s.b.client.searchPostsWithParams(s.team.id,
+            { terms: `${word} from:${s.a.username} in:${s.channel.name}`, is_or_search: false, page: 0, per_page: 60 }));
+        assert.deepEqual(fromA.order.map((id) => fromA.posts[id].user_id), [s.a.user.id]);
+        const paged = await call('searchPostsWithParams(per_page 1)', () => s.b.client.searchPostsWithParams(s.team.id,
+            { terms: word, per_page: 1 }));
+        assert.equal(paged.order.length, 1);
+        assert.equal(paged.has_next, true);
+        const everywhere = await call('searchPostsWithParams(all teams)', () => s.b.client.searchPostsWithParams('', { terms: word }));
+        assert.equal(everywhere.order.length, 2);
+        const bad = await expectClientError('searchPosts(bad date)', s.b.client.searchPosts(s.team.id, 'on:someday', false));
+        assert.equal(bad.server_error_id, 'api.context.invalid_param.app_error');
+    });
+
     step('19. management: patchChannel, updateChannel, patchMe, updateUser, uploadProfileImage, setDefaultProfileImage, removeFromTeam', async () => {
         need('a', 'b', 'team', 'channel');
         const patched = await call('patchChannel', () =>

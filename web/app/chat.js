@@ -3,13 +3,14 @@
 // channel view (chat/channel-view.js), the thread panel (chat/thread-panel.js) and the
 // pinned and saved lists (chat/post-list-panel.js), routes /<team>/channels/<name>,
 // /<team>/messages/@<user> and permalinks (/<team>/pl/<post>) to a channel, and opens
-// threads and dialogs (chat/dialogs.js, and integrations' dialogs in
+// threads, search results and dialogs (chat/dialogs.js, Ctrl+K's channel switcher
+// among them, and integrations' dialogs in
 // chat/interactive-dialog.js). Views update in place from the model's events;
 // nothing re-renders the whole screen.
 
 import { clear, h } from './dom.js';
 import { createChannelView } from './chat/channel-view.js';
-import { channelDialog, directDialog } from './chat/dialogs.js';
+import { channelDialog, directDialog, switchChannelDialog } from './chat/dialogs.js';
 import { openInteractiveDialog } from './chat/interactive-dialog.js';
 import { fillEmoji, updateStatusDots } from './chat/post-extras.js';
 import { createPostRenderer } from './chat/posts.js';
@@ -57,7 +58,7 @@ export function mountChat(root, { model, host, socket, navigate, topbar }) {
         onDirectMessage: () => directDialog({ model, navigate }),
         onNavigate: () => setSidebarOpen(false),
     });
-    const channelView = createChannelView({ model, host, socket, posts, onShowList: (kind) => showList(kind) });
+    const channelView = createChannelView({ model, host, socket, posts, onShowList: (kind, terms) => showList(kind, terms) });
     const composer = channelView.composer;
     const threadPanel = createThreadPanel({ model, host, socket, posts, onClose: () => closeThread() });
     const listPanel = createPostListPanel({ model, onClose: () => closeList() });
@@ -87,6 +88,13 @@ export function mountChat(root, { model, host, socket, navigate, topbar }) {
     model.loadSaved();
     listen(model, 'open-dialog', (event) => {
         openInteractiveDialog(model, event.detail.request);
+    });
+    // Ctrl+K (⌘K) switches channels, as in Mattermost.
+    listen(document, 'keydown', (event) => {
+        if ((event.ctrlKey || event.metaKey) && !event.altKey && event.key.toLowerCase() === 'k' && !document.querySelector('dialog[open]')) {
+            event.preventDefault();
+            switchChannelDialog({ model, navigate });
+        }
     });
     listen(layout, 'keydown', (event) => {
         if (event.key !== 'Escape' || event.defaultPrevented) {
@@ -118,10 +126,10 @@ export function mountChat(root, { model, host, socket, navigate, topbar }) {
     }
 
     // ---- pinned and saved messages ----------------------------------------------------
-    /** @type {'pinned' | 'saved' | null} */
+    /** @type {'pinned' | 'saved' | 'search' | null} */
     let listShown = null;
-    /** @param {'pinned' | 'saved'} kind */
-    function showList(kind) {
+    /** @param {'pinned' | 'saved' | 'search'} kind @param {string} [terms] what to search for */
+    function showList(kind, terms = '') {
         if (model.thread) {
             layout.classList.remove('thread-open');
             model.closeThread();
@@ -132,7 +140,11 @@ export function mountChat(root, { model, host, socket, navigate, topbar }) {
         }
         listShown = kind;
         layout.classList.add('list-open');
-        if (kind === 'pinned' && channel) {
+        if (kind === 'search') {
+            const teamId = model.teamId;
+            listPanel.show(`Search results for “${terms}”`, () => model.searchPosts(teamId, terms),
+                `Nothing matches “${terms}”. Try fewer or other words, a word's start with *, or narrow with from:name, in:channel or after:YYYY-MM-DD.`);
+        } else if (kind === 'pinned' && channel) {
             listPanel.show(`Pinned in ${model.channelName(channel)}`, () => model.pinnedPosts(channel.id),
                 'Nothing is pinned here yet. Pin a message with its Pin button to keep it here for everyone in the channel.');
         } else {

@@ -512,6 +512,16 @@ export class Model extends EventTarget {
         return this.api.get(`/teams/${teamId}/channels/autocomplete${qs({ name: prefix })}`);
     }
 
+    /**
+     * The posts a search finds in a team's channels (and one's direct ones), newest
+     * first; dates in the terms are this browser's days.
+     * @param {string} teamId @param {string} terms @returns {Promise<Post[]>}
+     */
+    async searchPosts(teamId, terms) {
+        const body = { terms, time_zone_offset: -new Date().getTimezoneOffset() * 60, page: 0, per_page: 60 };
+        return this.postsFromList(await this.api.post(`/teams/${teamId}/posts/search`, body));
+    }
+
     /** A list's posts in its order, their authors loaded. @param {PostList} list @returns {Promise<Post[]>} */
     async postsFromList(list) {
         const posts = (list.order || []).map((id) => list.posts[id]).filter(Boolean);

@@ -738,6 +738,36 @@ describe('Chorus web app on a two-node cluster', { skip, timeout: 15 * 60_000 },
         await post(pageB, 'see ~off-topic').waitFor();
     });
 
+    step('c12. search finds a post written on the other node and jumps to it; Ctrl+K switches channels', async () => {
+        const offTopicId = (await userB.api.get(`/teams/${team.id}/channels/name/off-topic`)).id;
+        await userB.api.post('/posts', { channel_id: offTopicId, message: 'the quarterly budget spreadsheet is ready' });
+        await pageA.getByRole('link', { name: /Town Square/ }).click();
+        const box = pageA.getByRole('searchbox', { name: 'Search messages' });
+        await box.fill(`budgets from:${userB.name}`);
+        await box.press('Enter');
+        const results = pageA.locator('.post-list-panel');
+        const hit = results.locator('.post-result', { hasText: 'quarterly budget spreadsheet' });
+        await hit.waitFor();
+        assert.match(await results.locator('h2').innerText(), /Search results/);
+        assert.match(await hit.innerText(), /Off-Topic/);
+        await screenshot(pageA, '16-search-results');
+        await hit.getByRole('link', { name: /^Jump/ }).click();
+        await eventually('the channel of the post opens', async () => pageA.url().endsWith(`/${team.name}/channels/off-topic`));
+        await pageA.locator('#main article.post.highlighted', { hasText: 'quarterly budget spreadsheet' }).waitFor();
+        await box.fill('nothing-like-this-anywhere');
+        await box.press('Enter');
+        await results.getByText(/Nothing matches/).waitFor();
+        await pageA.getByRole('button', { name: 'Close list' }).click();
+
+        await pageA.keyboard.press('Control+k');
+        const switcher = pageA.getByRole('dialog', { name: 'Switch channels' });
+        await switcher.getByRole('combobox').fill('town');
+        await switcher.getByRole('option', { name: /Town Square/ }).waitFor();
+        await pageA.keyboard.press('Enter');
+        await eventually('Ctrl+K opened the channel', async () => pageA.url().endsWith(`/${team.name}/channels/town-square`));
+        await composer(pageA).waitFor();
+    });
+
     step('plugin registry: root component, header button, slash-command hook, websocket handler, post type; all removed on unload', async () => {
         const fixture = `
             window.registerPlugin('com.example.fixture', {

@@ -1,5 +1,6 @@
 // @ts-check
-// Owns the open channel's pane (#main): its header with the plugins' header buttons,
+// Owns the open channel's pane (#main): its header with the search box, the Pinned and
+// Saved buttons and the plugins' header buttons,
 // the notice line, the message list (kept in step with the model's post events, older
 // pages loaded on scrolling up), who is typing, and the channel's composer.
 
@@ -26,7 +27,8 @@ const NEAR_TOP_PX = 120;
  * @param {PluginHost} options.host
  * @param {SocketSender} options.socket
  * @param {PostRenderer} options.posts
- * @param {(kind: 'pinned' | 'saved') => void} options.onShowList the Pinned and Saved buttons
+ * @param {(kind: 'pinned' | 'saved' | 'search', terms?: string) => void} options.onShowList the
+ *   Pinned and Saved buttons and the search box
  */
 export function createChannelView({ model, host, socket, posts: renderer, onShowList }) {
     /** @type {Array<() => void>} */
@@ -48,8 +50,23 @@ export function createChannelView({ model, host, socket, posts: renderer, onShow
         label: 'Message',
         rootId: () => '',
     });
+    /** @type {HTMLInputElement} */
+    const searchInput = h('input', {
+        type: 'search', class: 'search-input', 'aria-label': 'Search messages', placeholder: 'Search',
+        title: 'Words, "phrases", from:name, in:channel, before:/after:/on:YYYY-MM-DD, #tags, -exclusions',
+    });
+    const searchForm = h('form', {
+        class: 'search-form',
+        role: 'search',
+        onsubmit: (/** @type {Event} */ event) => {
+            event.preventDefault();
+            if (searchInput.value.trim()) {
+                onShowList('search', searchInput.value.trim());
+            }
+        },
+    }, searchInput);
     const element = h('main', { id: 'main', class: 'channel-view', tabindex: '-1' },
-        h('header', { class: 'channel-header' }, h('div', { class: 'channel-heading' }, channelTitle, channelPurpose), headerButtons),
+        h('header', { class: 'channel-header' }, h('div', { class: 'channel-heading' }, channelTitle, channelPurpose), searchForm, headerButtons),
         notice,
         messages,
         typing,

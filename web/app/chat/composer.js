@@ -15,7 +15,7 @@ import { h, clear, uid } from '../dom.js';
  * @typedef {object} Suggestion
  * @property {string} key what keeps the pick when the list is shown again
  * @property {string} main @property {string} hint @property {string} desc what it shows
- * @property {boolean} exact a command typed out in full (Enter runs it rather than picks)
+ * @property {boolean} exact typed out in full already (Enter sends rather than picks)
  * @property {() => void} apply puts it in the text
  */
 
@@ -219,7 +219,7 @@ export function createComposer({ model, host, socket, label, rootId }) {
                     main: `~${c.name}`,
                     hint: c.display_name,
                     desc: '',
-                    exact: false,
+                    exact: c.name === token.prefix.toLowerCase(),
                     apply: replacer(token.start, token.end, `~${c.name} `),
                 }));
             }
@@ -263,13 +263,13 @@ export function createComposer({ model, host, socket, label, rootId }) {
                     main: `@${u.username}`,
                     hint: names,
                     desc: /** @type {string} */ (note),
-                    exact: false,
+                    exact: u.username === lower,
                     apply: replacer(token.start, token.end, `@${u.username} `),
                 };
             });
         const special = channel && channel.type !== 'D'
             ? SPECIAL_MENTIONS.filter(([word]) => word.startsWith(lower)).map(([word, desc]) => ({
-                key: `@${word}`, main: `@${word}`, hint: '', desc, exact: false, apply: replacer(token.start, token.end, `@${word} `),
+                key: `@${word}`, main: `@${word}`, hint: '', desc, exact: word === lower, apply: replacer(token.start, token.end, `@${word} `),
             }))
             : [];
         return [...people, ...special];
@@ -408,7 +408,7 @@ export function createComposer({ model, host, socket, label, rootId }) {
                 return;
             }
             if ((event.key === 'Enter' && !event.shiftKey) || event.key === 'Tab') {
-                // Enter on a command typed out in full runs it; otherwise it picks.
+                // Enter on a command, name or channel typed out in full sends; otherwise it picks.
                 const exact = items[active] && items[active].exact;
                 if (!(event.key === 'Enter' && exact)) {
                     event.preventDefault();

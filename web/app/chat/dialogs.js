@@ -1,6 +1,7 @@
 // @ts-check
-// Owns the chat's dialogs: browsing, joining and creating channels, and starting a
-// direct message. Each opens a modal, acts through the model, then navigates.
+// Owns the chat's dialogs: browsing, joining and creating channels, starting a direct
+// message, and Ctrl+K's channel switcher. Each opens a modal, acts through the model,
+// then navigates.
 
 import { h, clear, field, openDialog, uid } from '../dom.js';
 import { channelPath, slugify } from './shared.js';
@@ -160,4 +161,73 @@ export async function directDialog({ model, navigate }) {
         });
         return h('div', null, filter.wrap, list, error);
     });
+}
+
+/**
+ * Ctrl+K: type part of a channel's or person's name, arrows to move, Enter to open.
+ * @param {object} options
+ * @param {Model} options.model
+ * @param {Navigate} options.navigate
+ */
+export function switchChannelDialog({ model, navigate }) {
+    return openDialog('Switch channels', (close) => {
+        const listId = uid('switch-list');
+        /** @type {HTMLInputElement} */
+        const input = h('input', {
+            type: 'text', class: 'switch-input', autocomplete: 'off', autofocus: true,
+            role: 'combobox', 'aria-expanded': 'true', 'aria-controls': listId, 'aria-label': 'Channel or person',
+            placeholder: 'Type a channel or a person',
+        });
+        const list = h('ul', { id: listId, class: 'pick-list switch-list', role: 'listbox', 'aria-label': 'Channels' });
+        /** @type {import('../types.js').Channel[]} */
+        let shown = [];
+        let active = 0;
+        const render = () => {
+            const term = input.value.trim().toLowerCase().replace(/^[~@#]/, '');
+            shown = [...model.channels.values()]
+                .filter((c) => !term || model.channelName(c).toLowerCase().includes(term) || c.name.toLowerCase().includes(term))
+                .sort((a, b) => (b.last_post_at || 0) - (a.last_post_at || 0))
+                .slice(0, 20);
+            active = Math.min(active, Math.max(0, shown.length - 1));
+            clear(list);
+            if (shown.length === 0) {
+                list.append(h('li', { class: 'pick-meta' }, 'No channel or person of yours matches. Browse channels to join others.'));
+            }
+            shown.forEach((channel, index) => {
+                list.append(h('li', {
+                    id: `${listId}-${index}`,
+                    role: 'option',
+                    class: index === active ? 'active' : '',
+                    'aria-selected': index === active ? 'true' : 'false',
+                    onmousedown: (/** @type {MouseEvent} */ event) => {
+                        event.preventDefault();
+                        open(channel);
+                    },
+                }, h('span', { class: 'pick-name' }, `${channel.type === 'D' ? '@' : channel.type === 'P' ? '🔒 ' : '#'}${model.channelName(channel)}`)));
+            });
+            input.setAttribute('aria-activedescendant', shown.length ? `${listId}-${active}` : '');
+        };
+        /** @param {import('../types.js').Channel} channel */
+        const open = (channel) => {
+            close();
+            navigate(channelPath(model, channel));
+        };
+        input.addEventListener('input', () => { active = 0; render(); });
+        input.addEventListener('keydown', (event) => {
+            if (event.key === 'ArrowDown' || event.key === 'ArrowUp') {
+                event.preventDefault();
+                if (shown.length) {
+                    active = (active + (event.key === 'ArrowDown' ? 1 : shown.length - 1)) % shown.length;
+                    render();
+                }
+            } else if (event.key === 'Enter') {
+                event.preventDefault();
+                if (shown[active]) {
+                    open(shown[active]);
+                }
+            }
+        });
+        render();
+        return h('div', null, input, list);
+    }, { className: 'switch-dialog' });
 }
