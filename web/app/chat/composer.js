@@ -323,10 +323,13 @@ export function createComposer({ model, host, socket, label, rootId }) {
         autosize();
     }
 
+    /** Posts being sent: each goes out after the one before, in the order written. @type {Promise<unknown>} */
+    let outbox = Promise.resolve();
+
     async function send() {
         const text = textarea.value;
         const uploaded = pending.filter((p) => p.done);
-        if ((!text.trim() && uploaded.length === 0) || sending || !channel) {
+        if ((!text.trim() && uploaded.length === 0) || !channel) {
             return;
         }
         error.textContent = '';
@@ -334,38 +337,47 @@ export function createComposer({ model, host, socket, label, rootId }) {
             error.textContent = 'Wait for the files to finish uploading.';
             return;
         }
-        sending = true;
-        sendButton.disabled = true;
         const targetChannel = channel.id;
         const root = rootId();
-        try {
-            if (text.trim().startsWith('/')) {
-                await runCommand(text.trim(), targetChannel, root);
-            } else {
-                // The box empties at once (the post may show, from its event, before the
-                // answer); a failure puts the text and the files back.
-                const files = pending;
-                textarea.value = '';
-                clearFiles();
-                try {
-                    await model.createPost(targetChannel, text, root, uploaded.map((p) => p.id));
-                } catch (err) {
-                    if (!textarea.value) {
-                        textarea.value = text;
-                    }
-                    if (channel && channel.id === targetChannel && pending.length === 0) {
-                        pending = files;
-                        fileList.append(...files.map((f) => f.element));
-                    }
-                    throw err;
-                }
+        if (text.trim().startsWith('/')) {
+            // A command keeps its text until it ran (to fix it on an error): one at a time.
+            if (sending) {
+                return;
             }
+            sending = true;
+            sendButton.disabled = true;
+            try {
+                await runCommand(text.trim(), targetChannel, root);
+            } catch (err) {
+                error.textContent = err.message;
+            } finally {
+                sending = false;
+                sendButton.disabled = false;
+                autosize();
+            }
+            return;
+        }
+        // The box empties at once (the post may show, from its event, before the answer),
+        // so a second message can follow before the first is answered: it waits its turn
+        // and is never dropped. A failure puts the text and the files back.
+        const files = pending;
+        textarea.value = '';
+        clearFiles();
+        autosize();
+        const sent = outbox.then(() => model.createPost(targetChannel, text, root, uploaded.map((p) => p.id)));
+        outbox = sent.catch(() => {});
+        try {
+            await sent;
         } catch (err) {
+            if (!textarea.value) {
+                textarea.value = text;
+                autosize();
+            }
+            if (channel && channel.id === targetChannel && pending.length === 0) {
+                pending = files;
+                fileList.append(...files.map((f) => f.element));
+            }
             error.textContent = err.message;
-        } finally {
-            sending = false;
-            sendButton.disabled = false;
-            autosize();
         }
     }
 

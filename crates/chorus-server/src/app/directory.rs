@@ -16,8 +16,8 @@ use chorus_model::{Channel, User, UserAutocomplete};
 /// `UserSearchDefaultLimit`), and at most (`UserSearchMaxLimit`).
 pub const USER_SEARCH_DEFAULT_LIMIT: i64 = 100;
 pub const USER_SEARCH_MAX_LIMIT: i64 = 1000;
-/// Channels a channel autocomplete answers (Mattermost's `AutocompleteLimit`... of 50)
-/// and a channel search (its 100).
+/// Most channels a channel autocomplete answers, and a channel search (Mattermost's
+/// limits).
 const CHANNEL_AUTOCOMPLETE_LIMIT: i64 = 50;
 const CHANNEL_SEARCH_LIMIT: i64 = 100;
 /// Longest search term taken: longer ones can match no name.

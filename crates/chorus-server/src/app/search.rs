@@ -168,14 +168,22 @@ pub fn parse_terms(terms: &str) -> AppResult<ParsedTerms> {
             .into_iter()
             .find(|op| lower.starts_with(op));
         if let Some(op) = operator {
-            let value = body[op.len()..].trim_start_matches(['@', '~']);
+            // The operator is ASCII and matched case-insensitively: its length in
+            // `lower` is its length in `body` only when `body` starts with ASCII.
+            let raw = match body.get(..op.len()) {
+                Some(head) if head.is_ascii() => &body[op.len()..],
+                _ => "",
+            };
+            let value = raw.trim_start_matches(['@', '~']);
             let lowered = value.to_lowercase();
+            // `in:` keeps an `@` (a direct channel) and drops a `~`.
+            let channel = raw.trim_start_matches('~').to_lowercase();
             match (op, negated) {
                 (_, _) if value.is_empty() => {}
                 ("from:", false) => parsed.from.push(lowered),
                 ("from:", true) => parsed.excluded_from.push(lowered),
-                ("in:" | "channel:", false) => parsed.in_channels.push(in_value(body, op)),
-                ("in:" | "channel:", true) => parsed.excluded_in.push(in_value(body, op)),
+                ("in:" | "channel:", false) => parsed.in_channels.push(channel),
+                ("in:" | "channel:", true) => parsed.excluded_in.push(channel),
                 ("before:", _) => parsed.before = Some(parse_date(op, value)?),
                 ("after:", _) => parsed.after = Some(parse_date(op, value)?),
                 _ => parsed.on = Some(parse_date(op, value)?),
@@ -211,14 +219,6 @@ pub fn parse_terms(terms: &str) -> AppResult<ParsedTerms> {
         )));
     }
     Ok(parsed)
-}
-
-/// An `in:` value: a channel's name, or `@username` for a direct channel (kept with
-/// its `@`).
-fn in_value(token: &str, operator: &str) -> String {
-    let value = token[token.to_lowercase().find(operator).unwrap_or(0) + operator.len()..]
-        .trim_start_matches('~');
-    value.to_lowercase()
 }
 
 /// The words of `terms` that a post's message contains, for clients to highlight.
@@ -468,6 +468,25 @@ mod tests {
         assert!(parse_terms(&"word ".repeat(40)).is_err());
         assert!(parse_terms(&"x".repeat(SEARCH_TERMS_MAX_CHARS + 1)).is_err());
         assert!(parse_terms(&"x".repeat(SEARCH_TERMS_MAX_CHARS)).is_ok());
+    }
+
+    proptest::proptest! {
+        /// Whatever is typed, parsing answers (terms or a refusal) and every word it
+        /// keeps is letters and digits only, so nothing reaches a query language.
+        #[test]
+        fn any_terms_parse_to_plain_words(terms in "\\PC{0,200}") {
+            if let Ok(parsed) = parse_terms(&terms) {
+                for word in parsed.words.iter().chain(&parsed.excluded) {
+                    let texts = match word {
+                        SearchWord::Word { text, .. } => vec![text.clone()],
+                        SearchWord::Phrase(words) => words.clone(),
+                    };
+                    for text in texts {
+                        proptest::prop_assert!(!text.is_empty() && text.chars().all(char::is_alphanumeric), "{text:?}");
+                    }
+                }
+            }
+        }
     }
 
     #[test]
