@@ -1109,7 +1109,7 @@ describe('Chorus speaks Mattermost API v4 to @mattermost/client 11.9.0', () => {
         assert.deepEqual(found.map((c) => c.id), [s.channel.id]);
     });
 
-    step('18e. search: searchPosts, searchPostsWithParams (phrases, from:, in:, paging, all teams)', async () => {
+    step('18e. search and unread: searchPosts, searchPostsWithParams (phrases, from:, in:, paging, all teams), markPostAsUnread', async () => {
         need('a', 'b', 'team', 'channel');
         const word = `zebra${Date.now().toString(36)}`;
         await call('createPost(A)', () => s.a.client.createPost({ channel_id: s.channel.id, message: `${word} crossing today` }));
@@ -1131,6 +1131,16 @@ describe('Chorus speaks Mattermost API v4 to @mattermost/client 11.9.0', () => {
         assert.equal(everywhere.order.length, 2);
         const bad = await expectClientError('searchPosts(bad date)', s.b.client.searchPosts(s.team.id, 'on:someday', false));
         assert.equal(bad.server_error_id, 'api.context.invalid_param.app_error');
+
+        // B marks the channel unread from A's post on: two messages are unread again.
+        const crossing = phrase.order[0];
+        await call('viewMyChannel(B)', () => s.b.client.viewMyChannel(s.channel.id));
+        const unread = await call('markPostAsUnread', () => s.b.client.markPostAsUnread(s.b.user.id, crossing));
+        assert.equal(unread.channel_id, s.channel.id);
+        assert.equal(unread.msg_count, 2);
+        assert.equal(unread.last_viewed_at, phrase.posts[crossing].create_at - 1);
+        const member = await call('getMyChannelMember(B, unread)', () => s.b.client.getMyChannelMember(s.channel.id));
+        assert.equal(member.last_viewed_at, unread.last_viewed_at);
     });
 
     step('19. management: patchChannel, updateChannel, patchMe, updateUser, uploadProfileImage, setDefaultProfileImage, removeFromTeam', async () => {

@@ -669,6 +669,37 @@ export class Model extends EventTarget {
         }, 300);
     }
 
+    /**
+     * Marks a channel unread from a post on (Mattermost's "Mark as Unread"); a read
+     * mark still waiting to go to the server for it is dropped, so it cannot undo this.
+     * @param {Post} post
+     */
+    async markUnread(post) {
+        if (this.pendingView === post.channel_id) {
+            clearTimeout(this.viewTimer);
+            this.pendingView = null;
+        }
+        const state = await this.api.post(`/users/${this.me.id}/posts/${post.id}/set_unread`, { collapsed_threads_supported: false });
+        this.applyUnread(state);
+    }
+
+    /**
+     * A channel's unread state from set_unread (here, or a post_unread event from
+     * another tab): its unread messages and mentions.
+     * @param {{channel_id?: string, msg_count?: number, mention_count?: number, mention_count_root?: number}} state
+     */
+    applyUnread(state) {
+        const channel = this.channels.get(state.channel_id || '');
+        const member = this.members.get(state.channel_id || '');
+        if (!channel || !member) {
+            return;
+        }
+        member.msg_count = Math.max(0, channel.total_msg_count - (state.msg_count || 0));
+        member.mention_count = state.mention_count || 0;
+        member.mention_count_root = state.mention_count_root || 0;
+        this.emit('channels');
+    }
+
     /** The posts of a channel (an empty, unloaded set until loadPosts). @param {string} channelId */
     postsOf(channelId) {
         let posts = this.posts.get(channelId);
@@ -1057,6 +1088,9 @@ export class Model extends EventTarget {
                 }
                 break;
             }
+            case 'post_unread':
+                this.applyUnread(data);
+                break;
             case 'channel_viewed': {
                 if (data.channel_id) {
                     this.markReadLocally(data.channel_id);

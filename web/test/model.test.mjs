@@ -483,6 +483,21 @@ describe('pinned and saved posts', () => {
         assert.deepEqual(pinned.map((p) => p.id), ['p2', 'p1']);
     });
 
+    it('marking unread sets the unread messages and mentions, and drops a pending read mark for that channel', async (t) => {
+        t.mock.timers.enable({ apis: ['setTimeout'] });
+        const { model, api } = await setup({
+            routes: { 'POST /users/me/posts/p1/set_unread': { channel_id: 'c1', msg_count: 2, mention_count: 1, mention_count_root: 1 } },
+        });
+        model.viewChannel('c1');
+        await model.markUnread(model.postsOf('c1').byId.get('p1'));
+        t.mock.timers.tick(1000);
+        assert.equal(api.made('POST', '/channels/members/me/view').length, 0, 'the read mark was dropped');
+        assert.equal(model.isUnread(model.channels.get('c1')), true);
+        assert.equal(model.mentionCount(model.channels.get('c1')), 1);
+        model.handleEvent(event('post_unread', { channel_id: 'c1', msg_count: 0, mention_count: 0 }));
+        assert.equal(model.isUnread(model.channels.get('c1')), false);
+    });
+
     it('loadUntil pages back until the post is loaded, and gives up when history ends', async () => {
         const newest = Array.from({ length: PAGE_SIZE }, (_, i) => post(`n${i}`, { create_at: 10_000 + i }));
         const older = [post('old', { create_at: 500 })];

@@ -72,6 +72,20 @@ pub struct ChannelUnread {
     pub notify_props: serde_json::Map<String, serde_json::Value>,
 }
 
+/// A member's unread state after `POST /users/{id}/posts/{post_id}/set_unread`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct ChannelUnreadAt {
+    pub team_id: String,
+    pub channel_id: String,
+    pub msg_count: i64,
+    pub mention_count: i64,
+    pub mention_count_root: i64,
+    pub urgent_mention_count: i64,
+    pub msg_count_root: i64,
+    pub last_viewed_at: i64,
+}
+
 /// A channel's counts (`GET /channels/{id}/stats`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(default)]

@@ -74,6 +74,7 @@ pub struct WebSocketResponse {
 pub mod events {
     pub const HELLO: &str = "hello";
     pub const POSTED: &str = "posted";
+    pub const POST_UNREAD: &str = "post_unread";
     pub const POST_EDITED: &str = "post_edited";
     pub const POST_DELETED: &str = "post_deleted";
     pub const REACTION_ADDED: &str = "reaction_added";

@@ -3,8 +3,8 @@
 // panel alike: author and time, the body (Markdown, or a plugin's post-type component),
 // message attachments with their buttons (chat/attachments.js), files and reactions
 // (chat/post-extras.js), reply links, mentions of the reader highlighted, and Reply /
-// React / Save / Pin / Copy link / Edit (in place) / Delete. At most one post is
-// edited at a time.
+// React / Save / Pin / Copy link / Mark unread / Edit (in place) / Delete. At most
+// one post is edited at a time.
 
 import { h, confirmDialog, formatTime, renderMarkdown } from '../dom.js';
 import { isEphemeral } from '../model.js';
@@ -153,6 +153,14 @@ export function createPostRenderer({ model, host, openThread, showNotice, onEdit
                     }, post.is_pinned ? 'Unpin' : 'Pin'),
                     h('button', { type: 'button', class: 'small-button', onclick: () => copyLink(post) }, 'Copy link'),
                 );
+                if (!mine) {
+                    actions.append(h('button', {
+                        type: 'button',
+                        class: 'small-button',
+                        title: 'The channel stays unread from this message on until you open it again',
+                        onclick: () => model.markUnread(post).catch((err) => showNotice(err.message)),
+                    }, 'Mark unread'));
+                }
             }
             if (mine) {
                 actions.append(

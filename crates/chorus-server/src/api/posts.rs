@@ -15,7 +15,7 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
-use chorus_model::{ChannelStats, Post, PostList, PostSearchResults, StatusOk};
+use chorus_model::{ChannelStats, ChannelUnreadAt, Post, PostList, PostSearchResults, StatusOk};
 use serde::Deserialize;
 
 pub fn router() -> Router<SharedState> {
@@ -33,8 +33,27 @@ pub fn router() -> Router<SharedState> {
         .route("/channels/{channel_id}/pinned", get(pinned_posts))
         .route("/channels/{channel_id}/stats", get(channel_stats))
         .route("/users/{user_id}/posts/flagged", get(flagged_posts))
+        .route(
+            "/users/{user_id}/posts/{post_id}/set_unread",
+            post(set_unread),
+        )
         .route("/posts/search", post(search_all_posts))
         .route("/teams/{team_id}/posts/search", post(search_team_posts))
+}
+
+/// `POST /users/{id}/posts/{post_id}/set_unread`; the body's
+/// `collapsed_threads_supported` changes nothing, as Chorus has no collapsed threads
+/// yet.
+async fn set_unread(
+    State(state): State<SharedState>,
+    auth: Auth,
+    Path((user_id, post_id)): Path<(String, String)>,
+) -> AppResult<Json<ChannelUnreadAt>> {
+    let user_id = resolve_user_id(&user_id, auth.actor());
+    state
+        .mark_unread_from(auth.actor(), &user_id, &post_id)
+        .await
+        .map(Json)
 }
 
 #[derive(Debug, Default, Deserialize)]

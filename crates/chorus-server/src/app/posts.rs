@@ -12,8 +12,8 @@ use crate::plugins::{HookContext, Rejection};
 use crate::store::{PostWindow, PostedMember};
 use crate::AppState;
 use chorus_model::{
-    events, new_id, now_millis, Broadcast, Channel, Post, PostList, User, CHANNEL_DIRECT,
-    POST_FILES_MAX, POST_TYPE_SLACK_ATTACHMENT, STATUS_ONLINE,
+    events, new_id, now_millis, Broadcast, Channel, ChannelUnreadAt, Post, PostList, User,
+    CHANNEL_DIRECT, POST_FILES_MAX, POST_TYPE_SLACK_ATTACHMENT, STATUS_ONLINE,
 };
 
 /// Longest `pending_post_id` a client may send.
@@ -468,6 +468,104 @@ impl AppState {
         };
         self.attach_metadata_to_list(&mut list).await?;
         Ok(list)
+    }
+}
+
+/// Most posts recounted for mentions when a channel is marked unread from a post:
+/// mentions further on are not counted again.
+const UNREAD_RECOUNT_MAX: i64 = 1000;
+
+/// Whether a stored post mentions one member, as [`AppState::mentions_of`] decided when
+/// it was posted; `@here` counts as `@channel`, as who was online then is not kept.
+fn mentions_member(
+    post: &Post,
+    channel: &Channel,
+    member: &PostedMember,
+    member_count: i64,
+) -> bool {
+    if post.user_id == member.user_id || post.post_type.starts_with("system_") {
+        return false;
+    }
+    if channel.channel_type == CHANNEL_DIRECT {
+        return true;
+    }
+    let words = MentionWords::of(&post.message);
+    let channel_wide = (member_count as usize) < CHANNEL_WIDE_MENTIONS_MAX_MEMBERS;
+    words.names_member(member)
+        || (channel_wide && (words.everyone || words.here) && hears_channel_mentions(member))
+}
+
+impl AppState {
+    /// `POST /users/{id}/posts/{post_id}/set_unread`: the channel becomes unread from
+    /// this post on for the user (themselves, or an admin for them), its mentions from
+    /// there recounted; the user's clients get `post_unread`.
+    pub async fn mark_unread_from(
+        &self,
+        actor: Actor<'_>,
+        user_id: &str,
+        post_id: &str,
+    ) -> AppResult<ChannelUnreadAt> {
+        require_id(user_id, "user_id")?;
+        super::permissions::require_self_or_admin(actor, user_id)?;
+        let (post, channel) = self.readable_post(actor, post_id).await?;
+        let not_member = || {
+            AppError::forbidden(
+                "You do not have the appropriate permissions: the user is not a member of this channel.",
+            )
+        };
+        let (member, member_count) = self
+            .store
+            .posted_member(&channel.id, user_id)
+            .await?
+            .ok_or_else(not_member)?;
+        let unread = self
+            .store
+            .posts_from(&channel.id, post.create_at, UNREAD_RECOUNT_MAX)
+            .await?;
+        let mentioned: Vec<&Post> = unread
+            .iter()
+            .filter(|p| mentions_member(p, &channel, &member, member_count))
+            .collect();
+        let mentions = mentioned.len() as i64;
+        let mentions_root = mentioned.iter().filter(|p| p.root_id.is_empty()).count() as i64;
+        let (read, read_root, total, total_root) = self
+            .store
+            .mark_unread_from(
+                &channel.id,
+                user_id,
+                post.create_at,
+                (mentions, mentions_root),
+            )
+            .await?
+            .ok_or_else(not_member)?;
+        let state = ChannelUnreadAt {
+            team_id: channel.team_id.clone(),
+            channel_id: channel.id.clone(),
+            msg_count: (total - read).max(0),
+            mention_count: mentions,
+            mention_count_root: mentions_root,
+            urgent_mention_count: 0,
+            msg_count_root: (total_root - read_root).max(0),
+            last_viewed_at: post.create_at - 1,
+        };
+        let data = serde_json::json!({
+            "team_id": state.team_id,
+            "channel_id": state.channel_id,
+            "msg_count": state.msg_count,
+            "msg_count_root": state.msg_count_root,
+            "mention_count": state.mention_count,
+            "mention_count_root": state.mention_count_root,
+            "urgent_mention_count": 0,
+            "last_viewed_at": state.last_viewed_at,
+            "post_id": post.id,
+        });
+        self.publish(event(
+            events::POST_UNREAD,
+            data,
+            Broadcast::to_user(user_id),
+        ))
+        .await?;
+        Ok(state)
     }
 }
 

@@ -263,6 +263,26 @@ fn in_order(wanted: &[String], attached: &[String]) -> Vec<String> {
         .collect()
 }
 
+/// One member of a channel as mentions see them, and how many members it has.
+macro_rules! posted_member {
+    ($dialect:tt) => {
+        concat!(
+            "SELECT ",
+            posted_member_columns!($dialect),
+            ", (SELECT COUNT(*) FROM channel_members c WHERE c.channel_id = $1) AS member_count",
+            " FROM channel_members m JOIN users u ON u.id = m.user_id ",
+            "WHERE m.channel_id = $1 AND m.user_id = $2"
+        )
+    };
+}
+
+#[derive(sqlx::FromRow)]
+struct PostedMemberCountRow {
+    #[sqlx(flatten)]
+    member: PostedMember,
+    member_count: i64,
+}
+
 const POSTED_MEMBERS_SQLITE: &str = concat!(
     "SELECT ",
     posted_member_columns!(sqlite),
@@ -857,5 +877,82 @@ impl Store {
             pinnedpost_count,
             files_count,
         })
+    }
+
+    /// A channel member as mentions see them, with the channel's member count; `None`
+    /// when they are not in it.
+    pub async fn posted_member(
+        &self,
+        channel_id: &str,
+        user_id: &str,
+    ) -> StoreResult<Option<(PostedMember, i64)>> {
+        let row: Option<PostedMemberCountRow> = on_reader!(self, pool, backend => {
+            let sql = match backend {
+                Backend::Postgres => posted_member!(postgres),
+                Backend::Sqlite => posted_member!(sqlite),
+            };
+            sqlx::query_as(sql)
+                .bind(channel_id)
+                .bind(user_id)
+                .fetch_optional(pool)
+                .await
+        })?;
+        Ok(row.map(|r| (r.member, r.member_count)))
+    }
+
+    /// Up to `limit` live posts of a channel created at or after `from` (ms), oldest
+    /// first.
+    pub async fn posts_from(
+        &self,
+        channel_id: &str,
+        from: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<Post>> {
+        let rows: Vec<PostRow> = on_reader!(self, pool => {
+            sqlx::query_as(select_posts!(
+                "WHERE p.channel_id = $1 AND p.create_at >= $2 AND p.delete_at = 0 ",
+                "ORDER BY p.create_at, p.id LIMIT $3"
+            ))
+            .bind(channel_id)
+            .bind(from)
+            .bind(limit)
+            .fetch_all(pool)
+            .await
+        })?;
+        Ok(posts(rows))
+    }
+
+    /// Marks a channel read up to just before `from` (ms) for a member: the messages
+    /// created before it count as read, the mentions given as unread. Answers the
+    /// channel's totals and the member's read counts, or `None` for no such member.
+    pub async fn mark_unread_from(
+        &self,
+        channel_id: &str,
+        user_id: &str,
+        from: i64,
+        mentions: (i64, i64),
+    ) -> StoreResult<Option<(i64, i64, i64, i64)>> {
+        let now = now_millis();
+        Ok(on_writer!(self, pool => {
+            sqlx::query_as(
+                "UPDATE channel_members SET last_viewed_at = $3 - 1, last_update_at = $4, \
+                   mention_count = $5, mention_count_root = $6, \
+                   msg_count = (SELECT COUNT(*) FROM posts WHERE channel_id = $1 AND create_at < $3), \
+                   msg_count_root = (SELECT COUNT(*) FROM posts \
+                     WHERE channel_id = $1 AND create_at < $3 AND root_id = '') \
+                 WHERE channel_id = $1 AND user_id = $2 \
+                 RETURNING msg_count, msg_count_root, \
+                   (SELECT total_msg_count FROM channels WHERE id = $1), \
+                   (SELECT total_msg_count_root FROM channels WHERE id = $1)",
+            )
+            .bind(channel_id)
+            .bind(user_id)
+            .bind(from)
+            .bind(now)
+            .bind(mentions.0)
+            .bind(mentions.1)
+            .fetch_optional(pool)
+            .await
+        })?)
     }
 }

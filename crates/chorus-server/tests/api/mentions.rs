@@ -11,7 +11,95 @@ use serde_json::{json, Value};
 both_backends!(
     mentions_raise_counts_until_read,
     notify_props_decide_who_is_mentioned,
+    marking_unread_recounts_from_a_post,
 );
+
+async fn marking_unread_recounts_from_a_post(backend: Backend) {
+    let Some(server) = TestServer::start(backend).await else {
+        return;
+    };
+    let (alice, alice_user) = server.user("alice").await;
+    let team_id = id(&alice.team("crew").await);
+    let (bob, bob_user) = server.member(&alice, &team_id, "bob").await;
+    let (carol, _) = server.member(&alice, &team_id, "carol").await;
+    let channel_id = id(&alice.channel(&team_id, "plans", "O").await);
+    alice.add_to_channel(&channel_id, &id(&bob_user)).await;
+    alice.create_post(&channel_id, "hello").await;
+    let mark = alice.create_post(&channel_id, "@bob look").await;
+    alice.create_post(&channel_id, "more").await;
+    let (status, _) = alice
+        .post(
+            "/posts",
+            json!({"channel_id": channel_id, "root_id": mark["id"], "message": "@bob again"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    bob.post(
+        "/channels/members/me/view",
+        json!({"channel_id": channel_id}),
+    )
+    .await;
+    assert_eq!(counts(&bob, &channel_id).await, (0, 0, 0));
+
+    let mut bob_ws = Ws::ready(&server, bob.token()).await;
+    let (status, state) = bob
+        .post(
+            &format!("/users/me/posts/{}/set_unread", id(&mark)),
+            json!({"collapsed_threads_supported": false}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{state}");
+    assert_eq!(
+        state,
+        json!({"team_id": team_id, "channel_id": channel_id, "msg_count": 3,
+               "mention_count": 2, "mention_count_root": 1, "urgent_mention_count": 0,
+               "msg_count_root": 2, "last_viewed_at": mark["create_at"].as_i64().unwrap() - 1})
+    );
+    let event = bob_ws.next_event("post_unread").await;
+    assert_eq!(event["data"]["post_id"], mark["id"]);
+    assert_eq!(event["data"]["mention_count"], 2);
+    assert_eq!(counts(&bob, &channel_id).await, (2, 1, 3));
+    let (_, teams) = bob.get("/users/me/teams/unread").await;
+    assert_eq!(teams[0]["mention_count"], 2, "{teams}");
+    // Reading clears it again.
+    bob.post(
+        "/channels/members/me/view",
+        json!({"channel_id": channel_id}),
+    )
+    .await;
+    assert_eq!(counts(&bob, &channel_id).await, (0, 0, 0));
+
+    // Others' read state, channels one is not in, malformed posts: refused.
+    let reply = bob
+        .post(
+            &format!("/users/{}/posts/{}/set_unread", id(&alice_user), id(&mark)),
+            json!({}),
+        )
+        .await;
+    assert_error(
+        &reply,
+        StatusCode::FORBIDDEN,
+        "api.context.permissions.app_error",
+    );
+    let reply = carol
+        .post(
+            &format!("/users/me/posts/{}/set_unread", id(&mark)),
+            json!({}),
+        )
+        .await;
+    assert_error(
+        &reply,
+        StatusCode::FORBIDDEN,
+        "api.context.permissions.app_error",
+    );
+    let reply = bob.post("/users/me/posts/nope/set_unread", json!({})).await;
+    assert_error(
+        &reply,
+        StatusCode::BAD_REQUEST,
+        "api.context.invalid_url_param.app_error",
+    );
+    server.stop().await;
+}
 
 async fn unread(api: &crate::common::Api, channel_id: &str) -> Value {
     let (status, unread) = api
