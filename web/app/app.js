@@ -182,6 +182,15 @@ function topbar() {
         items.push(h('li', null, h('a', { href: '/admin_console/plugins', dataset: { link: '' } }, 'System Console')));
     }
     items.push(h('li', null, h('a', { href: '/', dataset: { link: '' } }, 'Chat')));
+    if (typeof Notification !== 'undefined' && Notification.permission === 'default') {
+        // Browsers ask only after a click: the menu item is that click.
+        const item = h('li', null, h('button', {
+            type: 'button',
+            class: 'menu-item',
+            onclick: () => Notification.requestPermission().then(() => item.remove()).catch(() => {}),
+        }, 'Turn on desktop notifications'));
+        items.push(item);
+    }
     items.push(h('li', null, h('button', { type: 'button', class: 'menu-item', onclick: () => logout() }, 'Log out')));
     const menu = h('ul', { id: 'user-menu', class: 'user-menu', hidden: true }, items);
     const setOpen = (/** @type {boolean} */ open) => {

@@ -17,7 +17,7 @@ import { createPostRenderer } from './chat/posts.js';
 import { createSidebar } from './chat/sidebar.js';
 import { createThreadPanel } from './chat/thread-panel.js';
 import { createPostListPanel } from './chat/post-list-panel.js';
-import { channelPath, listener } from './chat/shared.js';
+import { channelPath, excerpt, listener, permalinkPath } from './chat/shared.js';
 
 export { channelPath, slugify, storeState } from './chat/shared.js';
 
@@ -89,6 +89,31 @@ export function mountChat(root, { model, host, socket, navigate, topbar }) {
     listen(model, 'open-dialog', (event) => {
         openInteractiveDialog(model, event.detail.request);
     });
+    // Desktop notifications (once the browser allows them) and a short sound.
+    listen(model, 'notify', (event) => {
+        const { post, channel } = event.detail;
+        notifyDesktop(post, channel);
+    });
+    /** @param {import('./types.js').Post} post @param {Channel} channel */
+    function notifyDesktop(post, channel) {
+        if (typeof Notification === 'undefined' || Notification.permission !== 'granted') {
+            return;
+        }
+        const where = channel.type === 'D' ? 'Direct message' : model.channelName(channel);
+        const notice = new Notification(`${model.userName(post.user_id)} · ${where}`, {
+            body: excerpt(post.message, 120) || 'sent a file',
+            tag: post.id,
+        });
+        notice.onclick = () => {
+            window.focus();
+            navigate(permalinkPath(model, post.id));
+            notice.close();
+        };
+        if (model.wantsSound()) {
+            chime();
+        }
+    }
+
     // Ctrl+K (⌘K) switches channels, as in Mattermost.
     listen(document, 'keydown', (event) => {
         if ((event.ctrlKey || event.metaKey) && !event.altKey && event.key.toLowerCase() === 'k' && !document.querySelector('dialog[open]')) {
@@ -345,4 +370,28 @@ export function mountChat(root, { model, host, socket, navigate, topbar }) {
             channelView.destroy();
         },
     };
+}
+
+/** @type {AudioContext | null} */
+let audio = null;
+
+/** A short two-note chime, made with Web Audio (no sound file ships). */
+function chime() {
+    try {
+        audio = audio || new AudioContext();
+        const now = audio.currentTime;
+        for (const [i, frequency] of [[0, 880], [1, 1320]]) {
+            const tone = audio.createOscillator();
+            const gain = audio.createGain();
+            tone.frequency.value = frequency;
+            gain.gain.setValueAtTime(0.0001, now + i * 0.12);
+            gain.gain.exponentialRampToValueAtTime(0.2, now + i * 0.12 + 0.02);
+            gain.gain.exponentialRampToValueAtTime(0.0001, now + i * 0.12 + 0.25);
+            tone.connect(gain).connect(audio.destination);
+            tone.start(now + i * 0.12);
+            tone.stop(now + i * 0.12 + 0.3);
+        }
+    } catch (err) {
+        console.warn('cannot play the notification sound:', err);
+    }
 }

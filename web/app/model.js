@@ -631,6 +631,34 @@ export class Model extends EventTarget {
         return Boolean(member) && channel.total_msg_count > member.msg_count;
     }
 
+    /**
+     * Whether a new post calls for a desktop notification, as Mattermost decides it:
+     * someone else's post, not in the channel being looked at, and the channel's
+     * `desktop` setting (or, at "default", the user's: mentions unless changed) asks
+     * for it; direct messages count as mentions; muted channels stay quiet.
+     * @param {Post} post @param {Channel} channel @param {boolean} mentionsMe
+     */
+    wantsDesktopNotice(post, channel, mentionsMe) {
+        if (post.user_id === this.me.id || (post.type || '').startsWith('system_')) {
+            return false;
+        }
+        if (post.channel_id === this.currentChannelId && this.isVisible()) {
+            return false;
+        }
+        const member = this.members.get(channel.id);
+        const own = member?.notify_props?.desktop;
+        const level = own && own !== 'default' ? own : (this.me.notify_props?.desktop || 'mention');
+        if (level === 'none' || (this.isMuted(channel) && level !== 'all')) {
+            return false;
+        }
+        return level === 'all' || mentionsMe || channel.type === 'D';
+    }
+
+    /** Whether notifications make a sound (the user's `desktop_sound`, on unless "false"). */
+    wantsSound() {
+        return this.me.notify_props?.desktop_sound !== 'false';
+    }
+
     /** @param {string} channelId */
     markReadLocally(channelId) {
         const channel = this.channels.get(channelId);
@@ -1005,8 +1033,12 @@ export class Model extends EventTarget {
                 if (!channel && (!data.team_id || data.team_id === this.teamId)) {
                     this.reloadChannelsSoon();
                 }
+                const notice = !known && channel && this.wantsDesktopNotice(post, channel, mentionsMe);
                 this.loadUsers([post.user_id]).then(() => {
                     this.upsertPost(post);
+                    if (notice && channel) {
+                        this.emit('notify', { post, channel });
+                    }
                     if (post.channel_id === this.currentChannelId && this.isVisible()) {
                         this.viewChannel(post.channel_id);
                     } else if (post.user_id === this.me.id) {

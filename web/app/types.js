@@ -12,6 +12,7 @@
  * @property {string} [first_name]
  * @property {string} [last_name]
  * @property {string} [nickname]
+ * @property {Record<string, string>} [notify_props] (one's own only)
  */
 
 /**

@@ -768,6 +768,32 @@ describe('Chorus web app on a two-node cluster', { skip, timeout: 15 * 60_000 },
         await composer(pageA).waitFor();
     });
 
+    step('c13. desktop notifications: once allowed, a mention of bob in another channel, sent on node 1, raises one on node 2; a plain message does not', async () => {
+        await pageB.context().grantPermissions(['notifications'], { origin: node2.url });
+        // Records what the page shows through the browser's Notification API.
+        await pageB.addInitScript(() => {
+            const Real = window.Notification;
+            window.__notices = [];
+            const Recording = function (title, options) {
+                window.__notices.push({ title, body: options && options.body });
+                return new Real(title, options);
+            };
+            Object.defineProperty(Recording, 'permission', { get: () => Real.permission });
+            Recording.requestPermission = (...args) => Real.requestPermission(...args);
+            window.Notification = Recording;
+        });
+        await pageB.goto(`${node2.url}/${team.name}/channels/town-square`);
+        await composer(pageB).waitFor();
+        const offTopicId = (await userA.api.get(`/teams/${team.id}/channels/name/off-topic`)).id;
+        await userA.api.post('/posts', { channel_id: offTopicId, message: 'just chatting here' });
+        await userA.api.post('/posts', { channel_id: offTopicId, message: `@${userB.name} the build is green` });
+        await eventually('a notification for the mention', async () =>
+            (await pageB.evaluate(() => window.__notices)).some((n) => n.body.includes('the build is green')));
+        const notices = await pageB.evaluate(() => window.__notices);
+        assert.equal(notices.length, 1, JSON.stringify(notices));
+        assert.equal(notices[0].title, `${userA.name} · Off-Topic`);
+    });
+
     step('plugin registry: root component, header button, slash-command hook, websocket handler, post type; all removed on unload', async () => {
         const fixture = `
             window.registerPlugin('com.example.fixture', {

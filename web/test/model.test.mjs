@@ -498,6 +498,32 @@ describe('pinned and saved posts', () => {
         assert.equal(model.isUnread(model.channels.get('c1')), false);
     });
 
+    it('desktop notices: mentions and direct messages by default, the channel\'s setting first, never my own, muted or the channel being read', async () => {
+        const { model } = await setup({
+            channels: [channel('c1'), channel('c2'), channel('d1', { type: 'D', name: 'bob__me' })],
+        });
+        const notices = [];
+        model.addEventListener('notify', (e) => notices.push(e.detail.post.id));
+        const posted = (id, channelId, extra = {}, mentions = []) =>
+            model.handleEvent(event('posted', { post: JSON.stringify(post(id, { channel_id: channelId, ...extra })), mentions: JSON.stringify(mentions) }));
+        posted('a', 'c2');
+        posted('b', 'c2', {}, ['me']);
+        posted('c', 'd1');
+        posted('d', 'c1', {}, ['me']);
+        posted('e', 'c2', { user_id: 'me' }, ['me']);
+        await settle();
+        assert.deepEqual(notices, ['b', 'c'], 'a mention elsewhere and a direct message');
+        model.members.get('c2').notify_props = { desktop: 'all' };
+        posted('f', 'c2');
+        model.members.get('c2').notify_props = { desktop: 'none' };
+        posted('g', 'c2', {}, ['me']);
+        model.members.get('c2').notify_props = { mark_unread: 'mention' };
+        posted('h', 'c2', {}, ['me']);
+        await settle();
+        assert.deepEqual(notices, ['b', 'c', 'f']);
+        assert.equal(model.wantsSound(), true);
+    });
+
     it('loadUntil pages back until the post is loaded, and gives up when history ends', async () => {
         const newest = Array.from({ length: PAGE_SIZE }, (_, i) => post(`n${i}`, { create_at: 10_000 + i }));
         const older = [post('old', { create_at: 500 })];
