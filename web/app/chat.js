@@ -116,7 +116,8 @@ export function mountChat(root, { model, host, socket, navigate, topbar }) {
 
     // Ctrl+K (⌘K) switches channels, as in Mattermost.
     listen(document, 'keydown', (event) => {
-        if ((event.ctrlKey || event.metaKey) && !event.altKey && event.key.toLowerCase() === 'k' && !document.querySelector('dialog[open]')) {
+        // (Autofill sends keydown events without a key.)
+        if ((event.ctrlKey || event.metaKey) && !event.altKey && (event.key || '').toLowerCase() === 'k' && !document.querySelector('dialog[open]')) {
             event.preventDefault();
             switchChannelDialog({ model, navigate });
         }
@@ -194,8 +195,10 @@ export function mountChat(root, { model, host, socket, navigate, topbar }) {
             listPanel.refresh();
         }
     });
+    // An edit may pin or unpin; a new post is in the list only if it comes pinned.
     listen(model, 'post', (event) => {
-        if (listShown === 'pinned' && event.detail.post.channel_id === model.currentChannelId) {
+        const { post, isNew } = event.detail;
+        if (listShown === 'pinned' && post.channel_id === model.currentChannelId && (!isNew || post.is_pinned)) {
             listPanel.refresh();
         }
     });
